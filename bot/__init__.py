@@ -1,0 +1,1 @@
+"""Aftercare's conversation core."""

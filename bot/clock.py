@@ -1,0 +1,49 @@
+"""Time, injectable: code asks a clock, tests hand it a frozen one."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """Now, aware, in UTC (the form every table stores and returns)."""
+    return datetime.now(timezone.utc)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Any datetime as aware UTC; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def to_local(moment: datetime, tz: str) -> datetime:
+    """A datetime in a time zone (aware); naive input is taken as UTC."""
+    return to_utc(moment).astimezone(ZoneInfo(tz))
+
+
+class Clock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+class FrozenClock(Clock):
+    """A clock that moves only when told; for tests and `aftercare simulate`."""
+
+    def __init__(self, start: datetime):
+        self.current = to_utc(start)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = to_utc(moment)
+
+
+SYSTEM_CLOCK = Clock()

@@ -1,0 +1,177 @@
+"""Settings read once from the environment, refused at start-up when malformed.
+
+Every variable is named in the README's settings table. A secret may also come
+from a file: `NAME_FILE=/run/secrets/name` is read when `NAME` is unset.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project folder: prompts/, plans and the demo's data live under it."""
+
+
+def _raw(env: dict, name: str) -> str | None:
+    value = env.get(name)
+    if value is None and env.get(name + "_FILE"):
+        try:
+            value = Path(env[name + "_FILE"]).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {env[name + '_FILE']}: {exc.strerror}") from exc
+    if value is not None and value.strip() == "":
+        return None
+    return value
+
+
+def _str(env, name, default=None):
+    value = _raw(env, name)
+    return default if value is None else value.strip()
+
+
+def _int(env, name, default, minimum=None, maximum=None):
+    value = _raw(env, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+    if minimum is not None and number < minimum or maximum is not None and number > maximum:
+        raise ConfigError(f"{name}: {number} is outside {minimum}..{maximum}")
+    return number
+
+
+def _float(env, name, default, minimum=0.0):
+    value = _raw(env, name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name}: {number} is below {minimum}")
+    return number
+
+
+def _bool(env, name, default):
+    value = _raw(env, name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+
+def _url(env, name, default=None, schemes=("http", "https")):
+    value = _str(env, name, default)
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {value!r}")
+    return value.rstrip("/") if parsed.scheme in ("http", "https") else value
+
+
+def _choice(env, name, default, choices):
+    value = _str(env, name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; build with `Settings.from_env()` or pass fields in tests."""
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = ROOT / "var"
+    port: int = 8000
+    public_base_url: str | None = None
+    twilio_account_sid: str = "AC" + "0" * 32
+    twilio_auth_token: str = "dev-twilio-token"
+    twilio_api_base_url: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from_number: str | None = None
+    twilio_confirms_opt_out: bool = True
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 4.0
+    appointments_webhook_secret: str = "dev-appointments-secret"
+    aftercare_api_token: str = "dev-api-token"
+    smtp_url: str | None = None
+    mail_from: str = "aftercare@localhost"
+    plans_file: Path | None = None
+    default_country: str = "US"
+    sender_mps: float = 1.0
+    pacing: bool = True
+    escalation_repage_minutes: int = 10
+    secret_key: str = "dev-secret-key"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Settings":
+        """Read and validate every setting; raise ConfigError naming the variable."""
+        env = dict(os.environ if environ is None else environ)
+        plans = _str(env, "AFTERCARE_PLANS_FILE")
+        if plans and not Path(plans).is_file():
+            raise ConfigError(f"AFTERCARE_PLANS_FILE: no file at {plans}")
+        database_url = _str(env, "DATABASE_URL")
+        if database_url and not database_url.startswith(("postgresql", "sqlite")):
+            raise ConfigError(f"DATABASE_URL: expected a postgresql:// or sqlite:// URL, got {database_url.split(':')[0]}://…")
+        if database_url and database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        return cls(
+            database_url=database_url,
+            redis_url=_url(env, "REDIS_URL", schemes=("redis", "rediss", "unix")),
+            data_dir=Path(_str(env, "AFTERCARE_DATA_DIR", str(ROOT / "var"))),
+            port=_int(env, "PORT", 8000, 1, 65535),
+            public_base_url=_url(env, "PUBLIC_BASE_URL"),
+            twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", cls.twilio_account_sid),
+            twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN", cls.twilio_auth_token),
+            twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL"),
+            twilio_messaging_service_sid=_str(env, "TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_from_number=_str(env, "TWILIO_FROM_NUMBER"),
+            twilio_confirms_opt_out=_bool(env, "TWILIO_CONFIRMS_OPT_OUT", True),
+            openai_api_key=_str(env, "OPENAI_API_KEY"),
+            openai_base_url=_url(env, "OPENAI_BASE_URL"),
+            openai_model=_str(env, "OPENAI_MODEL", cls.openai_model),
+            llm_timeout_s=_float(env, "OPENAI_TIMEOUT_S", cls.llm_timeout_s, minimum=0.1),
+            appointments_webhook_secret=_str(env, "APPOINTMENTS_WEBHOOK_SECRET", cls.appointments_webhook_secret),
+            aftercare_api_token=_str(env, "AFTERCARE_API_TOKEN", cls.aftercare_api_token),
+            smtp_url=_url(env, "SMTP_URL", schemes=("smtp", "smtps")),
+            mail_from=_str(env, "MAIL_FROM", cls.mail_from),
+            plans_file=Path(plans) if plans else None,
+            default_country=_str(env, "AFTERCARE_DEFAULT_COUNTRY", "US").upper(),
+            sender_mps=_float(env, "AFTERCARE_SENDER_MPS", cls.sender_mps, minimum=0.01),
+            pacing=_bool(env, "AFTERCARE_PACING", True),
+            escalation_repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", 10, 1, 1440),
+            secret_key=_str(env, "SECRET_KEY", cls.secret_key),
+        )
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed (tests use this)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'aftercare.db'}"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
