@@ -63,7 +63,8 @@ class FuzzyLexicon:
     """Maps a typed word to the lexicon word it most likely meant.
 
     Short words must match exactly: at four letters one typo turns "blue" into
-    "glue". Longer words allow one edit (two from nine letters). Words in
+    "glue". Longer words allow one edit (two from nine letters) and must keep
+    their first letter, which people rarely get wrong. Words in
     `protected` are real words that sit one edit away from a lexicon word
     ("while" / "white") and are never corrected.
     """
@@ -83,7 +84,7 @@ class FuzzyLexicon:
         best, best_d = token, limit + 1
         for size in range(len(token) - limit, len(token) + limit + 1):
             for word in self._by_len.get(size, ()):
-                if len(word) < 5 or word[0] != token[0] and word[1:2] != token[1:2]:
+                if len(word) < 5 or word[0] != token[0]:
                     continue
                 d = edit_distance(token, word, limit)
                 if d < best_d:

