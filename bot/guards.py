@@ -216,7 +216,7 @@ RAPID_SWELLING = _rx(
 VISION = _rx(
     r"\b(?:blurry|blurred|blurr|blury|blurriness)\b",
     r"\b(?:vision|eyesight)\b",
-    r"\b(?:cant|cannot|can not|couldnt|hard to) see\b(?! (?:a|any|the|much|results?|difference|change|it)\b)",
+    r"\b(?:cant|cannot|can not|couldnt|hard to|trouble) see(?:ing)? (?:out of|clearly|well|straight|anything|properly|right|very well)\b",
     r"\bseeing (?:\w+ ){0,2}(?:spots|flashes|stars|double)\b|\bspots in (?:my )?(?:\w+ )?eyes?\b",
     r"\b(?:eye|eyes) (?:\w+ ){0,2}(?:hurts?|aches?|aching|pain)\b|\beye pain\b",
     r"\b(?:lost|losing|loss of) (?:my )?(?:sight|vision)\b|\bblind\b|\bblack spots?\b|\bdark spot in my eye\b",
@@ -224,15 +224,19 @@ VISION = _rx(
 )
 DOUBLE_VISION = _rx(r"\bdouble vision\b|\bseeing double\b|\bveo doble\b|\bvision doble\b")
 ISCHEMIC_COLOR = _rx(
-    r"\b(?:white|whitish|blanched|blanching|blanch|pale|dusky|grey|gray|grayish|greyish|blue|bluish|purple|purplish|mottled|lacy|lace|lace like|net like)\b(?! ?heads?\b)",
+    r"\b(?:white|whte|wite|whiteish|whitish|blanched|blanching|blanch|pale|dusky|grey|gray|grayish|greyish|blue|bluish|purple|purplish|purpl|purp|mottled|lacy|lace|lace like|net like)\b(?! ?heads?\b)",
     r"\b(?:blanca|blanco|blanquecin[oa]|palida|palido|gris|grisacea|grisaceo|azul|azulada|azulado|morada|morado|moteada|moteado|violeta)\b",
+)
+COLOUR_PLACE = _rx(
+    r"\b(?:lips?|skin|area|spot|spots|patch|patches|chin|nose|cheeks?|face|site|injection|injected|tip|under|around|turned|turning|went|looks?|color|colour|mark|blotch|part|side)\b",
+    r"\b(?:labio|labios|piel|zona|mancha|manchas|parte|nariz|mejilla|mejillas|pomulo|pomulos|barbilla|puso|pone|color|lado)\b",
 )
 WEAK_COLOR = _rx(r"\b(?:blotchy|dark|darker|black|oscura|oscuro|negra)\b")
 BRUISE = _rx(r"\bbruis\w*|\bmorete\w*|\bmoreton\w*|\bhematoma\b")
 SEVERE_PAIN = _rx(
     r"\b(?:severe|extreme|excruciating|unbearable|intense|horrible|terrible|awful|insane|crazy|sharp|bad|worse|worsening|increasing) (?:\w+ )?pain\b",
     r"\bpain (?:\w+ ){0,3}(?:severe|unbearable|worse|worsening|increasing|excruciating|intense|bad|getting worse)\b",
-    r"\b(?:hurts?|hurting|aches?|aching) (?:\w+ ){0,1}(?:so bad|so much|like crazy|like hell|a lot|really bad|badly|more and more|worse)\b",
+    r"\b(?:hurts?|hurting|aches?|aching) (?:\w+ ){0,1}(?:so bad|soo bad|bad|so much|like crazy|like hell|a lot|really bad|badly|more and more|worse)\b",
     r"\b(?:really|super|so|very) (?:\w+ )?(?:hurts?|painful)\b|\bthrobbing\b|\bmore painful\b|\bwors(?:e|ening) (?:and worse )?(?:today|now|by the hour)\b",
     r"\b(?:me duele|duele) (?:\w+ ){0,2}(?:muchisimo|mucho|horrible|demasiado|cada vez mas)\b|\bdolor (?:\w+ )?(?:fuerte|intenso|insoportable|horrible|terrible)\b|\bmucho dolor\b",
 )
@@ -302,7 +306,7 @@ def _red_flag(text: str, family: str, days: int | None) -> GuardResult | None:
     if _find(VISION, text):
         return _flag("vision_change", "emergency" if family in ("filler", "other", "prp") else "urgent")
     if family == "filler":
-        colour = _find(ISCHEMIC_COLOR, text)
+        colour = _find(ISCHEMIC_COLOR, text) and _find(COLOUR_PLACE, text)
         weak = _find(WEAK_COLOR, text)
         pain = _find(SEVERE_PAIN, text)
         cold = _find(COLD_SKIN, text)
