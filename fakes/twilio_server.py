@@ -170,6 +170,7 @@ class FakeTwilio:
             undelivered (30003, 30005, 30006, 30007 ...).
         service_number: the sender a messaging service uses.
         log_requests: log one line per request, numbers masked.
+        now: returns the current aware UTC time (tests backdate messages with it).
     """
 
     def __init__(
@@ -183,6 +184,7 @@ class FakeTwilio:
         unreachable: dict[str, int] | None = None,
         service_number: str = DEFAULT_SERVICE_NUMBER,
         log_requests: bool = False,
+        now=None,
     ):
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -193,6 +195,7 @@ class FakeTwilio:
         self.unreachable = dict(unreachable or {})
         self.service_number = service_number
         self.log_requests = log_requests
+        self.now = now or (lambda: datetime.now(timezone.utc))
         self.validator = RequestValidator(auth_token)
         self.base_url: str | None = None
 
@@ -446,7 +449,7 @@ class FakeTwilio:
             if to in self._opted_out:
                 raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
         segments, _ = count_segments(body)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = self.now().replace(microsecond=0)
         sid = "SM" + secrets.token_hex(16)
         message = self._resource(
             sid=sid,
@@ -620,7 +623,7 @@ class FakeTwilio:
         }
         if word in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS:
             form["OptOutType"] = "STOP" if word in OPT_OUT_WORDS else "START" if word in OPT_IN_WORDS else "HELP"
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = self.now().replace(microsecond=0)
         record = self._resource(sid, to, from_, body, "received", "inbound", segments, None, now)
         with self._lock:
             self._by_sid[sid] = record
@@ -680,7 +683,7 @@ class FakeTwilio:
                     return
                 error_code = self.unreachable.get(message["to"]) if status in ("undelivered", "failed") else None
                 message["status"] = status
-                message["date_updated"] = _rfc2822(datetime.now(timezone.utc))
+                message["date_updated"] = _rfc2822(self.now())
                 if status == "sent" and message["from"] is None:
                     message["from"] = self.service_number
                 if error_code:
