@@ -61,6 +61,7 @@ class StaffUser(SQLModel, table=True):
     on_call: bool = False
     backup: bool = False
     active: bool = True
+    password_hash: Optional[str] = None
 
 
 class Service(SQLModel, table=True):

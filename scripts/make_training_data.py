@@ -1,0 +1,479 @@
+"""Write data/training/generated.jsonl: labeled patient replies built from templates.
+
+Templates with slots (treatment, day, time, body area, symptom, friend) are
+expanded and roughened the way people text (lower case, dropped apostrophes,
+typos, emoji, "pls"). The output is committed so the model can be rebuilt and
+audited; rerun with the same seed to get the same file.
+
+    python scripts/make_training_data.py [--n-per-intent 200] [--seed 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TREATMENTS = {
+    "botox": ("Botox", "neuromodulator"), "dysport": ("Dysport", "neuromodulator"), "xeomin": ("Xeomin", "neuromodulator"),
+    "lip_filler": ("lip filler", "filler"), "cheek_filler": ("cheek filler", "filler"), "undereye_filler": ("under-eye filler", "filler"),
+    "chin_filler": ("chin filler", "filler"), "microneedling": ("microneedling", "microneedling"), "chemical_peel": ("peel", "peel"),
+    "laser_hair_removal": ("laser hair removal", "laser"), "laser_resurfacing": ("laser resurfacing", "laser"), "ipl": ("IPL", "laser"),
+    "hydrafacial": ("HydraFacial", "facial"), "coolsculpting": ("CoolSculpting", "body"), "kybella": ("Kybella", "body"), "prp": ("PRP", "prp"),
+}
+DAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "mon", "tue", "tues", "wed", "thu", "thurs", "fri", "sat"]
+DAYS_ES = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado"]
+TIMES = ["9am", "10am", "10:30", "11", "noon", "1pm", "2pm", "3", "3:30pm", "4pm", "5", "5:30", "6pm"]
+PARTS_EN = ["morning", "afternoon", "evening", "lunch time", "after work", "before noon", "after 3", "after 5"]
+PARTS_ES = ["en la mañana", "en la tarde", "después de las 5", "temprano", "a mediodía"]
+WHEN_EN = ["next week", "next month", "after the holidays", "in january", "in the spring", "after my vacation", "in a couple weeks",
+           "end of the month", "after payday", "in a few weeks", "after my trip", "later this year", "in march", "after the new year"]
+WHEN_ES = ["la próxima semana", "el próximo mes", "después de las fiestas", "en enero", "en unas semanas", "a fin de mes",
+           "después de mi viaje", "cuando me paguen", "más adelante", "en primavera"]
+FRIENDS_EN = ["my sister", "my mom", "my best friend", "my coworker", "my husband", "my boyfriend", "my roommate", "my cousin",
+              "my neighbor", "my daughter", "a friend", "my aunt", "my bff", "my girlfriend", "my wife", "my mother in law"]
+FRIENDS_ES = ["mi hermana", "mi mamá", "mi amiga", "mi prima", "mi esposo", "mi vecina", "mi hija", "una amiga", "mi compañera de trabajo", "mi tía"]
+EMOJI_POS = ["😍", "🥰", "❤️", "✨", "🙌", "😊", "💕", "🙏", "👏", "💯"]
+EMOJI_NEG = ["😩", "😕", "😤", "🙄", "😞", "😬"]
+EMOJI_WORRY = ["😰", "😟", "😬", "🥺", "😳", "😭"]
+
+
+def phone(rng):
+    return f"555-{rng.randint(100, 999):03d}{rng.randint(0, 9)}"
+
+
+# ----------------------------------------------------------------- outbound
+
+def outbound(kind, rng, t, lang):
+    name = TREATMENTS[t][0]
+    slot_a, slot_b, slot_c = rng.sample(["Tue 10am", "Wed 3pm", "Thu 4:30pm", "Fri 11:30am", "Sat 9am", "Mon 1pm"], 3)
+    en = {
+        "slots": [f"It's been about 3 months since your last {name}! Want to get on the schedule? Openings: 1) {slot_a} 2) {slot_b} 3) {slot_c}. Reply with a number.",
+                  f"Time for your {name} refresh? We have {slot_a} or {slot_b} open this week.",
+                  f"Hi! You're due for {name}. I can hold {slot_a} or {slot_b}. Which works?"],
+        "offer": [f"Hi! You're due for {name} session {rng.randint(2, 5)}. Want us to find you a time?",
+                  f"Ready for your next {name}? We have openings next week.",
+                  f"Ready for your second {name} round? Reply YES and we'll send times.",
+                  f"Your {name} touch-up window is open! Want me to hold {slot_a} for you?",
+                  f"Your next {name} session is due. What days work best for you?"],
+        "promo": ["Flash sale this weekend: $100 off any filler syringe. Reply BOOK to reserve. Reply STOP to opt out.",
+                  "Spring special: 20% off laser packages through the 30th. Reply to book! Reply STOP to opt out.",
+                  f"This month only: $50 off {name}! Reply BOOK to grab a spot. Reply STOP to opt out."],
+        "winback": ["We miss you! It's been a while since your last visit. Book a refresh consult this month and get 15% off. Reply STOP to opt out."],
+        "reminder": [f"Reminder: your appointment is tomorrow at {rng.choice(['2:00pm', '10:00am', '4:30pm'])}. Reply C to cancel or R to reschedule.",
+                     f"Reminder: your {name} appointment is {rng.choice(['Friday at 10am', 'Monday at 11am', 'Thursday at 3pm'])}. See you then!",
+                     "Reminder: your follow-up is Thu at 11am. See you then!"],
+        "checkin": [f"Hi! Checking in after your {name}. Any swelling, bruising, or concerns?",
+                    f"Hi! Checking in the day after your {name}. How are you feeling?",
+                    f"Hi! How is your skin healing after {name}?",
+                    f"Hi! Just checking in after your {name} today. Some swelling and tenderness are normal. Reply here with any questions."],
+        "results": [f"Hi! It's been 2 weeks since your {name}. How are your results? Reply here with any questions.",
+                    f"Hi! It's been about a week since your {name}. How are your results settling in?"],
+        "feedback": ["Thanks for visiting us today! How was your experience? We'd love to hear from you."],
+        "referral": ["Love your results? Refer a friend and you both get $25 off! Reply with their name and number."],
+        "unsubscribed": ["You have been unsubscribed and will no longer receive messages. Reply START to resubscribe."],
+        "aftercare": [f"Your aftercare: avoid exfoliants and retinol for 48 hours. Reply with any questions.",
+                      "Reminder: no facials or massages for 2 weeks after Botox.",
+                      "Thanks for coming in today! Reminder: stay upright for 4 hours and skip strenuous exercise for 24 hours."],
+    }
+    es = {
+        "slots": [f"¡Hola! Ya pasaron 3 meses desde tu {name}. Tenemos citas: 1) martes 10am 2) miércoles 3pm. Responde con el número."],
+        "offer": [f"¡Hola! Ya te toca tu {name}. ¿Quieres que te busquemos un horario?"],
+        "promo": ["¡Promoción del mes! 20% de descuento en Botox. Responde STOP para darte de baja."],
+        "winback": ["¡Te extrañamos! Hace tiempo que no nos visitas. Agenda este mes y recibe 15% de descuento. Responde STOP para darte de baja."],
+        "reminder": ["Recordatorio: tu cita es el jueves a las 3pm. Responde C para cancelar o R para reprogramar."],
+        "checkin": [f"¡Hola! ¿Cómo te sientes después de tu {name}?", "¡Hola! ¿Cómo va tu piel después del tratamiento?"],
+        "results": [f"¡Hola! Ya pasaron 2 semanas desde tu {name}. ¿Cómo van tus resultados?"],
+        "feedback": ["¡Gracias por visitarnos! ¿Cómo fue tu experiencia?"],
+        "referral": ["¿Te encantan tus resultados? Recomienda a una amiga y ambas reciben $25 de descuento."],
+        "unsubscribed": ["Te has dado de baja y no recibirás más mensajes. Responde START para volver a suscribirte."],
+        "aftercare": ["Cuidados: evita el sol y el retinol por 48 horas. Responde con cualquier pregunta."],
+    }
+    if kind is None:
+        return None
+    table = es if lang == "es" else en
+    return rng.choice(table.get(kind) or en[kind])
+
+
+# -------------------------------------------------------------- roughening
+
+def typo(word, rng):
+    if len(word) < 5 or not word.isalpha():
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    op = rng.random()
+    if op < 0.4:
+        return word[:i] + word[i + 1:]
+    if op < 0.7:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + word[i] + word[i:]
+
+
+SLANG = [(r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\bplease\b", "pls"), (r"\bthanks\b", "thx"), (r"\bokay\b", "ok"),
+         (r"\btomorrow\b", "tmrw"), (r"\bbecause\b", "bc"), (r"\bappointment\b", "appt"), (r"\breally\b", "rly"), (r"\bpor favor\b", "porfa")]
+
+
+def roughen(text, rng, lang):
+    r = rng.random()
+    if r < 0.45:
+        text = text.lower()
+    elif r < 0.5:
+        text = text.upper()
+    if rng.random() < 0.5:
+        text = text.replace("'", "")
+    if rng.random() < 0.35:
+        for pat, rep in SLANG:
+            if rng.random() < 0.6:
+                text = re.sub(pat, rep, text, flags=re.I)
+    if lang == "es" and rng.random() < 0.5:
+        text = text.translate(str.maketrans("áéíóúÁÉÍÓÚ¿¡", "aeiouAEIOU  ")).strip()
+    if rng.random() < 0.25:
+        words = text.split(" ")
+        j = rng.randrange(len(words))
+        words[j] = typo(words[j], rng)
+        text = " ".join(words)
+    if rng.random() < 0.3:
+        text = text.rstrip(".!?")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def pick(rng, options):
+    item = rng.choice(options)
+    return item(rng) if callable(item) else item
+
+
+def fill(template, rng, t, lang):
+    name = TREATMENTS[t][0]
+    slots = {
+        "T": name if rng.random() < 0.8 else name.lower(),
+        "DAY": rng.choice(DAYS_ES if lang == "es" else DAYS_EN),
+        "TIME": rng.choice(TIMES),
+        "PART": rng.choice(PARTS_ES if lang == "es" else PARTS_EN),
+        "WHEN": rng.choice(WHEN_ES if lang == "es" else WHEN_EN),
+        "FRIEND": rng.choice(FRIENDS_ES if lang == "es" else FRIENDS_EN),
+        "PHONE": phone(rng),
+        "POS": rng.choice(EMOJI_POS), "NEG": rng.choice(EMOJI_NEG), "WORRY": rng.choice(EMOJI_WORRY),
+        "N": str(rng.randint(1, 3)),
+        "AREA": rng.choice(AREAS.get(TREATMENTS[t][1], ["face"]) if lang == "en" else AREAS_ES.get(TREATMENTS[t][1], ["cara"])),
+    }
+    out = template
+    for key, value in slots.items():
+        out = out.replace("{" + key + "}", value)
+    return out
+
+
+AREAS = {"filler": ["lip", "lips", "upper lip", "cheek", "chin", "under my eye", "nose", "the injection site"],
+         "neuromodulator": ["forehead", "eyebrow", "between my eyes", "crows feet", "jaw", "neck"],
+         "laser": ["legs", "underarms", "bikini area", "face", "chest", "arm", "upper lip", "back"],
+         "peel": ["face", "chin", "forehead", "around my mouth", "nose"],
+         "microneedling": ["face", "cheeks", "forehead", "scars", "neck"],
+         "facial": ["face", "cheeks", "chin", "t zone"], "body": ["stomach", "belly", "flanks", "chin", "thighs", "under my chin"],
+         "prp": ["scalp", "face", "under my eyes"]}
+AREAS_ES = {"filler": ["labio", "labios", "mejilla", "barbilla", "nariz"], "neuromodulator": ["frente", "ceja", "entrecejo"],
+            "laser": ["piernas", "axilas", "cara", "bikini"], "peel": ["cara", "barbilla", "frente"], "microneedling": ["cara", "mejillas"],
+            "facial": ["cara"], "body": ["abdomen", "panza", "papada"], "prp": ["cuero cabelludo", "cara"]}
+
+# ------------------------------------------------------------- templates
+# Each entry: (templates, outbound kinds to pair with, treatment families allowed or None)
+
+T = {}
+T["rebook_request"] = [
+    (["can i book {T} {DAY}?", "do you have anything {DAY} {PART}?", "id like to schedule my next {T}", "due for my {T}, can i get in {WHEN}?",
+      "any openings {DAY} for {T}?", "i want to book another {T} session", "can you fit me in {DAY} at {TIME}?", "book me for {T} please",
+      "looking to get {T} again before my wedding, when can i come in", "hi! can i get {T} this week? any day works",
+      "put me down for my next {T} whenever you have an opening {PART}", "is {DAY} at {TIME} available?", "need to book a touch up",
+      "ready to book my next session!", "do you have time {DAY} or {DAY}?", "im ready for round {N}, whats open?", "can i come in {DAY} for a touch up?",
+      "i need a refresh, what do you have {WHEN}?", "want to schedule {T} for me, {PART}s are best", "time for more {T} lol when can u see me",
+      "can i get on the schedule for {T}", "I'd like an appointment {DAY} {PART} if possible", "whats the soonest i can get in for {T}?",
+      "hi, id like to come back for another treatment", "is there a spot {DAY}? I'll take it"], ["offer", "slots", "promo", "winback", None, "results"], None),
+    (["{N}", "option {N}", "#{N}", "{N} please", "{N} pls", "number {N}", "{N} works", "i'll take {N}", "{N} works for me!", "the {TIME} works", "{DAY} {TIME} please",
+      "{DAY} works", "{DAY} at {TIME} is perfect", "the first one", "the second one pls", "the last one", "lets do {DAY}", "{DAY} {TIME} 👍",
+      "the {TIME} one", "{DAY} is good", "yes {DAY} please"], ["slots"], None),
+    (["yes", "Yes!", "yes please", "yes pls", "yep", "yeah sure", "sure", "sounds good, book me", "ok book me", "yes book me!!", "👍", "ok", "yes! {DAY} {PART} if possible",
+      "yes sign me up. {PART}s are best", "yes pls, what days do you have", "absolutely", "please do", "yes hold it for me", "that works", "perfect, hold it"],
+     ["offer"], None),
+    (["yes book me!!", "yes I want that deal", "im in! book me", "sign me up", "id love to come in, what times do you have?", "ok lets do it, what's open {DAY}?"],
+     ["promo", "winback"], None),
+]
+T["rebook_request_es"] = [
+    (["quiero agendar otra cita de {T}", "¿tienen algo el {DAY}?", "me gustaría agendar {T} {WHEN}", "¿puedo ir el {DAY} {PART}?",
+      "quiero sacar cita para {T}", "¿tienen espacio esta semana?", "ya me toca mi {T}, ¿cuándo tienen?", "agéndame por favor {PART}",
+      "quiero otra sesión, ¿qué días tienen?", "¿hay lugar el {DAY} a las {TIME}?"], ["offer", "promo", "winback", None], None),
+    (["{N}", "el {N}", "{N} porfa", "{N} por favor", "la opción {N}", "sí, el {DAY}", "sí, el {DAY} a las {TIME}", "el {DAY} está bien", "el primero", "el segundo"], ["slots"], None),
+    (["sí", "si", "sí por favor", "si porfa", "claro", "sí, agéndame", "va", "órale sí", "👍"], ["offer"], None),
+]
+T["reschedule_or_cancel"] = [
+    (["C", "c", "R", "r", "need to reschedule", "can i move my appt to {DAY}?", "something came up, i wont be able to make tomorrows appt", "cancel my appointment please",
+      "I need to cancel my appointment", "can we push it to {DAY}?", "can i come at {TIME} instead?", "running late, can we move it to {TIME}",
+      "kid is sick, wont make it {DAY}, so sorry", "cant make it today {NEG} can we do sometime {WHEN}", "need to cancel, sorry",
+      "please cancel my {DAY} appt", "will need to reschedule, im sick", "can i change my appointment to {DAY} {PART}?",
+      "im booked for the 22nd but need to move it to the 29th", "can i push my {TIME} to later?", "i have to cancel tomorrow, work conflict",
+      "need to move my appointment", "is it possible to reschedule to {WHEN}?", "wont be able to make it, can we reschedule", "cancel tomorrow pls"],
+     ["reminder", None, "offer"], None),
+]
+T["reschedule_or_cancel_es"] = [
+    (["necesito cambiar mi cita del {DAY}", "no puedo ir mañana a mi cita, una disculpa", "¿puedo cambiar mi cita para el {DAY}?", "cancela mi cita por favor",
+      "quiero cancelar mi cita", "tengo que reprogramar mi cita", "¿se puede mover mi cita a las {TIME}?", "C", "R", "no voy a poder llegar el {DAY}"],
+     ["reminder", None], None),
+]
+T["defer"] = [
+    (["not right now thanks", "maybe {WHEN}", "not yet", "{WHEN} maybe?", "let me check my schedule and get back to you", "ill reach out when im ready 🙂",
+      "not this time, maybe {WHEN}", "pass for now", "cant afford it this month, maybe {WHEN}", "im traveling until the 20th, ill text you after",
+      "not yet, still have movement left lol", "i'll let you know", "busy month, try me {WHEN}", "ill think about it", "maybe later",
+      "hold off for now, ill text {WHEN}", "not at the moment", "no thanks, not right now", "ask me again {WHEN}", "still healing from surgery, will book {WHEN}",
+      "give me a few weeks", "I'll get back to you {WHEN}", "waiting for payday, {WHEN}", "not now, ill call when im ready", "can you remind me {WHEN}?"],
+     ["offer", "slots", "promo", "winback"], None),
+]
+T["defer_es"] = [
+    (["ahora no, tal vez {WHEN}", "todavía no, gracias 🙏", "más adelante", "luego les aviso", "ahorita no puedo, {WHEN}", "déjame ver mi agenda y te aviso",
+      "este mes no, quizás {WHEN}", "yo les escribo cuando esté lista", "ahorita no, gracias", "recuérdame {WHEN}"], ["offer", "slots", "promo", "winback"], None),
+]
+T["referral"] = [
+    (["{FRIEND} wants to get {T} too, can i give her this number?", "do you have a referral program?", "how does the refer a friend thing work?",
+      "{FRIEND} wants to come in, her number is {PHONE}", "can {FRIEND} come with me next time?", "sent {FRIEND} your way, she's gonna call",
+      "{FRIEND} saw my results and wants the same thing", "{FRIEND} wants to try {T}, does she need a consult?", "can i refer {FRIEND}? {PHONE}",
+      "{FRIEND} is interested, can you text her? {PHONE}", "do i get credit if {FRIEND} books?", "{FRIEND} wants to book, can she get the new client deal?",
+      "I told {FRIEND} about you, she'll be reaching out", "how do i send my referral code to {FRIEND}?", "my friend wants her lips done too lol",
+      "can {FRIEND} and i book together?", "obsessed!! {FRIEND} wants to come in too, can she get the discount?"], ["referral", None, "results", "checkin"], None),
+]
+T["referral_es"] = [
+    (["{FRIEND} quiere hacerse {T}, le paso su número: {PHONE}", "¿tienen programa de referidos?", "{FRIEND} quiere venir conmigo la próxima vez",
+      "le di su número a {FRIEND}", "¿cómo funciona lo de recomendar a una amiga?", "{FRIEND} también quiere {T}, ¿le pueden escribir? {PHONE}"],
+     ["referral", None], None),
+]
+T["opt_out"] = [
+    (["STOP", "Stop", "stop.", "STOP 🛑", "Stop!!", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "STOPALL", "stopall",
+      "please stop texting me", "stop texting me", "take me off your list", "remove me from your texts pls", "leave me alone", "no more messages please",
+      "dont text me anymore", "I said stop", "unsubscribe me", "stop sending me promos", "wrong number, stop texting me", "remove me", "opt me out",
+      "i dont want these texts", "quit texting me", "please remove my number", "no more texts thx", "stop sending me these", "stop messaging me please",
+      "not interested, remove me", "take me off this list", "dont contact me again", "stop pls", "please stop", "lose my number",
+      "Stop sending me promos. I still want my appointment reminders", "i moved away, please stop texting", "enough with the texts, unsubscribe",
+      "I no longer want to receive these messages", "dont text me", "remove me from the list"], ["promo", "winback", "reminder", "offer", None, "slots"], None),
+]
+T["opt_out_es"] = [
+    (["BAJA", "ALTO", "no me manden más mensajes", "ya no quiero recibir mensajes", "dejen de escribirme", "dejen de mandarme mensajes porfa",
+      "bórrenme de su lista", "quiero darme de baja", "no más mensajes", "ya no me escriban", "no me envíen más promociones", "déjenme en paz",
+      "sáquenme de la lista", "no quiero más mensajes, gracias", "ya no quiero recibir promociones", "baja por favor"],
+     ["promo", "winback", None], None),
+]
+T["opt_in"] = [
+    (["START", "start", "UNSTOP", "unstop", "YES", "yes", "oops didnt mean to do that. START", "resubscribe me please", "can you add me back to the texts?",
+      "text me again pls, i want the deals", "i unsubscribed by accident, add me back", "sign me back up for texts", "i want to get your messages again",
+      "START please", "opt me back in", "please resume the texts", "put me back on the list", "i changed my mind, keep texting me",
+      "resubscribe", "subscribe me again", "i want the specials again, add me back"], ["unsubscribed", None], None),
+]
+T["opt_in_es"] = [
+    (["START, quiero volver a recibir mensajes", "quiero volver a recibir mensajes", "agréguenme otra vez", "sí quiero recibir mensajes otra vez",
+      "vuelvan a mandarme promociones", "START por favor", "me di de baja sin querer, agréguenme"], ["unsubscribed", None], None),
+]
+T["help"] = [
+    (["HELP", "help", "INFO", "info", "who is this?", "who is this", "is this an automated text? can i talk to someone", "how do i reach a real person",
+      "what number do i call to talk to someone about my appt", "whats the clinic phone number? i wanna call", "can someone call me?",
+      "is this a bot?", "can i talk to a human", "who's texting me?", "what is this?", "how do i talk to someone", "i need to speak to a person",
+      "calling goes straight to voicemail, how do i reach you", "is this the med spa?", "can a nurse call me back?", "what is this number"],
+     [None, "promo", "winback", "reminder", "offer"], None),
+]
+T["help_es"] = [
+    (["¿quién es?", "quién habla?", "ayuda", "¿es un robot?", "¿puedo hablar con alguien?", "¿a qué número llamo?", "¿me pueden llamar?", "¿qué es esto?"],
+     [None, "promo", "reminder"], None),
+]
+T["question"] = [
+    (["how much is {T}?", "how much is lip filler rn? just 1 syringe", "are you open sundays?", "what time do you open?", "do you have parking?",
+      "can i drink wine before my {T}?", "how long before i can wear makeup after {T}?", "when can i start retinol again?", "can i work out tomorrow?",
+      "how many sessions will i need?", "do you sell the sunscreen you used?", "can i stop by tomorrow to grab more serum? what time do you open",
+      "info on the $50 off deal? does it work with add ons", "do i keep using the aquaphor or switch?", "can i go to hot yoga tomorrow?",
+      "how long does {T} last?", "do you take carecredit?", "can i get a facial while i have {T}?", "whats your address?", "do you accept hsa cards?",
+      "can i shower tonight?", "how long should i wait to exercise?", "can i fly after {T}?", "is there a cancellation fee?", "do you do payment plans?",
+      "can i use my regular moisturizer?", "when will i see results?", "how much is the package of {N}?", "do you have gift cards?",
+      "should i avoid the sun after {T}?", "can i wash my face tonight?", "when can i get a massage?", "can i dye my hair before my appt?"],
+     [None, "aftercare", "promo", "results", "checkin"], None),
+]
+T["question_es"] = [
+    (["¿cuánto cuesta el {T}?", "¿tienen estacionamiento?", "¿a qué hora abren?", "¿abren los domingos?", "¿puedo hacer ejercicio mañana?",
+      "¿cuándo puedo usar maquillaje?", "¿cuánto dura el {T}?", "¿aceptan tarjeta?", "¿cuál es la dirección?", "¿puedo tomar alcohol antes de mi cita?",
+      "¿cuántas sesiones necesito?", "¿puedo lavarme la cara hoy?"], [None, "aftercare", "promo"], None),
+]
+T["positive_feedback"] = [
+    (["love my lips!! {POS}", "best {T} ever, my skin is glowing {POS}", "you guys are amazing", "thank you so much, i look so refreshed",
+      "everythings great, no issues at all!", "skin is so smooth now, totally worth it", "i cant stop looking in the mirror haha thank you!!",
+      "results are amazing {POS}", "so happy with my results", "jeans fit better already!! so happy", "everyone says i look younger lol thank you",
+      "obsessed with my {T} {POS}", "it was a great experience, thanks!", "{AREA} looks perfect", "feeling great, thank you for checking in!",
+      "loved it, [name] was so sweet", "10/10 would recommend", "amazing service as always", "no complaints! looks natural",
+      "all good here, healing nicely", "the {T} got rid of my sunspots, you guys are the best", "so glad i did it {POS}", "doing great, thanks!"],
+     ["feedback", "results", "checkin", None], None),
+]
+T["positive_feedback_es"] = [
+    (["me encantó, muchas gracias {POS}", "quedé muy contenta con el resultado", "todo muy bien, gracias", "excelente servicio {POS}", "me veo increíble, gracias",
+      "estoy feliz con mis resultados", "todo bien, sin molestias", "me encantaron mis labios {POS}"], ["feedback", "results", "checkin", None], None),
+]
+T["negative_feedback"] = [
+    (["waited 40 min past my appt time, not ok", "front desk was pretty rude to me today", "honestly disappointed. paid a lot and i cant see a difference",
+      "felt super rushed and nobody explained anything", "4 sessions in and its not doing anything. kind of annoyed", "not impressed tbh 👎",
+      "you charged my card twice for the same visit. please fix", "my forehead still moves completely, this didnt work at all",
+      "not happy with my results {NEG}", "waste of money", "the {T} didnt do anything", "staff was unprofessional", "overpriced for what i got",
+      "i was really disappointed with my {T}", "nobody called me back, frustrating", "the room was dirty", "worst experience, wont be back",
+      "i asked for natural and it looks overdone", "still have hair after {N} sessions, not worth it", "you overcharged me", "my {AREA} looks uneven and im not happy",
+      "meh, expected more", "not worth the price honestly"], ["feedback", "results", None, "checkin"], None),
+]
+T["negative_feedback_es"] = [
+    (["no me gustó nada el servicio, muy caro", "estoy decepcionada, no veo resultados", "me hicieron esperar mucho", "la recepcionista fue grosera",
+      "no sirvió para nada", "me cobraron doble"], ["feedback", "results", None], None),
+]
+T["wrong_number"] = [
+    (["wrong number", "you have the wrong number", "I think you have the wrong person", "who? wrong #", "new number, whoever youre looking for doesnt have this phone",
+      "this isnt her phone anymore", "I dont have an appointment with you, wrong person", "youve got the wrong number buddy", "never been to a med spa, wrong number",
+      "i dont get fillers, wrong number", "this is not {FRIEND}'s number anymore", "not me, wrong person", "i think you meant someone else",
+      "whoever this is for, its not me", "got this number last month, not the person you want"], ["promo", "winback", "reminder", "offer", None], None),
+]
+T["wrong_number_es"] = [
+    (["número equivocado", "se equivocaron de número", "no soy esa persona", "este ya no es su número", "creo que tienen el número equivocado"],
+     ["promo", "winback", "reminder", None], None),
+]
+T["other"] = [
+    (["ok", "k", "Thanks", "thank you", "👍", "got it", "ok thanks", "ok gracias 👍", "noted", "cool", "sounds good", "will do", "asdfghjkl", "lol",
+      "I'm driving right now. I'll see your message when I get where I'm going.", "see you then", "ok see u thursday", "👌", "🙏", "thx", "okie",
+      "ok will do", "haha ok", "got it, thanks!", "?", "hmm", "sorry wrong chat"], ["aftercare", "reminder", None, "results"], None),
+    (["{N}", "2", "1", "3"], [None, "aftercare", "results"], None),
+]
+T["other_es"] = [(["ok gracias", "gracias", "va", "👍", "entendido", "perfecto gracias", "sale", "nos vemos"], ["aftercare", "reminder", None], None)]
+
+SYMPTOM_ROUTINE = {
+    "filler": ["{AREA} is a little swollen, normal?", "slight bruise on my {AREA}, anything i should do?", "tiny lump in my {AREA} i can feel, doesnt hurt. normal?",
+               "my {AREA} is tender when i touch it", "swelling wont stop lol my lips are huge this morning, is that normal", "can i take ibuprofen for the swelling?",
+               "one side looks more swollen than the other", "small bumps where the needle went in", "lips feel lumpy, will that go away?",
+               "bruising on my {AREA}, how long does it last?", "still swollen on day {N}, is that ok?", "a little sore and bruised, normal?"],
+    "neuromodulator": ["had a little headache since yesterday, normal after {T}?", "little bruise near my eyebrow, normal?", "forehead feels kinda heavy, weird feeling",
+                       "tiny bumps where the needles went in are still there", "small red spots at the injection sites", "mild headache today, can i take tylenol?",
+                       "my {AREA} feels a bit tight", "bit of a bruise between my eyes"],
+    "laser": ["bumps and redness everywhere you lasered, looks like goosebumps", "skin is red and a little itchy, normal?", "my sun spots got darker after the {T}?? did it not work",
+              "face is red and swollen day {N}, is the itch normal", "area feels like a mild sunburn", "little red and warm tonight, expected?", "hairs are falling out, is that normal?",
+              "some peeling on my {AREA}"],
+    "peel": ["peeling like crazy around my mouth 😅 its a little itchy too", "skin feels tight and dry", "my face is flaking a lot, normal?", "a little red and stings when i wash",
+             "face is peeling in patches, is that ok", "skin looks darker in spots before peeling?"],
+    "microneedling": ["skin feels tight and sunburnt-ish today, normal?", "still a bit of pinpoint bleeding, how do i stop it?", "face is red like a sunburn, normal?",
+                      "little scabs on my forehead", "skin burns a little when i put moisturizer on", "some small breakouts after microneedling"],
+    "facial": ["broke out a little after my {T}, is that purging?", "my face is kinda red tonight, should i be worried", "few little pimples after the facial", "skin feels dry and tight"],
+    "body": ["{AREA} is achy and sore, started last night. expected?", "area is still numb and tingly, is that ok?", "{AREA} is SO swollen i look like a bullfrog lol is this normal",
+             "bruising on my {AREA}, normal?", "hard lump under my chin, is that normal?"],
+    "prp": ["scalp is sore and a bit tender after the PRP", "some bruising under my eyes", "head feels tender, normal?"],
+}
+SYMPTOM_ROUTINE_ES = ["tengo un moretón pequeño en la {AREA}, ¿es normal?", "tengo los labios muy hinchados, ¿cuánto dura la hinchazón?",
+                      "se me está pelando mucho la cara, ¿es normal?", "la piel me arde un poquito y está roja, es normal", "me duele un poco la {AREA}",
+                      "tengo bolitas pequeñas donde me inyectaron", "me salieron granitos después del facial", "tengo un poco de dolor de cabeza, ¿es normal?"]
+SYMPTOM_URGENT = {
+    "neuromodulator": ["my left eyelid is drooping since the {T}", "one side of my mouth droops when i smile since the {T}", "my eyebrow is way higher than the other, spock brow",
+                       "my eye lid feels droopy and heavy", "my smile looks crooked", "seeing double since the {T}", "cant close my eye all the way"],
+    "filler": ["the spot where you injected is red, hot and hard and getting bigger", "lip is hot and red with a bump with pus in it. feel feverish",
+               "i have a fever and my {AREA} is really red", "there's pus coming out of the injection site"],
+    "laser": ["i have blisters on my {AREA} from the laser", "got blisters that are oozing", "a couple spots look burnt", "it looks like a burn on my {AREA}",
+              "got a cold sore after the laser and now its spreading"],
+    "peel": ["i have blisters on my face after the peel", "there's an open wound on my chin", "my skin looks burned, like raw"],
+    "microneedling": ["its getting redder not better, warm to touch and yellow crusty spots", "i think its infected, theres pus", "i have a fever since the treatment"],
+    "body": ["the area is hot and red and spreading", "i have red streaks going up from the area", "running a fever since yesterday"],
+}
+SYMPTOM_URGENT_ES = ["se me cayó un poco el párpado desde el botox", "me salieron ampollas en la {AREA} después del láser", "tengo fiebre y pus en la zona",
+                     "tengo la sonrisa chueca", "la zona está roja, caliente y cada vez más grande", "tengo una quemadura en la {AREA}"]
+SYMPTOM_EMERGENCY = {
+    "filler": ["my {AREA} has a white spot and it really hurts", "skin by my {AREA} looks blotchy purple, lacy pattern, getting more painful",
+               "skin under my lip went white and feels cold", "HELP my lip is turning a dark purple gray color and it hurts like crazy",
+               "pain is way worse today and theres a grayish patch by my nose", "my {AREA} looks dusky and blue", "my vision is blurry since the filler",
+               "seeing spots in my eye and it aches", "cant see out of my left eye", "the area is mottled and cold"],
+    "any": ["my throat feels tight and its getting hard to swallow", "face is super swollen n hives on my neck, feel wheezy", "cant breathe well, lips swelling up",
+            "broke out in hives all over and my lips are swelling up. throat feels weird", "having chest pain since the treatment", "i fainted after i got home",
+            "i have a terrible headache and a stiff neck", "hard time swallowing, is that part of it?", "tongue feels swollen and thick"],
+}
+SYMPTOM_EMERGENCY_ES = ["tengo una parte del labio blanca y me duele muchísimo", "veo borroso de un ojo desde el relleno", "no puedo respirar bien",
+                        "me cuesta tragar y siento la garganta cerrada", "me salieron ronchas y se me hincha la cara", "me duele el pecho"]
+
+
+def side_effects(rng, n):
+    rows = []
+    for _ in range(n):
+        t = rng.choice(list(TREATMENTS))
+        fam = TREATMENTS[t][1]
+        lang = "es" if rng.random() < 0.2 else "en"
+        r = rng.random()
+        if r < 0.55:
+            urgency = "routine"
+            pool = SYMPTOM_ROUTINE_ES if lang == "es" else SYMPTOM_ROUTINE[fam]
+        elif r < 0.78:
+            urgency = "urgent"
+            if fam not in SYMPTOM_URGENT:
+                t = rng.choice(["botox", "lip_filler", "laser_hair_removal", "microneedling"]); fam = TREATMENTS[t][1]
+            pool = SYMPTOM_URGENT_ES if lang == "es" else SYMPTOM_URGENT[fam]
+        else:
+            urgency = "emergency"
+            if lang == "es":
+                pool = SYMPTOM_EMERGENCY_ES
+                t = rng.choice(["lip_filler", "cheek_filler"])
+            elif fam == "filler" and rng.random() < 0.6:
+                pool = SYMPTOM_EMERGENCY["filler"]
+            else:
+                pool = SYMPTOM_EMERGENCY["any"]
+        body = fill(rng.choice(pool), rng, t, lang)
+        if rng.random() < 0.2:
+            body += " " + fill("{WORRY}", rng, t, lang)
+        if rng.random() < 0.15 and lang == "en":
+            body = rng.choice(["hi, ", "hey ", "quick question, ", "sorry to bother you but ", "so "]) + body
+        kind = rng.choice(["checkin", None, None, "results", "aftercare"])
+        days = rng.choice([0, 0, 1, 1, 2, 3, 4, 5, 7, 10, 14])
+        rows.append(make_row(rng, body, "side_effect_concern", urgency, lang, t, days, kind))
+    return rows
+
+
+def make_row(rng, body, intent, urgency, lang, t, days, kind):
+    return {"context": {"treatment": t, "days_since_visit": days, "last_outbound": outbound(kind, rng, t, lang)},
+            "body": roughen(body, rng, lang) if len(body) > 3 else body, "intent": intent, "urgency": urgency, "lang": lang}
+
+
+def generate(n_per_intent: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    intents = ["rebook_request", "reschedule_or_cancel", "defer", "referral", "opt_out", "opt_in", "help", "question",
+               "positive_feedback", "negative_feedback", "wrong_number", "other"]
+    for intent in intents:
+        for _ in range(n_per_intent):
+            lang = "es" if rng.random() < 0.2 else "en"
+            groups = T.get(f"{intent}_es") if lang == "es" else T[intent]
+            templates, kinds, _ = rng.choice(groups)
+            t = rng.choice(list(TREATMENTS))
+            body = fill(rng.choice(templates), rng, t, lang)
+            if intent in ("positive_feedback",) and rng.random() < 0.2:
+                body += " " + rng.choice(EMOJI_POS)
+            kind = rng.choice(kinds)
+            days = rng.choice([0, 1, 2, 5, 14, 30, 60, 90, 120, 200, 365]) if kind not in ("checkin",) else rng.choice([0, 1, 2, 3])
+            urgency = "routine" if intent == "negative_feedback" else "none"
+            rows.append(make_row(rng, body, intent, urgency, lang, t, days, kind))
+    rows += side_effects(rng, int(n_per_intent * 2.2))
+    rng.shuffle(rows)
+    seen, unique = set(), []
+    for row in rows:
+        key = (row["body"].lower(), row["context"]["last_outbound"] is None, row["intent"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    for i, row in enumerate(unique):
+        row["id"] = f"g{i + 1:05d}"
+    return unique
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-per-intent", type=int, default=230)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default=str(ROOT / "data" / "training" / "generated.jsonl"))
+    args = parser.parse_args(argv)
+    rows = generate(args.n_per_intent, args.seed)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({"id": row["id"], **{k: row[k] for k in ("context", "body", "intent", "urgency", "lang")}}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows)} rows to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
