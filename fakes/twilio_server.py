@@ -239,7 +239,10 @@ class FakeTwilio:
         self._start_workers()
         self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
         self.base_url = f"http://{host}:{self._server.server_port}"
-        self._server_thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+        # A short poll interval lets stop() return at once (tests start many fakes).
+        self._server_thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
         self._server_thread.start()
         return self.base_url
 
