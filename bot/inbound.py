@@ -11,7 +11,7 @@ from bot import guards, runtime
 from bot.phones import mask
 from store.db import get_engine, session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
-from store.queries import cancel_pending_touches, patients_for_inbound
+from store.queries import cancel_pending_touches, last_visit, patients_for_inbound
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,29 @@ def _int_or_none(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+TREATMENT_SPECIFIC_FAMILIES = ("filler", "laser")
+"""Families whose red flags need the treatment known; a hit on either makes the webhook look it up."""
+
+
+def guard(params: dict) -> guards.GuardResult | None:
+    """The guard that fires on this inbound text, decided without waiting on anything but the database.
+
+    Most texts fire nothing and cost no query; a text that would be a red flag after some treatment
+    costs one lookup of the patient's last visit."""
+    body = params.get("Body", "")
+    result = guards.check(body)
+    if result is not None or not any(guards.check(body, family) for family in TREATMENT_SPECIFIC_FAMILIES):
+        return result
+    with session_scope(runtime.db_url()) as session:
+        patients = patients_for_inbound(session, params["From"], params["To"])
+        visit = last_visit(session, patients[0].id) if patients else None
+    if visit is None:
+        return guards.check(body, "other")
+    appointment, service = visit
+    days = max(0, (runtime.clock().now() - appointment.start_at).days)
+    return guards.check(body, service.category, days)
 
 
 def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> None:

@@ -193,7 +193,7 @@ T["rebook_request"] = [
       "{DAY} works", "{DAY} at {TIME} is perfect", "the first one", "the second one pls", "the last one", "lets do {DAY}", "{DAY} {TIME} 👍",
       "the {TIME} one", "{DAY} is good", "yes {DAY} please"], ["slots"], None),
     (["yes", "Yes!", "yes please", "yes pls", "yep", "yeah sure", "sure", "sounds good, book me", "ok book me", "yes book me!!", "👍", "ok", "yes! {DAY} {PART} if possible",
-      "yes sign me up. {PART}s are best", "yes pls, what days do you have", "absolutely", "please do", "yes hold it for me", "that works", "perfect, hold it"],
+      "yes sign me up. {PART}s are best", "yes please, which days are open", "absolutely", "please do", "yes hold it for me", "that works", "perfect, hold it"],
      ["offer"], None),
     (["yes book me!!", "yes I want that deal", "im in! book me", "sign me up", "id love to come in, what times do you have?", "ok lets do it, what's open {DAY}?"],
      ["promo", "winback"], None),
@@ -220,8 +220,8 @@ T["reschedule_or_cancel_es"] = [
      ["reminder", None], None),
 ]
 T["defer"] = [
-    (["not right now thanks", "maybe {WHEN}", "not yet", "{WHEN} maybe?", "let me check my schedule and get back to you", "ill reach out when im ready 🙂",
-      "not this time, maybe {WHEN}", "pass for now", "cant afford it this month, maybe {WHEN}", "im traveling until the 20th, ill text you after",
+    (["not right now thanks", "maybe {WHEN}?", "not yet", "{WHEN} maybe?", "need to look at my calendar, will get back to u", "i'll contact you when im ready",
+      "not this time, maybe {WHEN}", "pass for now", "cant afford it this month, maybe {WHEN}", "out of town till the 15th, will text when im back",
       "not yet, still have movement left lol", "i'll let you know", "busy month, try me {WHEN}", "ill think about it", "maybe later",
       "hold off for now, ill text {WHEN}", "not at the moment", "no thanks, not right now", "ask me again {WHEN}", "still healing from surgery, will book {WHEN}",
       "give me a few weeks", "I'll get back to you {WHEN}", "waiting for payday, {WHEN}", "not now, ill call when im ready", "can you remind me {WHEN}?"],
@@ -232,7 +232,7 @@ T["defer_es"] = [
       "este mes no, quizás {WHEN}", "yo les escribo cuando esté lista", "ahorita no, gracias", "recuérdame {WHEN}"], ["offer", "slots", "promo", "winback"], None),
 ]
 T["referral"] = [
-    (["{FRIEND} wants to get {T} too, can i give her this number?", "do you have a referral program?", "how does the refer a friend thing work?",
+    (["{FRIEND} wants to get {T} too, can i give her this number?", "do you guys do referral credits?", "how does the refer a friend thing work?",
       "{FRIEND} wants to come in, her number is {PHONE}", "can {FRIEND} come with me next time?", "sent {FRIEND} your way, she's gonna call",
       "{FRIEND} saw my results and wants the same thing", "{FRIEND} wants to try {T}, does she need a consult?", "can i refer {FRIEND}? {PHONE}",
       "{FRIEND} is interested, can you text her? {PHONE}", "do i get credit if {FRIEND} books?", "{FRIEND} wants to book, can she get the new client deal?",
@@ -246,32 +246,32 @@ T["referral_es"] = [
 ]
 T["opt_out"] = [
     (["STOP", "Stop", "stop.", "STOP 🛑", "Stop!!", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "STOPALL", "stopall",
-      "please stop texting me", "stop texting me", "take me off your list", "remove me from your texts pls", "leave me alone", "no more messages please",
-      "dont text me anymore", "I said stop", "unsubscribe me", "stop sending me promos", "wrong number, stop texting me", "remove me", "opt me out",
+      "please stop texting me", "stop texting me", "take me off your list", "remove me from these texts", "leave me alone", "no more messages please",
+      "dont text me anymore", "I said stop", "unsubscribe me", "stop sending me promos", "not who you think, stop texting me", "remove me", "opt me out",
       "i dont want these texts", "quit texting me", "please remove my number", "no more texts thx", "stop sending me these", "stop messaging me please",
       "not interested, remove me", "take me off this list", "dont contact me again", "stop pls", "please stop", "lose my number",
       "Stop sending me promos. I still want my appointment reminders", "i moved away, please stop texting", "enough with the texts, unsubscribe",
       "I no longer want to receive these messages", "dont text me", "remove me from the list"], ["promo", "winback", "reminder", "offer", None, "slots"], None),
 ]
 T["opt_out_es"] = [
-    (["BAJA", "ALTO", "no me manden más mensajes", "ya no quiero recibir mensajes", "dejen de escribirme", "dejen de mandarme mensajes porfa",
+    (["BAJA", "ALTO", "no me manden más mensajes", "ya no quiero recibir mensajes", "dejen de escribirme", "dejen de mandarme promociones porfa",
       "bórrenme de su lista", "quiero darme de baja", "no más mensajes", "ya no me escriban", "no me envíen más promociones", "déjenme en paz",
       "sáquenme de la lista", "no quiero más mensajes, gracias", "ya no quiero recibir promociones", "baja por favor"],
      ["promo", "winback", None], None),
 ]
 T["opt_in"] = [
-    (["START", "start", "UNSTOP", "unstop", "YES", "yes", "oops didnt mean to do that. START", "resubscribe me please", "can you add me back to the texts?",
+    (["START", "start", "UNSTOP", "unstop", "YES", "yes", "sorry that was a mistake. START", "resubscribe me please", "can you add me back to the texts?",
       "text me again pls, i want the deals", "i unsubscribed by accident, add me back", "sign me back up for texts", "i want to get your messages again",
       "START please", "opt me back in", "please resume the texts", "put me back on the list", "i changed my mind, keep texting me",
       "resubscribe", "subscribe me again", "i want the specials again, add me back"], ["unsubscribed", None], None),
 ]
 T["opt_in_es"] = [
-    (["START, quiero volver a recibir mensajes", "quiero volver a recibir mensajes", "agréguenme otra vez", "sí quiero recibir mensajes otra vez",
+    (["START, quiero recibir sus mensajes otra vez", "quiero volver a recibir mensajes", "agréguenme otra vez", "sí quiero recibir mensajes otra vez",
       "vuelvan a mandarme promociones", "START por favor", "me di de baja sin querer, agréguenme"], ["unsubscribed", None], None),
 ]
 T["help"] = [
-    (["HELP", "help", "INFO", "info", "who is this?", "who is this", "is this an automated text? can i talk to someone", "how do i reach a real person",
-      "what number do i call to talk to someone about my appt", "whats the clinic phone number? i wanna call", "can someone call me?",
+    (["HELP", "help", "INFO", "info", "who is this?", "who is this", "is this a robot texting? i want a real person", "how do i reach a real person",
+      "which number should i call to talk to someone", "whats the clinic phone number? i wanna call", "can someone call me?",
       "is this a bot?", "can i talk to a human", "who's texting me?", "what is this?", "how do i talk to someone", "i need to speak to a person",
       "calling goes straight to voicemail, how do i reach you", "is this the med spa?", "can a nurse call me back?", "what is this number"],
      [None, "promo", "winback", "reminder", "offer"], None),
@@ -281,8 +281,8 @@ T["help_es"] = [
      [None, "promo", "reminder"], None),
 ]
 T["question"] = [
-    (["how much is {T}?", "how much is lip filler rn? just 1 syringe", "are you open sundays?", "what time do you open?", "do you have parking?",
-      "can i drink wine before my {T}?", "how long before i can wear makeup after {T}?", "when can i start retinol again?", "can i work out tomorrow?",
+    (["how much is {T}?", "whats the price for one syringe of lip filler?", "are you open sundays?", "what time do you open?", "do you have parking?",
+      "can i drink wine before my {T}?", "when can i put makeup on after {T}?", "when can i start retinol again?", "can i work out tomorrow?",
       "how many sessions will i need?", "do you sell the sunscreen you used?", "can i stop by tomorrow to grab more serum? what time do you open",
       "info on the $50 off deal? does it work with add ons", "do i keep using the aquaphor or switch?", "can i go to hot yoga tomorrow?",
       "how long does {T} last?", "do you take carecredit?", "can i get a facial while i have {T}?", "whats your address?", "do you accept hsa cards?",
@@ -297,22 +297,22 @@ T["question_es"] = [
       "¿cuántas sesiones necesito?", "¿puedo lavarme la cara hoy?"], [None, "aftercare", "promo"], None),
 ]
 T["positive_feedback"] = [
-    (["love my lips!! {POS}", "best {T} ever, my skin is glowing {POS}", "you guys are amazing", "thank you so much, i look so refreshed",
-      "everythings great, no issues at all!", "skin is so smooth now, totally worth it", "i cant stop looking in the mirror haha thank you!!",
-      "results are amazing {POS}", "so happy with my results", "jeans fit better already!! so happy", "everyone says i look younger lol thank you",
+    (["love my lips!! {POS}", "the {T} was the best, skin is glowing {POS}", "you guys are amazing", "thanks so much, i look well rested",
+      "all good over here, zero problems!", "my skin has never been this smooth, so worth it", "keep staring at myself in the mirror lol thank u!!",
+      "results are amazing {POS}", "so happy with my results", "my clothes already fit better!! thrilled", "everyone says i look younger lol thank you",
       "obsessed with my {T} {POS}", "it was a great experience, thanks!", "{AREA} looks perfect", "feeling great, thank you for checking in!",
       "loved it, [name] was so sweet", "10/10 would recommend", "amazing service as always", "no complaints! looks natural",
       "all good here, healing nicely", "the {T} got rid of my sunspots, you guys are the best", "so glad i did it {POS}", "doing great, thanks!"],
      ["feedback", "results", "checkin", None], None),
 ]
 T["positive_feedback_es"] = [
-    (["me encantó, muchas gracias {POS}", "quedé muy contenta con el resultado", "todo muy bien, gracias", "excelente servicio {POS}", "me veo increíble, gracias",
+    (["me encantó el resultado {POS}", "quedé muy contenta con el resultado", "todo muy bien, gracias", "excelente servicio {POS}", "me veo increíble, gracias",
       "estoy feliz con mis resultados", "todo bien, sin molestias", "me encantaron mis labios {POS}"], ["feedback", "results", "checkin", None], None),
 ]
 T["negative_feedback"] = [
-    (["waited 40 min past my appt time, not ok", "front desk was pretty rude to me today", "honestly disappointed. paid a lot and i cant see a difference",
-      "felt super rushed and nobody explained anything", "4 sessions in and its not doing anything. kind of annoyed", "not impressed tbh 👎",
-      "you charged my card twice for the same visit. please fix", "my forehead still moves completely, this didnt work at all",
+    (["had to wait like half an hour past my appt time, not cool", "the receptionist was rude to me", "honestly disappointed. paid a lot and i cant see a difference",
+      "felt super rushed and nobody explained anything", "done 3 sessions and seeing nothing. pretty annoyed", "honestly not impressed",
+      "i got charged twice for one visit, please refund", "my forehead moves like nothing was done, didnt work",
       "not happy with my results {NEG}", "waste of money", "the {T} didnt do anything", "staff was unprofessional", "overpriced for what i got",
       "i was really disappointed with my {T}", "nobody called me back, frustrating", "the room was dirty", "worst experience, wont be back",
       "i asked for natural and it looks overdone", "still have hair after {N} sessions, not worth it", "you overcharged me", "my {AREA} looks uneven and im not happy",
@@ -324,7 +324,7 @@ T["negative_feedback_es"] = [
 ]
 T["wrong_number"] = [
     (["wrong number", "you have the wrong number", "I think you have the wrong person", "who? wrong #", "new number, whoever youre looking for doesnt have this phone",
-      "this isnt her phone anymore", "I dont have an appointment with you, wrong person", "youve got the wrong number buddy", "never been to a med spa, wrong number",
+      "this isnt her phone anymore", "I dont have an appointment with you, wrong person", "wrong number pal", "never been to a med spa, wrong number",
       "i dont get fillers, wrong number", "this is not {FRIEND}'s number anymore", "not me, wrong person", "i think you meant someone else",
       "whoever this is for, its not me", "got this number last month, not the person you want"], ["promo", "winback", "reminder", "offer", None], None),
 ]
@@ -334,7 +334,7 @@ T["wrong_number_es"] = [
 ]
 T["other"] = [
     (["ok", "k", "Thanks", "thank you", "👍", "got it", "ok thanks", "ok gracias 👍", "noted", "cool", "sounds good", "will do", "asdfghjkl", "lol",
-      "I'm driving right now. I'll see your message when I get where I'm going.", "see you then", "ok see u thursday", "👌", "🙏", "thx", "okie",
+      "I'm driving. I'll read your message later. (auto reply)", "see you then", "ok see u thursday", "👌", "🙏", "thx", "okie",
       "ok will do", "haha ok", "got it, thanks!", "?", "hmm", "sorry wrong chat"], ["aftercare", "reminder", None, "results"], None),
     (["{N}", "2", "1", "3"], [None, "aftercare", "results"], None),
 ]
@@ -342,50 +342,50 @@ T["other_es"] = [(["ok gracias", "gracias", "va", "👍", "entendido", "perfecto
 
 SYMPTOM_ROUTINE = {
     "filler": ["{AREA} is a little swollen, normal?", "slight bruise on my {AREA}, anything i should do?", "tiny lump in my {AREA} i can feel, doesnt hurt. normal?",
-               "my {AREA} is tender when i touch it", "swelling wont stop lol my lips are huge this morning, is that normal", "can i take ibuprofen for the swelling?",
+               "my {AREA} is tender when i touch it", "swelling wont go down lol my lips are massive, normal?", "ok to take advil for the swelling?",
                "one side looks more swollen than the other", "small bumps where the needle went in", "lips feel lumpy, will that go away?",
                "bruising on my {AREA}, how long does it last?", "still swollen on day {N}, is that ok?", "a little sore and bruised, normal?"],
-    "neuromodulator": ["had a little headache since yesterday, normal after {T}?", "little bruise near my eyebrow, normal?", "forehead feels kinda heavy, weird feeling",
-                       "tiny bumps where the needles went in are still there", "small red spots at the injection sites", "mild headache today, can i take tylenol?",
+    "neuromodulator": ["slight headache since this morning, normal after {T}?", "little bruise near my eyebrow, normal?", "forehead feels a bit heavy, strange",
+                       "little bumps at the injection spots havent gone away yet", "small red spots at the injection sites", "mild headache today, can i take tylenol?",
                        "my {AREA} feels a bit tight", "bit of a bruise between my eyes"],
-    "laser": ["bumps and redness everywhere you lasered, looks like goosebumps", "skin is red and a little itchy, normal?", "my sun spots got darker after the {T}?? did it not work",
+    "laser": ["red bumps where you did the laser, like goosebumps", "skin is red and a little itchy, normal?", "the brown spots look darker now after {T}?? is it working",
               "face is red and swollen day {N}, is the itch normal", "area feels like a mild sunburn", "little red and warm tonight, expected?", "hairs are falling out, is that normal?",
               "some peeling on my {AREA}"],
-    "peel": ["peeling like crazy around my mouth 😅 its a little itchy too", "skin feels tight and dry", "my face is flaking a lot, normal?", "a little red and stings when i wash",
+    "peel": ["peeling a ton around my nose 😅 and its a bit itchy", "skin feels tight and dry", "my face is flaking a lot, normal?", "a little red and stings when i wash",
              "face is peeling in patches, is that ok", "skin looks darker in spots before peeling?"],
-    "microneedling": ["skin feels tight and sunburnt-ish today, normal?", "still a bit of pinpoint bleeding, how do i stop it?", "face is red like a sunburn, normal?",
+    "microneedling": ["face feels tight and kinda sunburned today, expected?", "a few tiny bleeding spots still, how do i stop that?", "face is red like a sunburn, normal?",
                       "little scabs on my forehead", "skin burns a little when i put moisturizer on", "some small breakouts after microneedling"],
-    "facial": ["broke out a little after my {T}, is that purging?", "my face is kinda red tonight, should i be worried", "few little pimples after the facial", "skin feels dry and tight"],
-    "body": ["{AREA} is achy and sore, started last night. expected?", "area is still numb and tingly, is that ok?", "{AREA} is SO swollen i look like a bullfrog lol is this normal",
+    "facial": ["got a few zits after the {T}, is my skin purging?", "face is pretty red tonight, should i worry?", "few little pimples after the facial", "skin feels dry and tight"],
+    "body": ["{AREA} feels achy and sore since this morning, is that expected?", "area is still numb and tingly, is that ok?", "{AREA} is SO swollen i look like a bullfrog lol is this normal",
              "bruising on my {AREA}, normal?", "hard lump under my chin, is that normal?"],
     "prp": ["scalp is sore and a bit tender after the PRP", "some bruising under my eyes", "head feels tender, normal?"],
 }
-SYMPTOM_ROUTINE_ES = ["tengo un moretón pequeño en la {AREA}, ¿es normal?", "tengo los labios muy hinchados, ¿cuánto dura la hinchazón?",
-                      "se me está pelando mucho la cara, ¿es normal?", "la piel me arde un poquito y está roja, es normal", "me duele un poco la {AREA}",
+SYMPTOM_ROUTINE_ES = ["tengo un moretón pequeño en la {AREA}, ¿es normal?", "mis labios siguen hinchados, ¿en cuántos días baja?",
+                      "tengo la frente pelándose bastante, ¿así debe ser?", "siento la piel un poco caliente y roja, ¿es normal?", "me duele un poco la {AREA}",
                       "tengo bolitas pequeñas donde me inyectaron", "me salieron granitos después del facial", "tengo un poco de dolor de cabeza, ¿es normal?"]
 SYMPTOM_URGENT = {
-    "neuromodulator": ["my left eyelid is drooping since the {T}", "one side of my mouth droops when i smile since the {T}", "my eyebrow is way higher than the other, spock brow",
+    "neuromodulator": ["my right eyelid is droopy since the {T}", "my mouth droops on one side when i smile", "my eyebrow is way higher than the other, spock brow",
                        "my eye lid feels droopy and heavy", "my smile looks crooked", "seeing double since the {T}", "cant close my eye all the way"],
-    "filler": ["the spot where you injected is red, hot and hard and getting bigger", "lip is hot and red with a bump with pus in it. feel feverish",
+    "filler": ["injection spot is hot and red and hard, keeps getting bigger", "lip is red and hot, theres a pus bump and i feel feverish",
                "i have a fever and my {AREA} is really red", "there's pus coming out of the injection site"],
     "laser": ["i have blisters on my {AREA} from the laser", "got blisters that are oozing", "a couple spots look burnt", "it looks like a burn on my {AREA}",
-              "got a cold sore after the laser and now its spreading"],
+              "cold sore came out after laser and it's spreading"],
     "peel": ["i have blisters on my face after the peel", "there's an open wound on my chin", "my skin looks burned, like raw"],
-    "microneedling": ["its getting redder not better, warm to touch and yellow crusty spots", "i think its infected, theres pus", "i have a fever since the treatment"],
+    "microneedling": ["more red every day, warm and there are yellow crusts", "i think its infected, theres pus", "i have a fever since the treatment"],
     "body": ["the area is hot and red and spreading", "i have red streaks going up from the area", "running a fever since yesterday"],
 }
-SYMPTOM_URGENT_ES = ["se me cayó un poco el párpado desde el botox", "me salieron ampollas en la {AREA} después del láser", "tengo fiebre y pus en la zona",
+SYMPTOM_URGENT_ES = ["tengo el párpado caído desde el botox", "tengo ampollas en la {AREA} por el láser", "tengo fiebre y pus en la zona",
                      "tengo la sonrisa chueca", "la zona está roja, caliente y cada vez más grande", "tengo una quemadura en la {AREA}"]
 SYMPTOM_EMERGENCY = {
-    "filler": ["my {AREA} has a white spot and it really hurts", "skin by my {AREA} looks blotchy purple, lacy pattern, getting more painful",
-               "skin under my lip went white and feels cold", "HELP my lip is turning a dark purple gray color and it hurts like crazy",
-               "pain is way worse today and theres a grayish patch by my nose", "my {AREA} looks dusky and blue", "my vision is blurry since the filler",
+    "filler": ["my {AREA} has a white spot and it really hurts", "skin near my {AREA} is purple and lace looking, hurting more",
+               "skin under my lip went white and feels cold", "my lip is turning gray purple and hurts so much",
+               "the pain is worse today and there is a gray patch near my nose", "my {AREA} looks dusky and blue", "my vision is blurry since the filler",
                "seeing spots in my eye and it aches", "cant see out of my left eye", "the area is mottled and cold"],
-    "any": ["my throat feels tight and its getting hard to swallow", "face is super swollen n hives on my neck, feel wheezy", "cant breathe well, lips swelling up",
-            "broke out in hives all over and my lips are swelling up. throat feels weird", "having chest pain since the treatment", "i fainted after i got home",
+    "any": ["throat feels tight, swallowing is hard", "hives on my chest and face swelling, kinda wheezing", "cant breathe well, lips swelling up",
+            "hives all over my arms and my lips swelling, throat feels off", "having chest pain since the treatment", "i fainted after i got home",
             "i have a terrible headache and a stiff neck", "hard time swallowing, is that part of it?", "tongue feels swollen and thick"],
 }
-SYMPTOM_EMERGENCY_ES = ["tengo una parte del labio blanca y me duele muchísimo", "veo borroso de un ojo desde el relleno", "no puedo respirar bien",
+SYMPTOM_EMERGENCY_ES = ["el labio se me puso blanco y me duele mucho", "veo borroso de un ojo desde el relleno", "no puedo respirar bien",
                         "me cuesta tragar y siento la garganta cerrada", "me salieron ronchas y se me hincha la cara", "me duele el pecho"]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from bot import delivery, guards, inbound, runtime
+from bot import delivery, inbound, runtime
 from bot.queue import get_queue
 from web.twilio_auth import valid_twilio_request
 
@@ -29,7 +29,7 @@ def sms_inbound():
     message_id = inbound.record(params)
     if message_id is None:  # Twilio retried a message we already have
         return twiml()
-    guard = guards.check(params.get("Body", ""))
+    guard = inbound.guard(params)
     if guard is not None and (guard.final or guard.urgency in ("urgent", "emergency")):
         inbound.apply_guard(message_id, params, guard)
     get_queue("inbound", runtime.settings()).enqueue(

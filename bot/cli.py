@@ -1,0 +1,94 @@
+"""The `aftercare` command: database, imports, classifier evaluation, plan previews."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot import runtime
+from bot.errors import ConfigError
+
+
+def _db_upgrade(args) -> int:
+    from store.db import upgrade
+
+    upgrade(runtime.db_url())
+    print(f"database at {_safe_url(runtime.db_url())} is up to date")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def _import_appointments(args) -> int:
+    from bot.appointments import import_csv
+
+    report = import_csv(args.file, runtime.db_url())
+    for line, errors in report.errors:
+        for error in errors:
+            print(f"{args.file}:{line}: {error['field']}: {error['message']}", file=sys.stderr)
+    bad = len(report.errors)
+    print(f"imported {report.imported} appointment(s); {bad} row(s) refused")
+    return 0 if report.ok else 1
+
+
+def _eval(args) -> int:
+    from bot.evaluate import main as evaluate_main
+
+    return evaluate_main(args.rest)
+
+
+def _preview(args) -> int:
+    from bot.preview import main_preview
+
+    return main_preview(args.rest)
+
+
+def _simulate(args) -> int:
+    from bot.preview import main_simulate
+
+    return main_simulate(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare: SMS follow-up for med spas.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(func=_db_upgrade)
+
+    imports = commands.add_parser("import", help="import data from a practice system")
+    import_commands = imports.add_subparsers(dest="import_command", required=True)
+    appointments = import_commands.add_parser("appointments", help="upsert appointments from a CSV file")
+    appointments.add_argument("file")
+    appointments.set_defaults(func=_import_appointments)
+
+    for name, func, text in (
+        ("eval", _eval, "score the classifier on a labeled JSONL file (see `aftercare eval -h`)"),
+        ("preview", _preview, "print every touch a patient's plan would send or skip"),
+        ("simulate", _simulate, "run every plan forward on a virtual clock and print what would happen"),
+    ):
+        sub = commands.add_parser(name, help=text, add_help=False)
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        runtime.configure()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Handling one inbound message in the worker: who sent it, what it means, what happens now."""
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session
+
+from bot import guards, runtime
+from bot.inbound import open_escalation, opt_out
+from bot.phones import mask
+from store.db import session_scope
+from store.models import ConversationState, Message, Patient
+from store.queries import last_visit, patients_for_inbound, recent_messages
+
+log = logging.getLogger(__name__)
+
+ESCALATING = ("urgent", "emergency")
+
+
+def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
+    """What the classifier may know: treatment, days since the visit, the thread, the pending question.
+    Never the patient's name, phone or birthday."""
+    context = {"treatment": None, "days_since_visit": None, "last_outbound": None, "history": [],
+               "pending": None, "language": None}
+    if patient is None:
+        return context
+    context["language"] = patient.language
+    visit = last_visit(session, patient.id)
+    if visit is not None:
+        appointment, service = visit
+        context["treatment"] = service.category
+        context["days_since_visit"] = max(0, (message.created_at - appointment.start_at).days)
+    history = recent_messages(session, patient.id, limit=6, before_id=message.id)
+    context["history"] = [{"direction": m.direction, "body": m.body} for m in history]
+    outbound = [m for m in history if m.direction == "out"]
+    context["last_outbound"] = outbound[-1].body if outbound else None
+    state = session.get(ConversationState, patient.id)
+    if state is not None and state.pending:
+        context["pending"] = state.pending
+    return context
+
+
+def handle_message(message_id: int) -> str:
+    """Guards, then the classifier, then the decision's consequences; the decision is stored on the message."""
+    from bot.classifier import classify
+
+    settings = runtime.settings()
+    now = runtime.clock().now()
+    with session_scope(runtime.db_url()) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            return "no such message"
+        patients = patients_for_inbound(session, message.from_number, message.to_number)
+        patient = patients[0] if patients else None
+        if patient is not None:
+            message.patient_id = patient.id
+            message.practice_id = patient.practice_id
+        context = build_context(session, message, patient)
+
+        # Guards again, now with the treatment known: a red flag is escalated before any LLM call.
+        guard = guards.check(message.body, context["treatment"], context["days_since_visit"])
+        if guard is not None and guard.urgency in ESCALATING:
+            open_escalation(session, message.id, patient, guard.urgency, guard.rule)
+            session.commit()
+
+    decision = classify(message.body, context, settings)
+
+    with session_scope(runtime.db_url()) as session:
+        message = session.get(Message, message_id)
+        patient = session.get(Patient, message.patient_id) if message.patient_id else None
+        record = dict(message.decision or {})
+        record.update(decision.to_record())
+        actions = []
+        if decision.intent == "opt_out":
+            for each in patients_for_inbound(session, message.from_number, message.to_number):
+                if opt_out(session, each, source=f"sms:{decision.path}", message_id=message.id):
+                    actions.append("opted_out")
+        if decision.intent == "side_effect_concern" or decision.urgency in ESCALATING:
+            urgency = decision.urgency if decision.urgency in ("routine", *ESCALATING) else "routine"
+            escalation = open_escalation(session, message.id, patient, urgency, decision.guard_rule or decision.intent)
+            actions.append(f"escalation:{escalation.urgency}")
+        if patient is not None:
+            state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
+            state.last_inbound_at = message.created_at
+            state.updated_at = now
+            session.add(state)
+        record["actions"] = actions
+        message.decision = record
+        session.add(message)
+    log.info("message %s from %s: %s/%s via %s", message_id, mask(message.from_number),
+             decision.intent, decision.urgency, decision.path)
+    return decision.intent

@@ -1,0 +1,160 @@
+"""POST /sms/inbound and /sms/status: signatures, dedupe, storage, guards at once, enqueueing."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rq import Queue
+from sqlmodel import select
+
+from store.db import session_scope
+from store.models import Escalation, Message, Patient, Touch
+from tests import factories
+from tests.conftest import TWILIO_TOKEN
+from tests.twilio_payloads import load, post_signed
+
+
+def _messages(db_url):
+    with session_scope(db_url) as session:
+        return session.exec(select(Message)).all()
+
+
+def _seed_patient(db_url, clock, **fields):
+    with session_scope(db_url) as session:
+        practice = factories.practice(session)
+        patient = factories.patient(session, practice.id, **fields)
+        service = factories.service(session, practice.id)
+        factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
+        session.add(Touch(practice_id=practice.id, patient_id=patient.id, plan="filler", step="rebook",
+                          purpose="rebook", due_at=clock.now() + timedelta(days=150)))
+        return patient.id
+
+
+def test_signed_inbound_is_stored_and_enqueued(client, settings, redis):
+    response = post_signed(client, "/sms/inbound", load("inbound_basic"), TWILIO_TOKEN)
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml" and b"<Response></Response>" in response.data
+    [message] = _messages(settings.database_url)
+    assert (message.direction, message.from_number, message.body) == ("in", "+15125550143", "Can I come in next Tuesday after 5?")
+    queue = Queue("inbound", connection=redis)
+    assert queue.job_ids == [f"inbound-{message.id}"]
+
+
+def test_bad_signature_is_refused_and_nothing_stored(client, settings, redis):
+    params = load("inbound_basic")
+    assert post_signed(client, "/sms/inbound", params, "wrong-token").status_code == 403
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, signature="").status_code == 403
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, base="http://elsewhere.test").status_code == 403
+    assert _messages(settings.database_url) == []
+    assert Queue("inbound", connection=redis).count == 0
+
+
+def test_changed_body_under_old_signature_is_refused(client, settings):
+    from twilio.request_validator import RequestValidator
+
+    params = load("inbound_basic")
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature("http://aftercare.test/sms/inbound", params)
+    tampered = {**params, "Body": "STOP"}
+    assert post_signed(client, "/sms/inbound", tampered, TWILIO_TOKEN, signature=signature).status_code == 403
+    assert _messages(settings.database_url) == []
+
+
+def test_same_message_sid_twice_stores_one_message(client, settings, redis):
+    params = load("inbound_basic")
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    assert len(_messages(settings.database_url)) == 1
+    assert Queue("inbound", connection=redis).count == 1
+
+
+def test_signed_request_missing_fields_gets_400_and_stores_nothing(client, settings):
+    for field in ("From", "To", "MessageSid"):
+        response = post_signed(client, "/sms/inbound", load("inbound_basic", **{field: None}), TWILIO_TOKEN)
+        assert response.status_code == 400, field
+        assert field.encode() in response.data
+    assert _messages(settings.database_url) == []
+
+
+def test_stop_opts_out_in_the_webhook_without_a_worker(client, settings, clock):
+    patient_id = _seed_patient(settings.database_url, clock)
+    assert post_signed(client, "/sms/inbound", load("inbound_stop"), TWILIO_TOKEN).status_code == 200
+    with session_scope(settings.database_url) as session:
+        patient = session.get(Patient, patient_id)
+        assert patient.opted_out_at is not None
+        assert not patient.care_sms and not patient.marketing_sms
+        touches = session.exec(select(Touch).where(Touch.patient_id == patient_id)).all()
+        assert [(t.status, t.reason) for t in touches] == [("suppressed", "opted_out")]
+
+
+def test_red_flag_opens_an_escalation_in_the_webhook(client, settings, clock):
+    patient_id = _seed_patient(settings.database_url, clock)
+    assert post_signed(client, "/sms/inbound", load("inbound_red_flag"), TWILIO_TOKEN).status_code == 200
+    with session_scope(settings.database_url) as session:
+        [escalation] = session.exec(select(Escalation)).all()
+        assert escalation.urgency == "emergency" and escalation.status == "open"
+        assert escalation.patient_id == patient_id
+
+
+def test_public_base_url_is_what_the_signature_covers(client, settings):
+    """Behind a TLS proxy Flask sees http://localhost; Twilio signed the public URL."""
+    params = load("inbound_basic")
+    response = post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, base="http://localhost")
+    assert response.status_code == 403
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, base="http://aftercare.test").status_code == 200
+
+
+def _outbound(db_url, sid, status="sent", patient_id=None):
+    with session_scope(db_url) as session:
+        message = Message(direction="out", kind="touch", from_number="+15125550100", to_number="+15125550143",
+                          body="Hi Ana", twilio_sid=sid, status=status, patient_id=patient_id)
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def test_status_callback_updates_the_message(client, settings):
+    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef")
+    assert post_signed(client, "/sms/status", load("status_delivered"), TWILIO_TOKEN).status_code == 204
+    with session_scope(settings.database_url) as session:
+        assert session.get(Message, message_id).status == "delivered"
+
+
+def test_status_never_moves_backwards(client, settings):
+    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef", status="delivered")
+    late = load("status_delivered", MessageStatus="sent", SmsStatus="sent")
+    assert post_signed(client, "/sms/status", late, TWILIO_TOKEN).status_code == 204
+    with session_scope(settings.database_url) as session:
+        assert session.get(Message, message_id).status == "delivered"
+
+
+def test_status_for_unknown_sid_is_acknowledged(client, settings):
+    response = post_signed(client, "/sms/status", load("status_delivered", MessageSid="SMunknown"), TWILIO_TOKEN)
+    assert response.status_code == 204
+
+
+def test_status_callback_with_bad_signature_changes_nothing(client, settings):
+    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef")
+    assert post_signed(client, "/sms/status", load("status_delivered"), "nope").status_code == 403
+    with session_scope(settings.database_url) as session:
+        assert session.get(Message, message_id).status == "sent"
+
+
+def test_repeated_unreachable_errors_flag_the_number(client, settings, clock):
+    patient_id = _seed_patient(settings.database_url, clock)
+    for n in range(3):
+        sid = f"SM{n:032d}"
+        _outbound(settings.database_url, sid, patient_id=patient_id)
+        params = load("status_undelivered_30003", MessageSid=sid, SmsSid=sid)
+        assert post_signed(client, "/sms/status", params, TWILIO_TOKEN).status_code == 204
+    with session_scope(settings.database_url) as session:
+        patient = session.get(Patient, patient_id)
+        assert patient.undelivered_count == 3
+        assert patient.flag_reason == "twilio 30003"
+
+
+def test_carrier_unsubscribed_error_opts_the_patient_out(client, settings, clock):
+    patient_id = _seed_patient(settings.database_url, clock)
+    _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef", patient_id=patient_id)
+    params = load("status_undelivered_30003", MessageStatus="failed", SmsStatus="failed", ErrorCode="21610")
+    post_signed(client, "/sms/status", params, TWILIO_TOKEN)
+    with session_scope(settings.database_url) as session:
+        assert session.get(Patient, patient_id).opt_out_source == "carrier:21610"
