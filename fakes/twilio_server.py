@@ -20,12 +20,13 @@ Run it on its own with `python -m fakes.twilio_server --port 8010 ...`.
 from __future__ import annotations
 
 import argparse
+import functools
 import heapq
 import itertools
 import json
 import logging
+import random
 import re
-import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -453,7 +454,7 @@ class FakeTwilio:
                 raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
         segments, _ = count_segments(body)
         now = self.now().replace(microsecond=0)
-        sid = "SM" + secrets.token_hex(16)
+        sid = _new_sid()
         message = self._resource(
             sid=sid,
             to=to,
@@ -597,7 +598,7 @@ class FakeTwilio:
         if not self.inbound_url:
             raise TwilioError(409, 20001, "the fake has no inbound_url configured")
         segments, _ = count_segments(body)
-        sid = "SM" + secrets.token_hex(16)
+        sid = _new_sid()
         word = re.sub(r"[^\w]", "", body).upper()
         if word in OPT_OUT_WORDS:
             self.opt_out(from_)
@@ -741,6 +742,15 @@ _DELIVERY_ERRORS = {
 }
 
 
+def _new_sid() -> str:
+    # Unique, not secret: os.urandom is needlessly slow on the hot path.
+    return f"SM{_sids.getrandbits(128):032x}"
+
+
+_sids = random.Random()
+
+
+@functools.lru_cache(maxsize=4096)
 def _is_phone(number: str) -> bool:
     if not E164.match(number):
         return False
