@@ -21,10 +21,12 @@ def build_context(session: Session, message: Message, patient: Patient | None) -
     """What the classifier may know: treatment, days since the visit, the thread, the pending question.
     Never the patient's name, phone or birthday."""
     context = {"treatment": None, "days_since_visit": None, "last_outbound": None, "history": [],
-               "pending": None, "language": None}
+               "pending": None, "language": None, "redact": []}
     if patient is None:
         return context
     context["language"] = patient.language
+    # Our own texts greet the patient by name: the classifier scrubs these before any LLM call.
+    context["redact"] = [name for name in (patient.first_name, patient.last_name) if name]
     visit = last_visit(session, patient.id)
     if visit is not None:
         appointment, service = visit

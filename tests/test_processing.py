@@ -1,0 +1,107 @@
+"""The inbound job: webhook → queue → worker; decisions stored, red flags escalated, each message once."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from rq import Queue, SimpleWorker
+from sqlmodel import select
+
+from bot.inbound import process_inbound
+from fakes.openai_server import FakeOpenAI, answer
+from store.db import session_scope
+from store.models import Escalation, Message, Patient
+from tests import factories
+from tests.conftest import TWILIO_TOKEN
+from tests.twilio_payloads import load, post_signed
+
+
+def seed(db_url, clock, treatment="filler"):
+    with session_scope(db_url) as session:
+        practice = factories.practice(session)
+        patient = factories.patient(session, practice.id, first_name="Marisol", last_name="Quintanilla")
+        service = factories.service(session, practice.id, category=treatment)
+        factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
+        session.add(Message(practice_id=practice.id, patient_id=patient.id, direction="out", kind="touch",
+                            from_number=factories.AUSTIN_NUMBER, to_number=patient.phone,
+                            body="Hi Marisol, it's Maya at Glow. How are your lips feeling today?",
+                            created_at=clock.now() - timedelta(hours=3)))
+        return patient.id
+
+
+def inbound(client, body, sid):
+    params = load("inbound_basic", Body=body, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+
+
+def work(redis):
+    SimpleWorker([Queue("inbound", connection=redis)], connection=redis).work(burst=True)
+
+
+def message_by_sid(db_url, sid):
+    with session_scope(db_url) as session:
+        return session.exec(select(Message).where(Message.twilio_sid == sid)).one()
+
+
+def test_worker_stores_the_decision(client, settings, redis, clock):
+    patient_id = seed(settings.database_url, clock)
+    inbound(client, "can I come in next Tuesday after 5?", "SM" + "1" * 32)
+    work(redis)
+    message = message_by_sid(settings.database_url, "SM" + "1" * 32)
+    assert message.patient_id == patient_id and message.processed_at is not None
+    assert message.decision["intent"] == "rebook_request"
+    assert message.decision["path"] == "local"
+
+
+def test_emergency_escalates_with_the_llm_down(client, settings, redis, clock):
+    from app import create_app
+
+    down = settings.with_(openai_base_url="http://127.0.0.1:9/v1", openai_api_key="k", llm_timeout_s=0.5)
+    client = create_app(down).test_client()
+    seed(settings.database_url, clock)
+    inbound(client, "my lip looks kinda blueish grey and it hurts so much", "SM" + "2" * 32)
+    work(redis)
+    message = message_by_sid(settings.database_url, "SM" + "2" * 32)
+    assert message.decision["urgency"] == "emergency" and message.decision["path"] in ("guard", "local")
+    with session_scope(settings.database_url) as session:
+        [escalation] = session.exec(select(Escalation)).all()
+    assert (escalation.urgency, escalation.status, escalation.message_id) == ("emergency", "open", message.id)
+
+
+def test_each_message_is_processed_once(client, settings, redis, clock):
+    seed(settings.database_url, clock)
+    inbound(client, "thank you so much, love my lips!", "SM" + "3" * 32)
+    message = message_by_sid(settings.database_url, "SM" + "3" * 32)
+    assert process_inbound(message.id) == "positive_feedback"
+    assert process_inbound(message.id) == "already processed"
+    work(redis)  # the queued job finds the message already claimed
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(Escalation)).all() == []
+
+
+def test_free_text_opt_out_is_honoured_by_the_worker(client, settings, redis, clock):
+    patient_id = seed(settings.database_url, clock)
+    inbound(client, "please stop texting me", "SM" + "4" * 32)
+    work(redis)
+    with session_scope(settings.database_url) as session:
+        assert session.get(Patient, patient_id).opted_out_at is not None
+
+
+def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
+    from app import create_app
+
+    with FakeOpenAI() as fake:
+        fake.queue(answer({"intent": "question", "urgency": "none", "confidence": 0.9, "rationale": "asks",
+                           "entities": {"date_preference": None, "time_preference": None, "slot_choice": None,
+                                        "friend_first_name": None, "language": "en"}}))
+        client = create_app(settings.with_(openai_base_url=fake.base_url, openai_api_key="k")).test_client()
+        seed(settings.database_url, clock)
+        inbound(client, "this is Marisol Quintanilla, my cell is 512-555-0143, how long until it settles?",
+                "SM" + "5" * 32)
+        work(redis)
+        sent = json.dumps(fake.requests)
+    assert fake.requests, "the LLM was called"
+    for secret in ("Marisol", "Quintanilla", "555-0143", "5125550143", "+15125550143"):
+        assert secret not in sent
+    message = message_by_sid(settings.database_url, "SM" + "5" * 32)
+    assert message.decision["path"] == "llm" and message.decision["prompt_version"] == "classify_v1"
