@@ -113,9 +113,10 @@ def _parse_date_filter(value: str) -> tuple[datetime, bool]:
 
 
 def _filter_number(value: str) -> str:
-    # An unencoded "+" in a query string arrives as a space (curl users forget).
-    value = value.strip()
-    return "+" + value if value[:1].isdigit() else value
+    # An unencoded "+" in a form or query string arrives as a space (curl users forget).
+    if value.startswith(" ") and value.strip()[:1].isdigit():
+        return "+" + value.strip()
+    return value.strip()
 
 
 @dataclass
@@ -412,8 +413,8 @@ class FakeTwilio:
                 raise self._fault_error(fault.status)
         form = request.form
         message = self._validate_and_store(
-            to=form.get("To", ""),
-            from_=form.get("From"),
+            to=_filter_number(form.get("To", "")),
+            from_=_filter_number(form["From"]) if form.get("From") else None,
             service_sid=form.get("MessagingServiceSid"),
             body=form.get("Body"),
             status_callback=form.get("StatusCallback"),

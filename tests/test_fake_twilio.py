@@ -199,8 +199,15 @@ def test_list_pages_through_every_message(client, fake):
     assert page.next_page_url is not None
 
 
-def test_list_accepts_an_unencoded_plus_from_a_shell(client, fake):
-    client.messages.create(to=PATIENT, from_=PRACTICE, body="hi")
+def test_an_unencoded_plus_from_a_shell_still_means_plus(fake):
+    created = requests.post(
+        f"{fake.base_url}/2010-04-01/Accounts/{SID}/Messages.json",
+        data=f"To={PATIENT}&From={PRACTICE}&Body=hi",  # as `curl -d To=+1...` sends it
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(SID, TOKEN),
+        timeout=5,
+    )
+    assert created.status_code == 201 and created.json()["to"] == PATIENT
     answer = requests.get(
         f"{fake.base_url}/2010-04-01/Accounts/{SID}/Messages.json?To={PATIENT}", auth=(SID, TOKEN), timeout=5
     )
