@@ -1,0 +1,88 @@
+"""Render a step's template for one patient: names filled in, GSM-7 when possible, segments known."""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from bot import segments
+
+PLACEHOLDERS = {
+    "first_name": "the patient's first name (\"there\" when unknown)",
+    "sender": "who is texting, e.g. \"Maya\" (practice fact `sender_name`, else \"the team\")",
+    "practice": "the practice's name",
+    "practice_phone": "the practice's phone number",
+    "treatment": "the service the patient had, e.g. \"Botox forehead\"",
+    "provider": "who treated the patient (\"your provider\" when unknown)",
+    "review_url": "the practice's review link",
+    "booking_hint": "how to book: \"reply here or call <phone>\"",
+    "area": "the treated area, e.g. \"lips\" (\"the area\" when unknown)",
+}
+"""Every name a template may use, with what it becomes."""
+
+SAMPLE_LONG = {
+    "first_name": "Maximiliana",
+    "sender": "Alexandra",
+    "practice": "Glow Aesthetics & Med Spa",
+    "practice_phone": "(512) 555-0100",
+    "treatment": "Botox forehead & crow's feet",
+    "provider": "Dr. Katherine Lee",
+    "review_url": "https://g.page/r/CbX4h2kLmN8pEAE/review",
+    "booking_hint": "reply here or call (512) 555-0100",
+    "area": "under-eyes",
+}
+"""Long but real values: a template must fit two segments with these filled in."""
+
+MAX_SEGMENTS = 2
+"""A touch is one segment when it can be and never more than two."""
+
+_formatter = string.Formatter()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A text ready to send."""
+
+    body: str
+    segments: int
+    encoding: str
+
+
+def fields(template: str) -> set[str]:
+    """Placeholder names a template uses; ValueError when its braces are malformed."""
+    names = set()
+    for _literal, name, spec, conversion in _formatter.parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{name}}} must be a plain name like {{first_name}}")
+        names.add(name)
+    return names
+
+
+def render(template: str, context: dict, fold_accents: bool = True) -> Rendered:
+    """The template filled in and normalised to GSM-7, with its segment count."""
+    body = segments.normalize(template.format_map(context).strip(), fold_accents=fold_accents)
+    counted = segments.count(body)
+    return Rendered(body, counted.segments, counted.encoding)
+
+
+def _first(name: str | None) -> str:
+    return name.strip().split()[0] if name and name.strip() else ""
+
+
+def context_for(practice, patient, service=None, provider=None) -> dict:
+    """The placeholder values for one patient's touch (rows from store.models; any may be None)."""
+    facts = (practice.facts or {}) if practice is not None else {}
+    phone = (practice.phone if practice is not None else None) or facts.get("phone") or ""
+    practice_name = practice.name if practice is not None else "our office"
+    return {
+        "first_name": _first(getattr(patient, "first_name", None)) or "there",
+        "sender": facts.get("sender_name") or "the team",
+        "practice": practice_name,
+        "practice_phone": phone or "our office",
+        "treatment": service.name if service is not None else "your treatment",
+        "provider": provider.name if provider is not None else "your provider",
+        "review_url": (practice.review_url if practice is not None else None) or facts.get("review_url") or "",
+        "booking_hint": f"reply here or call {phone}" if phone else "reply here",
+        "area": (service.area.replace("_", "-") if service is not None and service.area else "the area"),
+    }
