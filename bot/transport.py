@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
@@ -265,6 +265,10 @@ class SmsTransport:
                         return SendResult(message.sid, message.status, _segments(message.num_segments), adopted=True)
         except TwilioRestException as error:
             raise TransportError(f"lookup failed: {error.status} {error.code}", permanent=False, code=error.code, status=error.status) from error
+        except TwilioException as error:
+            # A list page that is not a 200 comes back as a bare TwilioException(message, response).
+            status = getattr(error.args[1], "status_code", None) if len(error.args) > 1 else None
+            raise TransportError(f"lookup failed: {status}", permanent=False, status=status) from error
         except requests.RequestException as error:
             raise TransportError(f"lookup failed: {type(error).__name__}", permanent=False) from error
         return None

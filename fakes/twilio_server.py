@@ -10,7 +10,7 @@ unchanged:
 
 and a few control endpoints that Twilio does not have:
 
-    POST /_fake/faults     JSON {"status": 429|500|503, "after_store": bool, "delay": s, "times": n}
+    POST /_fake/faults     JSON {"status": 429|500|503, "after_store": bool, "delay": s, "times": n, "on": "create"|"list"}
     GET  /_fake/messages   JSON list of every outbound message, newest last
     POST /_fake/reset      forget messages, faults and opt-outs
     POST /_fake/inbound    JSON {"from", "to", "body"}: play the patient through the signed webhook
@@ -121,12 +121,13 @@ def _filter_number(value: str) -> str:
 
 @dataclass
 class Fault:
-    """One injected failure, applied to the next create request(s)."""
+    """One injected failure, applied to the next create (or list) request(s)."""
 
     status: int | None = None
     after_store: bool = False
     delay: float = 0.0
     times: int = 1
+    on: str = "create"
 
 
 class TwilioError(Exception):
@@ -328,21 +329,26 @@ class FakeTwilio:
         with self._lock:
             self._opted_out.discard(number)
 
-    def inject(self, status: int | None = None, after_store: bool = False, delay: float = 0.0, times: int = 1) -> None:
-        """Make the next `times` create requests fail.
+    def inject(
+        self, status: int | None = None, after_store: bool = False, delay: float = 0.0, times: int = 1, on: str = "create"
+    ) -> None:
+        """Make the next `times` create requests fail (or list requests, with on="list").
 
         status 429 answers error 20429 and stores nothing; 500/503 answer an
         error before storing, or after storing when `after_store` (the message
         exists but the client sees an error). `delay` holds the answer that
         many seconds, to provoke client read timeouts: with `after_store` the
         message is stored first, otherwise it is stored (or refused) after.
+        A list fault answers its status (or waits) instead of the list.
         """
+        if on not in ("create", "list"):
+            raise ValueError(f"faults apply to create or list, not {on}")
         if status not in (None, 429, 500, 502, 503, 504):
             raise ValueError(f"unsupported fault status {status}")
         if status is None and not delay:
             raise ValueError("a fault needs a status or a delay")
         with self._lock:
-            self._faults.append(Fault(status, after_store, float(delay), max(1, int(times))))
+            self._faults.append(Fault(status, after_store, float(delay), max(1, int(times)), on))
 
     # ------------------------------------------------------------------- WSGI
 
@@ -389,14 +395,14 @@ class FakeTwilio:
 
     # ------------------------------------------------------------------ create
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, on: str) -> Fault | None:
         with self._lock:
-            if not self._faults:
+            fault = next((f for f in self._faults if f.on == on), None)
+            if fault is None:
                 return None
-            fault = self._faults[0]
             fault.times -= 1
             if fault.times <= 0:
-                self._faults.pop(0)
+                self._faults.remove(fault)
             return fault
 
     def _wait(self, seconds: float) -> None:
@@ -406,7 +412,7 @@ class FakeTwilio:
     def _create(self, request: Request) -> Response:
         with self._lock:
             self._creates += 1
-        fault = self._next_fault()
+        fault = self._next_fault("create")
         if fault and not fault.after_store:
             self._wait(fault.delay)
             if fault.status:
@@ -505,6 +511,11 @@ class FakeTwilio:
     # -------------------------------------------------------------------- list
 
     def _list(self, request: Request) -> Response:
+        fault = self._next_fault("list")
+        if fault:
+            self._wait(fault.delay)
+            if fault.status:
+                raise self._fault_error(fault.status)
         args = request.args
         try:
             page_size = max(1, min(1000, int(args.get("PageSize", 50))))
@@ -568,6 +579,7 @@ class FakeTwilio:
                 after_store=bool(spec.get("after_store", False)),
                 delay=float(spec.get("delay", 0.0)),
                 times=int(spec.get("times", 1)),
+                on=str(spec.get("on", "create")),
             )
         except (TypeError, ValueError) as error:
             raise TwilioError(400, 20001, str(error)) from None

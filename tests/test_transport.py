@@ -9,7 +9,7 @@ import pytest
 from tenacity import wait_none
 
 from bot.clock import FrozenClock
-from bot.errors import TransportError
+from bot.errors import AmbiguousSendError, TransportError
 from bot.settings import Settings
 from bot.transport import SendResult, SmsTransport, mask_phone
 from fakes.twilio_server import FakeTwilio
@@ -106,6 +106,31 @@ def test_an_earlier_identical_text_is_not_mistaken_for_this_one(transport, fake)
 
     assert result.adopted is True and result.sid != earlier.sid
     assert len(fake.messages) == 2
+
+
+def test_unconfirmable_send_is_ambiguous_and_never_resent(transport, fake):
+    fake.inject(status=500)
+    fake.inject(status=503, on="list", times=10)
+
+    with pytest.raises(AmbiguousSendError) as unsure:
+        transport.send(PATIENT, "Your check-in")
+
+    assert unsure.value.permanent is False
+    assert fake.create_requests() == 1
+
+
+def test_found_sent_after_an_ambiguous_error_can_be_checked_later(transport, fake):
+    started = datetime.now(timezone.utc)
+    fake.inject(status=500, after_store=True)
+    fake.inject(status=503, on="list", times=transport.attempts)  # one failed lookup per attempt
+    with pytest.raises(AmbiguousSendError):
+        transport.send(PATIENT, "Your check-in")
+
+    found = transport.find_sent(PATIENT, "Your check-in", since=started - timedelta(minutes=1), from_=PRACTICE)
+
+    assert found is not None and found.adopted is True
+    assert [m["sid"] for m in fake.messages] == [found.sid]
+    assert transport.find_sent(PATIENT, "Other words", since=started - timedelta(minutes=1)) is None
 
 
 def test_invalid_number_is_permanent_and_not_retried(transport, fake):
