@@ -17,16 +17,35 @@ log = logging.getLogger("aftercare.worker")
 TICK_SECONDS = 15
 """How often each worker claims due touches and re-enqueues lost work."""
 
+STATUS_SWEEP_TICKS = 20
+"""Every this many ticks (5 min), fetch the status of texts whose callbacks never came."""
+
+
+def tick_once(count: int) -> None:
+    """One round of periodic work; every step is safe to run on many workers at once."""
+    from bot.delivery import reconcile_stale
+    from bot.dispatch import tick
+    from bot.inbound import requeue_unprocessed
+    from bot.transport import SmsTransport
+
+    for step in (tick, requeue_unprocessed):
+        try:
+            step()
+        except Exception:  # keep ticking; the next tick retries what this one missed
+            log.exception("%s failed", step.__name__)
+    if count % STATUS_SWEEP_TICKS == 0:
+        try:
+            reconcile_stale(SmsTransport(runtime.settings()))
+        except Exception:
+            log.exception("status sweep failed")
+
 
 def tick_forever(stop: threading.Event) -> None:
-    """Claim due work every TICK_SECONDS; any number of workers may do this at once."""
-    from bot.dispatch import tick
-
+    """Run tick_once every TICK_SECONDS until told to stop."""
+    count = 0
     while not stop.is_set():
-        try:
-            tick()
-        except Exception:  # keep ticking; the next tick retries what this one missed
-            log.exception("tick failed")
+        tick_once(count)
+        count += 1
         stop.wait(TICK_SECONDS)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -153,6 +154,42 @@ def open_escalation(session: Session, message_id: int, patient: Patient | None, 
         state.updated_at = runtime.clock().now()
         session.add(state)
     return escalation
+
+
+REQUEUE_AFTER_S = 60
+"""An inbound text still unprocessed after this long lost its job (Redis restarted): enqueue it again."""
+
+
+def enqueue(message_id: int) -> None:
+    """Queue the processing job; the deterministic id keeps one job per message in Redis."""
+    from bot.queue import get_queue
+
+    get_queue("inbound", runtime.settings()).enqueue(
+        PROCESS_JOB, message_id, job_id=f"inbound-{message_id}",
+        result_ttl=3600, failure_ttl=7 * 24 * 3600,
+    )
+
+
+def requeue_unprocessed(limit: int = 500) -> int:
+    """Enqueue inbound texts whose job vanished; the claim in process_inbound keeps this at-most-once."""
+    from rq.job import Job
+
+    from bot.queue import redis_connection
+
+    cutoff = runtime.clock().now() - timedelta(seconds=REQUEUE_AFTER_S)
+    with session_scope(runtime.db_url()) as session:
+        ids = list(session.exec(
+            select(Message.id).where(Message.direction == "in", Message.processed_at == None,  # noqa: E711
+                                     Message.created_at < cutoff).order_by(Message.id).limit(limit)))
+    connection = redis_connection(runtime.settings())
+    requeued = 0
+    for message_id in ids:
+        if not Job.exists(f"inbound-{message_id}", connection=connection):
+            enqueue(message_id)
+            requeued += 1
+    if requeued:
+        log.warning("re-enqueued %d inbound message(s) whose job was lost", requeued)
+    return requeued
 
 
 def claim(message_id: int) -> bool:

@@ -105,3 +105,20 @@ def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
         assert secret not in sent
     message = message_by_sid(settings.database_url, "SM" + "5" * 32)
     assert message.decision["path"] == "llm" and message.decision["prompt_version"] == "classify_v1"
+
+
+def test_message_whose_job_was_lost_is_requeued_once(client, settings, redis, clock):
+    from bot.inbound import requeue_unprocessed
+
+    seed(settings.database_url, clock)
+    inbound(client, "how much is lip filler?", "SM" + "6" * 32)
+    redis.flushdb()  # Redis restarted: the job is gone, the row is not
+    assert requeue_unprocessed() == 0  # too recent: its job may still be on its way
+    clock.advance(minutes=2)
+    assert requeue_unprocessed() == 1
+    assert requeue_unprocessed() == 0  # its job exists now
+    work(redis)
+    message = message_by_sid(settings.database_url, "SM" + "6" * 32)
+    assert message.decision["intent"] == "question"
+    clock.advance(minutes=2)
+    assert requeue_unprocessed() == 0  # processed: never again

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from bot import delivery, inbound, runtime
-from bot.queue import get_queue
+from bot import delivery, inbound
 from web.twilio_auth import valid_twilio_request
 
 bp = Blueprint("sms", __name__)
@@ -32,10 +31,7 @@ def sms_inbound():
     guard = inbound.guard(params)
     if guard is not None and (guard.final or guard.urgency in ("urgent", "emergency")):
         inbound.apply_guard(message_id, params, guard)
-    get_queue("inbound", runtime.settings()).enqueue(
-        inbound.PROCESS_JOB, message_id, job_id=f"inbound-{message_id}", retry=None,
-        result_ttl=3600, failure_ttl=7 * 24 * 3600,
-    )
+    inbound.enqueue(message_id)
     return twiml()
 
 
