@@ -63,7 +63,7 @@ class Decision:
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w$])\+?\(?\d(?:[\s().-]*\d){6,14}(?!\w)")
-_GREETING = re.compile(r"^(\s*(?:hi|hey|hello|hola|buenas|buenos dias|dear)\s+)([A-Z][\w'-]+)(?=[\s!,.])")
+_GREETING = re.compile(r"^(\s*(?i:hi|hey|hello|hola|buenas|buenos dias|dear)\s+)([A-Z][\w'-]+)(?=[\s!,.])")
 
 
 def redact(text: str | None, names=()) -> str:
@@ -186,7 +186,7 @@ def _call_llm(messages: list[dict], settings) -> dict:
     """One structured chat call (two attempts at most, inside LLM_BUDGET_S); raise _Fallback with the reason."""
     import openai
     from openai import OpenAI
-    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+    from tenacity import RetryError
 
     client = OpenAI(api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url,
                     timeout=settings.llm_timeout_s, max_retries=0)
@@ -201,16 +201,7 @@ def _call_llm(messages: list[dict], settings) -> dict:
         return isinstance(exc, openai.APIConnectionError)
 
     try:
-        for attempt in Retrying(stop=stop_after_attempt(2), wait=wait_exponential(multiplier=0.2, max=0.5),
-                                retry=retry_if_exception(retryable), reraise=True):
-            with attempt:
-                response = client.chat.completions.create(
-                    model=settings.openai_model,
-                    messages=messages,
-                    temperature=0,
-                    response_format={"type": "json_schema",
-                                     "json_schema": {"name": "reply_decision", "strict": True, "schema": RESPONSE_SCHEMA}},
-                )
+        response = _create_with_retries(client, messages, settings, retryable)
     except openai.APITimeoutError as exc:
         raise _Fallback("llm_timeout") from exc
     except openai.APIStatusError as exc:
@@ -219,6 +210,28 @@ def _call_llm(messages: list[dict], settings) -> dict:
         raise _Fallback("llm_connection") from exc
     except (openai.OpenAIError, RetryError) as exc:
         raise _Fallback("llm_error") from exc
+    finally:
+        client.close()
+    return _parse(response)
+
+
+def _create_with_retries(client, messages, settings, retryable):
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    for attempt in Retrying(stop=stop_after_attempt(2), wait=wait_exponential(multiplier=0.2, max=0.5),
+                            retry=retry_if_exception(retryable), reraise=True):
+        with attempt:
+            return client.chat.completions.create(
+                model=settings.openai_model,
+                messages=messages,
+                temperature=0,
+                response_format={"type": "json_schema",
+                                 "json_schema": {"name": "reply_decision", "strict": True, "schema": RESPONSE_SCHEMA}},
+            )
+
+
+def _parse(response) -> dict:
+    """The validated answer inside a chat completion; raise _Fallback saying what was wrong."""
     try:
         content = response.choices[0].message.content
     except (AttributeError, IndexError, TypeError) as exc:

@@ -44,6 +44,8 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
     elif settings is None:
         settings = Settings.from_env()
     rows = read_labeled(path)
+    if rows:
+        classify(rows[0]["body"], dict(rows[0].get("context") or {}), settings)  # load the model outside the timing
     truth, predicted, true_urg, pred_urg, latencies, errors = [], [], [], [], [], []
     for row in rows:
         ctx = dict(row.get("context") or {})

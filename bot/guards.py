@@ -120,6 +120,7 @@ _OPT_OUT_PATTERNS = [
     rf"^(?:(?:please|pls|plz|ok|okay|just|seriously|omg|ugh|no|nope|yo) )*stop(?: {_POLITE})*$",
     rf"\b(?:i )?(?:dont|do not|no longer) (?:want|wish) (?:to (?:get|receive) )?(?:any|these|your|ur|the|more|any more|anymore)? ?(?:more )?{_MSG}\b",
     rf"\bi dont want to (?:get|receive|hear from) (?:you|any|these|your|more)\b",
+    r"\b(?:dont|do not) want (?:these|this|them|your texts|ur texts|any of this) ?(?:texts?|messages?)? (?:anymore|any more|no more)\b",
     rf"\b(?:cancel|end) (?:my|the|these|your|all)? ?(?:subscription|{_MSG})\b",
     r"\bnot interested,? (?:stop|remove|dont)\b",
     # Spanish (folded: no accents)
@@ -262,7 +263,7 @@ TOXIN_SPREAD = _rx(
     r"\b(?:trouble|hard to|difficulty|cant|problems?) (?:\w+ ){0,1}(?:speaking|talking|speak|talk|chew|chewing)\b|\bslurr\w*",
     r"\bspock\b|\beyebrow (?:\w+ ){0,3}(?:way|much|a lot) (?:higher|lower)\b|\bone (?:eye)?brow (?:\w+ ){0,3}(?:higher|lower|up)\b",
     r"\bparpado (?:\w+ ){0,2}(?:caido|cayo|cae|caida|cayendo)\b|\b(?:cayo|caido|cae|cayendo) (?:\w+ ){0,3}parpado\b",
-    r"\b(?:ceja|cejas) (?:\w+ ){0,2}(?:caida|caidas|cayo|cae)\b|\bsonrisa (?:\w+ ){0,1}(?:chueca|torcida|desigual)\b|\bboca (?:\w+ ){0,1}(?:chueca|torcida|caida)\b",
+    r"\b(?:cayo|caido|cae|cayendo) (?:\w+ ){0,3}(?:ceja|cejas)\b|\b(?:ceja|cejas) (?:\w+ ){0,2}(?:caida|caidas|cayo|cae)\b|\bsonrisa (?:\w+ ){0,1}(?:chueca|torcida|desigual)\b|\bboca (?:\w+ ){0,1}(?:chueca|torcida|caida)\b",
     r"\b(?:no puedo|me cuesta) (?:hablar|cerrar el ojo|sonreir)\b",
 )
 INFECTION = _rx(

@@ -21,6 +21,9 @@ from bot.textnorm import emoji, fold, words
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "local_model.json"
 """The shipped model; rebuild with `python scripts/train_classifier.py`."""
 
+OPT_OUT_MODEL_MIN = 0.8
+"""Confidence the model needs to call an opt-out that no guard matched."""
+
 # ------------------------------------------------------------ the thread
 
 _OUTBOUND_KINDS = [
@@ -226,7 +229,11 @@ def classify_local(body: str, context: dict):
     models = load_model()
     feats = features(body, context)
     probs = models["intent"].probabilities(feats)
-    intent = max(probs, key=probs.get)
+    ranked = sorted(probs, key=probs.get, reverse=True)
+    intent = ranked[0]
+    if intent == "opt_out" and probs[intent] < OPT_OUT_MODEL_MIN:
+        # The guards catch opt-outs; the model alone must be sure before it silences a patient.
+        intent = ranked[1]
     confidence = probs[intent]
     if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(r"\bresubscribe\b|\bre subscribe\b", fold(body)):
         intent, confidence = "opt_in", max(confidence, 0.9)
