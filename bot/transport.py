@@ -13,6 +13,7 @@ after a 500 or a read timeout can text a patient twice. The rules here:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -78,6 +79,14 @@ def _never_sent(error: requests.RequestException) -> bool:
             cause = cause.reason
         return isinstance(cause, (NewConnectionError, ConnectTimeoutError))
     return False
+
+
+def _scrub(text: str) -> str:
+    """Twilio's error messages quote the number; errors end up in logs, so mask it."""
+    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group()), str(text))
+
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d ().-]{5,}\d")
 
 
 def _segments(value) -> int | None:
@@ -159,7 +168,7 @@ class SmsTransport:
                     raise _Retry("rate limited (20429)", error.code, error.status) from error
                 if error.status < 500:
                     raise TransportError(
-                        f"Twilio refused the text to {mask_phone(to)}: {error.code} {error.msg}",
+                        f"Twilio refused the text to {mask_phone(to)}: {error.code} {_scrub(error.msg)}",
                         permanent=True,
                         code=error.code,
                         status=error.status,

@@ -442,7 +442,7 @@ class FakeTwilio:
         if not to:
             raise TwilioError(400, 21604, "A 'To' phone number is required.")
         if not _is_phone(to):
-            raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {_mask(to)}")
+            raise TwilioError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if service_sid:
             if not MESSAGING_SERVICE_SID.match(service_sid):
                 raise TwilioError(400, 21701, f"The Messaging Service Sid {service_sid} is invalid.")

@@ -98,7 +98,7 @@ def test_read_timeout_after_twilio_stored_the_message_is_not_resent(transport, f
     assert [m["sid"] for m in fake.messages] == [result.sid]
 
 
-def test_an_earlier_identical_text_is_not_mistaken_for_this_one(transport, fake):
+def test_adoption_takes_the_newest_identical_text(transport, fake):
     earlier = transport.send(PATIENT, "Same words")
     fake.inject(status=500, after_store=True)
 
@@ -135,10 +135,11 @@ def test_found_sent_after_an_ambiguous_error_can_be_checked_later(transport, fak
 
 def test_invalid_number_is_permanent_and_not_retried(transport, fake):
     with pytest.raises(TransportError) as refused:
-        transport.send("+1512", "hi")
+        transport.send("+1512555", "hi")
 
     assert refused.value.permanent is True
     assert refused.value.code == 21211 and refused.value.status == 400
+    assert "1512555" not in str(refused.value)  # Twilio quotes the number; errors get logged
     assert fake.create_requests() == 1
     assert fake.messages == []
 
