@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--threshold", type=float, default=0.02, help="drop features whose largest weight is below this")
+    parser.add_argument("--threshold", type=float, default=0.05, help="drop features whose largest weight is below this")
     parser.add_argument("--out", default=str(MODEL_PATH))
     parser.add_argument("--eval", nargs="*", default=[str(TRAINING_DIR / HOLDOUT)], help="labeled files to report on after training")
     args = parser.parse_args(argv)
