@@ -6,7 +6,7 @@ import logging
 from sqlmodel import Session
 
 from bot import guards, runtime
-from bot.inbound import open_escalation, opt_out
+from bot.inbound import open_escalation, opt_in, opt_out
 from bot.phones import mask
 from store.db import session_scope
 from store.models import ConversationState, Message, Patient
@@ -77,6 +77,12 @@ def handle_message(message_id: int) -> str:
             for each in patients_for_inbound(session, message.from_number, message.to_number):
                 if opt_out(session, each, source=f"sms:{decision.path}", message_id=message.id):
                     actions.append("opted_out")
+        elif decision.intent == "opt_in":
+            # START/UNSTOP, "YES" not answering an offer, or "add me back": care texts resume;
+            # marketing stays off until the patient gives that consent again.
+            for each in patients_for_inbound(session, message.from_number, message.to_number):
+                if opt_in(session, each, message_id=message.id):
+                    actions.append("opted_in")
         if decision.intent == "side_effect_concern" or decision.urgency in ESCALATING:
             urgency = decision.urgency if decision.urgency in ("routine", *ESCALATING) else "routine"
             escalation = open_escalation(session, message.id, patient, urgency, decision.guard_rule or decision.intent)

@@ -122,3 +122,14 @@ def test_message_whose_job_was_lost_is_requeued_once(client, settings, redis, cl
     assert message.decision["intent"] == "question"
     clock.advance(minutes=2)
     assert requeue_unprocessed() == 0  # processed: never again
+
+
+def test_opted_out_patient_texting_start_is_back_for_care_texts_only(client, settings, redis, clock):
+    patient_id = seed(settings.database_url, clock)
+    inbound(client, "STOP", "SM" + "7" * 32)
+    inbound(client, "unstop", "SM" + "8" * 32)
+    work(redis)
+    with session_scope(settings.database_url) as session:
+        patient = session.get(Patient, patient_id)
+        assert patient.opted_out_at is None
+        assert patient.care_sms and not patient.marketing_sms
