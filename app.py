@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 from flask import Flask
 
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["AFTERCARE"] = settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
+    if os.environ.get("AFTERCARE_BENCH_ENDPOINTS") == "1":  # `make bench` only: never in production
+        app.register_blueprint(importlib.import_module("web.bench_endpoints").bp)
     return app

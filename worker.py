@@ -35,7 +35,8 @@ def tick_once(count: int) -> None:
             log.exception("%s failed", step.__name__)
     if count % STATUS_SWEEP_TICKS == 0:
         try:
-            reconcile_stale(SmsTransport(runtime.settings()))
+            with SmsTransport(runtime.settings()) as transport:
+                reconcile_stale(transport)
         except Exception:
             log.exception("status sweep failed")
 
@@ -51,6 +52,7 @@ def tick_forever(stop: threading.Event) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
     settings = runtime.configure()
     connection = redis_connection(settings)
     queues = [get_queue(name, settings) for name in QUEUES]
