@@ -1,0 +1,188 @@
+"""Turn appointments into touches: one row per planned step, the database being the truth.
+
+Called by appointment ingestion (API, CSV) after every upsert, whatever the
+status, so it is cheap and idempotent:
+
+- completed: plan the category's steps and the everyone plan's; the patient's
+  older plans lose their pending steps of the same kind ("replaced_by_newer_plan");
+- booked in the future: pending rebook and win-back touches are suppressed ("rebooked");
+- cancelled / no-show: the missed plan (a friendly "want to rebook?" text);
+- anything else: nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
+
+from bot import caps, runtime
+from bot.clock import to_utc
+from bot.plans import EVERYONE, MISSED, REBOOK_PURPOSES, PlanBook, Step, plans_for
+from store.models import Appointment, Location, Patient, Practice, Service, Touch
+from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
+
+REPLACED = "replaced_by_newer_plan"
+REBOOKED = "rebooked"
+CHUNK = 500
+"""Appointments read per query when planning many at once."""
+
+
+def plan_appointment(session: Session, appointment_id: int, now: datetime | None = None) -> list[Touch]:
+    """Plan (or un-plan) what one appointment's status calls for; returns the touches created."""
+    return plan_appointments(session, [appointment_id], now)
+
+
+def plan_appointments(session: Session, appointment_ids, now: datetime | None = None,
+                      book: PlanBook | None = None) -> list[Touch]:
+    """`plan_appointment` for many appointments, with a few queries per chunk (imports, benchmarks)."""
+    now = to_utc(now or runtime.clock().now())
+    book = book or plans_for(runtime.settings())
+    created: list[Touch] = []
+    ids = list(dict.fromkeys(appointment_ids))
+    for start in range(0, len(ids), CHUNK):
+        created += _plan_chunk(session, ids[start:start + CHUNK], now, book)
+    return created
+
+
+def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook) -> list[Touch]:
+    rows = session.exec(
+        select(Appointment, Service, Patient, Practice, Location)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(Practice, Practice.id == Appointment.practice_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .where(col(Appointment.id).in_(ids))
+    ).all()
+    if not rows:
+        return []
+    planned: dict[int, set[str]] = {}
+    for appointment_id, plan in session.exec(
+        select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids)).distinct()
+    ):
+        planned.setdefault(appointment_id, set()).add(plan)
+
+    patient_ids = {row[0].patient_id for row in rows}
+    visits = _patient_visits(session, patient_ids)
+    new_rows: list[dict] = []
+    for appointment, service, patient, practice, location in rows:
+        status = appointment.status
+        tz = (location.timezone if location is not None and location.timezone else practice.timezone) or "UTC"
+        if status == "completed":
+            if planned.get(appointment.id, set()) - {MISSED}:
+                continue
+            if MISSED in planned.get(appointment.id, set()):
+                _unplan(session, appointment.id, keep_plan=None, only_plan=MISSED, reason="appointment_completed")
+            visit_start = to_utc(appointment.start_at)
+            newer = any(to_utc(start) > visit_start for _id, start in visits.get(patient.id, ()) if _id != appointment.id)
+            _replace_older_plans(session, appointment, service.category, visits.get(patient.id, ()))
+            for plan, step in book.steps_after_visit(service.category, service.area):
+                replaced = newer and _is_replaced_by_newer(plan.name, step, service.category)
+                new_rows.append(_touch_row(appointment, patient, plan.name, step, to_utc(appointment.end_at), tz, now,
+                                           REPLACED if replaced else None))
+        elif status == "booked":
+            if to_utc(appointment.start_at) > now:
+                cancel_pending_touches(session, patient.id, REBOOKED, purposes=REBOOK_PURPOSES)
+        elif status in ("cancelled", "no_show"):
+            if planned.get(appointment.id, set()) - {MISSED}:
+                _unplan(session, appointment.id, keep_plan=MISSED, only_plan=None, reason=f"appointment_{status}")
+            if MISSED in planned.get(appointment.id, set()):
+                continue
+            if now - to_utc(appointment.start_at) > caps.PLANNING_GRACE:
+                continue  # an old record arriving late: no "sorry we missed you" weeks after
+            if _has_future_booking(session, patient.id, appointment.id, now):
+                continue
+            base = max(to_utc(appointment.start_at), now)
+            for plan, step in book.steps_after_missed():
+                new_rows.append(_touch_row(appointment, patient, plan.name, step, base, tz, now, None))
+    if not new_rows:
+        return []
+    return list(session.scalars(insert(Touch).returning(Touch), new_rows))
+
+
+def _touch_row(appointment: Appointment, patient: Patient, plan: str, step: Step, base: datetime, tz: str,
+               now: datetime, suppressed: str | None) -> dict:
+    due = due_time(base, step, tz)
+    status, reason = "scheduled", None
+    if suppressed:
+        status, reason = "suppressed", suppressed
+    elif patient.opted_out_at is not None:
+        status, reason = "skipped", "opted_out"
+    elif now - due > caps.PLANNING_GRACE:
+        status, reason = "skipped", "past_due_when_planned"
+    return {
+        "practice_id": appointment.practice_id, "patient_id": appointment.patient_id, "appointment_id": appointment.id,
+        "plan": plan, "step": step.key, "purpose": step.purpose, "channel": step.channel,
+        "marketing": step.marketing, "due_at": due, "status": status, "reason": reason, "deferrals": 0,
+        "created_at": now, "updated_at": now,
+    }
+
+
+def due_time(base: datetime, step: Step, tz: str) -> datetime:
+    """When a step falls due: base + offset, moved to the step's local time of day when it names one."""
+    due = to_utc(base) + step.offset
+    if step.at is None:
+        return due
+    zone = ZoneInfo(tz)
+    day = due.astimezone(zone).date()
+    # Built from the local calendar day, so 11:00 stays 11:00 across a DST change.
+    return to_utc(datetime.combine(day, step.at, tzinfo=zone))
+
+
+def _patient_visits(session: Session, patient_ids: set[int]) -> dict[int, list[tuple[int, datetime]]]:
+    visits: dict[int, list[tuple[int, datetime]]] = {}
+    for appointment_id, patient_id, start in session.exec(
+        select(Appointment.id, Appointment.patient_id, Appointment.start_at)
+        .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed")
+    ):
+        visits.setdefault(patient_id, []).append((appointment_id, start))
+    return visits
+
+
+def _is_replaced_by_newer(plan: str, step: Step, category: str) -> bool:
+    """Whether a newer visit of `category` makes this pending step of an older plan pointless."""
+    return plan in (category, EVERYONE, MISSED) or step.purpose == "reactivation"
+
+
+def _replace_older_plans(session: Session, appointment: Appointment, category: str, visits) -> None:
+    visit_start = to_utc(appointment.start_at)
+    older = [vid for vid, start in visits if vid != appointment.id and to_utc(start) < visit_start]
+    if not older:
+        return
+    older_categories = dict(session.exec(
+        select(Appointment.id, Service.category).join(Service, Service.id == Appointment.service_id)
+        .where(col(Appointment.id).in_(older))
+    ).all())
+    same = [vid for vid in older if older_categories.get(vid) == category]
+    condition = col(Touch.plan).in_((EVERYONE, MISSED)) | (Touch.purpose == "reactivation")
+    if same:
+        condition = condition | col(Touch.appointment_id).in_(same)
+    session.exec(
+        update(Touch)
+        .where(col(Touch.appointment_id).in_(older), col(Touch.status).in_(PENDING_TOUCH_STATUSES), condition)
+        .values(status="suppressed", reason=REPLACED, updated_at=runtime.clock().now())
+    )
+
+
+def _unplan(session: Session, appointment_id: int, keep_plan: str | None, only_plan: str | None, reason: str) -> None:
+    """Suppress an appointment's pending touches that its new status no longer calls for."""
+    statement = update(Touch).where(Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES))
+    if keep_plan is not None:
+        statement = statement.where(Touch.plan != keep_plan)
+    if only_plan is not None:
+        statement = statement.where(Touch.plan == only_plan)
+    session.exec(statement.values(status="suppressed", reason=reason, updated_at=runtime.clock().now()))
+
+
+def _has_future_booking(session: Session, patient_id: int, other_than: int, now: datetime) -> bool:
+    return session.exec(
+        select(Appointment.id).where(Appointment.patient_id == patient_id, Appointment.id != other_than,
+                                     col(Appointment.status).in_(("booked", "requested")), Appointment.start_at > now)
+        .limit(1)
+    ).first() is not None
+
+
+def replan_after_booking(session: Session, patient_id: int) -> int:
+    """A booking made by the bot or staff: suppress the patient's pending rebook and win-back touches."""
+    return cancel_pending_touches(session, patient_id, REBOOKED, purposes=REBOOK_PURPOSES)

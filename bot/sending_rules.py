@@ -1,0 +1,174 @@
+"""Whether a touch may go out now: consent, suppression, quiet hours, caps, in that order.
+
+`load_facts` reads what the rules need from the database; `decide` is a pure
+function of the touch, those facts and the time, so the sender, the preview
+and the simulator all take the same decisions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot import caps, quiet_hours
+from bot.clock import to_local, to_utc
+from bot.plans import MISSED, REBOOK_PURPOSES
+from store.models import (Appointment, ConversationState, Escalation, Location, Message, Patient, Practice,
+                          Provider, Service, Touch)
+
+SEND, SKIP, SUPPRESS, DEFER = "send", "skip", "suppress", "defer"
+"""What `decide` can say: send now, skip for good, suppress for good, or try again later."""
+
+STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
+"""The touch status each final verdict leaves."""
+
+
+@dataclass
+class Verdict:
+    action: str
+    reason: str | None = None
+    due_at: datetime | None = None
+    """For DEFER: the next moment worth trying."""
+
+
+@dataclass
+class Facts:
+    """What the rules know about one touch's patient at one moment."""
+
+    patient: Patient
+    practice: Practice | None
+    appointment: Appointment | None = None
+    service: Service | None = None
+    provider: Provider | None = None
+    location: Location | None = None
+    conversation: ConversationState | None = None
+    open_escalation: bool = False
+    escalated_since_visit: bool = False
+    complained_since_visit: bool = False
+    rebooked_since: bool = False
+    sent: list = field(default_factory=list)
+    """(sent_at, marketing) of the patient's touches sent within caps.HISTORY."""
+
+    @property
+    def timezone(self) -> str:
+        if self.location is not None and self.location.timezone:
+            return self.location.timezone
+        return self.practice.timezone if self.practice is not None else "America/Chicago"
+
+    @property
+    def state(self) -> str | None:
+        return quiet_hours.state_for(self.patient.state, self.patient.phone)
+
+
+def load_facts(session: Session, touch: Touch, now: datetime) -> Facts:
+    """Read the patient, visit, conversation and history a decision about `touch` needs."""
+    patient = session.get(Patient, touch.patient_id)
+    practice = session.get(Practice, touch.practice_id)
+    facts = Facts(patient=patient, practice=practice)
+    appointment = session.get(Appointment, touch.appointment_id) if touch.appointment_id else None
+    if appointment is not None:
+        facts.appointment = appointment
+        facts.service = session.get(Service, appointment.service_id)
+        facts.provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
+        facts.location = session.get(Location, appointment.location_id) if appointment.location_id else None
+    facts.conversation = session.get(ConversationState, touch.patient_id)
+    visit = to_utc(appointment.start_at) if appointment is not None else None
+
+    for status, created_at in session.exec(
+        select(Escalation.status, Escalation.created_at).where(Escalation.patient_id == touch.patient_id)
+    ):
+        if status != "resolved":
+            facts.open_escalation = True
+        if visit is not None and to_utc(created_at) >= visit:
+            facts.escalated_since_visit = True
+
+    if touch.purpose in REBOOK_PURPOSES and appointment is not None:
+        facts.rebooked_since = session.exec(
+            select(Appointment.id).where(
+                Appointment.patient_id == touch.patient_id,
+                Appointment.id != appointment.id,
+                col(Appointment.status).in_(("booked", "completed", "requested")),
+                Appointment.start_at > appointment.start_at,
+            ).limit(1)
+        ).first() is not None
+
+    if touch.purpose == "review" and visit is not None:
+        for decision in session.exec(
+            select(Message.decision).where(Message.patient_id == touch.patient_id, Message.direction == "in",
+                                           Message.created_at >= visit)
+        ):
+            if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
+                facts.complained_since_visit = True
+                break
+
+    facts.sent = [
+        (to_utc(at), marketing)
+        for at, marketing in session.exec(
+            select(Touch.sent_at, Touch.marketing).where(
+                Touch.patient_id == touch.patient_id, Touch.status == "sent",
+                Touch.sent_at >= now - caps.HISTORY, Touch.id != touch.id,
+            )
+        )
+        if at is not None
+    ]
+    return facts
+
+
+def _local_text(moment: datetime, tz: str) -> str:
+    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
+    """The rules, in order: opted out, marketing consent, care consent, suppression, lateness, quiet hours, caps."""
+    patient = facts.patient
+    if patient is None or patient.opted_out_at is not None:
+        return Verdict(SKIP, "opted_out")
+    if touch.marketing and not patient.marketing_sms:
+        return Verdict(SKIP, "no_marketing_consent")
+    if not patient.care_sms:
+        return Verdict(SKIP, "no_care_consent")
+
+    conversation = facts.conversation
+    if patient.flagged_at is not None:
+        return Verdict(SUPPRESS, f"number_flagged: {patient.flag_reason or 'flagged'}")
+    if conversation is not None and conversation.wrong_number:
+        return Verdict(SUPPRESS, "wrong_number")
+    if conversation is not None and conversation.takeover_until and to_utc(conversation.takeover_until) > now:
+        return Verdict(SUPPRESS, "staff_takeover")
+    if facts.open_escalation:
+        return Verdict(SUPPRESS, "open_escalation")
+    if (touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED) and facts.rebooked_since:
+        return Verdict(SUPPRESS, "rebooked")
+    if touch.purpose == "review":
+        if facts.complained_since_visit:
+            return Verdict(SUPPRESS, "complained_since_visit")
+        if facts.escalated_since_visit:
+            return Verdict(SUPPRESS, "escalated_since_visit")
+        if not ((facts.practice and facts.practice.review_url) or (facts.practice and (facts.practice.facts or {}).get("review_url"))):
+            return Verdict(SKIP, "no_review_url")
+
+    due = to_utc(touch.due_at)
+    if now - due > caps.LATE_LIMIT:
+        return Verdict(SKIP, f"too_late: due {_local_text(due, facts.timezone)}")
+    if touch.deferrals >= caps.MAX_DEFERRALS:
+        return Verdict(SKIP, f"deferred_too_often ({touch.deferrals})")
+
+    tz, state = facts.timezone, facts.state
+    window = quiet_hours.practice_window(facts.practice)
+    allowed = quiet_hours.next_allowed(now, tz, window, state, touch.marketing)
+    if allowed > now:
+        return Verdict(DEFER, f"quiet_hours: deferred from {_local_text(now, tz)} to {_local_text(allowed, tz)}", allowed)
+
+    rule = quiet_hours.STATE_RULES.get(state or "") if touch.marketing else None
+    held = caps.cap_until(facts.sent, now, touch.marketing, rule.max_per_24h if rule else None)
+    if held is not None:
+        until, which = held
+        until = quiet_hours.next_allowed(until, tz, window, state, touch.marketing)
+        return Verdict(DEFER, f"frequency_cap ({which}): deferred from {_local_text(now, tz)} to {_local_text(until, tz)}", until)
+    return Verdict(SEND)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before attempt number `attempts + 1` after a transient failure."""
+    return caps.RETRY_BACKOFF[min(max(attempts - 1, 0), len(caps.RETRY_BACKOFF) - 1)]
