@@ -55,6 +55,37 @@ def _simulate(args) -> int:
     return main_simulate(args.rest)
 
 
+def _patient_export(args) -> int:
+    import json
+
+    from bot.privacy import export_patient
+    from store.db import session_scope
+
+    with session_scope(runtime.db_url()) as session:
+        data = export_patient(session, args.patient)
+    if data is None:
+        print(f"no patient with id {args.patient}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _patient_erase(args) -> int:
+    from bot.privacy import erase_patient
+    from store.db import session_scope
+
+    if not args.yes:
+        print("erasing cannot be undone: add --yes to confirm", file=sys.stderr)
+        return 2
+    with session_scope(runtime.db_url()) as session:
+        erased = erase_patient(session, args.patient)
+    if not erased:
+        print(f"no patient with id {args.patient}", file=sys.stderr)
+        return 1
+    print(f"patient {args.patient} erased; the number and its opt-out are kept so it is never texted again")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare: SMS follow-up for med spas.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     appointments = import_commands.add_parser("appointments", help="upsert appointments from a CSV file")
     appointments.add_argument("file")
     appointments.set_defaults(func=_import_appointments)
+
+    patient = commands.add_parser("patient", help="a patient's data: export or erase on request")
+    patient_commands = patient.add_subparsers(dest="patient_command", required=True)
+    export = patient_commands.add_parser("export", help="print everything held about a patient as JSON")
+    export.add_argument("--patient", type=int, required=True, metavar="ID")
+    export.set_defaults(func=_patient_export)
+    erase = patient_commands.add_parser("erase", help="delete a patient's data, keeping only the opt-out record")
+    erase.add_argument("--patient", type=int, required=True, metavar="ID")
+    erase.add_argument("--yes", action="store_true", help="confirm; erasing cannot be undone")
+    erase.set_defaults(func=_patient_erase)
 
     for name, func, text in (
         ("eval", _eval, "score the classifier on a labeled JSONL file (see `aftercare eval -h`)"),
