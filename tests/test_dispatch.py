@@ -1,0 +1,286 @@
+"""Sending touches: consent, suppression, quiet hours, caps and Twilio errors, against the fake Twilio over HTTP."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from rq import SimpleWorker
+from sqlmodel import select
+from tenacity import wait_none
+
+from bot import dispatch, runtime
+from bot.planner import plan_appointment
+from bot.queue import get_queue, redis_connection
+from fakes.twilio_server import FakeTwilio
+from store.db import session_scope
+from store.models import (Appointment, ConversationState, Escalation, Location, Message, Patient, Practice, Provider,
+                          Service, Touch)
+
+PRACTICE_NUMBER = "+15125550100"
+PATIENT_PHONE = "+15125550143"  # a Texas (512) number
+
+
+def seed_visit(db_url: str, *, category="neuromodulator", area=None, phone=PATIENT_PHONE, care=True, marketing=False,
+               tz="America/Chicago", state=None, language="en", email=None, start=None, status="completed",
+               practice_id=None, patient_id=None, service_name="Botox forehead") -> dict:
+    """One practice, location, provider, service, patient and appointment (reused when ids are given)."""
+    start = start or datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+    with session_scope(db_url) as session:
+        if practice_id is None:
+            practice = Practice(name="Glow Med Spa", slug=f"glow-{phone[-4:]}", timezone=tz, phone="(512) 555-0100",
+                                review_url="https://g.page/glow/review", facts={"sender_name": "Maya"})
+            session.add(practice)
+            session.flush()
+            practice_id = practice.id
+        location = session.exec(select(Location).where(Location.practice_id == practice_id)).first()
+        if location is None:
+            location = Location(practice_id=practice_id, name="Main", timezone=tz, sms_number=PRACTICE_NUMBER)
+            provider = Provider(practice_id=practice_id, name="Dr. Lee")
+            session.add_all([location, provider])
+            session.flush()
+        provider = session.exec(select(Provider).where(Provider.practice_id == practice_id)).first()
+        service = session.exec(select(Service).where(Service.practice_id == practice_id, Service.category == category,
+                                                     Service.area == area)).first()
+        if service is None:
+            service = Service(practice_id=practice_id, code=f"{category}-{area}", name=service_name, category=category,
+                              area=area)
+            session.add(service)
+            session.flush()
+        if patient_id is None:
+            patient = Patient(practice_id=practice_id, phone=phone, first_name="Ana", language=language, state=state,
+                              email=email, care_sms=care, marketing_sms=marketing)
+            session.add(patient)
+            session.flush()
+            patient_id = patient.id
+        appointment = Appointment(practice_id=practice_id, patient_id=patient_id, service_id=service.id,
+                                  provider_id=provider.id, location_id=location.id, status=status, start_at=start,
+                                  end_at=start + timedelta(minutes=30))
+        session.add(appointment)
+        session.flush()
+        return {"practice_id": practice_id, "patient_id": patient_id, "appointment_id": appointment.id,
+                "location_id": location.id, "service_id": service.id}
+
+
+def add_touch(db_url: str, ids: dict, *, plan="neuromodulator", step="checkin", purpose="care", marketing=False,
+              due_at=None, status="scheduled") -> int:
+    """A touch row due at `due_at` (a plan's step, without planning the whole visit)."""
+    with session_scope(db_url) as session:
+        touch = Touch(practice_id=ids["practice_id"], patient_id=ids["patient_id"], appointment_id=ids["appointment_id"],
+                      plan=plan, step=step, purpose=purpose, marketing=marketing, due_at=due_at or runtime.clock().now(),
+                      status=status)
+        session.add(touch)
+        session.flush()
+        return touch.id
+
+
+def touch_row(db_url: str, touch_id: int) -> Touch:
+    with session_scope(db_url) as session:
+        return session.get(Touch, touch_id)
+
+
+def run_worker(settings) -> None:
+    """Run every queued job in this process (RQ's SimpleWorker, burst mode)."""
+    SimpleWorker([get_queue("touches", settings)], connection=redis_connection(settings)).work(burst=True)
+
+
+def dispatch_all(settings, rounds: int = 1) -> None:
+    for _ in range(rounds):
+        dispatch.tick()
+        run_worker(settings)
+
+
+@pytest.fixture
+def twilio(settings, clock, monkeypatch):
+    """The fake Twilio on a real port, with the app's settings pointed at it (no retry waits)."""
+    fake = FakeTwilio(settings.twilio_account_sid, settings.twilio_auth_token, callbacks=False,
+                      landlines={"+15125550199"})
+    base = fake.start()
+    runtime.configure(settings.with_(twilio_api_base_url=base, twilio_from_number=PRACTICE_NUMBER), clock)
+    monkeypatch.setattr(dispatch, "TRANSPORT_OPTIONS", {"wait": wait_none()})
+    yield fake
+    fake.stop()
+
+
+def test_due_touch_is_sent_once_with_who_is_texting(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids)
+    dispatch_all(runtime.settings(), rounds=2)
+    assert len(twilio.messages) == 1
+    text = twilio.messages[0]
+    assert text["to"] == PATIENT_PHONE and text["from"] == PRACTICE_NUMBER
+    assert text["body"].startswith("Hi Ana, it's Maya at Glow Med Spa.")
+    assert "Botox forehead" in text["body"]
+    touch = touch_row(db_url, touch_id)
+    assert touch.status == "sent" and touch.message_id
+    with session_scope(db_url) as session:
+        message = session.get(Message, touch.message_id)
+        assert message.idempotency_key == f"touch-{touch_id}" and message.kind == "touch"
+        assert message.twilio_sid == text["sid"] and message.segments >= 1
+
+
+def test_opted_out_patient_gets_nothing_whatever_was_queued(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    first = add_touch(db_url, ids)
+    dispatch.tick()  # the job is in Redis now
+    with session_scope(db_url) as session:
+        # Opted out behind the planner's back: the touch stays queued, the job still runs.
+        session.get(Patient, ids["patient_id"]).opted_out_at = clock.now()
+    run_worker(runtime.settings())
+    assert twilio.messages == []
+    assert touch_row(db_url, first).status == "skipped"
+    assert touch_row(db_url, first).reason == "opted_out"
+
+
+def test_opt_out_through_inbound_cancels_queued_touches(settings, twilio, clock, db_url):
+    from bot.inbound import opt_out
+
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids)
+    dispatch.tick()
+    with session_scope(db_url) as session:
+        opt_out(session, session.get(Patient, ids["patient_id"]), source="sms:STOP")
+    run_worker(runtime.settings())
+    assert twilio.messages == []
+    assert touch_row(db_url, touch_id).status == "suppressed"
+
+
+def test_marketing_step_without_marketing_consent_is_skipped(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url, marketing=False)
+    touch_id = add_touch(db_url, ids, plan="everyone", step="referral", purpose="referral", marketing=True)
+    dispatch_all(runtime.settings())
+    assert twilio.messages == []
+    touch = touch_row(db_url, touch_id)
+    assert (touch.status, touch.reason) == ("skipped", "no_marketing_consent")
+
+
+def test_no_care_consent_is_skipped(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url, care=False)
+    touch_id = add_touch(db_url, ids)
+    dispatch_all(runtime.settings())
+    assert (touch_row(db_url, touch_id).status, touch_row(db_url, touch_id).reason) == ("skipped", "no_care_consent")
+
+
+@pytest.mark.parametrize("setup, reason", [
+    ("escalation", "open_escalation"),
+    ("takeover", "staff_takeover"),
+    ("wrong_number", "wrong_number"),
+    ("flagged", "number_flagged: twilio 21614"),
+])
+def test_suppressed_touches_keep_their_reason(settings, twilio, clock, db_url, setup, reason):
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids)
+    with session_scope(db_url) as session:
+        if setup == "escalation":
+            session.add(Escalation(practice_id=ids["practice_id"], patient_id=ids["patient_id"], urgency="urgent",
+                                   reason="swelling", status="acknowledged", created_at=clock.now()))
+        elif setup == "takeover":
+            session.add(ConversationState(patient_id=ids["patient_id"], takeover_until=clock.now() + timedelta(hours=2)))
+        elif setup == "wrong_number":
+            session.add(ConversationState(patient_id=ids["patient_id"], wrong_number=True))
+        else:
+            patient = session.get(Patient, ids["patient_id"])
+            patient.flagged_at, patient.flag_reason = clock.now(), "twilio 21614"
+    dispatch_all(runtime.settings())
+    assert twilio.messages == []
+    touch = touch_row(db_url, touch_id)
+    assert (touch.status, touch.reason) == ("suppressed", reason)
+
+
+def test_touch_due_at_night_goes_out_at_nine_next_morning(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    night = datetime(2026, 11, 24, 5, 0, tzinfo=timezone.utc)  # 23:00 in Chicago
+    clock.set(night)
+    touch_id = add_touch(db_url, ids, due_at=night)
+    dispatch_all(runtime.settings())
+    touch = touch_row(db_url, touch_id)
+    assert touch.status == "scheduled" and touch.deferrals == 1
+    assert touch.reason.startswith("quiet_hours: deferred from 2026-11-23 23:00 CST to 2026-11-24 09:00 CST")
+    assert touch.due_at.replace(tzinfo=timezone.utc) == datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+    clock.set(datetime(2026, 11, 24, 14, 59, tzinfo=timezone.utc))
+    dispatch_all(runtime.settings())
+    assert twilio.messages == []
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc))
+    dispatch_all(runtime.settings())
+    assert len(twilio.messages) == 1
+
+
+def test_frequency_cap_defers_a_second_touch_the_same_day(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    first = add_touch(db_url, ids)
+    second = add_touch(db_url, ids, step="results", purpose="results")
+    dispatch_all(runtime.settings(), rounds=2)
+    assert len(twilio.messages) == 1
+    statuses = {touch_row(db_url, first).status, touch_row(db_url, second).status}
+    assert statuses == {"sent", "scheduled"}
+    held = touch_row(db_url, second) if touch_row(db_url, second).status == "scheduled" else touch_row(db_url, first)
+    assert held.reason.startswith("frequency_cap (min_gap 12h)")
+
+
+def test_rebooked_patient_gets_no_rebook_text(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids, step="rebook", purpose="rebook")
+    seed_visit(db_url, practice_id=ids["practice_id"], patient_id=ids["patient_id"], status="booked",
+               start=clock.now() + timedelta(days=30))
+    dispatch_all(runtime.settings())
+    assert twilio.messages == []
+    assert (touch_row(db_url, touch_id).status, touch_row(db_url, touch_id).reason) == ("suppressed", "rebooked")
+
+
+def test_carrier_opt_out_21610_opts_the_patient_out(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids)
+    later = add_touch(db_url, ids, step="rebook", purpose="rebook", due_at=clock.now() + timedelta(days=70))
+    twilio.opt_out(PATIENT_PHONE)
+    dispatch_all(runtime.settings())
+    touch = touch_row(db_url, touch_id)
+    assert touch.status == "failed" and "21610" in touch.reason
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, ids["patient_id"])
+        assert patient.opted_out_at is not None and patient.opt_out_source == "carrier:21610"
+    assert touch_row(db_url, later).status == "suppressed"
+
+
+def test_not_a_mobile_number_is_flagged(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url, phone="+15125550199")
+    touch_id = add_touch(db_url, ids)
+    dispatch_all(runtime.settings())
+    assert touch_row(db_url, touch_id).status == "failed"
+    with session_scope(db_url) as session:
+        assert session.get(Patient, ids["patient_id"]).flag_reason == "twilio 21614"
+
+
+def test_transient_failure_retries_with_backoff_then_sends(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    touch_id = add_touch(db_url, ids)
+    twilio.inject(status=429, times=4)  # every attempt of one send
+    dispatch_all(runtime.settings())
+    touch = touch_row(db_url, touch_id)
+    assert touch.status == "scheduled" and touch.reason.startswith("retry 1:")
+    assert twilio.messages == []
+    clock.advance(minutes=1)
+    dispatch_all(runtime.settings())
+    assert touch_row(db_url, touch_id).status == "sent"
+    assert len(twilio.messages) == 1
+
+
+def test_results_step_goes_by_email_when_the_patient_has_one(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url, email="ana@example.com")
+    touch_id = add_touch(db_url, ids, step="results", purpose="results")
+    with session_scope(db_url) as session:
+        session.get(Touch, touch_id).channel = "email"
+    dispatch_all(runtime.settings())
+    touch = touch_row(db_url, touch_id)
+    assert touch.status == "sent" and touch.reason.startswith("email: ")
+    assert twilio.messages == []
+    mails = list((runtime.settings().data_dir / "mail").glob("*.eml"))
+    assert len(mails) == 1 and "Botox forehead" in mails[0].read_text()
+
+
+def test_status_callback_points_at_the_public_url(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url)
+    add_touch(db_url, ids)
+    dispatch_all(runtime.settings())
+    with session_scope(db_url) as session:
+        message = session.exec(select(Message).where(Message.kind == "touch")).one()
+    assert message.status in ("queued", "accepted", "sent")
+    assert twilio.get(message.twilio_sid) is not None
