@@ -14,6 +14,9 @@ BLUEPRINTS = (
     "web.health",
     "web.sms",
     "web.api",
+    "web.auth",
+    "web.dashboard",
+    "web.simulator",
 )
 """Modules that each expose `bp`, registered in this order."""
 

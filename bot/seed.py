@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,9 +18,13 @@ from werkzeug.security import generate_password_hash
 
 from bot import appointments, runtime
 from bot.clock import to_utc
+from bot import composer, sending_rules
+from bot.clock import FrozenClock
+from bot.inbound import opt_out
+from bot.plans import plans_for
 from store.db import session_scope
 from store.models import (
-    Appointment, AuditEvent, ConversationState, Escalation, Location, Message, Patient, Practice, Provider,
+    Appointment, ConversationState, Escalation, Location, Message, Patient, Practice, Provider,
     Service, StaffUser, Touch,
 )
 
@@ -44,6 +50,7 @@ MIAMI = {"external_id": "L-MIA", "name": "Miami - Brickell", "timezone": "Americ
          "address": "1200 Brickell Ave, Suite 500, Miami, FL 33131"}
 
 FACTS = {
+    "sender_name": "Carla",
     "hours": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
     "address": {"L-AUS": AUSTIN["address"], "L-MIA": MIAMI["address"]},
     "parking": {"L-AUS": "Free garage parking behind the building (level 2), validated at the front desk.",
@@ -91,33 +98,33 @@ STAFF = (
 
 # code, name, category, minutes, price, area
 SERVICES = (
-    ("BOTOX-FOREHEAD", "Botox - forehead lines", "neuromodulator", 30, 300, "forehead"),
-    ("BOTOX-GLABELLA", "Botox - frown lines (11s)", "neuromodulator", 30, 280, "glabella"),
-    ("BOTOX-CROWS", "Botox - crow's feet", "neuromodulator", 30, 280, "crows_feet"),
-    ("BOTOX-MASSETER", "Botox - masseter (jaw slimming)", "neuromodulator", 30, 550, "masseter"),
-    ("DYSPORT-UPPER", "Dysport - upper face, 3 areas", "neuromodulator", 45, 650, "upper_face"),
-    ("XEOMIN-GLABELLA", "Xeomin - frown lines (11s)", "neuromodulator", 30, 300, "glabella"),
-    ("FILLER-LIPS", "Lip filler (Juvederm Volbella, 1 syringe)", "filler", 45, 750, "lips"),
-    ("FILLER-CHEEKS", "Cheek filler (Juvederm Voluma, 2 syringes)", "filler", 60, 1600, "cheeks"),
-    ("FILLER-JAWLINE", "Jawline filler (RHA 4, 2 syringes)", "filler", 60, 1500, "jawline"),
-    ("FILLER-UNDEREYE", "Under-eye filler (Restylane-L)", "filler", 45, 850, "under_eyes"),
-    ("HYDRAFACIAL", "Signature HydraFacial", "facial", 60, 225, None),
-    ("HYDRAFACIAL-DELUXE", "Deluxe HydraFacial with LED", "facial", 75, 299, None),
+    ("BOTOX-FOREHEAD", "Botox for forehead lines", "neuromodulator", 30, 300, "forehead"),
+    ("BOTOX-GLABELLA", "Botox for frown lines", "neuromodulator", 30, 280, "glabella"),
+    ("BOTOX-CROWS", "Botox for crow's feet", "neuromodulator", 30, 280, "crows_feet"),
+    ("BOTOX-MASSETER", "Botox for jaw slimming", "neuromodulator", 30, 550, "masseter"),
+    ("DYSPORT-UPPER", "Dysport, upper face", "neuromodulator", 45, 650, "upper_face"),
+    ("XEOMIN-GLABELLA", "Xeomin for frown lines", "neuromodulator", 30, 300, "glabella"),
+    ("FILLER-LIPS", "Lip filler", "filler", 45, 750, "lips"),
+    ("FILLER-CHEEKS", "Cheek filler", "filler", 60, 1600, "cheeks"),
+    ("FILLER-JAWLINE", "Jawline filler", "filler", 60, 1500, "jawline"),
+    ("FILLER-UNDEREYE", "Under-eye filler", "filler", 45, 850, "under_eyes"),
+    ("HYDRAFACIAL", "HydraFacial", "facial", 60, 225, None),
+    ("HYDRAFACIAL-DELUXE", "Deluxe HydraFacial", "facial", 75, 299, None),
     ("PEEL-VI", "VI Peel", "peel", 45, 350, None),
     ("PEEL-GLYCOLIC", "Glycolic peel", "peel", 30, 150, None),
-    ("MICRONEEDLING", "Microneedling (SkinPen)", "microneedling", 60, 350, None),
+    ("MICRONEEDLING", "Microneedling", "microneedling", 60, 350, None),
     ("MICRONEEDLING-PRP", "Microneedling with PRP", "microneedling", 90, 650, None),
-    ("LASER-HALO", "Halo hybrid fractional laser", "laser_resurfacing", 90, 1500, "full_face"),
+    ("LASER-HALO", "Halo laser", "laser_resurfacing", 90, 1500, "full_face"),
     ("LASER-CO2", "CO2 laser resurfacing", "laser_resurfacing", 120, 2800, "full_face"),
     ("IPL-PHOTOFACIAL", "IPL photofacial", "ipl", 45, 400, "full_face"),
-    ("LHR-UNDERARM", "Laser hair removal - underarms", "laser_hair_removal", 20, 150, "underarms"),
-    ("LHR-BIKINI", "Laser hair removal - bikini", "laser_hair_removal", 30, 200, "bikini"),
-    ("LHR-LEGS", "Laser hair removal - full legs", "laser_hair_removal", 60, 450, "legs"),
-    ("COOLSCULPT-ABDOMEN", "CoolSculpting - abdomen, 2 cycles", "body_contouring", 90, 1500, "abdomen"),
-    ("COOLSCULPT-FLANKS", "CoolSculpting - flanks, 2 cycles", "body_contouring", 70, 1200, "flanks"),
+    ("LHR-UNDERARM", "Underarm laser hair removal", "laser_hair_removal", 20, 150, "underarms"),
+    ("LHR-BIKINI", "Bikini laser hair removal", "laser_hair_removal", 30, 200, "bikini"),
+    ("LHR-LEGS", "Full-leg laser hair removal", "laser_hair_removal", 60, 450, "legs"),
+    ("COOLSCULPT-ABDOMEN", "CoolSculpting, abdomen", "body_contouring", 90, 1500, "abdomen"),
+    ("COOLSCULPT-FLANKS", "CoolSculpting, flanks", "body_contouring", 70, 1200, "flanks"),
     ("PRP-HAIR", "PRP hair restoration", "prp", 60, 750, "scalp"),
-    ("PRP-UNDEREYE", "PRP under-eye rejuvenation", "prp", 45, 600, "under_eyes"),
-    ("CONSULT", "Complimentary consultation", "consultation", 30, 0, None),
+    ("PRP-UNDEREYE", "PRP under-eye treatment", "prp", 45, 600, "under_eyes"),
+    ("CONSULT", "Consultation", "consultation", 30, 0, None),
 )
 
 # What each kind of patient comes in for, and roughly how often (days between visits).
@@ -194,6 +201,10 @@ MARKETING_SOURCES = ("online booking form (checkbox)", "intake form, signed", "f
 def seed_demo(db_url: str, now: datetime | None = None) -> dict:
     """Create the demo practice once; returns what was made ({"created": False} when it exists).
 
+    The history is replayed in time order: each appointment is booked, then completed (or missed),
+    at the moment it happened, and each planned touch meets the sending rules on its due date, so
+    the touches, texts and numbers are what eight months of running Aftercare would have left.
+
     Arguments:
         db_url: a migrated database.
         now: the demo's present (default: the runtime clock); history is laid out before it.
@@ -207,17 +218,99 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
         practice_id = practice.id
 
     rng = random.Random(20261123)
-    visits = _visit_plan(rng, now)
+    events = _timeline(_visit_plan(rng, now), now)
     with session_scope(db_url) as session:
-        for payload, booked_at in visits:
-            ids = appointments.upsert(session, appointments.validate(payload), source="seed")
-            _backdate(session, ids, payload, booked_at)
+        for at, _order, kind, data in events:
+            _settle_touches(session, practice_id, at, rng)
+            with _clock_at(at):
+                if kind == "appointment":
+                    appointments.upsert(session, appointments.validate(data), source="seed")
+                else:
+                    _opt_out_by_text(session, practice_id, data, at)
+        _settle_touches(session, practice_id, now, rng)
     with session_scope(db_url) as session:
-        _patient_details(session, practice_id, rng, now)
-        _history(session, practice_id, rng, now)
+        _patient_details(session, practice_id)
+        _conversations(session, practice_id, now)
         summary = _summary(session, practice_id)
     log.info("seeded %s: %s", PRACTICE_SLUG, summary)
     return {"created": True, "practice_id": practice_id, **summary}
+
+
+@contextmanager
+def _clock_at(moment: datetime):
+    """Run ingestion as if at `moment` (planning, record times), then put the real clock back."""
+    settings, previous = runtime.settings(), runtime.clock()
+    runtime.configure(settings, FrozenClock(moment))
+    try:
+        yield
+    finally:
+        runtime.configure(settings, previous)
+
+
+def _timeline(visits: list[tuple[dict, datetime]], now: datetime) -> list[tuple]:
+    """Every booking, status change and opt-out as (at, order, kind, data), oldest first."""
+    events = []
+    for payload, booked_at in visits:
+        start = to_utc(datetime.fromisoformat(payload["start"]))
+        end = to_utc(datetime.fromisoformat(payload["end"]))
+        events.append((booked_at, 0, "appointment", {**payload, "status": "booked"}))
+        changed_at = {"completed": end + timedelta(minutes=20), "no_show": start + timedelta(hours=1),
+                      "cancelled": start - timedelta(days=1)}.get(payload["status"])
+        if changed_at is not None:
+            events.append((min(changed_at, now), 1, "appointment", payload))
+    events.append((now - timedelta(days=58, hours=5), 2, "opt_out", OPTED_OUT))
+    events.sort(key=lambda event: (event[0], event[1]))
+    return events
+
+
+def _settle_touches(session, practice_id: int, until: datetime, rng: random.Random) -> None:
+    """Decide every touch due by `until` at its due time, with the dispatcher's own rules."""
+    for _ in range(20):  # deferrals (quiet hours, caps) move a touch later; a few rounds settle them
+        due = session.exec(select(Touch).where(Touch.practice_id == practice_id, Touch.status == "scheduled",
+                                               Touch.due_at <= until).order_by(Touch.due_at, Touch.id)).all()
+        if not due:
+            return
+        for touch in due:
+            at = to_utc(touch.due_at)
+            facts = sending_rules.load_facts(session, touch, at)
+            verdict = sending_rules.decide(touch, facts, at)
+            if verdict.action == sending_rules.DEFER:
+                touch.deferrals += 1
+                touch.due_at, touch.reason = verdict.due_at, verdict.reason
+            elif verdict.action != sending_rules.SEND:
+                touch.status, touch.reason = sending_rules.STATUS_FOR[verdict.action], verdict.reason
+            else:
+                _send_in_the_past(session, touch, facts, at + timedelta(seconds=rng.randint(5, 240)), rng)
+            touch.updated_at = at
+            session.add(touch)
+        session.flush()
+
+
+def _send_in_the_past(session, touch: Touch, facts, at: datetime, rng: random.Random) -> None:
+    step = plans_for(runtime.settings()).step(touch.plan, touch.step)
+    touch.status, touch.reason, touch.sent_at = "sent", None, at
+    if step is None:
+        return
+    patient = facts.patient
+    language = patient.language if patient.language in step.text else "en"
+    if step.channel == "email" and patient.email:
+        return  # an email long ago: nothing for the text thread
+    rendered = composer.render(step.template(language), composer.context_for(
+        facts.practice, patient, facts.service, facts.provider))
+    sender = (facts.location.sms_number if facts.location else None) or facts.practice.phone
+    message = _text_out(session, patient, sender, rendered.body, at, kind="touch", touch_id=touch.id)
+    message.segments, message.encoding = rendered.segments, rendered.encoding
+    touch.message_id, touch.body = message.id, rendered.body
+    if touch.purpose == "care" and rng.random() < 0.3:
+        # About a third of patients answer a check-in, usually to say all is well.
+        text, answer = rng.choice(HAPPY_REPLIES[language])
+        reply_at = at + timedelta(minutes=rng.randint(4, 180))
+        _text_in(session, patient, text, reply_at, {
+            "intent": "positive_feedback", "urgency": "none", "path": "local",
+            "confidence": round(0.8 + rng.random() * 0.18, 2), "rationale": "thanks, no concern raised",
+            "actions": ["replied"]})
+        _text_out(session, patient, sender, answer.format(first=patient.first_name),
+                  reply_at + timedelta(seconds=rng.randint(3, 12)), kind="reply")
 
 
 def _practice(session, now: datetime) -> Practice:
@@ -290,7 +383,7 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
         latest = 14 + rng.randint(0, 100) if (first, last) != ("Ana", "Ruiz") else 105
         days_ago = [latest + k * (every + rng.randint(-7, 10)) for k in range(count)][::-1]
         days_ago = [d for d in days_ago if d <= 240] or [latest]
-        first_visit = now - timedelta(days=days_ago[0] + 2)
+        first_visit = now - timedelta(days=days_ago[0] + 22)  # consent came with the first booking
         consent = {"care_sms": True, "marketing_sms": marketing,
                    "source": rng.choice(MARKETING_SOURCES) if marketing else "intake form, signed",
                    "at": first_visit.isoformat()}
@@ -345,19 +438,8 @@ def _birthday(rng: random.Random, now: datetime, index: int) -> date:
     return date(year, rng.randint(1, 12), rng.randint(1, 28))
 
 
-def _backdate(session, ids: dict, payload: dict, booked_at: datetime) -> None:
-    """Booking and record times as they would have been, not the moment the seed ran."""
-    appointment = session.get(Appointment, ids["appointment_id"])
-    appointment.created_at = booked_at
-    appointment.updated_at = max(booked_at, to_utc(datetime.fromisoformat(payload["end"])))
-    session.add(appointment)
-    patient = session.get(Patient, ids["patient_id"])
-    if patient.created_at is None or to_utc(patient.created_at) > booked_at:
-        patient.created_at = booked_at
-        session.add(patient)
-
-
-def _patient_details(session, practice_id: int, rng: random.Random, now: datetime) -> None:
+def _patient_details(session, practice_id: int) -> None:
+    """What a practice system does not send: home state (for quiet hours), referral codes, VIPs."""
     locations = {loc.id: loc for loc in session.exec(select(Location).where(Location.practice_id == practice_id))}
     for patient in session.exec(select(Patient).where(Patient.practice_id == practice_id)):
         visit = session.exec(select(Appointment).where(Appointment.patient_id == patient.id)).first()
@@ -368,22 +450,22 @@ def _patient_details(session, practice_id: int, rng: random.Random, now: datetim
         session.add(patient)
 
 
-HISTORY_TEXT = {
-    ("care", "en"): "Hi {first}, it's Glow Aesthetics checking in after your {treatment}. How are you feeling? "
-                    "Reply here with any questions.",
-    ("care", "es"): "Hola {first}, le escribe Glow Aesthetics. Como se siente despues de su {treatment}? "
-                    "Responda aqui si tiene preguntas.",
-    ("rebook", "en"): "Hi {first}, it's about time to refresh your {treatment}. Want us to find you a time? "
-                      "Reply with a day that works.",
-    ("rebook", "es"): "Hola {first}, ya es buen momento para su proximo {treatment}. Le buscamos un horario? "
-                      "Responda con el dia que le convenga.",
-    ("review", "en"): "Thanks for visiting Glow, {first}! If you have a minute, a review helps us a lot: {review}",
-    ("review", "es"): "Gracias por su visita, {first}! Si tiene un minuto, su opinion nos ayuda mucho: {review}",
-    ("other", "en"): "Hi {first}, it's Glow Aesthetics. We'd love to see you again - reply to book your next visit.",
-    ("other", "es"): "Hola {first}, le escribe Glow Aesthetics. Nos encantaria verle pronto: responda para reservar.",
+HAPPY_REPLIES = {
+    "en": (("Doing great, thank you!", "So glad to hear it, {first}! We're here if anything comes up."),
+           ("All good so far :)", "Great to hear, {first}. Just reply here if you have any questions."),
+           ("A little tender but fine. Thanks for checking!", "Thanks, {first}! Tenderness usually fades in a day "
+            "or two. Text us if anything changes."),
+           ("Love it!! Thank you", "Yay, we love to hear that, {first}!")),
+    "es": (("Muy bien, gracias!", "Que gusto, {first}! Aqui estamos si necesitas algo."),
+           ("Todo bien por ahora, gracias", "Perfecto, {first}. Escribenos si tienes alguna pregunta."),
+           ("Me encanto el resultado!", "Nos alegra mucho, {first}!")),
 }
 
-# Conversations already had: (patient, patient's text, decision, the bot's or a staff member's answer, days ago)
+OPTED_OUT = ("David", "Walsh")
+"""The patient who texted STOP two months ago: he keeps his history and gets nothing more."""
+
+# Conversations already had: (patient, their text, intent, urgency, the answer, days ago).
+# An answer starting "staff:" was written by the nurse after a routine escalation.
 CONVERSATIONS = (
     ("Emily", "All good, thank you!! Already seeing a difference", "positive_feedback", "none",
      "So glad to hear it, Emily! If you have a minute, a review helps us a lot: {review}", 40),
@@ -393,59 +475,22 @@ CONVERSATIONS = (
      "staff:Hi Jessica, this is Hannah, RN. Mild bruising for 3-7 days is normal after lip filler. Arnica and a "
      "cold compress help. If it gets darker, more painful or the skin turns pale or dusky, call us right away.", 60),
     ("Lucia", "Ahorita no puedo, escribame despues de las fiestas", "defer", "none",
-     "Claro, Lucia. Le escribimos mas adelante. Feliz temporada!", 18),
+     "Claro, Lucia. Le escribimos mas adelante. Felices fiestas!", 18),
     ("Megan", "Yes! Can I come in a Saturday morning?", "rebook_request", "none",
      "Great! Sat 10:00am or Sat 11:30am with Priya. Reply 1 or 2 and we'll book it.", 9),
 )
 
 
-def _history(session, practice_id: int, rng: random.Random, now: datetime) -> None:
-    """Settle touches already due (sent, or held back for the reason the dispatcher would give) and add a
-    few replies, so threads and numbers are not empty on day one."""
-    practice = session.get(Practice, practice_id)
-    location_numbers = {loc.id: loc.sms_number for loc in session.exec(select(Location))}
-    patients = {p.id: p for p in session.exec(select(Patient).where(Patient.practice_id == practice_id))}
-    visits = {}
-    for appointment in session.exec(select(Appointment).where(Appointment.practice_id == practice_id)):
-        visits.setdefault(appointment.patient_id, []).append(appointment)
-    due = session.exec(select(Touch).where(Touch.practice_id == practice_id, Touch.due_at <= now,
-                                           Touch.status.in_(("scheduled", "queued"))).order_by(Touch.due_at)).all()
-    for touch in due:
-        patient = patients[touch.patient_id]
-        appointment = session.get(Appointment, touch.appointment_id) if touch.appointment_id else None
-        due_at = to_utc(touch.due_at)
-        later = [a for a in visits.get(patient.id, ())
-                 if appointment is not None and a.id != appointment.id and to_utc(a.created_at) < due_at
-                 and to_utc(a.start_at) > to_utc(appointment.start_at) and a.status in ("booked", "completed")]
-        if touch.marketing and not patient.marketing_sms:
-            touch.status, touch.reason = "skipped", "no_marketing_consent"
-        elif later and touch.purpose not in ("care", "review"):
-            touch.status, touch.reason = "suppressed", "rebooked"
-        else:
-            sender = location_numbers.get(appointment.location_id if appointment else None) or practice.phone
-            message = _text_out(session, patient, sender, touch.body or _history_body(session, touch, patient, practice),
-                                due_at + timedelta(minutes=rng.randint(0, 40)), kind="touch", touch_id=touch.id)
-            touch.status, touch.sent_at, touch.message_id, touch.body = "sent", message.sent_at, message.id, message.body
-        touch.updated_at = due_at
-        session.add(touch)
-    session.flush()
-    _conversations(session, practice, patients, location_numbers, visits, now)
-
-
-def _history_body(session, touch: Touch, patient: Patient, practice: Practice) -> str:
-    service = None
-    if touch.appointment_id:
-        appointment = session.get(Appointment, touch.appointment_id)
-        service = session.get(Service, appointment.service_id)
-    treatment = (service.name.split(" (")[0] if service else "last visit")
-    purpose = touch.purpose if touch.purpose in ("care", "rebook", "review") else "other"
-    language = patient.language if patient.language in ("en", "es") else "en"
-    return HISTORY_TEXT[(purpose, language)].format(first=patient.first_name, treatment=treatment,
-                                                    review=practice.review_url)
-
-
 def _sid() -> str:
-    return "SM" + "".join(random.choice("0123456789abcdef") for _ in range(32))
+    return "SM" + secrets.token_hex(16)
+
+
+def _sender(session, patient: Patient) -> str:
+    """The number the patient texts: their latest visit's location, else the practice's."""
+    number = session.exec(select(Location.sms_number).join(Appointment, Appointment.location_id == Location.id)
+                          .where(Appointment.patient_id == patient.id)
+                          .order_by(Appointment.start_at.desc())).first()
+    return number or session.get(Practice, patient.practice_id).phone
 
 
 def _text_out(session, patient: Patient, sender: str, body: str, at: datetime, kind: str,
@@ -459,79 +504,74 @@ def _text_out(session, patient: Patient, sender: str, body: str, at: datetime, k
     return message
 
 
-def _conversations(session, practice: Practice, patients: dict, numbers: dict, visits: dict, now: datetime) -> None:
-    by_first = {p.first_name: p for p in patients.values()}
-    staff = {s.role: s for s in session.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
+def _text_in(session, patient: Patient, body: str, at: datetime, decision: dict) -> Message:
+    message = Message(practice_id=patient.practice_id, patient_id=patient.id, direction="in", kind="inbound",
+                      from_number=patient.phone, to_number=_sender(session, patient), body=body, twilio_sid=_sid(),
+                      status="received", segments=1, decision=decision, processed_at=at, created_at=at)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _by_name(session, practice_id: int, first: str, last: str | None = None) -> Patient:
+    query = select(Patient).where(Patient.practice_id == practice_id, Patient.first_name == first)
+    if last:
+        query = query.where(Patient.last_name == last)
+    return session.exec(query).first()
+
+
+def _opt_out_by_text(session, practice_id: int, name: tuple[str, str], at: datetime) -> None:
+    patient = _by_name(session, practice_id, *name)
+    stop = _text_in(session, patient, "STOP", at, {
+        "guard": {"intent": "opt_out", "urgency": "none", "rule": "carrier_keyword", "keyword": "STOP",
+                  "at": "webhook"},
+        "intent": "opt_out", "urgency": "none", "path": "guard", "confidence": 1.0,
+        "rationale": "carrier opt-out keyword", "actions": ["opted_out"]})
+    with _clock_at(at):
+        opt_out(session, patient, source="sms:carrier_keyword", message_id=stop.id)
+
+
+def _conversations(session, practice_id: int, now: datetime) -> None:
+    """A few replies already handled, and one routine question from yesterday still open."""
+    practice = session.get(Practice, practice_id)
+    nurse = session.exec(select(StaffUser).where(StaffUser.practice_id == practice_id,
+                                                 StaffUser.role == "nurse")).first()
     for first, text, intent, urgency, answer, days_ago in CONVERSATIONS:
-        patient = by_first[first]
-        last = max((a for a in visits.get(patient.id, ()) if a.status == "completed"),
-                   key=lambda a: a.start_at, default=None)
-        sender = numbers.get(last.location_id if last else None) or practice.phone
-        at = min(now - timedelta(days=days_ago, hours=3), now - timedelta(hours=6))
-        if last is not None:
-            at = max(at, to_utc(last.end_at) + timedelta(days=1, hours=2))
-        decision = {"intent": intent, "urgency": urgency, "path": "local", "confidence": 0.93,
-                    "rationale": f"reads as {intent.replace('_', ' ')}", "handler": intent}
-        inbound = Message(practice_id=practice.id, patient_id=patient.id, direction="in", kind="inbound",
-                          from_number=patient.phone, to_number=sender, body=text, twilio_sid=_sid(),
-                          status="received", segments=1, decision=decision, processed_at=at, created_at=at)
-        session.add(inbound)
-        session.flush()
-        reply_at = at + timedelta(minutes=2)
+        patient = _by_name(session, practice_id, first)
+        last_visit = session.exec(select(Appointment).where(Appointment.patient_id == patient.id,
+                                                            Appointment.status == "completed",
+                                                            Appointment.start_at < now - timedelta(days=days_ago))
+                                  .order_by(Appointment.start_at.desc())).first()
+        at = now - timedelta(days=days_ago, hours=3)
+        if last_visit is not None:
+            at = min(max(at, to_utc(last_visit.end_at) + timedelta(days=1, hours=2)), now - timedelta(hours=6))
+        inbound = _text_in(session, patient, text, at, {
+            "intent": intent, "urgency": urgency, "path": "local", "confidence": 0.93,
+            "rationale": f"reads as {intent.replace('_', ' ')}", "actions": ["replied"]})
+        sender = inbound.to_number
         if answer.startswith("staff:"):
-            nurse = staff["nurse"]
-            escalation = Escalation(practice_id=practice.id, patient_id=patient.id, message_id=inbound.id,
-                                    urgency=urgency, reason="side_effect_concern", status="resolved",
-                                    assigned_staff_id=nurse.id, created_at=at, paged_at=at,
-                                    acknowledged_at=at + timedelta(minutes=7), acknowledged_by=nurse.id,
-                                    resolved_at=at + timedelta(minutes=19), note="Normal bruising; reassured, aftercare sent.")
-            session.add(escalation)
-            _text_out(session, patient, sender, answer[len("staff:"):], at + timedelta(minutes=18), kind="staff",
+            session.add(Escalation(practice_id=practice_id, patient_id=patient.id, message_id=inbound.id,
+                                   urgency=urgency, reason="side_effect_concern", status="resolved",
+                                   assigned_staff_id=nurse.id, created_at=at, paged_at=at,
+                                   acknowledged_at=at + timedelta(minutes=7), acknowledged_by=nurse.id,
+                                   resolved_at=at + timedelta(minutes=19),
+                                   note="Normal bruising; reassured, aftercare sheet sent."))
+            reply_at = at + timedelta(minutes=18)
+            _text_out(session, patient, sender, answer[len("staff:"):], reply_at, kind="staff",
                       staff_user_id=nurse.id)
         else:
-            _text_out(session, patient, sender, answer.format(review=practice.review_url), reply_at, kind="reply",
-                      decision={"handler": intent, "action": "replied"})
+            reply_at = at + timedelta(seconds=9)
+            _text_out(session, patient, sender, answer.format(review=practice.review_url), reply_at, kind="reply")
         state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
         state.last_inbound_at, state.last_outbound_at, state.updated_at = at, reply_at, reply_at
         session.add(state)
 
-    # One patient asked to stop two months ago: she keeps her history, gets nothing more.
-    david = by_first["David"]
-    at = now - timedelta(days=58)
-    sender = numbers.get(next(iter(visits.get(david.id, ()))).location_id) if visits.get(david.id) else practice.phone
-    stop = Message(practice_id=practice.id, patient_id=david.id, direction="in", kind="inbound",
-                   from_number=david.phone, to_number=sender, body="STOP", twilio_sid=_sid(), status="received",
-                   segments=1, processed_at=at, created_at=at,
-                   decision={"guard": {"intent": "opt_out", "urgency": "none", "rule": "carrier_keyword",
-                                       "keyword": "STOP", "at": "webhook"},
-                             "intent": "opt_out", "urgency": "none", "path": "guard", "confidence": 1.0,
-                             "rationale": "carrier opt-out keyword"})
-    session.add(stop)
-    session.flush()
-    david.opted_out_at, david.opt_out_source = at, "sms:carrier_keyword"
-    david.care_sms = david.marketing_sms = False
-    session.add(david)
-    session.exec(Touch.__table__.update().where(Touch.patient_id == david.id,
-                                                Touch.status.in_(("scheduled", "queued")))
-                 .values(status="suppressed", reason="opted_out", updated_at=at))
-    session.add(AuditEvent(practice_id=practice.id, actor="patient", action="opt_out", subject_type="patient",
-                           subject_id=david.id, detail={"source": "sms:carrier_keyword", "message_id": stop.id},
-                           created_at=at))
-
-    # A routine question from yesterday that nobody has picked up yet: the inbox is not empty on day one.
-    kayla = by_first["Kayla"]
+    kayla = _by_name(session, practice_id, "Kayla")
     at = now - timedelta(hours=20)
-    last = max(visits.get(kayla.id, ()), key=lambda a: a.start_at)
-    worry = Message(practice_id=practice.id, patient_id=kayla.id, direction="in", kind="inbound",
-                    from_number=kayla.phone, to_number=numbers.get(last.location_id) or practice.phone,
-                    body="One side of my lips still feels a bit lumpy, should I massage it?", twilio_sid=_sid(),
-                    status="received", segments=1, processed_at=at, created_at=at,
-                    decision={"intent": "side_effect_concern", "urgency": "routine", "path": "local",
-                              "confidence": 0.88, "rationale": "asks about a lump after filler; no red flag",
-                              "handler": "side_effect"})
-    session.add(worry)
-    session.flush()
-    session.add(Escalation(practice_id=practice.id, patient_id=kayla.id, message_id=worry.id, urgency="routine",
+    worry = _text_in(session, kayla, "One side of my lips still feels a bit lumpy, should I massage it?", at, {
+        "intent": "side_effect_concern", "urgency": "routine", "path": "local", "confidence": 0.88,
+        "rationale": "asks about a lump after filler; no red flag", "actions": ["escalated"]})
+    session.add(Escalation(practice_id=practice_id, patient_id=kayla.id, message_id=worry.id, urgency="routine",
                            reason="side_effect_concern", status="open", created_at=at))
 
 

@@ -1,0 +1,160 @@
+"""The patient simulator: play a patient in the browser, through the real signed webhook.
+
+A reply typed here goes to the fake Twilio's `/_fake/inbound`, which signs a
+Twilio inbound form and posts it to `/sms/inbound`, so the demo exercises the
+same path as a real phone. It is only on when the Twilio API is a local fake.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+import requests
+from flask import Blueprint, abort, jsonify, render_template, request
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from bot import runtime
+from bot.clock import to_utc
+from store.db import session_scope
+from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
+from web.auth import check_csrf, load_staff, render_error
+from web.dashboard import _decision_view, practice_number, reason_text, thread_query
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+for _code in (400, 404):
+    bp.register_error_handler(_code, render_error)
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Hosts a fake Twilio may run on; anything else means real texts, so the simulator stays off."""
+
+FAKE_TIMEOUT_S = 20
+"""The fake waits up to 15 s for the webhook, as Twilio does; allow a little more."""
+
+MAX_BODY = 1600
+
+
+def enabled() -> bool:
+    """True when the Twilio API is a fake on this machine."""
+    base = runtime.settings().twilio_api_base_url
+    return bool(base) and urlparse(base).hostname in LOCAL_HOSTS
+
+
+@bp.before_request
+def _only_with_a_local_fake():
+    load_staff()  # for the navigation bar when a staff member is signed in
+    if not enabled():
+        return render_template("simulator_off.html", base=runtime.settings().twilio_api_base_url), 404
+    if request.method == "POST":
+        check_csrf()
+    return None
+
+
+@bp.get("/")
+def page():
+    """The simulator: patients on the left, the thread in the middle, texts to staff on the right."""
+    return render_template("simulator.html")
+
+
+@bp.get("/api/patients")
+def find_patients():
+    """Patients whose name (or phone digits) match `q`; the first 30."""
+    text = (request.args.get("q") or "").strip().lower()
+    with session_scope(runtime.db_url()) as db:
+        query = select(Patient, Practice.name).join(Practice, Practice.id == Patient.practice_id)
+        if text:
+            digits = "".join(c for c in text if c.isdigit())
+            conditions = [func.lower(Patient.first_name + " " + func.coalesce(Patient.last_name, "")).like(f"%{text}%")]
+            if len(digits) >= 3:
+                conditions.append(Patient.phone.like(f"%{digits}%"))
+            query = query.where(or_(*conditions))
+        rows = db.exec(query.order_by(Patient.first_name, Patient.last_name).limit(30)).all()
+        return jsonify(patients=[{
+            "id": p.id, "name": " ".join(filter(None, (p.first_name, p.last_name))), "phone": p.phone,
+            "language": p.language, "practice": practice, "opted_out": p.opted_out_at is not None,
+        } for p, practice in rows])
+
+
+@bp.get("/api/patients/<int:patient_id>/thread")
+def thread(patient_id: int):
+    """The patient's texts in time order, each with the bot's decision; `after` returns only newer ones."""
+    after = request.args.get("after", type=int) or 0
+    with session_scope(runtime.db_url()) as db:
+        patient = db.get(Patient, patient_id)
+        if patient is None:
+            abort(404)
+        messages = db.exec(thread_query(patient).where(Message.id > after)
+                           .order_by(Message.created_at, Message.id)).all()
+        staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == patient.practice_id))}
+        location = db.exec(select(Location).join(Appointment, Appointment.location_id == Location.id)
+                           .where(Appointment.patient_id == patient.id)
+                           .order_by(col(Appointment.start_at).desc())).first()
+        return jsonify(
+            patient={"id": patient.id, "first_name": patient.first_name, "last_name": patient.last_name,
+                     "phone": patient.phone, "language": patient.language,
+                     "opted_out": patient.opted_out_at is not None,
+                     "practice_number": practice_number(db, patient),
+                     "location": location.name if location else None},
+            messages=[_message_json(m, staff) for m in messages],
+        )
+
+
+def _message_json(message: Message, staff: dict) -> dict:
+    return {
+        "id": message.id, "direction": message.direction, "kind": message.kind, "body": message.body,
+        "status": message.status, "at": to_utc(message.created_at).isoformat(),
+        "staff": staff.get(message.staff_user_id), "decision": _decision_view(message.decision),
+    }
+
+
+@bp.get("/api/alerts")
+def alerts():
+    """The latest texts to staff (pages and alerts) and open escalations."""
+    with session_scope(runtime.db_url()) as db:
+        staff = {s.phone: s.name for s in db.exec(select(StaffUser)) if s.phone}
+        messages = db.exec(select(Message).where(Message.kind == "alert")
+                           .order_by(col(Message.id).desc()).limit(20)).all()
+        escalations = db.exec(select(Escalation, Patient.first_name)
+                              .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
+                              .where(Escalation.status == "open").order_by(col(Escalation.id).desc()).limit(10)).all()
+        return jsonify(
+            alerts=[{"id": m.id, "to": staff.get(m.to_number, m.to_number), "body": m.body, "status": m.status,
+                     "at": to_utc(m.created_at).isoformat()} for m in messages],
+            escalations=[{"id": e.id, "urgency": e.urgency, "reason": reason_text(e.reason),
+                          "first_name": first or "Unknown", "at": to_utc(e.created_at).isoformat()}
+                         for e, first in escalations],
+        )
+
+
+@bp.post("/api/patients/<int:patient_id>/send")
+def send(patient_id: int):
+    """Text the practice as this patient, through the fake Twilio and the signed webhook."""
+    payload = request.get_json(silent=True) or {}
+    body = str(payload.get("body") or "").strip()
+    if not body:
+        return jsonify(error="type a message first"), 400
+    if len(body) > MAX_BODY:
+        return jsonify(error=f"a text holds at most {MAX_BODY} characters"), 400
+    with session_scope(runtime.db_url()) as db:
+        patient = db.get(Patient, patient_id)
+        if patient is None:
+            abort(404)
+        frm, to = patient.phone, practice_number(db, patient)
+    if not to:
+        return jsonify(error="this patient's practice has no SMS number"), 409
+    base = runtime.settings().twilio_api_base_url.rstrip("/")
+    try:
+        with requests.Session() as http:
+            answer = http.post(base + "/_fake/inbound", json={"from": frm, "to": to, "body": body},
+                               timeout=FAKE_TIMEOUT_S)
+    except requests.RequestException as error:
+        log.warning("simulator could not reach the fake Twilio: %s", type(error).__name__)
+        return jsonify(error="the fake Twilio is not answering; is the demo running?"), 502
+    if answer.status_code != 200:
+        return jsonify(error=f"the fake Twilio answered {answer.status_code}: {answer.text[:200]}"), 502
+    result = answer.json()
+    if result.get("status") != 200:
+        return jsonify(error=f"the webhook answered {result.get('status')}", sid=result.get("sid")), 502
+    return jsonify(sid=result.get("sid"), webhook_status=result.get("status"))
