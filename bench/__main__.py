@@ -92,7 +92,7 @@ def prepare_database(stack: ExitStack, run_dir: Path) -> tuple[str, str]:
         url = f"sqlite:///{path}"
         upgrade(url)
         note = "; DATABASE_URL's own file left untouched" if given else ""
-        label = f"SQLite (embedded default), fresh migrated file {path.relative_to(ROOT)}{note}"
+        label = f"SQLite (embedded default), fresh migrated file in {run_dir.name}/ (removed after){note}"
     dispose_all()
     return url, label
 

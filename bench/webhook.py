@@ -431,20 +431,36 @@ def run_endpoints(env: dict, log_path: Path, *, rounds: int = ROUNDS, warmup_s: 
 
 # --------------------------------------------------------------------- worker
 
+WORKER_SETTLE_S = 2.0
+"""Seconds the worker idles (suspended) after start-up before it is given the backlog."""
+
+
 def run_worker(env: dict, log_path: Path, redis_url: str, seconds: float) -> dict:
     """Run worker.py over the jobs the load enqueued for up to `seconds`; its peak RSS and what it got through.
 
+    The worker starts suspended and gets the backlog once it has settled, as a running worker would
+    (a fork while its tick thread is still importing can leave a work horse stuck on the import lock).
     RQ forks a work horse per job; the peak counts the worker and every horse."""
     from redis import Redis
+    from rq import Worker
+    from rq.suspension import resume, suspend
 
     redis = Redis.from_url(redis_url)
     key = "rq:queue:inbound"
     queued = redis.llen(key)
+    suspend(redis)
     worker = _spawn([sys.executable, "worker.py"], env, log_path)
     peak = 0.0
-    started = time.monotonic()
-    idle_since = None
     try:
+        deadline = time.monotonic() + 30
+        while not any(w.get_state() == "suspended" for w in Worker.all(connection=redis)):
+            if _reap(worker) or time.monotonic() > deadline:
+                raise RuntimeError(f"worker.py did not start; see {log_path}")
+            time.sleep(0.05)
+        time.sleep(WORKER_SETTLE_S)
+        resume(redis)
+        started = time.monotonic()
+        idle_since = None
         while time.monotonic() - started < seconds and not _reap(worker):
             horses = children(worker.pid)
             peak = max([peak, peak_rss_mb(worker.pid), *(peak_rss_mb(pid) for pid in horses)])
@@ -455,10 +471,11 @@ def run_worker(env: dict, log_path: Path, redis_url: str, seconds: float) -> dic
             else:
                 idle_since = None
             time.sleep(0.02)
-    finally:
         elapsed = time.monotonic() - started
+    finally:
         peak = max(peak, _stop(worker))
         remaining = redis.llen(key)
+        resume(redis)
         redis.close()
     done = queued - remaining
     return {"peak_mb": peak, "queued": queued, "processed": done, "seconds": elapsed,

@@ -36,10 +36,12 @@ def bare():
 def floor():
     """One INSERT of the raw message and one LPUSH of its id: the floor for a durable webhook."""
     form = request.form
+    now = datetime.now(timezone.utc)
+    # Marked processed: no job handles a floor row, and the worker's requeue must not pick it up.
     values = {
         "direction": "in", "kind": "inbound", "from_number": form["From"], "to_number": form["To"],
         "body": form.get("Body", ""), "twilio_sid": form["MessageSid"], "status": "received",
-        "created_at": datetime.now(timezone.utc),
+        "created_at": now, "processed_at": now,
     }
     with get_engine(runtime.db_url()).begin() as connection:
         message_id = connection.execute(_INSERT, values).scalar()
