@@ -324,10 +324,8 @@ def send_touch(touch_id: int) -> str:
             update(Touch).where(Touch.id == touch_id, Touch.status == "queued")
             .values(status="sending", claimed_at=now, updated_at=now)
         ).rowcount
-    if claimed != 1:
-        return "already handled"
-
-    with session_scope(url) as session:
+        if claimed != 1:
+            return "already handled"
         touch = session.get(Touch, touch_id)
         facts = load_facts(session, touch, now)
         verdict = decide(touch, facts, now)
@@ -350,6 +348,12 @@ def send_touch(touch_id: int) -> str:
         rendered = composer.render(step.template(language), context)
         sender = sender_for(facts.location, settings)
         to = patient.phone
+        if not settings.pacing:
+            # Without pacing the outbound row is written in the claim's own transaction: one commit fewer.
+            outcome = _prepare(session, touch, patient, sender, to, rendered, now)
+            if isinstance(outcome, str):
+                return outcome
+            message_id, attempts = outcome
 
     if settings.pacing:
         got, wait = _pacer(settings).reserve(sender.key)
@@ -361,20 +365,11 @@ def send_touch(touch_id: int) -> str:
             return "paced"
         if wait > 0:
             time.sleep(wait)
-
-    with session_scope(url) as session:
-        message, fresh = _outbound_row(session, touch_id, facts.patient, sender, to, rendered, now)
-        if not fresh and message.status in ("pending", "unknown"):
-            # An earlier attempt's outcome is not known: the reconciler looks it up at Twilio first.
-            return "awaiting reconcile"
-        if message.twilio_sid:
-            _mark_sent(session, session.get(Touch, touch_id), message, now)
-            return "sent (already at Twilio)"
-        message_id = message.id
-        attempts = int((message.decision or {}).get("attempts", 0))
-        touch = session.get(Touch, touch_id)
-        touch.message_id, touch.body = message_id, rendered.body
-        session.add(touch)
+        with session_scope(url) as session:
+            outcome = _prepare(session, session.get(Touch, touch_id), facts.patient, sender, to, rendered, now)
+            if isinstance(outcome, str):
+                return outcome
+            message_id, attempts = outcome
 
     status_callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
     try:
@@ -382,24 +377,34 @@ def send_touch(touch_id: int) -> str:
                                   messaging_service_sid=sender.service_sid)
     except AmbiguousSendError as exc:
         with session_scope(url) as session:
-            message = session.get(Message, message_id)
-            message.status = "unknown"
-            session.add(message)
-            touch = session.get(Touch, touch_id)
-            touch.reason = f"outcome unknown, will look up at Twilio: {exc}"
-            session.add(touch)
+            session.exec(update(Message).where(Message.id == message_id).values(status="unknown"))
+            session.exec(update(Touch).where(Touch.id == touch_id).values(
+                reason=f"outcome unknown, will look up at Twilio: {exc}"[:500]))
         log.warning("touch %s to %s: %s", touch_id, mask(to), exc)
         return "unknown"
     except TransportError as exc:
         return _failed(touch_id, message_id, exc, attempts + 1, now)
 
     with session_scope(url) as session:
-        message = session.get(Message, message_id)
-        message.twilio_sid, message.status = result.sid, result.status
-        message.segments = result.num_segments or rendered.segments
-        session.add(message)
-        _mark_sent(session, session.get(Touch, touch_id), message, now)
+        session.exec(update(Message).where(Message.id == message_id).values(
+            twilio_sid=result.sid, status=result.status, segments=result.num_segments or rendered.segments, sent_at=now))
+        session.exec(update(Touch).where(Touch.id == touch_id, Touch.status == "sending").values(
+            status="sent", reason=None, sent_at=now, updated_at=now))
     return "sent"
+
+
+def _prepare(session, touch: Touch, patient: Patient, sender: Sender, to: str, rendered, now: datetime):
+    """Write the outbound row before Twilio is called: (message id, attempts so far), or why not to send."""
+    message, fresh = _outbound_row(session, touch.id, patient, sender, to, rendered, now)
+    if not fresh and message.status in ("pending", "unknown"):
+        # An earlier attempt's outcome is not known: the reconciler looks it up at Twilio first.
+        return "awaiting reconcile"
+    if message.twilio_sid:
+        _mark_sent(session, touch, message, now)
+        return "sent (already at Twilio)"
+    touch.message_id, touch.body = message.id, rendered.body
+    session.add(touch)
+    return message.id, int((message.decision or {}).get("attempts", 0))
 
 
 def _outbound_row(session, touch_id: int, patient: Patient, sender: Sender, to: str, rendered,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot import caps, quiet_hours
@@ -62,41 +64,41 @@ class Facts:
 
 
 def load_facts(session: Session, touch: Touch, now: datetime) -> Facts:
-    """Read the patient, visit, conversation and history a decision about `touch` needs."""
-    patient = session.get(Patient, touch.patient_id)
-    practice = session.get(Practice, touch.practice_id)
-    facts = Facts(patient=patient, practice=practice)
-    appointment = session.get(Appointment, touch.appointment_id) if touch.appointment_id else None
-    if appointment is not None:
-        facts.appointment = appointment
-        facts.service = session.get(Service, appointment.service_id)
-        facts.provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
-        facts.location = session.get(Location, appointment.location_id) if appointment.location_id else None
-    facts.conversation = session.get(ConversationState, touch.patient_id)
-    visit = to_utc(appointment.start_at) if appointment is not None else None
+    """Read the patient, visit, conversation and history a decision about `touch` needs (two or three queries)."""
+    appointment_id = touch.appointment_id if touch.appointment_id is not None else -1
+    open_escalation = exists().where(Escalation.patient_id == Patient.id, Escalation.status != "resolved")
+    escalated_since = exists().where(Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at)
+    columns = [Patient, Practice, Appointment, Service, Provider, Location, ConversationState,
+               open_escalation.label("open_escalation"), escalated_since.label("escalated_since")]
+    if touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED:
+        later = aliased(Appointment)
+        columns.append(exists().where(
+            later.patient_id == Patient.id, later.id != Appointment.id,
+            col(later.status).in_(("booked", "completed", "requested")), later.start_at > Appointment.start_at,
+        ).label("rebooked"))
+    row = session.exec(
+        select(*columns)
+        .select_from(Patient)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .outerjoin(Appointment, Appointment.id == appointment_id)
+        .outerjoin(Service, Service.id == Appointment.service_id)
+        .outerjoin(Provider, Provider.id == Appointment.provider_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .outerjoin(ConversationState, ConversationState.patient_id == Patient.id)
+        .where(Patient.id == touch.patient_id)
+    ).first()
+    if row is None:
+        return Facts(patient=None, practice=None)
+    patient, practice, appointment, service, provider, location, conversation, is_open, since = row[:9]
+    facts = Facts(patient=patient, practice=practice, appointment=appointment, service=service, provider=provider,
+                  location=location, conversation=conversation, open_escalation=bool(is_open),
+                  escalated_since_visit=bool(since) and appointment is not None,
+                  rebooked_since=bool(row[9]) if len(row) > 9 and appointment is not None else False)
 
-    for status, created_at in session.exec(
-        select(Escalation.status, Escalation.created_at).where(Escalation.patient_id == touch.patient_id)
-    ):
-        if status != "resolved":
-            facts.open_escalation = True
-        if visit is not None and to_utc(created_at) >= visit:
-            facts.escalated_since_visit = True
-
-    if touch.purpose in REBOOK_PURPOSES and appointment is not None:
-        facts.rebooked_since = session.exec(
-            select(Appointment.id).where(
-                Appointment.patient_id == touch.patient_id,
-                Appointment.id != appointment.id,
-                col(Appointment.status).in_(("booked", "completed", "requested")),
-                Appointment.start_at > appointment.start_at,
-            ).limit(1)
-        ).first() is not None
-
-    if touch.purpose == "review" and visit is not None:
+    if touch.purpose == "review" and appointment is not None:
         for decision in session.exec(
             select(Message.decision).where(Message.patient_id == touch.patient_id, Message.direction == "in",
-                                           Message.created_at >= visit)
+                                           Message.created_at >= appointment.start_at)
         ):
             if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
                 facts.complained_since_visit = True
