@@ -1,0 +1,112 @@
+"""In a real browser: play a patient in the simulator, then sign in and acknowledge the escalation."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from werkzeug.serving import make_server
+
+from bot import runtime
+from bot.seed import DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from store.db import session_scope
+from store.models import AuditEvent, Escalation, Message, Patient
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1",
+                allow_module_level=True)
+
+
+@pytest.fixture
+def live(settings, clock):
+    """The seeded app served on a free port and a fake Twilio that posts signed texts back to it."""
+    from app import create_app
+    from fakes.twilio_server import FakeTwilio
+
+    seed_demo(settings.database_url, now=clock.now())
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    fake = FakeTwilio(settings.twilio_account_sid, settings.twilio_auth_token, inbound_url=base + "/sms/inbound",
+                      callbacks=False)
+    fake_url = fake.start("127.0.0.1", 0)
+    # The app signs-checks against the URL the fake posts to, and the simulator finds the fake here.
+    runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url), clock)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield {"base": base, "fake": fake, "db_url": settings.database_url}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        fake.stop()
+
+
+@pytest.fixture
+def page():
+    """A headless Chromium page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def _text_as(page, name: str, body: str) -> None:
+    page.fill("#sim-search", name)
+    page.click(f".sim-patient:has-text('{name}')")
+    page.wait_for_selector(".sim-msg")
+    page.fill("#sim-body", body)
+    page.click("#sim-send")
+    page.locator("#sim-thread .from-patient", has_text=body).wait_for(timeout=10_000)
+
+
+def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(live, page):
+    from playwright.sync_api import expect
+
+    page.goto(live["base"] + "/simulator/")
+    _text_as(page, "Ana Ruiz", "can I come in next Tuesday after 5?")
+    _text_as(page, "Lauren Mitchell", "my lip looks white and blotchy and it really hurts")
+    expect(page.locator("#sim-escalations")).to_contain_text("Lauren", timeout=10_000)
+    assert [m["body"] for m in live["fake"].inbound] == [
+        "can I come in next Tuesday after 5?", "my lip looks white and blotchy and it really hurts"]
+
+    page.goto(live["base"] + "/")
+    expect(page).to_have_url(live["base"] + "/login?next=/")
+    page.fill("input[name=email]", MANAGER_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    emergency = page.locator(".escalation.urgency-emergency", has_text="Lauren")
+    expect(emergency).to_contain_text("my lip looks white and blotchy")
+    expect(page.locator(".escalation").first).to_contain_text("Lauren")  # the emergency comes first
+    emergency.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(".flash")).to_contain_text("Acknowledged")
+    expect(page.locator(".escalation.urgency-emergency")).to_contain_text("acknowledged by Dana Whitfield")
+
+    page.locator(".escalation.urgency-emergency a.esc-name").click()
+    expect(page.locator("#transcript")).to_contain_text("my lip looks white and blotchy")
+    expect(page.locator("#transcript")).to_contain_text("emergency")
+
+    with session_scope(live["db_url"]) as db:
+        lauren = db.exec(select(Patient).where(Patient.first_name == "Lauren")).one()
+        message = db.exec(select(Message).where(Message.from_number == lauren.phone, Message.direction == "in")
+                          .order_by(Message.id.desc())).first()
+        escalation = db.exec(select(Escalation).where(Escalation.message_id == message.id)).one()
+        assert (escalation.urgency, escalation.status) == ("emergency", "acknowledged")
+        viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "transcript_viewed",
+                                                  AuditEvent.subject_id == lauren.id)).all()
+        assert viewed and viewed[0].actor.startswith("staff:")
