@@ -1,0 +1,113 @@
+"""Plans load from the shipped defaults and a practice file; every mistake is refused with file, step and reason."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from bot import composer, plans
+from bot.errors import PlanError
+
+def write(tmp_path, body: str):
+    path = tmp_path / "plans.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def test_defaults_cover_every_category_in_both_languages_within_two_segments():
+    book = plans.load()
+    for category in (*plans.CATEGORIES, plans.EVERYONE, plans.MISSED):
+        assert category in book.plans and book.plans[category].steps
+    for plan in book.plans.values():
+        for step in plan.steps:
+            for language in ("en", "es"):
+                rendered = composer.render(step.template(language), composer.SAMPLE_LONG)
+                assert rendered.segments <= 2 and rendered.encoding == "GSM-7", (plan.name, step.key, language)
+
+
+def test_filler_rebook_depends_on_the_area():
+    book = plans.load()
+    lips = {s.key: s for _p, s in book.steps_after_visit("filler", "Lips")}
+    cheeks = {s.key: s for _p, s in book.steps_after_visit("filler", "cheeks")}
+    unknown = {s.key: s for _p, s in book.steps_after_visit("filler", None)}
+    assert "rebook_soft" in lips and "rebook_structural" not in lips
+    assert lips["rebook_soft"].offset.days in range(150, 181)
+    assert "rebook_structural" in cheeks and cheeks["rebook_structural"].offset.days in range(300, 336)
+    assert "rebook" in unknown and "rebook_soft" not in unknown
+
+
+def test_marketing_is_derived_from_purpose():
+    book = plans.load()
+    assert book.step(plans.EVERYONE, "referral").marketing is True
+    assert book.step(plans.EVERYONE, "winback_16w").marketing is True  # reactivation with an offer
+    assert book.step(plans.EVERYONE, "winback_12w").marketing is False
+    assert book.step("neuromodulator", "checkin").marketing is False
+
+
+def test_practice_file_overrides_and_adds_steps(tmp_path):
+    path = write(tmp_path, """
+        [[plans.neuromodulator.steps]]
+        key = "rebook"
+        offset = "85d"
+        purpose = "rebook"
+        text.en = "Hi {first_name}, time for your next {treatment}? {booking_hint}."
+
+        [[plans.neuromodulator.steps]]
+        key = "reactivation"
+        enabled = false
+        """)
+    book = plans.load(path)
+    steps = {s.key: s for s in book.plans["neuromodulator"].steps}
+    assert steps["rebook"].offset.days == 85 and "reactivation" not in steps
+    assert steps["rebook"].template("es").startswith("Hi {first_name}")  # falls back to English
+    assert "checkin" in steps
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"purpose": "spam"}, "unknown purpose 'spam'"),
+    ({"offset": "tomorrow"}, "bad offset"),
+    ({"offset": "-7d"}, "bad offset"),
+    ({"text": "Hi {first_nam}!"}, "unknown placeholder(s) {first_nam}"),
+    ({"text": "Hi {first_name}! " + "Lots of words here. " * 16}, "segments"),
+    ({"purpose": "upsell"}, "must say how to opt out"),
+])
+def test_plan_mistakes_are_refused_naming_file_step_and_reason(tmp_path, changes, reason):
+    values = {"key": "extra", "offset": "5d", "purpose": "care", "text": "Hi {first_name}, it's {sender} at {practice}."}
+    values.update(changes)
+    path = write(tmp_path, f"""
+        [[plans.neuromodulator.steps]]
+        key = "{values['key']}"
+        offset = "{values['offset']}"
+        purpose = "{values['purpose']}"
+        text.en = "{values['text']}"
+        """)
+    with pytest.raises(PlanError) as caught:
+        plans.load(path)
+    message = str(caught.value)
+    assert str(path) in message and "step extra" in message and reason in message
+
+
+def test_upsell_cannot_be_declared_non_marketing(tmp_path):
+    path = write(tmp_path, """
+        [[plans.filler.steps]]
+        key = "upsell_lips"
+        offset = "30d"
+        purpose = "upsell"
+        marketing = false
+        text.en = "Hi {first_name}! Reply STOP to opt out."
+        """)
+    with pytest.raises(PlanError, match="step upsell_lips: a upsell step is marketing"):
+        plans.load(path)
+
+
+def test_bad_toml_and_unknown_fields_are_refused(tmp_path):
+    with pytest.raises(PlanError, match="not valid TOML"):
+        plans.load(write(tmp_path, "[plans.filler\n"))
+    with pytest.raises(PlanError, match="step x: unknown field"):
+        plans.load(write(tmp_path, """
+            [[plans.filler.steps]]
+            key = "x"
+            offest = "1d"
+            purpose = "care"
+            text.en = "Hi"
+            """))
