@@ -50,6 +50,8 @@ def _on_signal(signum, _frame):
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers do: connections of a stopped demo lingering in TIME_WAIT do not block the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -126,13 +128,15 @@ class Demo:
 def _settings_and_env(environ: dict) -> tuple[Settings, dict, list[str]]:
     """Settings for the demo, the environment its children get, and which values were defaulted."""
     env = dict(environ)
-    defaulted = []
+    defaulted: list[str] = []
     data_dir = Path(env.get("AFTERCARE_DATA_DIR") or ROOT / "var").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env["AFTERCARE_DATA_DIR"] = str(data_dir)
     port = env.get("PORT") or "8000"
     env["PORT"] = port
-    env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{port}")
+    if not env.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = f"http://{HOST}:{port}"
+        defaulted.append("PUBLIC_BASE_URL")
     for name, value in (("TWILIO_AUTH_TOKEN", Settings.twilio_auth_token),
                         ("APPOINTMENTS_WEBHOOK_SECRET", Settings.appointments_webhook_secret),
                         ("AFTERCARE_API_TOKEN", Settings.aftercare_api_token)):
@@ -224,16 +228,14 @@ def _banner(base_url, fake_url, env, defaulted, email, password, settings) -> No
         "",
         f"  Dashboard          {base_url}/",
         f"    sign in as       {email}  /  {password}   (manager)",
-        f"  Patient simulator  {base_url}/simulator",
+        f"  Patient simulator  {base_url}/simulator/",
         f"  Fake Twilio API    {fake_url}   (Messages resource under /2010-04-01/Accounts/{settings.twilio_account_sid}/)",
         f"  Health             {base_url}/healthz",
         f"  Mail sink          {settings.data_dir / 'mail'}",
         "",
-        "  Secrets in use" + ("  (defaults; set them in the environment to choose your own)" if defaulted else ""),
-        f"    PUBLIC_BASE_URL              {env['PUBLIC_BASE_URL']}",
-        f"    TWILIO_AUTH_TOKEN            {env['TWILIO_AUTH_TOKEN']}",
-        f"    APPOINTMENTS_WEBHOOK_SECRET  {env['APPOINTMENTS_WEBHOOK_SECRET']}",
-        f"    AFTERCARE_API_TOKEN          {env['AFTERCARE_API_TOKEN']}",
+        "  Secrets in use (set them in the environment to choose your own)",
+        *(f"    {name:<28} {env[name]}{'   (default)' if name in defaulted else ''}"
+          for name in ("PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "APPOINTMENTS_WEBHOOK_SECRET", "AFTERCARE_API_TOKEN")),
         f"    REDIS_URL                    {env['REDIS_URL']}",
         "",
     ]
