@@ -110,7 +110,7 @@ class SmsTransport:
     def __init__(self, settings, clock=None, *, wait=None, attempts: int = MAX_ATTEMPTS, timeout: float = HTTP_TIMEOUT_S):
         self.settings = settings
         self.clock = clock or SYSTEM_CLOCK
-        self.wait = wait if wait is not None else wait_exponential_jitter(initial=0.5, max=4.0, jitter=0.5)
+        self.wait = wait if wait is not None else wait_exponential_jitter(multiplier=0.5, max=4.0, jitter=0.5)
         self.attempts = attempts
         self.http = _QuietHttpClient(timeout=timeout)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
