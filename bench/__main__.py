@@ -156,9 +156,7 @@ def sequence_benchmarks(results: dict, notes: list[str]) -> None:
         return
     results["plan"] = sequences.run_plan_bench(PLAN_N)
     results["dispatch"] = sequences.run_dispatch_bench(DISPATCH_N)
-    pacing = getattr(sequences, "run_pacing_check", None)
-    if pacing is not None:
-        results["pacing"] = pacing()
+    results["pacing"] = sequences.run_pacing_check()
 
 
 def classifier_benchmark(results: dict, notes: list[str]) -> None:
@@ -264,19 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict = {}
     notes: list[str] = []
-    saved_env = dict(os.environ)
     try:
         with ExitStack() as stack:
             stack.callback(shutil.rmtree, run_dir, True)
             database_url, database_label = prepare_database(stack, run_dir)
             redis_url, redis_label = prepare_redis(stack, run_dir)
             env = child_environment(database_url, redis_url, run_dir)
-            # This process plans and dispatches against the same throwaway database and Redis.
-            os.environ.clear()
-            os.environ.update(env)
-            from bot import runtime
-
-            runtime.configure()
             run = {
                 "at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -304,19 +295,17 @@ def main(argv: list[str] | None = None) -> int:
             worker = webhook.run_worker(env, OUT / "worker.log", redis_url, args.worker_seconds)
             run["worker"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in worker.items()}
             results["rss_mb"] = {"web": round(web_peak, 1), "worker": round(worker["peak_mb"], 1)}
-            if not args.webhook_only:
-                print("bench: plan and dispatch ...", flush=True)
-                sequence_benchmarks(results, notes)
-                print("bench: classifier ...", flush=True)
-                classifier_benchmark(results, notes)
-            run["seconds"] = round(time.monotonic() - started, 1)
-            results["run"] = run
+        # The sequence benchmarks set up (and remove) a database and Redis of their own.
+        if not args.webhook_only:
+            print("bench: plan, dispatch and pacing ...", flush=True)
+            sequence_benchmarks(results, notes)
+            print("bench: classifier ...", flush=True)
+            classifier_benchmark(results, notes)
+        run["seconds"] = round(time.monotonic() - started, 1)
+        results["run"] = run
     except KeyboardInterrupt:
         print("\nbench: interrupted; servers stopped, bench database and Redis cleaned up", file=sys.stderr)
         return 130
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
     print()
     print(format_report(results, results["run"], notes))
     (OUT / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

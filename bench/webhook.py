@@ -369,8 +369,10 @@ def _spawn(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
 class Server:
     """gunicorn serving create_app() with the bench endpoints on a loopback port."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = GUNICORN_WORKERS, threads: int = GUNICORN_THREADS):
+    def __init__(self, env: dict, log_path: Path, workers: int = GUNICORN_WORKERS, threads: int = GUNICORN_THREADS,
+                 app: str = "app:create_app()"):
         self.env = dict(env, AFTERCARE_BENCH_ENDPOINTS="1")
+        self.app = app
         self.log_path = log_path
         self.workers = workers
         self.threads = threads
@@ -381,7 +383,7 @@ class Server:
     def __enter__(self) -> "Server":
         argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
                 "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
-                "--log-level", "warning", "app:create_app()"]
+                "--log-level", "warning", self.app]
         self.process = _spawn(argv, self.env, self.log_path)
         self._wait_ready()
         return self
@@ -418,9 +420,9 @@ class Server:
 
 def run_endpoints(env: dict, log_path: Path, *, rounds: int = ROUNDS, warmup_s: float = WARMUP_S,
                   measure_s: float = MEASURE_S, concurrency: int = CONCURRENCY,
-                  threads: int = GUNICORN_THREADS) -> tuple[dict, list[Phase], float]:
+                  threads: int = GUNICORN_THREADS, app: str = "app:create_app()") -> tuple[dict, list[Phase], float]:
     """Serve the app under gunicorn and load its three endpoints; return (summary, phases, web worker peak MB)."""
-    with Server(env, log_path, threads=threads) as server:
+    with Server(env, log_path, threads=threads, app=app) as server:
         context = multiprocessing.get_context("spawn")
         with context.Pool(1) as pool:
             phases = pool.apply(run_load, ("127.0.0.1", server.port, interleaved_schedule(rounds),
