@@ -200,27 +200,65 @@ def _drain(settings, total: int, timeout_s: float = 600.0) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def _fake_twilio_process():
+    """The fake Twilio in a process of its own (as in the demo), so it does not share the worker's CPU;
+    yields (base_url, count_sent)."""
+    import json as _json
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from bot.settings import Settings
+
+    defaults = Settings()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fakes.twilio_server", "--host", "127.0.0.1", "--port", str(port), "--no-callbacks",
+         "--account-sid", defaults.twilio_account_sid, "--auth-token", defaults.twilio_auth_token],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(base + "/_fake/messages", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the fake Twilio did not start")
+                time.sleep(0.1)
+
+        def count_sent() -> int:
+            with urllib.request.urlopen(base + "/_fake/messages", timeout=30) as response:
+                return len(_json.load(response))
+
+        yield base, count_sent
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def run_dispatch_bench(n: int = 10000) -> dict:
     """Dispatch n due touches to the fake Twilio over HTTP, one worker, pacing off."""
     import logging
 
-    from fakes.twilio_server import FakeTwilio
+    from bot import dispatch
 
     logging.getLogger("rq").setLevel(logging.WARNING)
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
-    with _backends() as (db_url, redis_url, data_dir):
-        fake = FakeTwilio(callbacks=False)
-        base = fake.start()
-        try:
-            settings, _clock = _configure(db_url, redis_url, data_dir, twilio_api_base_url=base)
-            _seed(db_url, n, "completed", with_touches=True)
-            started = time.perf_counter()
-            _drain(settings, n)
-            elapsed = time.perf_counter() - started
-            sent = len(fake.messages)
-        finally:
-            fake.stop()
+    with _backends() as (db_url, redis_url, data_dir), _fake_twilio_process() as (base, count_sent):
+        settings, _clock = _configure(db_url, redis_url, data_dir, twilio_api_base_url=base)
+        _seed(db_url, n, "completed", with_touches=True)
+        started = time.perf_counter()
+        _drain(settings, n)
+        elapsed = time.perf_counter() - started
+        sent = count_sent()
     return {"texts_per_s": round(sent / elapsed, 1), "texts": sent, "touches": n, "workers": 1,
+            "threads_per_job": dispatch.SEND_THREADS,
             "database": "postgresql" if db_url.startswith("postgresql") else "sqlite"}
 
 

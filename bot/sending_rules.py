@@ -64,57 +64,73 @@ class Facts:
 
 
 def load_facts(session: Session, touch: Touch, now: datetime) -> Facts:
-    """Read the patient, visit, conversation and history a decision about `touch` needs (two or three queries)."""
-    appointment_id = touch.appointment_id if touch.appointment_id is not None else -1
+    """Read the patient, visit, conversation and history a decision about `touch` needs."""
+    return load_facts_many(session, [touch], now)[touch.id]
+
+
+def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> dict[int, Facts]:
+    """Facts for many touches in three queries whatever their number (the sender decides in batches)."""
+    if not touches:
+        return {}
+    ids = [touch.id for touch in touches]
+    later = aliased(Appointment)
     open_escalation = exists().where(Escalation.patient_id == Patient.id, Escalation.status != "resolved")
     escalated_since = exists().where(Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at)
-    columns = [Patient, Practice, Appointment, Service, Provider, Location, ConversationState,
-               open_escalation.label("open_escalation"), escalated_since.label("escalated_since")]
-    if touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED:
-        later = aliased(Appointment)
-        columns.append(exists().where(
-            later.patient_id == Patient.id, later.id != Appointment.id,
-            col(later.status).in_(("booked", "completed", "requested")), later.start_at > Appointment.start_at,
-        ).label("rebooked"))
-    row = session.exec(
-        select(*columns)
-        .select_from(Patient)
+    rebooked = exists().where(
+        later.patient_id == Patient.id, later.id != Appointment.id,
+        col(later.status).in_(("booked", "completed", "requested")), later.start_at > Appointment.start_at,
+    )
+    rows = session.exec(
+        select(Touch.id, Patient, Practice, Appointment, Service, Provider, Location, ConversationState,
+               open_escalation.label("open_escalation"), escalated_since.label("escalated_since"),
+               rebooked.label("rebooked"))
+        .select_from(Touch)
+        .join(Patient, Patient.id == Touch.patient_id)
         .join(Practice, Practice.id == Patient.practice_id)
-        .outerjoin(Appointment, Appointment.id == appointment_id)
+        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
         .outerjoin(Service, Service.id == Appointment.service_id)
         .outerjoin(Provider, Provider.id == Appointment.provider_id)
         .outerjoin(Location, Location.id == Appointment.location_id)
         .outerjoin(ConversationState, ConversationState.patient_id == Patient.id)
-        .where(Patient.id == touch.patient_id)
-    ).first()
-    if row is None:
-        return Facts(patient=None, practice=None)
-    patient, practice, appointment, service, provider, location, conversation, is_open, since = row[:9]
-    facts = Facts(patient=patient, practice=practice, appointment=appointment, service=service, provider=provider,
-                  location=location, conversation=conversation, open_escalation=bool(is_open),
-                  escalated_since_visit=bool(since) and appointment is not None,
-                  rebooked_since=bool(row[9]) if len(row) > 9 and appointment is not None else False)
+        .where(col(Touch.id).in_(ids))
+    ).all()
+    found: dict[int, Facts] = {}
+    for touch_id, patient, practice, appointment, service, provider, location, conversation, is_open, since, again in rows:
+        found[touch_id] = Facts(patient=patient, practice=practice, appointment=appointment, service=service,
+                                provider=provider, location=location, conversation=conversation,
+                                open_escalation=bool(is_open),
+                                escalated_since_visit=bool(since) and appointment is not None,
+                                rebooked_since=bool(again) and appointment is not None)
 
-    if touch.purpose == "review" and appointment is not None:
-        for decision in session.exec(
-            select(Message.decision).where(Message.patient_id == touch.patient_id, Message.direction == "in",
-                                           Message.created_at >= appointment.start_at)
-        ):
-            if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
-                facts.complained_since_visit = True
-                break
+    history: dict[int, list] = {}
+    patient_ids = {touch.patient_id for touch in touches}
+    for patient_id, touch_id, at, marketing in session.exec(
+        select(Touch.patient_id, Touch.id, Touch.sent_at, Touch.marketing).where(
+            col(Touch.patient_id).in_(patient_ids), Touch.status == "sent", Touch.sent_at >= now - caps.HISTORY)
+    ):
+        if at is not None:
+            history.setdefault(patient_id, []).append((touch_id, to_utc(at), marketing))
 
-    facts.sent = [
-        (to_utc(at), marketing)
-        for at, marketing in session.exec(
-            select(Touch.sent_at, Touch.marketing).where(
-                Touch.patient_id == touch.patient_id, Touch.status == "sent",
-                Touch.sent_at >= now - caps.HISTORY, Touch.id != touch.id,
-            )
-        )
-        if at is not None
-    ]
-    return facts
+    facts_by_touch: dict[int, Facts] = {}
+    for touch in touches:
+        facts = found.get(touch.id) or Facts(patient=None, practice=None)
+        facts.sent = [(at, marketing) for touch_id, at, marketing in history.get(touch.patient_id, ())
+                      if touch_id != touch.id]
+        if touch.purpose == "review" and facts.appointment is not None:
+            facts.complained_since_visit = _complained_since(session, touch.patient_id, facts.appointment.start_at)
+        facts_by_touch[touch.id] = facts
+    return facts_by_touch
+
+
+def _complained_since(session: Session, patient_id: int, since: datetime) -> bool:
+    """Whether the patient sent a complaint (a negative_feedback decision) since `since`."""
+    for decision in session.exec(
+        select(Message.decision).where(Message.patient_id == patient_id, Message.direction == "in",
+                                       Message.created_at >= since)
+    ):
+        if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
+            return True
+    return False
 
 
 def _local_text(moment: datetime, tz: str) -> str:
