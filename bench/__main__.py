@@ -166,7 +166,7 @@ def classifier_benchmark(results: dict, notes: list[str]) -> None:
         notes.append(f"classifier: not available yet ({exc})")
         return
     candidates = [Path(os.environ["AFTERCARE_BENCH_EVAL_FILE"])] if os.environ.get("AFTERCARE_BENCH_EVAL_FILE") else []
-    candidates += [ROOT.parent / "shared/data/inbound_dev.jsonl", ROOT / "data/training/generated.jsonl"]
+    candidates += [ROOT / "tests/data/inbound_dev.jsonl", ROOT / "data/training/holdout.jsonl"]
     path = next((each for each in candidates if each.is_file()), None)
     if path is None:
         notes.append("classifier: no labelled file found")
