@@ -217,7 +217,7 @@ def _fake_twilio_process():
 
     defaults = Settings()
     process = subprocess.Popen(
-        [sys.executable, "-m", "fakes.twilio_server", "--host", "127.0.0.1", "--port", str(port), "--no-callbacks",
+        [sys.executable, "-m", "fakes.twilio_server", "--host", "127.0.0.1", "--port", str(port), "--no-callbacks", "--quiet",
          "--account-sid", defaults.twilio_account_sid, "--auth-token", defaults.twilio_auth_token],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

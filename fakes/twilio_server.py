@@ -827,6 +827,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--unreachable", action="append", default=[], metavar="NUMBER[:CODE]", help="end messages to NUMBER undelivered (default 30003)"
     )
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn",
+                        help="gunicorn keeps connections alive (faster); werkzeug runs in one thread")
     args = parser.parse_args(argv)
     unreachable = {}
     for item in args.unreachable:
@@ -841,16 +844,38 @@ def main(argv: list[str] | None = None) -> None:
         callback_delay=args.callback_delay,
         landlines=set(args.landline),
         unreachable=unreachable,
-        log_requests=True,
+        log_requests=not args.quiet,
     )
-    base_url = fake.start(args.host, args.port)
-    log.info("serving Twilio's Messages API at %s (account %s)", base_url, args.account_sid)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    if args.server == "werkzeug":
+        base_url = fake.start(args.host, args.port)
+        log.info("serving Twilio's Messages API at %s (account %s)", base_url, args.account_sid)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            fake.stop()
+        return
+    _serve_with_gunicorn(fake, args.host, args.port)
+
+
+def _serve_with_gunicorn(fake: "FakeTwilio", host: str, port: int) -> None:
+    """Serve from one gunicorn process with threads: unlike werkzeug's server it keeps connections
+    alive, so a sender is not slowed by a new connection per text (the state stays in one process)."""
+    from gunicorn.app.base import BaseApplication
+
+    class FakeServer(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": 16,
+                               "keepalive": 30, "accesslog": None, "loglevel": "warning"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            fake._start_workers()  # callback threads live in the serving process
+            log.info("serving Twilio's Messages API at http://%s:%s", host, port)
+            return fake
+
+    FakeServer().run()
 
 
 if __name__ == "__main__":

@@ -122,6 +122,9 @@ def test_demo_starts_takes_a_signed_text_and_stops_cleanly(demo):
         time.sleep(0.25)
     assert json.loads(body) == {"status": "ok", "db": "ok", "redis": "ok"}
 
+    # The banner is printed once the demo itself has seen /healthz answer: give it a moment.
+    while "dana.whitfield@" not in _output(demo) and time.monotonic() < deadline + 10:
+        time.sleep(0.1)
     banner = _output(demo)
     for value in ("demo-token", "demo-secret", "demo-api", "/simulator", "dana.whitfield@"):
         assert value in banner
