@@ -14,7 +14,7 @@ PLACEHOLDERS = {
     "treatment": "the service the patient had, e.g. \"Botox forehead\"",
     "provider": "who treated the patient (\"your provider\" when unknown)",
     "review_url": "the practice's review link",
-    "booking_hint": "how to book: \"reply here or call <phone>\"",
+    "booking_hint": "how to book: \"reply here or call <phone>\" (in the text's language)",
     "area": "the treated area, e.g. \"lips\" (\"the area\" when unknown)",
 }
 """Every name a template may use, with what it becomes."""
@@ -70,19 +70,31 @@ def _first(name: str | None) -> str:
     return name.strip().split()[0] if name and name.strip() else ""
 
 
-def context_for(practice, patient, service=None, provider=None) -> dict:
-    """The placeholder values for one patient's touch (rows from store.models; any may be None)."""
+FALLBACKS = {
+    "en": {"first_name": "there", "sender": "the team", "practice": "our office", "practice_phone": "our office",
+           "treatment": "your treatment", "provider": "your provider", "area": "the area",
+           "booking_hint": "reply here", "booking_hint_phone": "reply here or call {phone}"},
+    "es": {"first_name": "de nuevo", "sender": "el equipo", "practice": "nuestra clinica", "practice_phone": "la clinica",
+           "treatment": "tu tratamiento", "provider": "tu especialista", "area": "la zona",
+           "booking_hint": "responde aqui", "booking_hint_phone": "responde aqui o llama al {phone}"},
+}
+"""Words for values a practice or patient record lacks, per language the plans ship."""
+
+
+def context_for(practice, patient, service=None, provider=None, language: str = "en") -> dict:
+    """The placeholder values for one patient's touch (rows from store.models; any may be None),
+    with fallbacks in the text's language."""
+    words = FALLBACKS.get(language, FALLBACKS["en"])
     facts = (practice.facts or {}) if practice is not None else {}
     phone = (practice.phone if practice is not None else None) or facts.get("phone") or ""
-    practice_name = practice.name if practice is not None else "our office"
     return {
-        "first_name": _first(getattr(patient, "first_name", None)) or "there",
-        "sender": facts.get("sender_name") or "the team",
-        "practice": practice_name,
-        "practice_phone": phone or "our office",
-        "treatment": service.name if service is not None else "your treatment",
-        "provider": provider.name if provider is not None else "your provider",
+        "first_name": _first(getattr(patient, "first_name", None)) or words["first_name"],
+        "sender": facts.get("sender_name") or words["sender"],
+        "practice": practice.name if practice is not None else words["practice"],
+        "practice_phone": phone or words["practice_phone"],
+        "treatment": service.name if service is not None else words["treatment"],
+        "provider": provider.name if provider is not None else words["provider"],
         "review_url": (practice.review_url if practice is not None else None) or facts.get("review_url") or "",
-        "booking_hint": f"reply here or call {phone}" if phone else "reply here",
-        "area": (service.area.replace("_", "-") if service is not None and service.area else "the area"),
+        "booking_hint": words["booking_hint_phone"].format(phone=phone) if phone else words["booking_hint"],
+        "area": (service.area.replace("_", "-") if service is not None and service.area else words["area"]),
     }
