@@ -255,6 +255,13 @@ def run_load(host: str, port: int, schedule: list[tuple[str, str]], concurrency:
     return phases
 
 
+def _load_process(sender, *args) -> None:
+    """The load generator's process: Ctrl-C is the parent's to handle, results go back through the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sender.send(run_load(*args))
+    sender.close()
+
+
 def interleaved_schedule(rounds: int = ROUNDS) -> list[tuple[str, str]]:
     """floor, bare, webhook, then webhook, bare, floor, …: each endpoint sees early and late conditions alike."""
     order = list(ENDPOINTS.items())[::-1]
@@ -382,7 +389,7 @@ class Server:
 
     def __enter__(self) -> "Server":
         argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
-                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
+                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5", "--graceful-timeout", "5",
                 "--log-level", "warning", self.app]
         self.process = _spawn(argv, self.env, self.log_path)
         self._wait_ready()
@@ -424,9 +431,19 @@ def run_endpoints(env: dict, log_path: Path, *, rounds: int = ROUNDS, warmup_s: 
     """Serve the app under gunicorn and load its three endpoints; return (summary, phases, web worker peak MB)."""
     with Server(env, log_path, threads=threads, app=app) as server:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(1) as pool:
-            phases = pool.apply(run_load, ("127.0.0.1", server.port, interleaved_schedule(rounds),
-                                           concurrency, warmup_s, measure_s))
+        receiver, sender = context.Pipe(duplex=False)
+        load = context.Process(target=_load_process, daemon=True, args=(
+            sender, "127.0.0.1", server.port, interleaved_schedule(rounds), concurrency, warmup_s, measure_s))
+        load.start()
+        sender.close()
+        try:
+            phases = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"the load generator died (exit code {load.join(5) or load.exitcode})") from None
+        finally:
+            if load.is_alive():
+                load.terminate()
+            load.join(5)
         server.stop()
         return summarize(phases), phases, server.peak_mb
 
