@@ -389,8 +389,8 @@ class Server:
 
     def __enter__(self) -> "Server":
         argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
-                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5", "--graceful-timeout", "5",
-                "--log-level", "warning", self.app]
+                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
+                "--graceful-timeout", "5", "--log-level", "warning", self.app]
         self.process = _spawn(argv, self.env, self.log_path)
         self._wait_ready()
         return self
