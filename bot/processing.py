@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import guards, runtime
 from bot.inbound import open_escalation, opt_in, opt_out
 from bot.phones import mask
 from store.db import session_scope
-from store.models import ConversationState, Message, Patient
-from store.queries import last_visit, patients_for_inbound, recent_messages
+from store.models import ConversationState, Escalation, Message, Patient
+from store.queries import cancel_pending_touches, last_visit, patients_for_inbound, recent_messages
 
 log = logging.getLogger(__name__)
 
 ESCALATING = ("urgent", "emergency")
+
+NEEDS_STAFF = ("rebook_request", "reschedule_or_cancel", "question", "negative_feedback", "referral", "help")
+"""Intents a person at the practice must answer: each reaches the staff inbox as a routine item
+(one open item per patient), so no booking wish or complaint waits unseen."""
 
 
 def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
@@ -40,6 +44,11 @@ def build_context(session: Session, message: Message, patient: Patient | None) -
     if state is not None and state.pending:
         context["pending"] = state.pending
     return context
+
+
+def _has_open_item(session: Session, patient_id: int) -> bool:
+    return session.exec(select(Escalation.id).where(Escalation.patient_id == patient_id,
+                                                    Escalation.status != "resolved")).first() is not None
 
 
 def handle_message(message_id: int) -> str:
@@ -87,8 +96,16 @@ def handle_message(message_id: int) -> str:
             urgency = decision.urgency if decision.urgency in ("routine", *ESCALATING) else "routine"
             escalation = open_escalation(session, message.id, patient, urgency, decision.guard_rule or decision.intent)
             actions.append(f"escalation:{escalation.urgency}")
+        elif decision.intent in NEEDS_STAFF and patient is not None and not _has_open_item(session, patient.id):
+            open_escalation(session, message.id, patient, "routine", f"needs_reply:{decision.intent}")
+            actions.append("staff_inbox")
         if patient is not None:
             state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
+            if decision.intent == "wrong_number" and not state.wrong_number:
+                # Not our patient's phone any more: the plan stops for this number.
+                state.wrong_number = True
+                cancel_pending_touches(session, patient.id, reason="wrong_number")
+                actions.append("wrong_number")
             state.last_inbound_at = message.created_at
             state.updated_at = now
             session.add(state)

@@ -133,3 +133,27 @@ def test_opted_out_patient_texting_start_is_back_for_care_texts_only(client, set
         patient = session.get(Patient, patient_id)
         assert patient.opted_out_at is None
         assert patient.care_sms and not patient.marketing_sms
+
+
+def test_booking_wish_reaches_the_staff_inbox_once(client, settings, redis, clock):
+    seed(settings.database_url, clock)
+    inbound(client, "can I come in next Tuesday after 5?", "SM" + "9" * 32)
+    inbound(client, "or Wednesday works too", "SM" + "a" * 32)
+    work(redis)
+    with session_scope(settings.database_url) as session:
+        [item] = session.exec(select(Escalation)).all()
+    assert (item.urgency, item.reason, item.status) == ("routine", "needs_reply:rebook_request", "open")
+
+
+def test_wrong_number_stops_the_plan(client, settings, redis, clock):
+    from store.models import ConversationState, Touch
+
+    patient_id = seed(settings.database_url, clock)
+    with session_scope(settings.database_url) as session:
+        session.add(Touch(practice_id=1, patient_id=patient_id, plan="filler", step="rebook", purpose="rebook",
+                          due_at=clock.now() + timedelta(days=150)))
+    inbound(client, "wrong number, I don't know any Marisol", "SM" + "b" * 32)
+    work(redis)
+    with session_scope(settings.database_url) as session:
+        assert session.get(ConversationState, patient_id).wrong_number
+        assert [(t.status, t.reason) for t in session.exec(select(Touch))] == [("suppressed", "wrong_number")]
