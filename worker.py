@@ -50,12 +50,29 @@ def tick_forever(stop: threading.Event) -> None:
         stop.wait(TICK_SECONDS)
 
 
+def preload() -> None:
+    """Import the job modules and load the classifier's model before any work horse is forked, so each
+    horse inherits them instead of paying for them per job (and no horse can fork while another
+    thread holds an import lock)."""
+    import bot.delivery  # noqa: F401
+    import bot.dispatch  # noqa: F401
+    import bot.inbound  # noqa: F401
+    import bot.processing  # noqa: F401
+    import bot.transport  # noqa: F401
+    from bot.classifier import classify
+    from bot.plans import plans_for
+
+    plans_for(runtime.settings())
+    classify("thanks!", {}, runtime.settings().with_(openai_api_key=None, openai_base_url=None))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
     settings = runtime.configure()
     connection = redis_connection(settings)
     queues = [get_queue(name, settings) for name in QUEUES]
+    preload()
     stop = threading.Event()
     ticker = threading.Thread(target=tick_forever, args=(stop,), name="aftercare-tick", daemon=True)
     ticker.start()

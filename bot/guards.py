@@ -334,6 +334,13 @@ def canonical(body: str) -> str:
     return _LEX.canonical(body)
 
 
+def flags_for_some_treatment(body: str, families=("filler", "laser")) -> bool:
+    """Whether the text would be a red flag after one of these treatments (the webhook then looks the
+    patient's treatment up); the text is canonicalised once."""
+    text = canonical(body)
+    return any(_red_flag(text, family, None) is not None for family in families)
+
+
 def check(body: str, treatment: str | None = None, days_since_visit: int | None = None) -> GuardResult | None:
     """Apply keywords, free-text opt-outs and red flags; None when no guard fires."""
     keyword = _keyword(body)

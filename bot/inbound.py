@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -20,28 +20,35 @@ PROCESS_JOB = "bot.inbound.process_inbound"
 """Dotted path of the job that classifies and handles one inbound message."""
 
 
+_RECORD_STATEMENTS: dict = {}
+
+
+def _record_statement(dialect_name: str):
+    """INSERT … ON CONFLICT (twilio_sid) DO NOTHING RETURNING id, built once per dialect: building it
+    costs more than running it."""
+    statement = _RECORD_STATEMENTS.get(dialect_name)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        table = Message.__table__
+        statement = _RECORD_STATEMENTS[dialect_name] = (
+            dialect.insert(table)
+            .values({name: bindparam(name) for name in
+                     ("direction", "kind", "from_number", "to_number", "body", "twilio_sid", "status",
+                      "segments", "created_at")})
+            .on_conflict_do_nothing(index_elements=["twilio_sid"])
+            .returning(table.c.id)
+        )
+    return statement
+
+
 def record(params: dict) -> int | None:
     """Store a Twilio inbound form as a message; None when its MessageSid was seen before."""
     engine = get_engine(runtime.db_url())
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(Message.__table__)
-        .values(
-            direction="in",
-            kind="inbound",
-            from_number=params["From"],
-            to_number=params["To"],
-            body=params.get("Body", ""),
-            twilio_sid=params["MessageSid"],
-            status="received",
-            segments=_int_or_none(params.get("NumSegments")),
-            created_at=runtime.clock().now(),
-        )
-        .on_conflict_do_nothing(index_elements=["twilio_sid"])
-        .returning(Message.__table__.c.id)
-    )
+    values = {"direction": "in", "kind": "inbound", "from_number": params["From"], "to_number": params["To"],
+              "body": params.get("Body", ""), "twilio_sid": params["MessageSid"], "status": "received",
+              "segments": _int_or_none(params.get("NumSegments")), "created_at": runtime.clock().now()}
     with engine.begin() as connection:
-        return connection.execute(statement).scalar()
+        return connection.execute(_record_statement(engine.dialect.name), values).scalar()
 
 
 def _int_or_none(value):
@@ -62,7 +69,7 @@ def guard(params: dict) -> guards.GuardResult | None:
     costs one lookup of the patient's last visit."""
     body = params.get("Body", "")
     result = guards.check(body)
-    if result is not None or not any(guards.check(body, family) for family in TREATMENT_SPECIFIC_FAMILIES):
+    if result is not None or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
         return result
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])
@@ -164,10 +171,11 @@ def enqueue(message_id: int) -> None:
     """Queue the processing job; the deterministic id keeps one job per message in Redis."""
     from bot.queue import get_queue
 
-    get_queue("inbound", runtime.settings()).enqueue(
-        PROCESS_JOB, message_id, job_id=f"inbound-{message_id}",
-        result_ttl=3600, failure_ttl=7 * 24 * 3600,
-    )
+    queue = get_queue("inbound", runtime.settings())
+    with queue.connection.pipeline() as pipe:  # one round trip instead of two
+        queue.enqueue(PROCESS_JOB, message_id, job_id=f"inbound-{message_id}",
+                      result_ttl=3600, failure_ttl=7 * 24 * 3600, pipeline=pipe)
+        pipe.execute()
 
 
 def requeue_unprocessed(limit: int = 500) -> int:

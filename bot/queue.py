@@ -45,11 +45,19 @@ def redis_connection(settings: Settings) -> Redis:
         return connection
 
 
+_queues: dict[tuple[str, str], Queue] = {}
+
+
 def get_queue(name: str, settings: Settings) -> Queue:
-    """One of QUEUES, bound to the configured Redis."""
+    """One of QUEUES, bound to the configured Redis (one object per process and queue)."""
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
-    return Queue(name, connection=redis_connection(settings))
+    connection = redis_connection(settings)
+    key = (name, redis_url(settings))
+    queue = _queues.get(key)
+    if queue is None or queue.connection is not connection:
+        queue = _queues[key] = Queue(name, connection=connection)
+    return queue
 
 
 def reset_connections() -> None:
@@ -58,3 +66,4 @@ def reset_connections() -> None:
         for connection in _connections.values():
             connection.close()
         _connections.clear()
+        _queues.clear()

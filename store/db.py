@@ -1,6 +1,7 @@
 """Engines and sessions for PostgreSQL (production) or a SQLite file (demo, tests)."""
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,16 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             engine = _engines[url] = make_engine(url)
         return engine
+
+
+def _after_fork_in_child() -> None:
+    # A forked work horse must not talk over its parent's pooled sockets: drop the inherited
+    # connections without closing them (the parent still uses them) and open fresh ones.
+    for engine in list(_engines.values()):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def dispose_all() -> None:
