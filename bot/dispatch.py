@@ -15,6 +15,7 @@ looking the text up at Twilio, never by sending blindly.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import zlib
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -70,7 +71,7 @@ TRANSPORT_OPTIONS: dict = {}
 BAD_NUMBER_CODES = (21211, 21614)
 OPT_OUT_CODES = (21610,)
 
-SEND_BATCH = 50
+SEND_BATCH = 100
 """Touches per send job: one job's touches go out over SEND_THREADS connections at once."""
 
 SEND_THREADS = 8
@@ -78,6 +79,15 @@ SEND_THREADS = 8
 
 _transports = threading.local()
 _pacers: dict = {}
+_pool: dict = {}
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """This process's sending threads, kept for its life so their Twilio connections stay open."""
+    pool = _pool.get(os.getpid())
+    if pool is None:
+        pool = _pool[os.getpid()] = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="send")
+    return pool
 
 
 def batch_job_id(touch_ids: list[int]) -> str:
@@ -410,12 +420,10 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
             passed = [(touch, item) for touch, item in passed if touch.id not in refused]
         ready = [item for _, item in passed]
     if ready:
-        threads = min(SEND_THREADS, len(ready))
-        if threads == 1:
+        if len(ready) == 1 or SEND_THREADS <= 1:
             results = [_transmit(item, now, settings) for item in ready]
         else:
-            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
-                results = list(pool.map(lambda item: _transmit(item, now, settings), ready))
+            results = list(_send_pool().map(lambda item: _transmit(item, now, settings), ready))
         sent = [(item, result) for item, result in zip(ready, results) if not isinstance(result, str)]
         outcomes.update({item.touch_id: result for item, result in zip(ready, results) if isinstance(result, str)})
         if sent:
@@ -510,41 +518,52 @@ def _prepare_many(session, pairs: list, now: datetime) -> dict[int, str]:
     existing = {m.idempotency_key: m for m in session.exec(
         select(Message).where(col(Message.idempotency_key).in_(list(keys))))}
     refused: dict[int, str] = {}
-    written: list[tuple[Touch, _Outbound, Message]] = []
     attempt_at = _wall().isoformat()
+    new_rows = []
     for key, (touch, item) in keys.items():
         decision = {"touch_id": touch.id, "attempt_at": attempt_at}
         message = existing.get(key)
-        if message is not None:
-            if message.twilio_sid:
-                _mark_sent(session, touch, message, now)
-                refused[touch.id] = "sent (already at Twilio)"
-                continue
-            if message.status in ("pending", "unknown"):
-                # An earlier attempt's outcome is not known: the reconciler looks it up at Twilio first.
-                refused[touch.id] = "awaiting reconcile"
-                continue
-            decision["attempts"] = int((message.decision or {}).get("attempts", 0))
-            message.body, message.status, message.decision = item.body, "pending", decision
-            message.segments, message.encoding = item.segments, item.encoding
-        else:
-            message = Message(practice_id=item.practice_id, patient_id=item.patient_id, direction="out",
-                              kind="touch", from_number=item.sender.number or item.sender.service_sid or "",
-                              to_number=item.to, body=item.body, idempotency_key=key, status="pending",
-                              segments=item.segments, encoding=item.encoding, touch_id=touch.id,
-                              decision=decision, created_at=now)
+        if message is None:
+            new_rows.append({
+                "practice_id": item.practice_id, "patient_id": item.patient_id, "direction": "out", "kind": "touch",
+                "from_number": item.sender.number or item.sender.service_sid or "", "to_number": item.to,
+                "body": item.body, "idempotency_key": key, "status": "pending", "segments": item.segments,
+                "encoding": item.encoding, "touch_id": touch.id, "decision": decision, "created_at": now})
+            continue
+        if message.twilio_sid:
+            _mark_sent(session, touch, message, now)
+            refused[touch.id] = "sent (already at Twilio)"
+            continue
+        if message.status in ("pending", "unknown"):
+            # An earlier attempt's outcome is not known: the reconciler looks it up at Twilio first.
+            refused[touch.id] = "awaiting reconcile"
+            continue
+        # A retry after a send that provably failed: the same row, so a touch never has two.
+        decision["attempts"] = item.attempts = int((message.decision or {}).get("attempts", 0))
+        message.body, message.status, message.decision = item.body, "pending", decision
+        message.segments, message.encoding = item.segments, item.encoding
         session.add(message)
-        item.attempts = int(decision.get("attempts", 0))
-        written.append((touch, item, message))
-    try:
         session.flush()
-    except IntegrityError:
-        raise RuntimeError("outbound rows written concurrently for touches "
-                           f"{sorted(t.id for t, _ in pairs)}") from None
-    for touch, item, message in written:
         item.message_id = message.id
-        touch.message_id, touch.body = message.id, item.body
-        session.add(touch)
+    if new_rows:
+        # Core rather than ORM objects: building a few hundred Message instances cost more than the INSERT.
+        table = Message.__table__
+        try:
+            inserted = session.execute(insert(table).returning(table.c.id, table.c.touch_id), new_rows).all()
+        except IntegrityError:
+            raise RuntimeError("outbound rows written concurrently for touches "
+                               f"{sorted(t.id for t, _ in pairs)}") from None
+        ids = {touch_id: message_id for message_id, touch_id in inserted}
+        for touch, item in keys.values():
+            if touch.id in ids:
+                item.message_id = ids[touch.id]
+    session.flush()
+    ready = [(touch, item) for touch, item in keys.values() if touch.id not in refused]
+    if ready:
+        session.connection().execute(
+            update(Touch.__table__).where(Touch.__table__.c.id == bindparam("tid"))
+            .values(message_id=bindparam("mid"), body=bindparam("text")),
+            [{"tid": touch.id, "mid": item.message_id, "text": item.body} for touch, item in ready])
     return refused
 
 

@@ -112,7 +112,11 @@ class SmsTransport:
         self.clock = clock or SYSTEM_CLOCK
         self.wait = wait if wait is not None else wait_exponential_jitter(multiplier=0.5, max=4.0, jitter=0.5)
         self.attempts = attempts
-        self.http = _QuietHttpClient(timeout=timeout)
+        # Proxy variables (HTTPS_PROXY, NO_PROXY) are read once, for the one API this client calls:
+        # left to requests, they are re-read from the environment on every request.
+        base = settings.twilio_api_base_url or "https://api.twilio.com"
+        self.http = _QuietHttpClient(timeout=timeout, proxy=requests.utils.get_environ_proxies(base) or None)
+        self.http.session.trust_env = False
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
         if settings.twilio_api_base_url:
             # Every Messages call resolves its URL against this domain at request time.
