@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from rq import Retry
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot import guards, runtime
 from bot.phones import mask
-from store.db import get_engine, session_scope
+from store.db import get_engine, retry_on_disconnect, session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
 from store.queries import cancel_pending_touches, last_visit, patients_for_inbound
 
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 
 PROCESS_JOB = "bot.inbound.process_inbound"
 """Dotted path of the job that classifies and handles one inbound message."""
+
+PROCESS_RETRY = Retry(max=3, interval=[10, 60, 300])
+"""A processing job that failed (database restarting, a bug) runs again; its claim keeps it once."""
 
 
 _RECORD_STATEMENTS: dict = {}
@@ -47,8 +51,13 @@ def record(params: dict) -> int | None:
     values = {"direction": "in", "kind": "inbound", "from_number": params["From"], "to_number": params["To"],
               "body": params.get("Body", ""), "twilio_sid": params["MessageSid"], "status": "received",
               "segments": _int_or_none(params.get("NumSegments")), "created_at": runtime.clock().now()}
-    with engine.begin() as connection:
-        return connection.execute(_record_statement(engine.dialect.name), values).scalar()
+    statement = _record_statement(engine.dialect.name)
+
+    def insert():
+        with engine.begin() as connection:
+            return connection.execute(statement, values).scalar()
+
+    return retry_on_disconnect(insert)
 
 
 def _int_or_none(value):
@@ -173,7 +182,7 @@ def enqueue(message_id: int) -> None:
 
     queue = get_queue("inbound", runtime.settings())
     with queue.connection.pipeline() as pipe:  # one round trip instead of two
-        queue.enqueue(PROCESS_JOB, message_id, job_id=f"inbound-{message_id}",
+        queue.enqueue(PROCESS_JOB, message_id, job_id=f"inbound-{message_id}", retry=PROCESS_RETRY,
                       result_ttl=3600, failure_ttl=7 * 24 * 3600, pipeline=pipe)
         pipe.execute()
 
@@ -217,4 +226,16 @@ def process_inbound(message_id: int) -> str:
 
     if not claim(message_id):
         return "already processed"
-    return handle_message(message_id)
+    try:
+        return handle_message(message_id)
+    except Exception:
+        # Give the claim back so the job's retry can finish the work; every step of handling is
+        # idempotent per message (one escalation per message, opt-outs recorded once).
+        release(message_id)
+        raise
+
+
+def release(message_id: int) -> None:
+    """Undo a claim whose processing failed."""
+    with session_scope(runtime.db_url()) as session:
+        session.exec(update(Message).where(Message.id == message_id).values(processed_at=None))

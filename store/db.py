@@ -41,7 +41,21 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No ping before every checkout (a round trip per webhook): a connection the server dropped
+    # raises a disconnect error, the pool discards it, and callers retry (see `retry_on_disconnect`).
+    return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5, max_overflow=10)
+
+
+def retry_on_disconnect(work, attempts: int = 2):
+    """Run `work()`; run it again once if the database connection had been dropped (a restart)."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts - 1:
+                raise
 
 
 def get_engine(url: str) -> Engine:

@@ -157,3 +157,25 @@ def test_wrong_number_stops_the_plan(client, settings, redis, clock):
     with session_scope(settings.database_url) as session:
         assert session.get(ConversationState, patient_id).wrong_number
         assert [(t.status, t.reason) for t in session.exec(select(Touch))] == [("suppressed", "wrong_number")]
+
+
+def test_failed_processing_gives_the_claim_back_for_the_retry(client, settings, redis, clock, monkeypatch):
+    import bot.processing
+
+    seed(settings.database_url, clock)
+    inbound(client, "my lips look great, thank you!", "SM" + "c" * 32)
+    message = message_by_sid(settings.database_url, "SM" + "c" * 32)
+    job = Queue("inbound", connection=redis).fetch_job(f"inbound-{message.id}")
+    assert job.retries_left == 3
+
+    def broken(message_id):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(bot.processing, "handle_message", broken)
+    try:
+        process_inbound(message.id)
+    except RuntimeError:
+        pass
+    assert message_by_sid(settings.database_url, "SM" + "c" * 32).processed_at is None
+    monkeypatch.undo()
+    assert process_inbound(message.id) == "positive_feedback"

@@ -158,3 +158,22 @@ def test_carrier_unsubscribed_error_opts_the_patient_out(client, settings, clock
     post_signed(client, "/sms/status", params, TWILIO_TOKEN)
     with session_scope(settings.database_url) as session:
         assert session.get(Patient, patient_id).opt_out_source == "carrier:21610"
+
+
+def test_webhook_survives_a_database_connection_dropped_by_the_server(client, settings, db_url):
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    from store.db import get_engine
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("only a database server drops connections")
+    engine = get_engine(db_url)
+    with engine.connect() as connection:  # the pooled connection the webhook will reuse
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    killer = create_engine(db_url)
+    with killer.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    killer.dispose()
+    assert post_signed(client, "/sms/inbound", load("inbound_basic"), TWILIO_TOKEN).status_code == 200
+    assert len(_messages(db_url)) == 1
