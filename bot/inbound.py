@@ -47,14 +47,14 @@ def _record_statement(dialect_name: str):
 
 def record(params: dict) -> int | None:
     """Store a Twilio inbound form as a message; None when its MessageSid was seen before."""
-    engine = get_engine(runtime.db_url())
+    engine = get_engine(runtime.db_url(), autocommit=True)
     values = {"direction": "in", "kind": "inbound", "from_number": params["From"], "to_number": params["To"],
               "body": params.get("Body", ""), "twilio_sid": params["MessageSid"], "status": "received",
               "segments": _int_or_none(params.get("NumSegments")), "created_at": runtime.clock().now()}
     statement = _record_statement(engine.dialect.name)
 
     def insert():
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             return connection.execute(statement, values).scalar()
 
     return retry_on_disconnect(insert)

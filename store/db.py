@@ -17,7 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for the lock before failing (web and worker share the file)."""
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 _lock = threading.Lock()
 
 
@@ -32,18 +32,30 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
     """A new engine for a URL, SQLite set up for two processes sharing one file."""
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No ping before every checkout (a round trip per webhook): a connection the server dropped
     # raises a disconnect error, the pool discards it, and callers retry (see `retry_on_disconnect`).
-    return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5, max_overflow=10, **options)
+
+
+def get_engine(url: str, autocommit: bool = False) -> Engine:
+    """The process-wide engine for a URL (one pool per process). The autocommit one is for single
+    statements that need no transaction block: one round trip instead of BEGIN, statement, COMMIT."""
+    with _lock:
+        engine = _engines.get((url, autocommit))
+        if engine is None:
+            engine = _engines[(url, autocommit)] = make_engine(url, autocommit)
+        return engine
 
 
 def retry_on_disconnect(work, attempts: int = 2):
@@ -56,15 +68,6 @@ def retry_on_disconnect(work, attempts: int = 2):
         except DBAPIError as exc:
             if not exc.connection_invalidated or attempt == attempts - 1:
                 raise
-
-
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for a URL (one pool per process)."""
-    with _lock:
-        engine = _engines.get(url)
-        if engine is None:
-            engine = _engines[url] = make_engine(url)
-        return engine
 
 
 def _after_fork_in_child() -> None:
