@@ -51,6 +51,9 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
 def get_engine(url: str, autocommit: bool = False) -> Engine:
     """The process-wide engine for a URL (one pool per process). The autocommit one is for single
     statements that need no transaction block: one round trip instead of BEGIN, statement, COMMIT."""
+    # SQLite has no round trips to save, and a second pool would only add a writer competing for the
+    # file lock: it always gets the one engine.
+    autocommit = autocommit and not url.startswith("sqlite")
     with _lock:
         engine = _engines.get((url, autocommit))
         if engine is None:
