@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot import guards, runtime
 from bot.phones import mask
-from store.db import get_engine, retry_on_disconnect, session_scope
+from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
 from store.queries import cancel_pending_touches, last_visit, patients_for_inbound
 
@@ -47,14 +47,14 @@ def _record_statement(dialect_name: str):
 
 def record(params: dict) -> int | None:
     """Store a Twilio inbound form as a message; None when its MessageSid was seen before."""
-    engine = get_engine(runtime.db_url(), autocommit=True)
+    url = runtime.db_url()
+    statement = _record_statement(get_engine(url).dialect.name)
     values = {"direction": "in", "kind": "inbound", "from_number": params["From"], "to_number": params["To"],
               "body": params.get("Body", ""), "twilio_sid": params["MessageSid"], "status": "received",
               "segments": _int_or_none(params.get("NumSegments")), "created_at": runtime.clock().now()}
-    statement = _record_statement(engine.dialect.name)
 
     def insert():
-        with engine.connect() as connection:
+        with autocommit_connection(url) as connection:
             return connection.execute(statement, values).scalar()
 
     return retry_on_disconnect(insert)

@@ -61,6 +61,19 @@ def get_engine(url: str, autocommit: bool = False) -> Engine:
         return engine
 
 
+@contextmanager
+def autocommit_connection(url: str):
+    """A connection on which a single statement commits itself: on PostgreSQL one round trip instead
+    of BEGIN, statement, COMMIT; on SQLite the shared engine in a short transaction."""
+    engine = get_engine(url, autocommit=True)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            yield connection
+    else:
+        with engine.connect() as connection:
+            yield connection
+
+
 def retry_on_disconnect(work, attempts: int = 2):
     """Run `work()`; run it again once if the database connection had been dropped (a restart)."""
     from sqlalchemy.exc import DBAPIError
