@@ -121,8 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PASSTHROUGH = {"eval": _eval, "preview": _preview, "simulate": _simulate}
+"""Commands with their own argument parsers: everything after the name is theirs (--help included)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASSTHROUGH:
+        args = argparse.Namespace(func=PASSTHROUGH[argv[0]], rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         runtime.configure()
     except ConfigError as exc:

@@ -49,3 +49,15 @@ def test_cli_reports_a_bad_setting(monkeypatch, capsys):
     monkeypatch.setenv("PORT", "abc")
     assert main(["db", "upgrade"]) == 2
     assert "configuration error: PORT" in capsys.readouterr().err
+
+
+def test_subcommands_with_their_own_options_show_their_help(capsys):
+    import pytest as _pytest
+
+    from bot.cli import main
+
+    for command in ("eval", "preview", "simulate"):
+        with _pytest.raises(SystemExit) as exited:
+            main([command, "--help"])
+        assert exited.value.code == 0
+        assert f"usage: aftercare {command}" in capsys.readouterr().out
