@@ -34,9 +34,9 @@ REDIS_DB = 14
 """The Redis database index the bench uses (and flushes) when REDIS_URL is given."""
 WORKER_S = 15.0
 """At most this long for the RQ worker over the jobs the load enqueued (its peak RSS is read meanwhile)."""
-PLAN_N = 2000
+PLAN_N = 10_000
 """Appointments planned by the plan benchmark."""
-DISPATCH_N = 500
+DISPATCH_N = 10_000
 """Touches sent by the dispatch benchmark."""
 
 TARGETS = (
