@@ -115,7 +115,6 @@ class Settings:
     default_country: str = "US"
     sender_mps: float = 1.0
     pacing: bool = True
-    escalation_repage_minutes: int = 10
     secret_key: str = "dev-secret-key"
     extra: dict = field(default_factory=dict)
 
@@ -155,7 +154,6 @@ class Settings:
             default_country=_str(env, "AFTERCARE_DEFAULT_COUNTRY", "US").upper(),
             sender_mps=_float(env, "AFTERCARE_SENDER_MPS", cls.sender_mps, minimum=0.01),
             pacing=_bool(env, "AFTERCARE_PACING", True),
-            escalation_repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", 10, 1, 1440),
             secret_key=_str(env, "SECRET_KEY", cls.secret_key),
         )
 

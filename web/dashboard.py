@@ -201,7 +201,7 @@ def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:
 @bp.post("/escalations/<int:escalation_id>/acknowledge")
 @login_required
 def acknowledge(escalation_id: int):
-    """Say 'I have it': stops re-paging the backup."""
+    """Say 'I have it': the escalation shows who took it."""
     now = _now()
     with session_scope(runtime.db_url()) as db:
         escalation = _escalation_for_staff(db, escalation_id)
@@ -212,7 +212,7 @@ def acknowledge(escalation_id: int):
             db.add(AuditEvent(practice_id=g.staff.practice_id, actor=f"staff:{g.staff.id}",
                               action="escalation_acknowledged", subject_type="escalation",
                               subject_id=escalation.id, created_at=now))
-            flash("Acknowledged. The backup will not be paged again.", "info")
+            flash("Acknowledged: it is yours now.", "info")
     return redirect(safe_next(request.form.get("next")))
 
 
