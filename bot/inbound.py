@@ -67,6 +67,9 @@ def _int_or_none(value):
         return None
 
 
+TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in"}
+"""Twilio's OptOutType values that change consent (HELP changes nothing)."""
+
 TREATMENT_SPECIFIC_FAMILIES = ("filler", "laser")
 """Families whose red flags need the treatment known; a hit on either makes the webhook look it up."""
 
@@ -78,6 +81,10 @@ def guard(params: dict) -> guards.GuardResult | None:
     costs one lookup of the patient's last visit."""
     body = params.get("Body", "")
     result = guards.check(body)
+    if result is None and params.get("OptOutType", "").upper() in TWILIO_OPT_OUT_TYPES:
+        # Twilio's Advanced Opt-Out matched one of the keywords configured on the account.
+        kind = params["OptOutType"].upper()
+        return guards.GuardResult(TWILIO_OPT_OUT_TYPES[kind], "none", f"twilio_opt_out_type:{kind.lower()}", kind)
     if result is not None or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
         return result
     with session_scope(runtime.db_url()) as session:
@@ -101,7 +108,7 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> Non
         elif guard.intent == "opt_in" and guard.keyword in ("START", "UNSTOP"):
             for patient in patients:
                 opt_in(session, patient, message_id=message_id)
-        elif guard.urgency in ("urgent", "emergency"):
+        if guard.urgency in ("urgent", "emergency"):  # also when the same text opted out
             patient = patients[0] if patients else None
             open_escalation(session, message_id, patient, guard.urgency, guard.rule)
         session.exec(update(Message).where(Message.id == message_id).values(

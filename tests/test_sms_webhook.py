@@ -178,3 +178,22 @@ def test_webhook_survives_a_database_connection_dropped_by_the_server(client, se
     again = load("inbound_basic", MessageSid="SM" + "d" * 32)
     assert post_signed(client, "/sms/inbound", again, TWILIO_TOKEN).status_code == 200
     assert len(_messages(db_url)) == 2
+
+
+def test_twilio_advanced_opt_out_keyword_is_honoured(client, settings, clock):
+    """A practice may add its own opt-out words in Twilio; Twilio then says so with OptOutType."""
+    patient_id = _seed_patient(settings.database_url, clock)
+    params = load("inbound_stop", Body="ARRET", OptOutType="STOP")
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    with session_scope(settings.database_url) as session:
+        assert session.get(Patient, patient_id).opt_out_source == "sms:twilio_opt_out_type:stop"
+
+
+def test_opt_out_with_a_red_flag_still_escalates(client, settings, clock):
+    _seed_patient(settings.database_url, clock)
+    params = load("inbound_red_flag", Body="stop texting me, I can't breathe and my throat is closing")
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    with session_scope(settings.database_url) as session:
+        [escalation] = session.exec(select(Escalation)).all()
+        assert escalation.urgency == "emergency"
+        assert session.exec(select(Patient)).one().opted_out_at is not None
