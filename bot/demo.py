@@ -44,7 +44,14 @@ class _Stop(Exception):
     """SIGTERM or SIGINT arrived."""
 
 
+_stopping = []
+
+
 def _on_signal(signum, _frame):
+    # make forwards the signal too: only the first one stops; a second must not interrupt the stopping.
+    if _stopping:
+        return
+    _stopping.append(signum)
     raise _Stop(signal.Signals(signum).name)
 
 

@@ -308,9 +308,11 @@ def _send_in_the_past(session, touch: Touch, facts, at: datetime, rng: random.Ra
         _text_in(session, patient, text, reply_at, {
             "intent": "positive_feedback", "urgency": "none", "path": "local",
             "confidence": round(0.8 + rng.random() * 0.18, 2), "rationale": "thanks, no concern raised",
-            "actions": ["replied"]})
+            "actions": []})
+        # Answered by the front desk: the assistant itself does not reply yet.
         _text_out(session, patient, sender, answer.format(first=patient.first_name),
-                  reply_at + timedelta(seconds=rng.randint(3, 12)), kind="reply")
+                  reply_at + timedelta(minutes=rng.randint(5, 40)), kind="staff",
+                  staff_user_id=_front_desk(session, patient.practice_id))
 
 
 def _practice(session, now: datetime) -> Practice:
@@ -493,6 +495,11 @@ def _sender(session, patient: Patient) -> str:
     return number or session.get(Practice, patient.practice_id).phone
 
 
+def _front_desk(session, practice_id: int) -> int | None:
+    return session.exec(select(StaffUser.id).where(StaffUser.practice_id == practice_id,
+                                                   StaffUser.role == "front_desk")).first()
+
+
 def _text_out(session, patient: Patient, sender: str, body: str, at: datetime, kind: str,
               touch_id: int | None = None, staff_user_id: int | None = None, decision: dict | None = None) -> Message:
     message = Message(practice_id=patient.practice_id, patient_id=patient.id, direction="out", kind=kind,
@@ -547,7 +554,7 @@ def _conversations(session, practice_id: int, now: datetime) -> None:
             at = min(max(at, to_utc(last_visit.end_at) + timedelta(days=1, hours=2)), now - timedelta(hours=6))
         inbound = _text_in(session, patient, text, at, {
             "intent": intent, "urgency": urgency, "path": "local", "confidence": 0.93,
-            "rationale": f"reads as {intent.replace('_', ' ')}", "actions": ["replied"]})
+            "rationale": f"reads as {intent.replace('_', ' ')}", "actions": ["staff_inbox"]})
         sender = inbound.to_number
         if answer.startswith("staff:"):
             session.add(Escalation(practice_id=practice_id, patient_id=patient.id, message_id=inbound.id,
@@ -560,8 +567,9 @@ def _conversations(session, practice_id: int, now: datetime) -> None:
             _text_out(session, patient, sender, answer[len("staff:"):], reply_at, kind="staff",
                       staff_user_id=nurse.id)
         else:
-            reply_at = at + timedelta(seconds=9)
-            _text_out(session, patient, sender, answer.format(review=practice.review_url), reply_at, kind="reply")
+            reply_at = at + timedelta(minutes=12)
+            _text_out(session, patient, sender, answer.format(review=practice.review_url), reply_at, kind="staff",
+                      staff_user_id=_front_desk(session, practice_id))
         state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
         state.last_inbound_at, state.last_outbound_at, state.updated_at = at, reply_at, reply_at
         session.add(state)

@@ -19,3 +19,11 @@ def test_render_folds_to_gsm7_and_counts_segments():
     rendered = composer.render("Hola {first_name}, ¿cómo estás? Una reseña “rápida”…", {"first_name": "Ana"})
     assert rendered.body == 'Hola Ana, ¿como estas? Una reseña "rapida"...'
     assert (rendered.segments, rendered.encoding) == (1, "GSM-7")
+
+
+def test_complication_texts_point_at_the_emergency_line():
+    practice = Practice(name="Glow", slug="glow", phone="(512) 555-0100", emergency_line="(512) 555-0199")
+    patient = Patient(practice_id=1, phone="+15125550143", first_name="Ana")
+    assert composer.context_for(practice, patient)["emergency_line"] == "(512) 555-0199"
+    practice.emergency_line = None
+    assert composer.context_for(practice, patient)["emergency_line"] == "(512) 555-0100"
