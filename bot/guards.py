@@ -106,10 +106,10 @@ _POLITE = r"(?:please|pls|plz|thanks|thank you|thx|ty|now|already|it|asap|immedi
 _OPT_OUT_PATTERNS = [
     # English
     rf"\bstop (?:(?:sending|send|texting|messaging|contacting|emailing|calling|bugging|bothering)(?: me)?|(?:all|these|those|the|your|ur|with the|with these|with your)(?: \w+)?) ?{_MSG}?",
-    rf"\bstop (?:texting|messaging|contacting|bugging|bothering|spamming|harassing)\b",
-    rf"\bstop (?:sending|send)\b",
+    r"\bstop (?:texting|messaging|contacting|bugging|bothering|spamming|harassing)\b",
+    r"\bstop (?:sending|send)\b",
     rf"\b(?:quit|cease|enough with the|enough) (?:texting|messaging|sending|{_MSG})\b",
-    rf"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
+    r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
     rf"\bno (?:more|further) {_MSG}\b",
     r"\b(?:take|remove|delete|drop|erase|scratch|get) me (?:off|out of|from)\b",
     r"\b(?:remove|delete|erase) (?:me|my (?:number|info|contact|phone))\b",
@@ -119,7 +119,7 @@ _OPT_OUT_PATTERNS = [
     r"\bi said stop\b|\bstop stop\b",
     rf"^(?:(?:please|pls|plz|ok|okay|just|seriously|omg|ugh|no|nope|yo) )*stop(?: {_POLITE})*$",
     rf"\b(?:i )?(?:dont|do not|no longer) (?:want|wish) (?:to (?:get|receive) )?(?:any|these|your|ur|the|more|any more|anymore)? ?(?:more )?{_MSG}\b",
-    rf"\bi dont want to (?:get|receive|hear from) (?:you|any|these|your|more)\b",
+    r"\bi dont want to (?:get|receive|hear from) (?:you|any|these|your|more)\b",
     r"\b(?:dont|do not) want (?:these|this|them|your texts|ur texts|any of this) ?(?:texts?|messages?)? (?:anymore|any more|no more)\b",
     rf"\b(?:cancel|end) (?:my|the|these|your|all)? ?(?:subscription|{_MSG})\b",
     r"\bnot interested,? (?:stop|remove|dont)\b",
@@ -130,7 +130,7 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:dejen|deja|dejar) de (?:escribirme|mandarme|enviarme|contactarme|molestarme|textearme|mandar|enviar|escribir|molestar)\b",
     r"\b(?:borrenme|borrame|eliminenme|eliminame|quitenme|quitame|sacame|saquenme|sacarme|borrarme|quitarme)\b",
     r"\b(?:darme|dar|denme|dame|me doy) de baja\b|\bde baja (?:por favor|porfa|pls)\b",
-    rf"\bno mas (?:mensajes|textos|promociones|sms)\b|\bbasta de (?:mensajes|textos)\b",
+    r"\bno mas (?:mensajes|textos|promociones|sms)\b|\bbasta de (?:mensajes|textos)\b",
     r"\b(?:dejenme|dejame) (?:en paz|tranquil[oa])\b",
 ]
 _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PATTERNS]

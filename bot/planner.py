@@ -11,7 +11,7 @@ status, so it is cheap and idempotent:
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update

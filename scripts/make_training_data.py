@@ -75,7 +75,7 @@ def outbound(kind, rng, t, lang):
         "feedback": ["Thanks for visiting us today! How was your experience? We'd love to hear from you."],
         "referral": ["Love your results? Refer a friend and you both get $25 off! Reply with their name and number."],
         "unsubscribed": ["You have been unsubscribed and will no longer receive messages. Reply START to resubscribe."],
-        "aftercare": [f"Your aftercare: avoid exfoliants and retinol for 48 hours. Reply with any questions.",
+        "aftercare": ["Your aftercare: avoid exfoliants and retinol for 48 hours. Reply with any questions.",
                       "Reminder: no facials or massages for 2 weeks after Botox.",
                       "Thanks for coming in today! Reminder: stay upright for 4 hours and skip strenuous exercise for 24 hours."],
     }

@@ -9,7 +9,6 @@ from sqlmodel import select
 from tenacity import wait_none
 
 from bot import dispatch, runtime
-from bot.planner import plan_appointment
 from bot.queue import get_queue, redis_connection
 from fakes.twilio_server import FakeTwilio
 from store.db import session_scope

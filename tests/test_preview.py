@@ -5,7 +5,6 @@ import io
 
 from sqlmodel import select
 
-from bot import runtime
 from bot.planner import plan_appointment
 from bot.preview import main_preview, main_simulate
 from store.db import session_scope

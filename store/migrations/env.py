@@ -1,6 +1,5 @@
 """Alembic environment: runs migrations on the URL given by store.db.alembic_config."""
 from alembic import context
-from sqlalchemy import pool
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
