@@ -131,8 +131,9 @@ def _practice_timezone():
 
 
 def reason_text(reason: str | None) -> str:
-    """'redflag:vascular_occlusion' as 'red flag: vascular occlusion'."""
-    return (reason or "").replace("redflag:", "red flag: ").replace("_", " ")
+    """'redflag:vascular_occlusion' as 'red flag: vascular occlusion', 'needs_reply:question' as
+    'needs reply: question'."""
+    return (reason or "").replace("redflag:", "red flag: ").replace(":", ": ").replace(":  ", ": ").replace("_", " ")
 
 
 def _decision_view(decision: dict | None) -> dict | None:

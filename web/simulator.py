@@ -23,6 +23,9 @@ from web.dashboard import _decision_view, practice_number, reason_text, thread_q
 
 log = logging.getLogger(__name__)
 
+URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+"""Most urgent first, as in the dashboard's inbox (newest first within each)."""
+
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 for _code in (400, 404):
     bp.register_error_handler(_code, render_error)
@@ -124,7 +127,7 @@ def alerts():
                      "at": to_utc(m.created_at).isoformat()} for m in messages],
             escalations=[{"id": e.id, "urgency": e.urgency, "reason": reason_text(e.reason),
                           "first_name": first or "Unknown", "at": to_utc(e.created_at).isoformat()}
-                         for e, first in escalations],
+                         for e, first in sorted(escalations, key=lambda row: URGENCY_ORDER.get(row[0].urgency, 3))],
         )
 
 
