@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.local_classifier import MODEL_PATH, features  # noqa: E402
+from bot.local_classifier import MODEL_PATH, LinearModel, features  # noqa: E402
 
 TRAINING_DIR = ROOT / "data" / "training"
 HOLDOUT = "holdout.jsonl"
@@ -45,6 +45,7 @@ def train(examples: list[tuple[list[str], str]], classes: list[str], epochs: int
     k = len(classes)
     bias = [0.0] * k
     weights: dict[str, list[float]] = {}
+    model = LinearModel(classes, bias, weights)  # reads bias and weights as they are updated in place
     rng = random.Random(seed)
     order = list(range(len(examples)))
     for epoch in range(epochs):
@@ -53,16 +54,9 @@ def train(examples: list[tuple[list[str], str]], classes: list[str], epochs: int
         for n in order:
             feats, label = examples[n]
             feats = [f for f in feats if counts[f] >= min_count]
-            scores = list(bias)
-            for f in feats:
-                w = weights.get(f)
-                if w is not None:
-                    for i in range(k):
-                        scores[i] += w[i]
-            top = max(scores)
-            exps = [math.exp(s - top) for s in scores]
-            total = sum(exps)
-            grad = [e / total for e in exps]
+            # The shipped model's own softmax: training and classifying cannot drift apart.
+            probs = model.probabilities(feats)
+            grad = [probs[c] for c in classes]
             grad[index[label]] -= 1.0
             step = lr * balance[label]
             for i in range(k):
