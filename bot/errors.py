@@ -37,7 +37,3 @@ class ValidationError(AftercareError):
 
 class PlanError(AftercareError):
     """A plan file has a mistake; the message names the file, step and reason."""
-
-
-class NotConfigured(AftercareError):
-    """A service (OpenAI, SMTP) is used but not configured."""

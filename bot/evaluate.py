@@ -13,8 +13,6 @@ import time
 
 from bot.classifier import INTENTS, classify
 
-SAFETY_KEYS = ("opt_out_recall", "opt_out_precision", "emergency_recall", "urgent_recall")
-
 
 def _ratio(num: int, den: int) -> float:
     return num / den if den else 1.0

@@ -118,9 +118,6 @@ class LinearModel:
         total = sum(exps)
         return {c: e / total for c, e in zip(self.classes, exps)}
 
-    def to_json(self) -> dict:
-        return {"classes": self.classes, "bias": self.bias, "weights": self.weights}
-
 
 @lru_cache(maxsize=1)
 def load_model(path: str | None = None) -> dict[str, LinearModel]:

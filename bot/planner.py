@@ -181,8 +181,3 @@ def _has_future_booking(session: Session, patient_id: int, other_than: int, now:
                                      col(Appointment.status).in_(("booked", "requested")), Appointment.start_at > now)
         .limit(1)
     ).first() is not None
-
-
-def replan_after_booking(session: Session, patient_id: int) -> int:
-    """A booking made by the bot or staff: suppress the patient's pending rebook and win-back touches."""
-    return cancel_pending_touches(session, patient_id, REBOOKED, purposes=REBOOK_PURPOSES)
