@@ -46,8 +46,11 @@ TARGETS = (
     ("webhook errors", lambda r: r["webhook"]["errors"], "<=", 0),
     ("web worker peak RSS MB", lambda r: r["rss_mb"]["web"], "<=", 150),
     ("RQ worker peak RSS MB", lambda r: r["rss_mb"]["worker"], "<=", 200),
+    ("plan touches/s", lambda r: r["plan"]["touches_per_s"], ">=", 2000),
+    ("dispatch texts/s (one worker)", lambda r: r["dispatch"]["texts_per_s"], ">=", 300),
+    ("pacing observed / configured", lambda r: r["pacing"]["observed_mps"] / r["pacing"]["configured_mps"], "<=", 1.0),
 )
-"""What the issue asks of the inbound path on the 2-core reference machine."""
+"""What the issues ask of the inbound path and of sequences on the 2-core reference machine."""
 
 
 # ------------------------------------------------------------------ backends
