@@ -20,6 +20,27 @@ TICK_SECONDS = 15
 STATUS_SWEEP_TICKS = 20
 """Every this many ticks (5 min), fetch the status of texts whose callbacks never came."""
 
+BIRTHDAY_TICKS = 240
+"""Every this many ticks (1 h), plan the coming week's birthday texts."""
+
+
+def plan_birthdays() -> int:
+    """Plan upcoming birthday touches; one worker at a time (a Redis lock), returns how many were planned."""
+    from bot.planner import plan_birthdays as plan
+    from store.db import session_scope
+
+    lock = redis_connection(runtime.settings()).lock("aftercare:lock:plan-birthdays", timeout=600)
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        with session_scope(runtime.db_url()) as session:
+            created = len(plan(session))
+    finally:
+        lock.release()
+    if created:
+        log.info("planned %d birthday text(s)", created)
+    return created
+
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
@@ -28,7 +49,8 @@ def tick_once(count: int) -> None:
     from bot.inbound import requeue_unprocessed
     from bot.transport import SmsTransport
 
-    for step in (tick, requeue_unprocessed):
+    steps = [tick, requeue_unprocessed] + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
+    for step in steps:
         try:
             step()
         except Exception:  # keep ticking; the next tick retries what this one missed

@@ -8,10 +8,13 @@ status, so it is cheap and idempotent:
 - booked in the future: pending rebook and win-back touches are suppressed ("rebooked");
 - cancelled / no-show: the missed plan (a friendly "want to rebook?" text);
 - anything else: nothing.
+
+Birthdays are planned apart from visits, by `plan_birthdays` (the worker runs it
+hourly): one birthday touch a year, a week ahead, for every patient it applies to.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update
@@ -19,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot import caps, runtime
 from bot.clock import to_utc
-from bot.plans import EVERYONE, MISSED, REBOOK_PURPOSES, PlanBook, Step, plans_for
+from bot.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, PlanBook, Step, plans_for
 from store.models import Appointment, Location, Patient, Practice, Service, Touch
 from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
 
@@ -27,6 +30,8 @@ REPLACED = "replaced_by_newer_plan"
 REBOOKED = "rebooked"
 CHUNK = 500
 """Appointments read per query when planning many at once."""
+BIRTHDAY_HORIZON = timedelta(days=7)
+"""Birthday touches are planned this far ahead, so `aftercare preview` shows them before they go out."""
 
 
 def plan_appointment(session: Session, appointment_id: int, now: datetime | None = None) -> list[Touch]:
@@ -59,7 +64,8 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
         return []
     planned: dict[int, set[str]] = {}
     for appointment_id, plan in session.exec(
-        select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids)).distinct()
+        # A birthday touch hangs off the latest visit but is not that visit's plan.
+        select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids), Touch.plan != BIRTHDAY).distinct()
     ):
         planned.setdefault(appointment_id, set()).add(plan)
 
@@ -77,7 +83,7 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
             visit_start = to_utc(appointment.start_at)
             newer = any(to_utc(start) > visit_start for _id, start in visits.get(patient.id, ()) if _id != appointment.id)
             _replace_older_plans(session, appointment, service.category, visits.get(patient.id, ()))
-            for plan, step in book.steps_after_visit(service.category, service.area):
+            for plan, step in book.steps_after_visit(service.category, service.area, patient.vip):
                 replaced = newer and _is_replaced_by_newer(plan.name, step, service.category)
                 new_rows.append(_touch_row(appointment, patient, plan.name, step, to_utc(appointment.end_at), tz, now,
                                            REPLACED if replaced else None))
@@ -160,14 +166,16 @@ def _replace_older_plans(session: Session, appointment: Appointment, category: s
         condition = condition | col(Touch.appointment_id).in_(same)
     session.exec(
         update(Touch)
-        .where(col(Touch.appointment_id).in_(older), col(Touch.status).in_(PENDING_TOUCH_STATUSES), condition)
+        .where(col(Touch.appointment_id).in_(older), col(Touch.status).in_(PENDING_TOUCH_STATUSES),
+               Touch.plan != BIRTHDAY, condition)
         .values(status="suppressed", reason=REPLACED, updated_at=runtime.clock().now())
     )
 
 
 def _unplan(session: Session, appointment_id: int, keep_plan: str | None, only_plan: str | None, reason: str) -> None:
     """Suppress an appointment's pending touches that its new status no longer calls for."""
-    statement = update(Touch).where(Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES))
+    statement = update(Touch).where(Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES),
+                                    Touch.plan != BIRTHDAY)
     if keep_plan is not None:
         statement = statement.where(Touch.plan != keep_plan)
     if only_plan is not None:
@@ -181,3 +189,82 @@ def _has_future_booking(session: Session, patient_id: int, other_than: int, now:
                                      col(Appointment.status).in_(("booked", "requested")), Appointment.start_at > now)
         .limit(1)
     ).first() is not None
+
+
+def plan_birthdays(session: Session, now: datetime | None = None, horizon: timedelta = BIRTHDAY_HORIZON,
+                   book: PlanBook | None = None, patient_id: int | None = None) -> list[Touch]:
+    """Plan the birthday steps falling due within `horizon` for every patient they apply to; returns the touches created.
+
+    A patient qualifies with a birthday on file, marketing consent, no opt-out and at least
+    one completed visit (the touch hangs off the latest, whose location sends it and whose
+    provider the text may name). Idempotent: a patient's birthday is planned once a year.
+    A birthday already more than PLANNING_GRACE past is not planned late.
+    """
+    now = to_utc(now or runtime.clock().now())
+    book = book or plans_for(runtime.settings())
+    if not book.steps_on_birthday(False) and not book.steps_on_birthday(True):
+        return []
+    query = (
+        select(Patient.id, Patient.birthday, Patient.vip)
+        .where(col(Patient.birthday).is_not(None), Patient.marketing_sms == True,  # noqa: E712
+               col(Patient.opted_out_at).is_(None), col(Patient.flagged_at).is_(None))
+    )
+    if patient_id is not None:
+        query = query.where(Patient.id == patient_id)
+    # A day's slack each side: the local calendar day of a birthday differs from UTC's.
+    first, last = (now - caps.PLANNING_GRACE).date() - timedelta(days=1), (now + horizon).date() + timedelta(days=1)
+    candidates = {pid: (birthday, vip) for pid, birthday, vip in session.exec(query)
+                  if _birthday_between(birthday, first, last) is not None}
+    if not candidates:
+        return []
+    latest = _latest_visits(session, set(candidates))
+    already = set(session.exec(
+        select(Touch.patient_id).where(col(Touch.patient_id).in_(set(latest)), Touch.plan == BIRTHDAY,
+                                       Touch.due_at > now - timedelta(days=300)).distinct()))
+    new_rows: list[dict] = []
+    for patient_id_, (appointment, tz) in latest.items():
+        if patient_id_ in already:
+            continue
+        birthday, vip = candidates[patient_id_]
+        day = _birthday_between(birthday, first, last)
+        base = to_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)))
+        for plan, step in book.steps_on_birthday(vip):
+            due = due_time(base, step, tz)
+            if not now - caps.PLANNING_GRACE <= due <= now + horizon:
+                continue
+            new_rows.append({
+                "practice_id": appointment.practice_id, "patient_id": patient_id_, "appointment_id": appointment.id,
+                "plan": plan.name, "step": step.key, "purpose": step.purpose, "channel": step.channel,
+                "marketing": step.marketing, "due_at": due, "status": "scheduled", "reason": None, "deferrals": 0,
+                "created_at": now, "updated_at": now,
+            })
+    if not new_rows:
+        return []
+    return list(session.scalars(insert(Touch).returning(Touch), new_rows))
+
+
+def _birthday_between(birthday: date, first: date, last: date) -> date | None:
+    """The patient's birthday in a year of [first, last], if one falls there (29 February is kept on the 28th)."""
+    for year in range(first.year, last.year + 1):
+        try:
+            day = birthday.replace(year=year)
+        except ValueError:
+            day = date(year, 2, 28)
+        if first <= day <= last:
+            return day
+    return None
+
+
+def _latest_visits(session: Session, patient_ids: set[int]) -> dict[int, tuple[Appointment, str]]:
+    """Each patient's latest completed appointment, with the time zone its texts go out in."""
+    latest: dict[int, tuple[Appointment, str]] = {}
+    rows = session.exec(
+        select(Appointment, Location.timezone, Practice.timezone)
+        .join(Practice, Practice.id == Appointment.practice_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed")
+        .order_by(Appointment.patient_id, Appointment.start_at)
+    )
+    for appointment, location_tz, practice_tz in rows:
+        latest[appointment.patient_id] = (appointment, location_tz or practice_tz or "UTC")
+    return latest

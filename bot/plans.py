@@ -1,8 +1,10 @@
 """Follow-up plans as data: the shipped defaults merged with a practice's own TOML file.
 
-A plan is a list of steps for one service category, plus two special plans:
-`everyone` (applied after every completed visit) and `missed` (after a
-cancellation or a no-show). A step:
+A plan is a list of steps for one service category, plus three special plans:
+`everyone` (applied after every completed visit), `missed` (after a
+cancellation or a no-show) and `birthday` (once a year; its offsets count from
+the start of the patient's birthday, so "0d" with `at` is the day itself).
+A step:
 
     [[plans.neuromodulator.steps]]
     key = "checkin"            # unique within the plan
@@ -12,7 +14,7 @@ cancellation or a no-show). A step:
     purpose = "care"           # see PURPOSES
     marketing = false          # optional; derived from purpose (and `offer`) when left out
     offer = false              # the text offers something (a reactivation with an offer is marketing)
-    when = { area = ["lips"] } # optional: area / area_not match Service.area
+    when = { area = ["lips"] } # optional: area / area_not match Service.area; vip = true / false
     text.en = "Hi {first_name}, ..."
     text.es = "Hola {first_name}, ..."
     subject.en / email.en      # for channel = "email"
@@ -44,8 +46,11 @@ CATEGORIES = (
 )
 """Service categories the shipped defaults cover (a practice file may add more)."""
 
-EVERYONE, MISSED = "everyone", "missed"
-"""The plan applied after every visit, and the one after a cancellation or no-show."""
+EVERYONE, MISSED, BIRTHDAY = "everyone", "missed", "birthday"
+"""The plan applied after every visit, the one after a cancellation or no-show, and the yearly one."""
+
+BIRTHDAY_MAX_OFFSET = timedelta(days=27)
+"""A birthday step goes out within this long of the birthday (so the same year's birthday, whatever the month)."""
 
 PURPOSES = ("care", "results", "rebook", "reactivation", "review", "upsell", "referral", "birthday")
 """What a step is for; decides consent and suppression."""
@@ -63,7 +68,7 @@ LANGUAGES = ("en", "es")
 STEP_FIELDS = {"key", "offset", "at", "channel", "purpose", "marketing", "offer", "when", "text", "subject",
                "email", "enabled"}
 PLAN_FIELDS = {"label", "steps", "replace", "replaces_everyone"}
-WHEN_FIELDS = {"area", "area_not"}
+WHEN_FIELDS = {"area", "area_not", "vip"}
 
 MAX_OFFSET = timedelta(days=730)
 _OFFSET = re.compile(r"^\s*(\d+)\s*(h|d|w)\s*$")
@@ -91,12 +96,15 @@ class Step:
     offer: bool = False
     area: tuple[str, ...] | None = None
     area_not: tuple[str, ...] | None = None
+    vip: bool | None = None
     text: dict = field(default_factory=dict)
     subject: dict = field(default_factory=dict)
     email: dict = field(default_factory=dict)
 
-    def applies_to(self, area: str | None) -> bool:
-        """Whether the step's conditions hold for a service's area."""
+    def applies_to(self, area: str | None, vip: bool = False) -> bool:
+        """Whether the step's conditions hold for a service's area and a patient's VIP flag."""
+        if self.vip is not None and bool(vip) != self.vip:
+            return False
         key = area_key(area)
         if self.area is not None and key not in self.area:
             return False
@@ -125,30 +133,38 @@ class PlanBook:
     plans: dict
     files: tuple[str, ...]
 
-    def steps_after_visit(self, category: str, area: str | None = None) -> list[tuple[Plan, Step]]:
+    def steps_after_visit(self, category: str, area: str | None = None, vip: bool = False) -> list[tuple[Plan, Step]]:
         """The steps a completed visit of this category plans: its own plan's and the everyone plan's."""
         chosen: list[tuple[Plan, Step]] = []
         plan = self.plans.get(category)
         skip: set[str] = set()
         if plan is not None:
-            chosen += [(plan, s) for s in plan.steps if s.applies_to(area)]
+            chosen += [(plan, s) for s in plan.steps if s.applies_to(area, vip)]
             skip = set(plan.replaces_everyone)
         everyone = self.plans.get(EVERYONE)
         if everyone is not None:
-            chosen += [(everyone, s) for s in everyone.steps if s.key not in skip and s.applies_to(area)]
+            chosen += [(everyone, s) for s in everyone.steps if s.key not in skip and s.applies_to(area, vip)]
         return chosen
 
     def steps_after_missed(self) -> list[tuple[Plan, Step]]:
         plan = self.plans.get(MISSED)
         return [(plan, s) for s in plan.steps] if plan else []
 
+    def steps_on_birthday(self, vip: bool = False) -> list[tuple[Plan, Step]]:
+        """The birthday plan's steps for a patient (VIP or not)."""
+        plan = self.plans.get(BIRTHDAY)
+        return [(plan, s) for s in plan.steps if s.applies_to(None, vip)] if plan else []
+
     def step(self, plan: str, key: str) -> Step | None:
         found = self.plans.get(plan)
         return next((s for s in found.steps if s.key == key), None) if found else None
 
 
-def parse_offset(text) -> timedelta:
-    """"3h", "1d", "12d", "11w" as a timedelta; ValueError saying why otherwise."""
+def parse_offset(text, birthday: bool = False) -> timedelta:
+    """"3h", "1d", "12d", "11w" as a timedelta; ValueError saying why otherwise.
+
+    Visit steps come after the visit; birthday steps count from the start of the birthday ("0d" is allowed).
+    """
     if not isinstance(text, str):
         raise ValueError(f"offset must be a string like \"1d\", got {text!r}")
     if text.strip().startswith("-") or "before" in text:
@@ -157,6 +173,10 @@ def parse_offset(text) -> timedelta:
     if not match:
         raise ValueError(f"offset {text!r} is not a number of hours, days or weeks (\"4h\", \"1d\", \"11w\")")
     delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if birthday:
+        if delta > BIRTHDAY_MAX_OFFSET:
+            raise ValueError(f"offset {text!r}: a birthday step must go out within {BIRTHDAY_MAX_OFFSET.days} days of the birthday")
+        return delta
     if delta <= timedelta(0) or delta > MAX_OFFSET:
         raise ValueError(f"offset {text!r} must be after the visit and within {MAX_OFFSET.days} days")
     return delta
@@ -177,8 +197,11 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
     purpose = raw.get("purpose")
     if purpose not in PURPOSES:
         raise PlanError(f"{where}: unknown purpose {purpose!r} (expected one of {', '.join(PURPOSES)})")
+    if (plan == BIRTHDAY) != (purpose == "birthday"):
+        raise PlanError(f"{where}: " + (f"steps of the {BIRTHDAY} plan have purpose \"birthday\"" if plan == BIRTHDAY
+                                         else f"a birthday step belongs in the {BIRTHDAY} plan (its offsets count from the birthday)"))
     try:
-        offset = parse_offset(raw.get("offset"))
+        offset = parse_offset(raw.get("offset"), birthday=plan == BIRTHDAY)
     except ValueError as exc:
         raise PlanError(f"{where}: bad offset: {exc}") from None
     at = None
@@ -202,12 +225,17 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
     if not isinstance(when, dict) or set(when) - WHEN_FIELDS:
         raise PlanError(f"{where}: unknown condition(s) in when: {', '.join(sorted(set(when) - WHEN_FIELDS)) if isinstance(when, dict) else when!r}")
     conditions = {}
-    for name in WHEN_FIELDS:
+    vip = when.get("vip")
+    if vip is not None and not isinstance(vip, bool):
+        raise PlanError(f"{where}: when.vip must be true or false")
+    if plan == BIRTHDAY and set(when) - {"vip"}:
+        raise PlanError(f"{where}: a birthday step has no treated area; only when.vip applies")
+    for name in ("area", "area_not"):
         if name in when:
             values = when[name]
             if isinstance(values, str):
                 values = [values]
-            if not isinstance(values, list) or not values:
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
                 raise PlanError(f"{where}: when.{name} must be a list of areas")
             conditions[name] = tuple(area_key(v) for v in values)
 
@@ -228,7 +256,7 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
             raise PlanError(f"{where}: text.{language} is marketing and must say how to opt out (\"Reply STOP ...\")")
     return Step(plan=plan, key=key, offset=offset, offset_text=raw["offset"], purpose=purpose, marketing=marketing,
                 channel=channel, at=at, offer=offer, area=conditions.get("area"), area_not=conditions.get("area_not"),
-                text=texts, subject=subject, email=email)
+                vip=vip, text=texts, subject=subject, email=email)
 
 
 def _templates(where: str, raw: dict, part: str, require: bool, require_all: bool) -> dict:

@@ -1,8 +1,9 @@
 """`aftercare preview --patient ID` and `aftercare simulate --days 180`: what the plans would do, sending nothing.
 
 Both run the sender's own decision function (bot.sending_rules.decide) on a
-virtual clock over the pending touches, keeping what "was sent" in memory for
-the frequency caps. The database is only read; the session is rolled back.
+virtual clock over the pending touches, and over the birthday touches the
+window would plan, keeping what "was sent" in memory for the frequency caps.
+Nothing is kept: the session is rolled back.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot import composer, runtime
 from bot.clock import to_local, to_utc
+from bot.planner import plan_birthdays
 from bot.plans import plans_for
 from bot.sending_rules import DEFER, SEND, STATUS_FOR, decide, load_facts
 from store.db import get_engine
@@ -45,9 +47,10 @@ class Event:
 
 def simulate(session: Session, start: datetime, until: datetime, patient_id: int | None = None,
              practice_id: int | None = None) -> list[Event]:
-    """Run pending touches forward from `start` to `until` on a virtual clock; nothing is written."""
+    """Run pending touches forward from `start` to `until` on a virtual clock; the caller rolls the session back."""
     settings = runtime.settings()
     book = plans_for(settings)
+    plan_birthdays(session, start, horizon=until - start, book=book, patient_id=patient_id)
     query = select(Touch).where(col(Touch.status).in_(PENDING_TOUCH_STATUSES), Touch.due_at <= until)
     if patient_id is not None:
         query = query.where(Touch.patient_id == patient_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,14 @@ def test_bad_toml_and_unknown_fields_are_refused(tmp_path):
             purpose = "care"
             text.en = "Hi"
             """))
+
+
+def test_the_readme_example_plan_file_loads(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Editing plans", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "plans.toml"
+    path.write_text(example, encoding="utf-8")
+    book = plans.load(path)
+    assert book.step("neuromodulator", "rebook").offset_text == "85d"
+    assert book.step("filler", "rebook_structural") is None
+    assert book.step("birthday", "birthday").at.isoformat() == "09:00:00"
