@@ -38,6 +38,8 @@ CSV_FIELDS = (
     "consent_at", "referral_code",
 )
 """The CSV import's columns: the JSON fields, flattened."""
+CSV_OPTIONAL_FIELDS = ("service_area", "service_name_es", "location_phone")
+"""Columns a CSV may add; an export without them imports as before."""
 
 
 @dataclass
@@ -72,7 +74,7 @@ def _text(data: dict, key: str, errors: _Errors, path: str, required: bool = Tru
         if required:
             errors.add(path + key, "is required")
         return None
-    if not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         errors.add(path + key, "must be a string")
         return None
     value = str(value).strip()
@@ -141,6 +143,8 @@ def validate(payload) -> AppointmentIn:
         service_out["category"] = category
         if service.get("area") is not None:
             service_out["area"] = _text(service, "area", errors, "service.", required=False, max_len=40)
+        if service.get("name_es") is not None:
+            service_out["name_es"] = _text(service, "name_es", errors, "service.", required=False)
 
     provider = payload.get("provider")
     provider_out = None
@@ -165,6 +169,11 @@ def validate(payload) -> AppointmentIn:
                     errors.add("location.timezone", f"{tz!r} is not an IANA time zone like America/Chicago")
             location_out = {"external_id": _text(location, "external_id", errors, "location.", max_len=60),
                             "timezone": tz}
+            if location.get("phone") not in (None, ""):
+                try:
+                    location_out["phone"] = normalize(location["phone"], runtime.settings().default_country)
+                except ValidationError as exc:
+                    errors.add("location.phone", exc.errors[0]["message"])
 
     price = payload.get("price")
     if price in ("", None):
@@ -252,6 +261,8 @@ def upsert(session: Session, item: AppointmentIn, source: str = "api") -> dict:
             location = Location(practice_id=practice.id, external_id=item.location["external_id"],
                                 name=item.location["external_id"], timezone=item.location["timezone"])
         location.timezone = item.location["timezone"]
+        if item.location.get("phone"):
+            location.phone = item.location["phone"]
         session.add(location)
 
     service = session.exec(select(Service).where(Service.practice_id == practice.id,
@@ -264,6 +275,8 @@ def upsert(session: Session, item: AppointmentIn, source: str = "api") -> dict:
     service.category = item.service["category"]
     if item.service.get("area"):
         service.area = item.service["area"]
+    if item.service.get("name_es"):
+        service.name_es = item.service["name_es"]
     session.add(service)
 
     provider = None
@@ -379,10 +392,12 @@ def row_to_payload(row: dict) -> dict:
     return {
         "external_id": get("external_id"), "status": get("status"), "start": get("start"), "end": get("end"),
         "service": {"code": get("service_code"), "name": get("service_name"), "category": get("service_category"),
-                    **({"area": get("service_area")} if get("service_area") else {})},
+                    **({"area": get("service_area")} if get("service_area") else {}),
+                    **({"name_es": get("service_name_es")} if get("service_name_es") else {})},
         "provider": ({"external_id": get("provider_external_id"), "name": get("provider_name")}
                      if get("provider_external_id") or get("provider_name") else None),
-        "location": ({"external_id": get("location_external_id"), "timezone": get("location_timezone")}
+        "location": ({"external_id": get("location_external_id"), "timezone": get("location_timezone"),
+                      **({"phone": get("location_phone")} if get("location_phone") else {})}
                      if get("location_external_id") or get("location_timezone") else None),
         "price": get("price"),
         "patient": {

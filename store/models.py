@@ -33,6 +33,7 @@ class Location(SQLModel, table=True):
     name: str
     timezone: str = "America/Chicago"
     sms_number: Optional[str] = Field(default=None, index=True)
+    phone: Optional[str] = None  # the number patients call here; texts fall back on the practice's
     address: Optional[str] = None
     state: Optional[str] = None
 
@@ -70,6 +71,7 @@ class Service(SQLModel, table=True):
     practice_id: int = Field(foreign_key="practice.id", index=True)
     code: str
     name: str
+    name_es: Optional[str] = None  # the name Spanish texts use; they fall back on `name`
     category: str
     duration_min: int = 30
     buffer_min: int = 10

@@ -9,7 +9,7 @@ import json
 from sqlmodel import select
 
 from store.db import session_scope
-from store.models import Appointment, AuditEvent, Patient, Service
+from store.models import Appointment, AuditEvent, Location, Patient, Service
 from tests.conftest import HMAC_SECRET
 
 APPOINTMENT = {
@@ -62,6 +62,34 @@ def test_same_external_id_updates_instead_of_duplicating(client, settings):
     with session_scope(settings.database_url) as session:
         assert session.get(Appointment, first["appointment_id"]).status == "no_show"
         assert session.get(Patient, first["patient_id"]).first_name == "Ana María"
+
+
+def test_spanish_service_name_and_location_phone_are_stored_and_kept(client, settings):
+    named = copy.deepcopy(APPOINTMENT)
+    named["service"]["name_es"] = "Botox en la frente"
+    named["location"]["phone"] = "(305) 555-0100"
+    first = post(client, named)
+    assert first.status_code == 200, first.json
+    again = copy.deepcopy(APPOINTMENT)  # a later sync that leaves both out changes neither
+    again["external_id"] = "A-1002"
+    assert post(client, again).status_code == 200
+    with session_scope(settings.database_url) as session:
+        assert session.get(Service, first.json["service_id"]).name_es == "Botox en la frente"
+        assert session.get(Location, first.json["location_id"]).phone == "+13055550100"
+
+
+def test_bad_spanish_service_name_and_location_phone_get_field_errors(client, settings):
+    bad = copy.deepcopy(APPOINTMENT)
+    bad["service"]["name_es"] = ["Botox", "en la frente"]
+    bad["location"]["phone"] = "555"
+    response = post(client, bad)
+    assert response.status_code == 400
+    assert {e["field"]: e["message"] for e in response.json["errors"]} == {
+        "service.name_es": "must be a string", "location.phone": "… is not a valid number"}
+    bad["service"]["name_es"] = True
+    bad["location"]["phone"] = "+13055550100"
+    assert [e["field"] for e in post(client, bad).json["errors"]] == ["service.name_es"]
+    assert count(settings.database_url, Service) == 0
 
 
 def test_bad_signature_gets_401_and_stores_nothing(client, settings):

@@ -5,10 +5,10 @@ import csv
 
 from sqlmodel import select
 
-from bot.appointments import CSV_FIELDS, import_csv
+from bot.appointments import CSV_FIELDS, CSV_OPTIONAL_FIELDS, import_csv
 from bot.cli import main
 from store.db import session_scope
-from store.models import Appointment
+from store.models import Appointment, Location, Service
 
 GOOD = {
     "external_id": "A-1", "status": "completed", "start": "2026-11-20T15:00:00-06:00",
@@ -22,9 +22,9 @@ GOOD = {
 }
 
 
-def write(path, rows):
+def write(path, rows, fieldnames=CSV_FIELDS):
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -71,3 +71,18 @@ def test_quoted_multiline_cells_keep_line_numbers_right(tmp_path, settings):
     report = import_csv(path, settings.database_url)
     assert report.imported == 1
     assert report.errors[0][0] == 4
+
+
+def test_optional_columns_give_the_spanish_service_name_and_the_location_phone(tmp_path, settings):
+    rows = [
+        {**GOOD, "service_area": "forehead", "service_name_es": "Botox en la frente",
+         "location_phone": "(305) 555-0100"},
+        {**GOOD, "external_id": "A-2", "location_phone": "call the desk"},
+    ]
+    report = import_csv(write(tmp_path / "in.csv", rows, CSV_FIELDS + CSV_OPTIONAL_FIELDS), settings.database_url)
+    assert report.imported == 1
+    assert [(line, [e["field"] for e in errors]) for line, errors in report.errors] == [(3, ["location.phone"])]
+    with session_scope(settings.database_url) as session:
+        [service] = session.exec(select(Service)).all()
+        [location] = session.exec(select(Location)).all()
+    assert (service.name_es, service.area, location.phone) == ("Botox en la frente", "forehead", "+13055550100")
