@@ -10,13 +10,14 @@ PLACEHOLDERS = {
     "first_name": "the patient's first name (\"there\" when unknown)",
     "sender": "who is texting, e.g. \"Maya\" (practice fact `sender_name`, else \"the team\")",
     "practice": "the practice's name",
-    "practice_phone": "the practice's phone number",
-    "emergency_line": "the number to call at once about a possible complication (the practice's emergency line, else its phone)",
-    "treatment": "the service the patient had, e.g. \"Botox forehead\"",
+    "practice_phone": "the number to call: the visit's location's phone, else the practice's",
+    "emergency_line": "the number to call at once about a possible complication (the practice's emergency line, "
+                      "else the number to call)",
+    "treatment": "the service the patient had, e.g. \"Botox forehead\" (its Spanish name in Spanish texts, when it has one)",
     "provider": "who treated the patient (\"your provider\" when unknown)",
     "review_url": "the practice's review link",
     "booking_hint": "how to book: \"reply here or call <phone>\" (in the text's language)",
-    "area": "the treated area, e.g. \"lips\" (\"the area\" when unknown)",
+    "area": "the treated area, e.g. \"lips\" (\"the area\" when unknown; in Spanish with its article, \"los labios\")",
 }
 """Every name a template may use, with what it becomes."""
 
@@ -26,13 +27,14 @@ SAMPLE_LONG = {
     "practice": "Glow Aesthetics & Med Spa",
     "practice_phone": "(512) 555-0100",
     "emergency_line": "(512) 555-0199",
-    "treatment": "Botox forehead & crow's feet",
+    "treatment": "Botox forehead, frown lines & crow's feet",
     "provider": "Dr. Katherine Lee",
     "review_url": "https://g.page/r/CbX4h2kLmN8pEAE/review",
     "booking_hint": "reply here or call (512) 555-0100",
-    "area": "under-eyes",
+    "area": "forehead and frown lines",
 }
-"""Long but real values: a template must fit two segments with these filled in."""
+"""Long but real values: a template must fit two segments with these filled in. Treatment and area
+are longer than any the demo names in English or Spanish ("depilación láser de piernas completas")."""
 
 MAX_SEGMENTS = 2
 """A touch is one segment when it can be and never more than two."""
@@ -82,22 +84,55 @@ FALLBACKS = {
 }
 """Words for values a practice or patient record lacks, per language the plans ship."""
 
+AREAS_ES = {
+    "lips": "los labios", "under_eyes": "las ojeras", "cheeks": "los pómulos", "jawline": "la mandíbula",
+    "chin": "el mentón", "temples": "las sienes", "forehead": "la frente", "glabella": "el entrecejo",
+    "crows_feet": "las patas de gallo", "masseter": "la mandíbula", "upper_face": "la frente y los ojos",
+    "full_face": "el rostro", "underarms": "las axilas", "bikini": "la zona del bikini", "legs": "las piernas",
+    "abdomen": "el abdomen", "flanks": "los costados", "scalp": "el cuero cabelludo",
+}
+"""Spanish for the treated areas a service may name; Spanish texts write {area} with its article
+("El relleno en {area}"), and an area not listed reads "la zona" rather than English."""
 
-def context_for(practice, patient, service=None, provider=None, language: str = "en") -> dict:
+
+def context_for(practice, patient, service=None, provider=None, language: str = "en", location=None) -> dict:
     """The placeholder values for one patient's touch (rows from store.models; any may be None),
-    with fallbacks in the text's language."""
+    with fallbacks in the text's language.
+
+    Arguments:
+        location: where the visit was; its phone, when it has one, is the number the text gives.
+    """
     words = FALLBACKS.get(language, FALLBACKS["en"])
     facts = (practice.facts or {}) if practice is not None else {}
-    phone = (practice.phone if practice is not None else None) or facts.get("phone") or ""
+    # Patients call the front desk of the location they visited, not the practice's main number.
+    phone = ((location.phone if location is not None else None)
+             or (practice.phone if practice is not None else None) or facts.get("phone") or "")
     return {
         "first_name": _first(getattr(patient, "first_name", None)) or words["first_name"],
         "sender": facts.get("sender_name") or words["sender"],
         "practice": practice.name if practice is not None else words["practice"],
         "practice_phone": phone or words["practice_phone"],
         "emergency_line": (practice.emergency_line if practice is not None else None) or phone or words["practice_phone"],
-        "treatment": service.name if service is not None else words["treatment"],
+        "treatment": service_name(service, language) or words["treatment"],
         "provider": provider.name if provider is not None else words["provider"],
         "review_url": (practice.review_url if practice is not None else None) or facts.get("review_url") or "",
         "booking_hint": words["booking_hint_phone"].format(phone=phone) if phone else words["booking_hint"],
-        "area": (service.area.replace("_", "-") if service is not None and service.area else words["area"]),
+        "area": _area(service, language) or words["area"],
     }
+
+
+def _area(service, language: str) -> str | None:
+    if service is None or not service.area:
+        return None
+    if language == "es":
+        return AREAS_ES.get(service.area.strip().lower().replace("-", "_").replace(" ", "_"))
+    return service.area.replace("_", "-")
+
+
+def service_name(service, language: str = "en") -> str | None:
+    """What a text in `language` calls the service: its Spanish name in Spanish when it has one, else its name."""
+    if service is None:
+        return None
+    if language == "es" and service.name_es:
+        return service.name_es
+    return service.name

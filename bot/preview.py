@@ -84,7 +84,7 @@ def simulate(session: Session, start: datetime, until: datetime, patient_id: int
                 continue
             patient = facts.patient
             language = patient.language if patient.language in step.text else "en"
-            context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language)
+            context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language, facts.location)
             if step.channel == "email" and patient.email:
                 event.channel = "email"
                 event.body = step.template(language, "subject").format_map(context)

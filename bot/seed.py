@@ -43,10 +43,10 @@ CHECKER_PHONE = "+15125550143"
 """A patient the outside webhook checker texts from (Ana Ruiz, Austin)."""
 
 AUSTIN = {"external_id": "L-AUS", "name": "Austin - South Congress", "timezone": "America/Chicago",
-          "sms_number": "+15125550100", "state": "TX",
+          "sms_number": "+15125550100", "phone": "+15125550100", "state": "TX",
           "address": "1600 S Congress Ave, Suite 210, Austin, TX 78704"}
 MIAMI = {"external_id": "L-MIA", "name": "Miami - Brickell", "timezone": "America/New_York",
-         "sms_number": "+13055550100", "state": "FL",
+         "sms_number": "+13055550100", "phone": "+13055550100", "state": "FL",
          "address": "1200 Brickell Ave, Suite 500, Miami, FL 33131"}
 
 FACTS = {
@@ -96,35 +96,42 @@ STAFF = (
     ("Marcus Chen, PA-C", "injector", "+13055550181", "marcus.chen@glowaesthetics.example", False, False),
 )
 
-# code, name, category, minutes, price, area
+# code, name, Spanish name, category, minutes, price, area
 SERVICES = (
-    ("BOTOX-FOREHEAD", "Botox for forehead lines", "neuromodulator", 30, 300, "forehead"),
-    ("BOTOX-GLABELLA", "Botox for frown lines", "neuromodulator", 30, 280, "glabella"),
-    ("BOTOX-CROWS", "Botox for crow's feet", "neuromodulator", 30, 280, "crows_feet"),
-    ("BOTOX-MASSETER", "Botox for jaw slimming", "neuromodulator", 30, 550, "masseter"),
-    ("DYSPORT-UPPER", "Dysport, upper face", "neuromodulator", 45, 650, "upper_face"),
-    ("XEOMIN-GLABELLA", "Xeomin for frown lines", "neuromodulator", 30, 300, "glabella"),
-    ("FILLER-LIPS", "Lip filler", "filler", 45, 750, "lips"),
-    ("FILLER-CHEEKS", "Cheek filler", "filler", 60, 1600, "cheeks"),
-    ("FILLER-JAWLINE", "Jawline filler", "filler", 60, 1500, "jawline"),
-    ("FILLER-UNDEREYE", "Under-eye filler", "filler", 45, 850, "under_eyes"),
-    ("HYDRAFACIAL", "HydraFacial", "facial", 60, 225, None),
-    ("HYDRAFACIAL-DELUXE", "Deluxe HydraFacial", "facial", 75, 299, None),
-    ("PEEL-VI", "VI Peel", "peel", 45, 350, None),
-    ("PEEL-GLYCOLIC", "Glycolic peel", "peel", 30, 150, None),
-    ("MICRONEEDLING", "Microneedling", "microneedling", 60, 350, None),
-    ("MICRONEEDLING-PRP", "Microneedling with PRP", "microneedling", 90, 650, None),
-    ("LASER-HALO", "Halo laser", "laser_resurfacing", 90, 1500, "full_face"),
-    ("LASER-CO2", "CO2 laser resurfacing", "laser_resurfacing", 120, 2800, "full_face"),
-    ("IPL-PHOTOFACIAL", "IPL photofacial", "ipl", 45, 400, "full_face"),
-    ("LHR-UNDERARM", "Underarm laser hair removal", "laser_hair_removal", 20, 150, "underarms"),
-    ("LHR-BIKINI", "Bikini laser hair removal", "laser_hair_removal", 30, 200, "bikini"),
-    ("LHR-LEGS", "Full-leg laser hair removal", "laser_hair_removal", 60, 450, "legs"),
-    ("COOLSCULPT-ABDOMEN", "CoolSculpting, abdomen", "body_contouring", 90, 1500, "abdomen"),
-    ("COOLSCULPT-FLANKS", "CoolSculpting, flanks", "body_contouring", 70, 1200, "flanks"),
-    ("PRP-HAIR", "PRP hair restoration", "prp", 60, 750, "scalp"),
-    ("PRP-UNDEREYE", "PRP under-eye treatment", "prp", 45, 600, "under_eyes"),
-    ("CONSULT", "Consultation", "consultation", 30, 0, None),
+    ("BOTOX-FOREHEAD", "Botox for forehead lines", "Botox en la frente", "neuromodulator", 30, 300, "forehead"),
+    ("BOTOX-GLABELLA", "Botox for frown lines", "Botox en el entrecejo", "neuromodulator", 30, 280, "glabella"),
+    ("BOTOX-CROWS", "Botox for crow's feet", "Botox en las patas de gallo", "neuromodulator", 30, 280, "crows_feet"),
+    ("BOTOX-MASSETER", "Botox for jaw slimming", "Botox para afinar la mandíbula", "neuromodulator", 30, 550,
+     "masseter"),
+    ("DYSPORT-UPPER", "Dysport, upper face", "Dysport en la frente y los ojos", "neuromodulator", 45, 650,
+     "upper_face"),
+    ("XEOMIN-GLABELLA", "Xeomin for frown lines", "Xeomin en el entrecejo", "neuromodulator", 30, 300, "glabella"),
+    ("FILLER-LIPS", "Lip filler", "relleno de labios", "filler", 45, 750, "lips"),
+    ("FILLER-CHEEKS", "Cheek filler", "relleno de pómulos", "filler", 60, 1600, "cheeks"),
+    ("FILLER-JAWLINE", "Jawline filler", "relleno de mandíbula", "filler", 60, 1500, "jawline"),
+    ("FILLER-UNDEREYE", "Under-eye filler", "relleno de ojeras", "filler", 45, 850, "under_eyes"),
+    ("HYDRAFACIAL", "HydraFacial", "facial HydraFacial", "facial", 60, 225, None),
+    ("HYDRAFACIAL-DELUXE", "Deluxe HydraFacial", "facial HydraFacial Deluxe", "facial", 75, 299, None),
+    ("PEEL-VI", "VI Peel", "peeling VI", "peel", 45, 350, None),
+    ("PEEL-GLYCOLIC", "Glycolic peel", "peeling de ácido glicólico", "peel", 30, 150, None),
+    ("MICRONEEDLING", "Microneedling", "microneedling", "microneedling", 60, 350, None),
+    ("MICRONEEDLING-PRP", "Microneedling with PRP", "microneedling con PRP", "microneedling", 90, 650, None),
+    ("LASER-HALO", "Halo laser", "láser Halo", "laser_resurfacing", 90, 1500, "full_face"),
+    ("LASER-CO2", "CO2 laser resurfacing", "láser CO2", "laser_resurfacing", 120, 2800, "full_face"),
+    ("IPL-PHOTOFACIAL", "IPL photofacial", "fotofacial IPL", "ipl", 45, 400, "full_face"),
+    ("LHR-UNDERARM", "Underarm laser hair removal", "depilación láser de axilas", "laser_hair_removal", 20, 150,
+     "underarms"),
+    ("LHR-BIKINI", "Bikini laser hair removal", "depilación láser de bikini", "laser_hair_removal", 30, 200,
+     "bikini"),
+    ("LHR-LEGS", "Full-leg laser hair removal", "depilación láser de piernas completas", "laser_hair_removal",
+     60, 450, "legs"),
+    ("COOLSCULPT-ABDOMEN", "CoolSculpting, abdomen", "CoolSculpting en el abdomen", "body_contouring", 90, 1500,
+     "abdomen"),
+    ("COOLSCULPT-FLANKS", "CoolSculpting, flanks", "CoolSculpting en los costados", "body_contouring", 70, 1200,
+     "flanks"),
+    ("PRP-HAIR", "PRP hair restoration", "PRP para el cabello", "prp", 60, 750, "scalp"),
+    ("PRP-UNDEREYE", "PRP under-eye treatment", "PRP para ojeras", "prp", 45, 600, "under_eyes"),
+    ("CONSULT", "Consultation", "consulta", "consultation", 30, 0, None),
 )
 
 # What each kind of patient comes in for, and roughly how often (days between visits).
@@ -296,7 +303,7 @@ def _send_in_the_past(session, touch: Touch, facts, at: datetime, rng: random.Ra
     if step.channel == "email" and patient.email:
         return  # an email long ago: nothing for the text thread
     rendered = composer.render(step.template(language), composer.context_for(
-        facts.practice, patient, facts.service, facts.provider, language))
+        facts.practice, patient, facts.service, facts.provider, language, facts.location))
     sender = (facts.location.sms_number if facts.location else None) or facts.practice.phone
     message = _text_out(session, patient, sender, rendered.body, at, kind="touch", touch_id=touch.id)
     message.segments, message.encoding = rendered.segments, rendered.encoding
@@ -336,8 +343,8 @@ def _practice(session, now: datetime) -> Practice:
     for name, role, phone, email, on_call, backup in STAFF:
         session.add(StaffUser(practice_id=practice.id, name=name, role=role, phone=phone, email=email,
                               on_call=on_call, backup=backup, password_hash=password))
-    for code, name, category, minutes, price, area in SERVICES:
-        session.add(Service(practice_id=practice.id, code=code, name=name, category=category,
+    for code, name, name_es, category, minutes, price, area in SERVICES:
+        session.add(Service(practice_id=practice.id, code=code, name=name, name_es=name_es, category=category,
                             duration_min=minutes, buffer_min=15 if minutes >= 60 else 10, price=float(price),
                             area=area))
     session.flush()
@@ -367,7 +374,7 @@ def _slot(rng: random.Random, day: date, hours: dict, tz: str, minutes: int) -> 
 
 def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]]:
     """Appointment payloads in time order, each with when it was booked."""
-    services = {code: (name, category, minutes, price, area) for code, name, category, minutes, price, area in SERVICES}
+    services = {code: rest for code, *rest in SERVICES}
     taken: set[tuple[str, datetime]] = set()
     planned = []
     austin, miami = 101, 101
@@ -379,7 +386,8 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
         else:
             number, miami = miami, miami + 1
         phone = CHECKER_PHONE if (first, last) == ("Ana", "Ruiz") else _phone(location, number)
-        tz = AUSTIN["timezone"] if location == "L-AUS" else MIAMI["timezone"]
+        site = AUSTIN if location == "L-AUS" else MIAMI
+        tz = site["timezone"]
         codes, every = ROUTINES[routine]
         # Most recent visit between 2 and 16 weeks ago; earlier ones spaced by the routine's rhythm.
         latest = 14 + rng.randint(0, 100) if (first, last) != ("Ana", "Ruiz") else 105
@@ -402,7 +410,7 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
             visits.append((rng.randint(3, 20), "booked"))
         for k, (offset, status) in enumerate(visits):
             code = codes[k % len(codes)]
-            name, category, minutes, price, area = services[code]
+            name, name_es, category, minutes, price, area = services[code]
             options = _providers_for(category, location)
             provider_id, provider_name, hours = options[(index + k) % len(options)]
             start = None
@@ -419,9 +427,10 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
             payload = {
                 "external_id": f"A-{2000 + len(planned)}", "status": status,
                 "start": start.isoformat(), "end": (start + timedelta(minutes=minutes)).isoformat(),
-                "service": {"code": code, "name": name, "category": category, **({"area": area} if area else {})},
+                "service": {"code": code, "name": name, "name_es": name_es, "category": category,
+                            **({"area": area} if area else {})},
                 "provider": {"external_id": provider_id, "name": provider_name},
-                "location": {"external_id": location, "timezone": tz},
+                "location": {"external_id": location, "timezone": tz, "phone": site["phone"]},
                 "price": float(price), "patient": patient, "referral_code": None,
             }
             booked_at = to_utc(start) - timedelta(days=rng.randint(3, 21))

@@ -117,6 +117,20 @@ def test_due_touch_is_sent_once_with_who_is_texting(settings, twilio, clock, db_
         assert message.twilio_sid == text["sid"] and message.segments >= 1
 
 
+def test_spanish_patient_in_miami_reads_the_spanish_service_name_and_the_miami_number(settings, twilio, clock, db_url):
+    ids = seed_visit(db_url, category="filler", area="lips", service_name="Lip filler", language="es",
+                     phone="+13055550143", tz="America/New_York", state="FL", status="no_show")
+    with session_scope(db_url) as session:
+        session.get(Service, ids["service_id"]).name_es = "relleno de labios"
+        session.get(Location, ids["location_id"]).phone = "+13055550100"
+    touch_id = add_touch(db_url, ids, plan="missed", step="sorry_missed", purpose="rebook")
+    dispatch_all(runtime.settings())
+    [text] = twilio.messages
+    assert text["body"] == ("Hola Ana, soy Maya de Glow Med Spa. ¡Lamentamos no haberte visto! ¿Buscamos otra fecha "
+                            "para tu relleno de labios? Solo responde aqui o llama al +13055550100.")
+    assert touch_row(db_url, touch_id).body == text["body"]
+
+
 def test_opted_out_patient_gets_nothing_whatever_was_queued(settings, twilio, clock, db_url):
     ids = seed_visit(db_url)
     first = add_touch(db_url, ids)

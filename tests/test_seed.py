@@ -1,6 +1,7 @@
 """The demo practice: believable, complete enough to show every feature, and seeded only once."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import phonenumbers
@@ -8,8 +9,9 @@ import pytest
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
+from bot import composer, plans, segments
 from bot.clock import to_utc
-from bot.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from bot.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI, SERVICES, seed_demo
 from store.db import session_scope
 from store.models import (
     Appointment, Escalation, Location, Message, Patient, Practice, Provider, Service, StaffUser, Touch,
@@ -30,6 +32,7 @@ def test_seed_is_believable_and_follows_the_sending_rules(settings, seeded, cloc
     check_patients(settings.database_url, clock.now())
     check_history(settings.database_url, clock.now())
     check_sending_rules(settings.database_url)
+    check_spanish_names_and_location_phones(settings.database_url)
 
 
 def _all(db_url, model):
@@ -44,6 +47,7 @@ def check_practice(url):
     locations = {loc.sms_number: loc for loc in _all(url, Location)}
     assert locations["+15125550100"].timezone == "America/Chicago"
     assert locations["+13055550100"].timezone == "America/New_York"
+    assert locations["+13055550100"].phone.startswith("+1305") and locations["+15125550100"].phone.startswith("+1512")
 
     providers = _all(url, Provider)
     assert len(providers) >= 4 and all(p.working_hours for p in providers)
@@ -64,6 +68,7 @@ def check_practice(url):
     assert {"Botox", "Dysport", "Xeomin", "HydraFacial", "CoolSculpting"} <= {
         word for s in services for word in s.name.replace(",", " ").split()}
     assert all(s.duration_min >= 15 and s.price is not None for s in services)
+    assert all(s.name_es and s.name_es != s.name for s in services)
 
 
 def check_patients(url, now):
@@ -116,6 +121,46 @@ def check_sending_rules(url):
             assert patient.marketing_sms or patient.opted_out_at, "no marketing without consent"
         if patient.opted_out_at:
             assert to_utc(touch.sent_at) < to_utc(patient.opted_out_at), "nothing after an opt-out"
+
+
+def check_spanish_names_and_location_phones(url):
+    book = plans.load()
+    with session_scope(url) as session:
+        emergency_line = session.exec(select(Practice.emergency_line)).one()
+        rows = session.exec(select(Touch, Message, Patient, Service, Location)
+                            .join(Message, Message.id == Touch.message_id)
+                            .join(Patient, Patient.id == Touch.patient_id)
+                            .join(Appointment, Appointment.id == Touch.appointment_id)
+                            .join(Service, Service.id == Appointment.service_id)
+                            .join(Location, Location.id == Appointment.location_id)).all()
+    named = called = 0
+    for touch, message, patient, service, location in rows:
+        step = book.step(touch.plan, touch.step)
+        if patient.language == "es" and "{treatment}" in step.template("es"):
+            assert segments.normalize(service.name_es) in message.body, message.body
+            named += 1
+        # The emergency line is the practice's on-call line; every other number a text gives is the location's.
+        numbers = set(re.findall(r"\+1\d{10}", message.body)) - {emergency_line}
+        if location.phone == MIAMI["phone"] and numbers:
+            assert numbers == {MIAMI["phone"]}, message.body
+            called += 1
+    assert named >= 10 and called >= 3
+
+
+def test_demo_services_fit_every_text_in_two_segments_in_both_languages():
+    book = plans.load()
+    for code, name, name_es, category, _minutes, _price, area in SERVICES:
+        service = Service(practice_id=1, code=code, name=name, name_es=name_es, category=category, area=area)
+        for language in ("en", "es"):
+            real = composer.context_for(None, None, service, None, language)
+            assert len(real["treatment"]) <= len(composer.SAMPLE_LONG["treatment"]), real["treatment"]
+            assert len(real["area"]) <= len(composer.SAMPLE_LONG["area"]), real["area"]
+            context = {**composer.SAMPLE_LONG, "treatment": real["treatment"], "area": real["area"]}
+            for plan in book.plans.values():
+                for step in plan.steps:
+                    rendered = composer.render(step.template(language), context)
+                    assert rendered.segments <= composer.MAX_SEGMENTS and rendered.encoding == "GSM-7", (
+                        code, plan.name, step.key, language)
 
 
 def test_seeding_twice_adds_nothing(settings, seeded, clock):
