@@ -44,12 +44,13 @@ def plan_birthdays() -> int:
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
+    from bot import outbox, paging
     from bot.delivery import reconcile_stale
     from bot.dispatch import tick
     from bot.inbound import requeue_unprocessed
     from bot.transport import SmsTransport
 
-    steps = [tick, requeue_unprocessed] + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
+    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep] + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
     for step in steps:
         try:
             step()
@@ -77,6 +78,9 @@ def preload() -> None:
     thread starts, so neither pays for them mid-work (and no import races another thread's)."""
     import bot.delivery  # noqa: F401
     import bot.dispatch  # noqa: F401
+    import bot.outbox  # noqa: F401
+    import bot.paging  # noqa: F401
+    import handlers  # noqa: F401
     import bot.inbound  # noqa: F401
     import bot.processing  # noqa: F401
     import bot.transport  # noqa: F401

@@ -3,22 +3,19 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot import guards, runtime
-from bot.inbound import open_escalation, opt_in, opt_out
+from bot import guards, outbox, paging, runtime
+from bot.inbound import open_escalation
 from bot.phones import mask
+from handlers import Turn, route
 from store.db import session_scope
-from store.models import ConversationState, Escalation, Message, Patient
-from store.queries import cancel_pending_touches, last_visit, patients_for_inbound, recent_messages
+from store.models import ConversationState, Message, Patient
+from store.queries import last_visit, patients_for_inbound, recent_messages
 
 log = logging.getLogger(__name__)
 
 ESCALATING = ("urgent", "emergency")
-
-NEEDS_STAFF = ("rebook_request", "reschedule_or_cancel", "question", "negative_feedback", "referral", "help")
-"""Intents a person at the practice must answer: each reaches the staff inbox as a routine item
-(one open item per patient), so no booking wish or complaint waits unseen."""
 
 
 def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
@@ -46,11 +43,6 @@ def build_context(session: Session, message: Message, patient: Patient | None) -
     return context
 
 
-def _has_open_item(session: Session, patient_id: int) -> bool:
-    return session.exec(select(Escalation.id).where(Escalation.patient_id == patient_id,
-                                                    Escalation.status != "resolved")).first() is not None
-
-
 def handle_message(message_id: int) -> str:
     """Guards, then the classifier, then the decision's consequences; the decision is stored on the message."""
     from bot.classifier import classify
@@ -61,6 +53,8 @@ def handle_message(message_id: int) -> str:
         message = session.get(Message, message_id)
         if message is None:
             return "no such message"
+        if paging.staff_acknowledgement(session, message):
+            return "staff"
         patients = patients_for_inbound(session, message.from_number, message.to_number)
         patient = patients[0] if patients else None
         if patient is not None:
@@ -70,9 +64,12 @@ def handle_message(message_id: int) -> str:
 
         # Guards again, now with the treatment known: a red flag is escalated before any LLM call.
         guard = guards.check(message.body, context["treatment"], context["days_since_visit"])
+        red_flag = None
         if guard is not None and guard.urgency in ESCALATING:
-            open_escalation(session, message.id, patient, guard.urgency, guard.rule)
+            red_flag = open_escalation(session, message.id, patient, guard.urgency, guard.rule).id
             session.commit()
+    if red_flag is not None:
+        paging.enqueue(red_flag)  # staff are paged before the classifier is even asked
 
     decision = classify(message.body, context, settings)
 
@@ -81,37 +78,19 @@ def handle_message(message_id: int) -> str:
         patient = session.get(Patient, message.patient_id) if message.patient_id else None
         record = dict(message.decision or {})
         record.update(decision.to_record())
-        actions = []
-        if decision.intent == "opt_out":
-            for each in patients_for_inbound(session, message.from_number, message.to_number):
-                if opt_out(session, each, source=f"sms:{decision.path}", message_id=message.id):
-                    actions.append("opted_out")
-        elif decision.intent == "opt_in":
-            # START/UNSTOP, "YES" not answering an offer, or "add me back": care texts resume;
-            # marketing stays off until the patient gives that consent again.
-            for each in patients_for_inbound(session, message.from_number, message.to_number):
-                if opt_in(session, each, message_id=message.id):
-                    actions.append("opted_in")
-        if decision.intent == "side_effect_concern" or decision.urgency in ESCALATING:
-            urgency = decision.urgency if decision.urgency in ("routine", *ESCALATING) else "routine"
-            escalation = open_escalation(session, message.id, patient, urgency, decision.guard_rule or decision.intent)
-            actions.append(f"escalation:{escalation.urgency}")
-        elif decision.intent in NEEDS_STAFF and patient is not None and not _has_open_item(session, patient.id):
-            open_escalation(session, message.id, patient, "routine", f"needs_reply:{decision.intent}")
-            actions.append("staff_inbox")
+        turn = Turn(session=session, message=message, patient=patient, decision=decision, now=now, settings=settings)
+        route(turn)
         if patient is not None:
-            state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
-            if decision.intent == "wrong_number" and not state.wrong_number:
-                # Not our patient's phone any more: the plan stops for this number.
-                state.wrong_number = True
-                cancel_pending_touches(session, patient.id, reason="wrong_number")
-                actions.append("wrong_number")
+            state = turn.state()
             state.last_inbound_at = message.created_at
             state.updated_at = now
-            session.add(state)
-        record["actions"] = actions
+        record["actions"] = turn.actions
         message.decision = record
         session.add(message)
+    # Committed: now the texts may leave (replies, pages); a lost job is caught by the sweeps.
+    for escalation_id in turn.pages:
+        paging.enqueue(escalation_id)
+    outbox.enqueue(turn.outbound)
     log.info("message %s from %s: %s/%s via %s", message_id, mask(message.from_number),
              decision.intent, decision.urgency, decision.path)
     return decision.intent

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -116,6 +117,7 @@ class Settings:
     sender_mps: float = 1.0
     pacing: bool = True
     secret_key: str = "dev-secret-key"
+    repage_minutes: int = 10
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -155,6 +157,7 @@ class Settings:
             sender_mps=_float(env, "AFTERCARE_SENDER_MPS", cls.sender_mps, minimum=0.01),
             pacing=_bool(env, "AFTERCARE_PACING", True),
             secret_key=_str(env, "SECRET_KEY", cls.secret_key),
+            repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
         )
 
     def with_(self, **changes) -> "Settings":
@@ -169,6 +172,11 @@ class Settings:
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file."""
         return self.database_url or f"sqlite:///{self.data_dir / 'aftercare.db'}"
+
+    @property
+    def repage_after(self) -> timedelta:
+        """How long a page may go unacknowledged before the backup and managers are paged."""
+        return timedelta(minutes=self.repage_minutes)
 
     @property
     def llm_configured(self) -> bool:

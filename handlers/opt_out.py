@@ -1,0 +1,40 @@
+"""Stop everything for the number at once, with one confirmation unless the carrier already sent it.
+
+Twilio answers its own keywords (STOP, CANCEL, ...) on a number with default
+handling (TWILIO_CONFIRMS_OPT_OUT); free-text and Spanish opt-outs are ours
+to confirm. A bare CANCEL is an opt-out for the carrier, so our confirmation
+says how to cancel an appointment instead.
+"""
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.inbound import opt_out
+from handlers.turn import ESCALATING, Turn
+from store.models import Message
+from store.queries import patients_for_inbound
+
+
+def handle(turn: Turn) -> None:
+    message, decision = turn.message, turn.decision
+    for each in patients_for_inbound(turn.session, message.from_number, message.to_number):
+        if opt_out(turn.session, each, source=f"sms:{decision.path}", message_id=message.id):
+            turn.actions.append("opted_out")
+    if decision.urgency in ESCALATING:
+        # "Stop texting me, my lip is turning white": staff are still paged; the patient gets only the confirmation.
+        turn.escalate(decision.urgency, decision.guard_rule or "opt_out_with_red_flag")
+    rule = decision.guard_rule or ""
+    if rule.startswith("keyword:") and turn.settings.twilio_confirms_opt_out:
+        return
+    if turn.patient is None or _confirmed_since_opt_out(turn):
+        return  # one confirmation, however many times the patient says it
+    turn.reply("opt_out_cancel" if rule == "keyword:cancel" else "opt_out")
+
+
+def _confirmed_since_opt_out(turn: Turn) -> bool:
+    patient = turn.patient
+    if patient.opted_out_at is None:
+        return False
+    return turn.session.exec(select(Message.id).where(
+        Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
+        col(Message.idempotency_key).like("reply-%-opt_out%"), Message.created_at >= patient.opted_out_at)).first() is not None

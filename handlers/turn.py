@@ -1,0 +1,127 @@
+"""The one object every handler works on: the inbound text, who sent it, the decision, and what to do next."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot import composer, outbox
+from bot.clock import to_utc
+from bot.inbound import open_escalation
+from store.models import ConversationState, Escalation, Message, Patient, Practice
+from store.queries import last_visit
+
+REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
+"""The texts Aftercare sends back on its own, per kind and language."""
+
+ESCALATING = ("urgent", "emergency")
+"""Urgencies that page staff (bot.paging) and get a safety reply."""
+
+REPEAT_WINDOW = timedelta(hours=12)
+"""A courtesy reply of one kind goes to a patient at most once in this long (safety replies always go)."""
+
+SAFETY_REPLIES = frozenset({"emergency", "urgent", "opt_out", "opt_out_cancel"})
+"""Replies that are never held back by REPEAT_WINDOW or a staff takeover."""
+
+
+@lru_cache(maxsize=1)
+def replies() -> dict[str, dict[str, str]]:
+    """Reply kind -> {language: template}, read once."""
+    with open(REPLIES_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+@dataclass
+class Turn:
+    """One inbound text being handled; handlers append to `actions` what they did."""
+
+    session: Session
+    message: Message
+    patient: Patient | None
+    decision: object  # bot.classifier.Decision
+    now: datetime
+    settings: object
+    actions: list[str] = field(default_factory=list)
+    outbound: list[int] = field(default_factory=list)
+    """Rows queued in this turn, delivered after the commit."""
+    pages: list[int] = field(default_factory=list)
+    """Escalations to page after the commit."""
+
+    # ------------------------------------------------------------ escalation
+
+    def escalate(self, urgency: str, reason: str) -> Escalation:
+        """Open (or raise) this message's escalation; urgent and emergency ones are paged after the commit."""
+        escalation = open_escalation(self.session, self.message.id, self.patient, urgency, reason)
+        self.actions.append(f"escalation:{escalation.urgency}")
+        if escalation.urgency in ESCALATING and escalation.id not in self.pages:
+            self.pages.append(escalation.id)
+        return escalation
+
+    def to_staff(self, why: str) -> bool:
+        """Put the conversation in the staff inbox as a routine item (one open item per patient)."""
+        if self.patient is None:
+            return False
+        open_item = self.session.exec(select(Escalation.id).where(Escalation.patient_id == self.patient.id,
+                                                                  Escalation.status != "resolved")).first()
+        if open_item is not None:
+            return False
+        open_escalation(self.session, self.message.id, self.patient, "routine", f"needs_reply:{why}")
+        self.actions.append("staff_inbox")
+        return True
+
+    def state(self) -> ConversationState | None:
+        if self.patient is None:
+            return None
+        found = self.session.get(ConversationState, self.patient.id)
+        if found is None:
+            found = ConversationState(patient_id=self.patient.id)
+            self.session.add(found)
+        return found
+
+    # ----------------------------------------------------------------- reply
+
+    def reply(self, kind: str) -> Message | None:
+        """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
+
+        Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
+        opt-out confirmation itself); courtesy replies wait while staff have taken over the
+        conversation and go at most once per REPEAT_WINDOW.
+        """
+        patient = self.patient
+        if patient is None:
+            return None
+        safety = kind in SAFETY_REPLIES
+        if patient.opted_out_at is not None and not kind.startswith("opt_out"):
+            return None
+        state = self.session.get(ConversationState, patient.id)
+        if state is not None and state.wrong_number and kind != "wrong_number":
+            return None
+        if not safety:
+            if state is not None and state.takeover_until and to_utc(state.takeover_until) > self.now:
+                return None
+            recent = self.session.exec(select(Message.id).where(
+                Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
+                col(Message.idempotency_key).like(f"reply-%-{kind}"), Message.created_at > self.now - REPEAT_WINDOW)).first()
+            if recent is not None:
+                return None
+        templates = replies()[kind]
+        language = patient.language if patient.language in templates else "en"
+        practice = self.session.get(Practice, patient.practice_id)
+        visit = last_visit(self.session, patient.id)
+        service = visit[1] if visit else None
+        context = composer.context_for(practice, patient, service, None, language)
+        body = templates[language].format_map(context)
+        row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
+                                from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,
+                                patient_id=patient.id, now=self.now)
+        if row is not None:
+            self.outbound.append(row.id)
+            self.actions.append(f"reply:{kind}")
+            if state is None:
+                state = self.state()
+            state.last_outbound_at = self.now
+        return row

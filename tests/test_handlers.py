@@ -1,0 +1,332 @@
+"""What follows a reply: safety replies, pages to staff (and re-pages), confirmations, courtesy replies, the outbox.
+
+Inbound texts go through the signed webhook and the real worker jobs; texts leave through the
+fake Twilio over HTTP; the mail sink holds the email pages.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlmodel import select
+
+from bot import classifier, composer, outbox, paging, runtime
+from bot.classifier import Decision
+from bot.queue import redis_connection
+from handlers import ROUTES, Turn, route
+from handlers.turn import replies
+from store.db import session_scope
+from store.models import AuditEvent, ConversationState, Escalation, Message, Patient, StaffUser
+from tests import factories
+from tests.conftest import TWILIO_TOKEN
+from tests.test_dispatch import twilio  # noqa: F401  (fixture)
+from tests.twilio_payloads import load, post_signed
+
+PATIENT = "+15125550143"
+NURSE, INJECTOR, MANAGER = "+15125550111", "+15125550122", "+15125550133"
+EMERGENCY_LINE = "+15125550177"
+
+
+@pytest.fixture
+def spa(settings, clock, db_url):
+    """A practice with an emergency line, a filler patient seen yesterday, and on-call, backup and manager staff."""
+    with session_scope(db_url) as session:
+        practice = factories.practice(session, emergency_line=EMERGENCY_LINE)
+        patient = factories.patient(session, practice.id)
+        service = factories.service(session, practice.id)
+        factories.appointment(session, patient, service, clock.now() - timedelta(days=1))
+        staff = [StaffUser(practice_id=practice.id, name="Nina Nurse", role="nurse", phone=NURSE, on_call=True),
+                 StaffUser(practice_id=practice.id, name="Ivy Injector", role="injector", phone=INJECTOR,
+                           email="ivy@glow.test", backup=True),
+                 StaffUser(practice_id=practice.id, name="Mo Manager", role="manager", phone=MANAGER,
+                           email="mo@glow.test")]
+        session.add_all(staff)
+        session.flush()
+        return {"practice_id": practice.id, "patient_id": patient.id, "nurse": staff[0].id, "injector": staff[1].id,
+                "manager": staff[2].id}
+
+
+_sids = iter(range(1, 10_000))
+
+
+def text_in(body: str, from_: str = PATIENT) -> None:
+    """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
+    from app import create_app
+
+    sid = f"SM{next(_sids):032d}"
+    params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    client = create_app(runtime.settings()).test_client()
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    work()
+
+
+def work() -> None:
+    connection = redis_connection(runtime.settings())
+    queues = [Queue(name, connection=connection) for name in ("inbound", "alerts")]
+    SimpleWorker(queues, connection=connection).work(burst=True)
+
+
+def sent_to(fake, number: str) -> list[str]:
+    return [m["body"] for m in fake.messages if m["to"] == number]
+
+
+def escalation(db_url) -> Escalation:
+    with session_scope(db_url) as session:
+        return session.exec(select(Escalation).order_by(Escalation.id.desc())).first()
+
+
+# ------------------------------------------------------------------ safety
+
+def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    [reply] = sent_to(twilio, PATIENT)
+    assert EMERGENCY_LINE in reply and "911" in reply and reply.startswith("Ana, this needs attention right away.")
+    found = escalation(db_url)
+    assert found.urgency == "emergency" and found.paged_at is not None
+    for number in (NURSE, INJECTOR):
+        [page] = sent_to(twilio, number)
+        assert page.startswith(f"EMERGENCY #{found.id} at Glow Test Spa: Ana R. (Lip filler, day 1)")
+        assert "Ruiz" not in page and PATIENT not in page and f"/patients/{spa['patient_id']}" in page
+    assert sent_to(twilio, MANAGER) == []
+    mails = list((settings.data_dir / "mail").glob("*.eml"))
+    assert len(mails) == 1 and "ivy@glow.test" in mails[0].read_text()
+    with session_scope(db_url) as session:
+        message = session.exec(select(Message).where(Message.direction == "in")).one()
+        assert "reply:emergency" in message.decision["actions"]
+        outbound = session.exec(select(Message).where(Message.direction == "out")).all()
+        assert len(outbound) == 3 and all(m.twilio_sid and m.status not in ("pending", "transmitting") for m in outbound)
+
+
+def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    found = escalation(db_url)
+    assert paging.page_escalation(found.id) == 0  # rows exist: nothing new
+    paging.enqueue(found.id)
+    with session_scope(db_url) as session:
+        ids = list(session.exec(select(Message.id).where(Message.direction == "out")))
+    outbox.enqueue(ids)
+    work()
+    assert all(outbox.deliver(i).startswith("already ") for i in ids)
+    assert len(twilio.messages) == 3  # patient, nurse, injector
+
+
+def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
+                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
+        route(turn)
+        pages, outbound = turn.pages, turn.outbound
+    for escalation_id in pages:
+        paging.page_escalation(escalation_id)
+    outbox.enqueue(outbound)
+    work()
+    [reply] = sent_to(twilio, PATIENT)
+    assert "will call you shortly" in reply and "911" in reply
+    assert len(sent_to(twilio, NURSE)) == 1 and sent_to(twilio, INJECTOR) == [] and sent_to(twilio, MANAGER) == []
+    assert escalation(db_url).urgency == "urgent"
+
+
+def test_unacknowledged_pages_go_to_backup_and_managers_once(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    found = escalation(db_url)
+    clock.advance(minutes=settings.repage_minutes - 1)
+    assert paging.sweep()["repaged"] == 0
+    clock.advance(minutes=2)
+    assert paging.sweep()["repaged"] == 1
+    work()
+    assert [p.startswith(f"STILL OPEN, EMERGENCY #{found.id}") for p in sent_to(twilio, INJECTOR)] == [False, True]
+    assert len(sent_to(twilio, MANAGER)) == 1 and len(sent_to(twilio, NURSE)) == 1
+    assert escalation(db_url).repaged_at is not None
+    clock.advance(minutes=30)
+    assert paging.sweep()["repaged"] == 0
+
+
+def test_staff_take_a_page_by_texting_ack(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    found = escalation(db_url)
+    text_in("ack", from_=NURSE)
+    taken = escalation(db_url)
+    assert (taken.status, taken.acknowledged_by) == ("acknowledged", spa["nurse"])
+    clock.advance(minutes=settings.repage_minutes + 1)
+    assert paging.sweep()["repaged"] == 0
+    with session_scope(db_url) as session:
+        ack = session.exec(select(Message).where(Message.from_number == NURSE)).one()
+        assert ack.decision["actions"] == [f"acknowledged:{found.id}"] and ack.patient_id is None
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "escalation_acknowledged")).one()
+        assert audit.detail == {"via": "sms"}
+    assert sent_to(twilio, NURSE)[-1].startswith("EMERGENCY")  # nothing texted back to the nurse
+
+
+def test_with_nobody_on_call_the_managers_are_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(StaffUser, spa["nurse"]).on_call = False
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    assert len(sent_to(twilio, MANAGER)) == 1 and len(sent_to(twilio, INJECTOR)) == 1
+
+
+def test_with_no_staff_at_all_the_failure_is_recorded(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        for person in session.exec(select(StaffUser)):
+            person.active = False
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    assert len(sent_to(twilio, PATIENT)) == 1
+    with session_scope(db_url) as session:
+        failed = session.exec(select(AuditEvent).where(AuditEvent.action == "page_failed")).one()
+        assert failed.detail["reason"] == "no staff with a phone to page"
+
+
+def test_an_opted_out_patient_gets_no_reply_but_staff_are_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("STOP")
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    assert sent_to(twilio, PATIENT) == []
+    assert len(sent_to(twilio, NURSE)) == 1
+
+
+# --------------------------------------------------------------- opt-out
+
+def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("please stop texting me")
+    text_in("i said stop texting me")
+    [confirmation] = sent_to(twilio, PATIENT)
+    assert confirmation.startswith("You're unsubscribed from Glow Test Spa texts") and "START" in confirmation
+    with session_scope(db_url) as session:
+        assert session.get(Patient, spa["patient_id"]).opted_out_at is not None
+
+
+@pytest.mark.parametrize("twilio_confirms, word, expected", [
+    (True, "STOP", None),
+    (False, "STOP", "You're unsubscribed"),
+    (False, "cancel", "To cancel an appointment instead, call +15125550199."),
+])
+def test_carrier_keywords_are_confirmed_only_when_twilio_does_not(settings, twilio, clock, spa, db_url,  # noqa: F811
+                                                                    twilio_confirms, word, expected):
+    runtime.configure(runtime.settings().with_(twilio_confirms_opt_out=twilio_confirms), clock)
+    text_in(word)
+    replies_sent = sent_to(twilio, PATIENT)
+    if expected is None:
+        assert replies_sent == []
+    else:
+        assert len(replies_sent) == 1 and expected in replies_sent[0]
+
+
+def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = "es"
+    text_in("ya no me manden mensajes por favor")
+    assert sent_to(twilio, PATIENT) == ["Ya no recibiras mensajes de Glow Test Spa. Responde START para volver a suscribirte."]
+
+
+# ------------------------------------------------------------ courtesy
+
+def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in next Tuesday after 5?")
+    text_in("or wednesday works too")
+    assert sent_to(twilio, PATIENT) == ["Thanks, Ana! Someone from our team will text you back shortly with times that work."]
+    found = escalation(db_url)
+    assert (found.urgency, found.reason) == ("routine", "needs_reply:rebook_request")
+    assert sent_to(twilio, NURSE) == []  # routine items are not paged
+
+
+def test_courtesy_replies_wait_while_staff_have_taken_over(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.add(ConversationState(patient_id=spa["patient_id"], takeover_staff_id=spa["nurse"],
+                                      takeover_until=clock.now() + timedelta(hours=1)))
+    text_in("thank you so much, love my lips!")
+    assert sent_to(twilio, PATIENT) == []
+    clock.advance(hours=2)
+    text_in("thank you so much, love my lips!")
+    assert sent_to(twilio, PATIENT) == ["That's wonderful to hear, Ana! Thank you for letting us know."]
+    text_in("seriously, thank you!")
+    assert len(sent_to(twilio, PATIENT)) == 1  # once per 12 hours
+
+
+def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("wrong number, I don't know any Ana")
+    text_in("wrong number!!")
+    assert sent_to(twilio, PATIENT) == ["Sorry about that! We've removed this number and won't text it again."]
+
+
+# ---------------------------------------------------------------- outbox
+
+def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock, spa, db_url):  # noqa: F811
+    message_id = _queued_reply(db_url, spa)
+    clock.advance(seconds=10)
+    assert outbox.sweep()["requeued"] == 0
+    clock.advance(seconds=30)
+    assert outbox.sweep()["requeued"] == 1
+    work()
+    assert len(sent_to(twilio, PATIENT)) == 1
+    assert outbox.sweep()["requeued"] == 0
+
+
+@pytest.mark.parametrize("twilio_has_it", [True, False])
+def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, clock, spa, db_url, twilio_has_it):  # noqa: F811
+    message_id = _queued_reply(db_url, spa)
+    with session_scope(db_url) as session:
+        row = session.get(Message, message_id)
+        row.status, row.status_at = outbox.TRANSMITTING, clock.now()
+        body = row.body
+    if twilio_has_it:  # the worker died after Twilio took the text
+        from bot.dispatch import transport
+
+        transport().client.messages.create(to=PATIENT, from_=factories.AUSTIN_NUMBER, body=body)
+    clock.advance(minutes=3)
+    outbox.sweep()
+    work()
+    assert sent_to(twilio, PATIENT) == [body]
+    with session_scope(db_url) as session:
+        row = session.get(Message, message_id)
+        assert row.twilio_sid == twilio.messages[0]["sid"] and row.status not in (outbox.PENDING, outbox.TRANSMITTING)
+
+
+def test_a_refused_reply_is_failed_not_retried(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        row = outbox.queue_text(session, key="reply-x-thanks", to="+15125550199", from_=factories.AUSTIN_NUMBER,
+                                body="Thanks!", kind="reply", patient_id=spa["patient_id"])
+        message_id = row.id
+    assert outbox.deliver(message_id) == "failed"  # the fake's landline: Twilio refuses with a 4xx
+    with session_scope(db_url) as session:
+        assert session.get(Message, message_id).status == "failed"
+    assert twilio.messages == []
+
+
+# ------------------------------------------------------------ the table
+
+def test_every_intent_has_a_handler():
+    assert set(ROUTES) == set(classifier.INTENTS)
+
+
+@pytest.mark.parametrize("kind", sorted(replies()))
+def test_every_reply_fits_two_segments_in_both_languages(kind):
+    texts = replies()[kind]
+    assert set(texts) == {"en", "es"}
+    for language, template in texts.items():
+        assert composer.fields(template) <= set(composer.PLACEHOLDERS), (kind, language)
+        rendered = composer.render(template, composer.SAMPLE_LONG)
+        assert rendered.segments <= 2 and rendered.encoding == "GSM-7", (kind, language, rendered)
+
+
+# --------------------------------------------------------------- helpers
+
+def _decision(intent: str, urgency: str) -> Decision:
+    return Decision(intent=intent, urgency=urgency, entities={}, confidence=0.9, rationale="test", path="local")
+
+
+def _inbound(session, patient: Patient, body: str) -> Message:
+    message = Message(practice_id=patient.practice_id, patient_id=patient.id, direction="in", kind="inbound",
+                      from_number=patient.phone, to_number=factories.AUSTIN_NUMBER, body=body,
+                      twilio_sid=f"SM{next(_sids):032d}", created_at=runtime.clock().now())
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _queued_reply(db_url, spa) -> int:
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        inbound = _inbound(session, patient, "thanks!")
+        row = outbox.queue_text(session, key=f"reply-{inbound.id}-thanks", to=PATIENT, from_=factories.AUSTIN_NUMBER,
+                                body="That's wonderful to hear, Ana!", kind="reply", patient_id=patient.id)
+        return row.id
