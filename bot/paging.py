@@ -115,7 +115,7 @@ def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[st
         if visit is not None:
             days = max(0, (to_utc(escalation.created_at) - to_utc(visit[1])).days)
             treatment = f" ({visit[0]}, day {days})"
-    reason = (escalation.reason or "").replace("redflag:", "").replace("needs_reply:", "").replace("_", " ").strip()
+    reason = _reason_words(escalation.reason)
     level = escalation.urgency.upper()
     again = "STILL OPEN, " if round_ > 1 else ""
     link = ""
@@ -124,9 +124,19 @@ def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[st
         link = f" {base.rstrip('/')}/patients/{patient.id}"
     action = "Call the patient now." if escalation.urgency == "emergency" else "Please call the patient back soon."
     body = (f"{again}{level} #{escalation.id}{' at ' + practice.name if practice else ''}: {who}{treatment} "
-            f"wrote about {reason or 'a possible complication'}. {action}{link} Reply ACK {escalation.id} to take it.")
+            f"wrote about {reason}. {action}{link} Reply ACK {escalation.id} to take it.")
     subject = f"{again}{level} #{escalation.id}: {who} needs a call back"
     return body, subject
+
+
+def _reason_words(reason: str | None) -> str:
+    """'redflag:vascular_occlusion' as 'signs of possible vascular occlusion'; an intent as plain words."""
+    reason = reason or ""
+    if reason.startswith("redflag:"):
+        return "signs of possible " + reason.split(":", 1)[1].replace("_", " ")
+    if reason.startswith("freetext_opt_out+redflag:"):
+        return "signs of possible " + reason.split(":", 1)[1].replace("_", " ") + " (and opted out of texts)"
+    return {"side_effect_concern": "a possible side effect"}.get(reason, reason.replace("_", " ") or "a possible side effect")
 
 
 def _sender(session: Session, escalation: Escalation) -> str:

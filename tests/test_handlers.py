@@ -86,7 +86,8 @@ def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(set
     assert found.urgency == "emergency" and found.paged_at is not None
     for number in (NURSE, INJECTOR):
         [page] = sent_to(twilio, number)
-        assert page.startswith(f"EMERGENCY #{found.id} at Glow Test Spa: Ana R. (Lip filler, day 1)")
+        assert page.startswith(f"EMERGENCY #{found.id} at Glow Test Spa: Ana R. (Lip filler, day 1) "
+                               "wrote about signs of possible vascular occlusion. Call the patient now.")
         assert "Ruiz" not in page and PATIENT not in page and f"/patients/{spa['patient_id']}" in page
     assert sent_to(twilio, MANAGER) == []
     mails = list((settings.data_dir / "mail").glob("*.eml"))
