@@ -85,6 +85,7 @@ def handle_message(message_id: int) -> str:
             state.last_inbound_at = message.created_at
             state.updated_at = now
         record["actions"] = turn.actions
+        record["handler"] = turn.handler
         message.decision = record
         session.add(message)
     # Committed: now the texts may leave (replies, pages); a lost job is caught by the sweeps.

@@ -34,10 +34,11 @@ ROUTES = {
 def route(turn: Turn) -> None:
     """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself)."""
     intent = turn.decision.intent
+    handler = ROUTES.get(intent, other.handle)
     if turn.decision.urgency in ESCALATING and intent != "opt_out":
-        side_effect.handle(turn)
-        return
-    ROUTES.get(intent, other.handle)(turn)
+        handler = side_effect.handle
+    turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
+    handler(turn)
 
 
 __all__ = ["ROUTES", "Turn", "route"]

@@ -331,3 +331,24 @@ def _queued_reply(db_url, spa) -> int:
         row = outbox.queue_text(session, key=f"reply-{inbound.id}-thanks", to=PATIENT, from_=factories.AUSTIN_NUMBER,
                                 body="That's wonderful to hear, Ana!", kind="reply", patient_id=patient.id)
         return row.id
+
+
+def test_the_inbox_shows_who_was_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
+    import re
+
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+
+    with session_scope(db_url) as session:
+        session.get(StaffUser, spa["manager"]).password_hash = generate_password_hash("pw-123456", method="pbkdf2")
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    client = create_app(runtime.settings()).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": "mo@glow.test", "password": "pw-123456", "csrf_token": token})
+    page = client.get("/").get_data(as_text=True)
+    assert "paged: Nina Nurse, Ivy Injector" in page
+    clock.advance(minutes=settings.repage_minutes + 1)
+    paging.sweep()
+    work()
+    assert "re-paged: Nina Nurse, Ivy Injector, Mo Manager" in client.get("/").get_data(as_text=True)

@@ -49,6 +49,9 @@ BOOKING_WINDOW = timedelta(days=30)
 MAX_REPLY = 640
 """Staff replies stay within four segments."""
 
+TIME_FORMAT = "%b %-d, %-I:%M %p"
+"""How a time is shown to staff, in the practice's zone: "Nov 23, 10:04 AM"."""
+
 
 # ------------------------------------------------------------------ helpers
 
@@ -113,7 +116,7 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 @bp.app_template_filter("local")
-def _local_filter(moment, fmt="%b %-d, %-I:%M %p"):
+def _local_filter(moment, fmt=TIME_FORMAT):
     """A stored UTC time shown in the practice's zone."""
     tz = getattr(g, "tz", None) or "America/Chicago"
     local = _local(moment, tz)
@@ -173,11 +176,13 @@ def inbox():
                    or_(Escalation.practice_id == practice.id, col(Escalation.practice_id).is_(None)))
         ).all()
         staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
+        paged = _paged(db, [e.id for e, _p, _m in rows], staff)
         escalations = sorted(
             ({"id": e.id, "urgency": e.urgency, "status": e.status, "reason": reason_text(e.reason),
               "patient_id": p.id if p else None, "first_name": (p.first_name if p else None) or "Unknown number",
               "body": m.body if m else "", "created_at": e.created_at, "age": ago(e.created_at, now),
-              "acknowledged_by": staff.get(e.acknowledged_by), "assigned": staff.get(e.assigned_staff_id)}
+              "acknowledged_by": staff.get(e.acknowledged_by), "assigned": staff.get(e.assigned_staff_id),
+              "paged": paged.get(e.id, []), "repaged": e.repaged_at is not None}
              for e, p, m in rows),
             key=lambda e: (e["status"] != "open", URGENCY_ORDER.get(e["urgency"], 3), to_utc(e["created_at"])),
         )
@@ -190,6 +195,25 @@ def inbox():
         latest = [{"message": m, "patient": p, "decision": _decision_view(m.decision), "age": ago(m.created_at, now)}
                   for m, p in recent]
         return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice)
+
+
+def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, list[str]]:
+    """Who was texted a page for each escalation (keys page-<escalation>-<round>-<staff>), first page first."""
+    if not escalation_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    keys = db.exec(select(Message.idempotency_key).where(Message.kind == "alert", Message.direction == "out",
+                                                         col(Message.idempotency_key).like("page-%"))
+                   .order_by(Message.id))
+    wanted = set(escalation_ids)
+    for key in keys:
+        parts = (key or "").split("-")
+        if len(parts) == 4 and parts[1].isdigit() and int(parts[1]) in wanted:
+            name = staff.get(int(parts[3])) if parts[3].isdigit() else None
+            names = found.setdefault(int(parts[1]), [])
+            if name and name not in names:
+                names.append(name)
+    return found
 
 
 def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:
