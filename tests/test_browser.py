@@ -10,9 +10,11 @@ from sqlmodel import select
 from werkzeug.serving import make_server
 
 from bot import runtime
-from bot.seed import DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from bot.clock import to_local
+from bot.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
 from store.db import session_scope
-from store.models import AuditEvent, Escalation, Message, Patient
+from store.models import AuditEvent, Escalation, Message, Patient, Practice
+from web.dashboard import TIME_FORMAT, thread_query
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +56,28 @@ def live(settings, clock):
 
 
 @pytest.fixture
-def page():
-    """A headless Chromium page."""
+def browser():
+    """Headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1280, "height": 900})
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page in the browser's own time zone."""
+    return browser.new_page(viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def page_in_tokyo(browser):
+    """A page whose browser believes it is in Tokyo, 15 hours ahead of the demo practice."""
+    return browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo")
 
 
 def _text_as(page, name: str, body: str) -> None:
@@ -110,3 +124,33 @@ def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(liv
         viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "transcript_viewed",
                                                   AuditEvent.subject_id == lauren.id)).all()
         assert viewed and viewed[0].actor.startswith("staff:")
+
+
+def test_simulator_shows_times_in_the_practice_zone_like_the_dashboard(live, page_in_tokyo):
+    from playwright.sync_api import expect
+
+    page = page_in_tokyo
+    with session_scope(live["db_url"]) as db:
+        practice_tz = db.exec(select(Practice.timezone)).one()
+        ana = db.exec(select(Patient).where(Patient.phone == CHECKER_PHONE)).one()
+        last = db.exec(thread_query(ana).order_by(Message.created_at.desc(), Message.id.desc())).first()
+        escalation = db.exec(select(Escalation).where(Escalation.status == "open")).one()
+        text_at, escalated_at = last.created_at, escalation.created_at
+    shown, in_tokyo = (to_local(text_at, tz).strftime(TIME_FORMAT) for tz in (practice_tz, "Asia/Tokyo"))
+    assert shown != in_tokyo
+
+    page.goto(live["base"] + "/simulator/")
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "Asia/Tokyo"
+    page.fill("#sim-search", "Ana Ruiz")
+    page.click(".sim-patient:has-text('Ana Ruiz')")
+    meta = page.locator(f'[data-message-id="{last.id}"] .sim-meta')
+    expect(meta).to_contain_text(shown)
+    expect(meta).not_to_contain_text(in_tokyo)
+    expect(page.locator("#sim-escalations")).to_contain_text(to_local(escalated_at, practice_tz).strftime(TIME_FORMAT))
+
+    # The same time, as the dashboard shows it on the patient's transcript.
+    page.goto(live["base"] + f"/patients/{ana.id}")
+    page.fill("input[name=email]", MANAGER_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#transcript")).to_contain_text(shown)

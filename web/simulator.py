@@ -15,11 +15,11 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot import runtime
-from bot.clock import to_utc
+from bot.clock import to_local, to_utc
 from store.db import session_scope
 from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
 from web.auth import check_csrf, load_staff, render_error
-from web.dashboard import _decision_view, practice_number, reason_text, thread_query
+from web.dashboard import TIME_FORMAT, _decision_view, practice_number, reason_text, thread_query
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ FAKE_TIMEOUT_S = 20
 """The fake waits up to 15 s for the webhook, as Twilio does; allow a little more."""
 
 MAX_BODY = 1600
+
+TODAY_FORMAT = "%-I:%M %p"
+"""Today's texts show the time alone, like a phone; older ones as the dashboard shows them."""
+
+DEFAULT_TIMEZONE = Practice.model_fields["timezone"].default
+"""For a text tied to no practice: the zone a practice has by default."""
 
 
 def enabled() -> bool:
@@ -94,22 +100,31 @@ def thread(patient_id: int):
         location = db.exec(select(Location).join(Appointment, Appointment.location_id == Location.id)
                            .where(Appointment.patient_id == patient.id)
                            .order_by(col(Appointment.start_at).desc())).first()
+        practice = db.get(Practice, patient.practice_id)
+        tz = practice.timezone if practice is not None else DEFAULT_TIMEZONE
         return jsonify(
             patient={"id": patient.id, "first_name": patient.first_name, "last_name": patient.last_name,
                      "phone": patient.phone, "language": patient.language,
                      "opted_out": patient.opted_out_at is not None,
                      "practice_number": practice_number(db, patient),
                      "location": location.name if location else None},
-            messages=[_message_json(m, staff) for m in messages],
+            messages=[_message_json(m, staff, tz) for m in messages],
         )
 
 
-def _message_json(message: Message, staff: dict) -> dict:
+def _message_json(message: Message, staff: dict, tz: str) -> dict:
     return {
         "id": message.id, "direction": message.direction, "kind": message.kind, "body": message.body,
-        "status": message.status, "at": to_utc(message.created_at).isoformat(),
+        "status": message.status, "at": to_utc(message.created_at).isoformat(), "time": _shown(message.created_at, tz),
         "staff": staff.get(message.staff_user_id), "decision": _decision_view(message.decision),
     }
+
+
+def _shown(moment, tz: str) -> str:
+    """A stored time as the dashboard shows it, in the practice's zone rather than the browser's."""
+    local = to_local(moment, tz)
+    today = to_local(runtime.clock().now(), tz).date()
+    return local.strftime(TODAY_FORMAT if local.date() == today else TIME_FORMAT)
 
 
 @bp.get("/api/alerts")
@@ -122,11 +137,16 @@ def alerts():
         escalations = db.exec(select(Escalation, Patient.first_name)
                               .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
                               .where(Escalation.status == "open").order_by(col(Escalation.id).desc()).limit(10)).all()
+        zones = dict(db.exec(select(Practice.id, Practice.timezone)).all())
+
+        def time(row) -> str:
+            return _shown(row.created_at, zones.get(row.practice_id, DEFAULT_TIMEZONE))
+
         return jsonify(
             alerts=[{"id": m.id, "to": staff.get(m.to_number, m.to_number), "body": m.body, "status": m.status,
-                     "at": to_utc(m.created_at).isoformat()} for m in messages],
+                     "at": to_utc(m.created_at).isoformat(), "time": time(m)} for m in messages],
             escalations=[{"id": e.id, "urgency": e.urgency, "reason": reason_text(e.reason),
-                          "first_name": first or "Unknown", "at": to_utc(e.created_at).isoformat()}
+                          "first_name": first or "Unknown", "at": to_utc(e.created_at).isoformat(), "time": time(e)}
                          for e, first in sorted(escalations, key=lambda row: URGENCY_ORDER.get(row[0].urgency, 3))],
         )
 

@@ -21,15 +21,6 @@
     });
   }
 
-  function time(iso) {
-    var d = new Date(iso);
-    var today = new Date();
-    var opts = d.toDateString() === today.toDateString()
-      ? { hour: "numeric", minute: "2-digit" }
-      : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-    return d.toLocaleString(undefined, opts);
-  }
-
   function label(text) { return (text || "").replace(/_/g, " "); }
 
   function showError(text) {
@@ -95,7 +86,8 @@
     var bubble = el("div", "sim-bubble", m.body);
     li.appendChild(bubble);
     var who = m.direction === "in" ? "" : (m.kind === "staff" ? (m.staff || "Staff") : "Aftercare");
-    var meta = el("div", "sim-meta", (who ? who + " · " : "") + time(m.at) + (m.direction === "out" && m.status ? " · " + m.status : ""));
+    // m.time comes from the server in the practice's zone, as the dashboard shows it, whatever the browser's zone.
+    var meta = el("div", "sim-meta", (who ? who + " · " : "") + m.time + (m.direction === "out" && m.status ? " · " + m.status : ""));
     li.appendChild(meta);
     var d = decisionText(m.decision);
     if (d) {
@@ -167,7 +159,7 @@
       if (!data.alerts.length) alerts.appendChild(el("li", "muted", "No alerts yet."));
       data.alerts.forEach(function (a) {
         var li = el("li", "sim-alert");
-        li.appendChild(el("div", "sim-alert-to", "To " + a.to + " · " + time(a.at)));
+        li.appendChild(el("div", "sim-alert-to", "To " + a.to + " · " + a.time));
         li.appendChild(el("div", "sim-alert-body", a.body));
         alerts.appendChild(li);
       });
@@ -177,7 +169,7 @@
       data.escalations.forEach(function (e) {
         var li = el("li");
         li.appendChild(el("span", "badge badge-" + e.urgency, e.urgency));
-        li.appendChild(document.createTextNode(" " + e.first_name + " · " + e.reason + " · " + time(e.at)));
+        li.appendChild(document.createTextNode(" " + e.first_name + " · " + e.reason + " · " + e.time));
         escalations.appendChild(li);
       });
     }).catch(function () {});
