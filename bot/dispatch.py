@@ -449,7 +449,8 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
         return "skipped: step removed"
     patient = facts.patient
     language = patient.language if patient.language in step.text else "en"
-    context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language, facts.location)
+    context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language, facts.location,
+                                   facts.appointment, facts.timezone)
     going.append((now, touch.marketing))
     if step.channel == "email" and patient.email:
         return _send_email(session, touch, step, language, context, patient.email, settings, now)

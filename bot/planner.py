@@ -5,7 +5,9 @@ status, so it is cheap and idempotent:
 
 - completed: plan the category's steps and the everyone plan's; the patient's
   older plans lose their pending steps of the same kind ("replaced_by_newer_plan");
-- booked in the future: pending rebook and win-back touches are suppressed ("rebooked");
+- booked in the future: pending rebook and win-back touches are suppressed ("rebooked"),
+  and the upcoming plan's reminders are planned, counted back from the start (a moved
+  visit moves them: the old ones are suppressed as "rescheduled");
 - cancelled / no-show: the missed plan (a friendly "want to rebook?" text);
 - anything else: nothing.
 
@@ -22,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot import caps, runtime
 from bot.clock import to_utc
-from bot.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, PlanBook, Step, plans_for
+from bot.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, UPCOMING, PlanBook, Step, plans_for
 from store.models import Appointment, Location, Patient, Practice, Service, Touch
 from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
 
@@ -64,10 +66,16 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
         return []
     planned: dict[int, set[str]] = {}
     for appointment_id, plan in session.exec(
-        # A birthday touch hangs off the latest visit but is not that visit's plan.
-        select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids), Touch.plan != BIRTHDAY).distinct()
+        # A birthday touch hangs off the latest visit, and reminders come before it: neither is the visit's plan.
+        select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids),
+                                                       col(Touch.plan).not_in((BIRTHDAY, UPCOMING))).distinct()
     ):
         planned.setdefault(appointment_id, set()).add(plan)
+
+    reminders: dict[int, dict[str, Touch]] = {}
+    for touch in session.exec(select(Touch).where(col(Touch.appointment_id).in_(ids), Touch.plan == UPCOMING,
+                                                  col(Touch.status).in_(PENDING_TOUCH_STATUSES))):
+        reminders.setdefault(touch.appointment_id, {})[touch.step] = touch
 
     patient_ids = {row[0].patient_id for row in rows}
     visits = _patient_visits(session, patient_ids)
@@ -80,6 +88,8 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
                 continue
             if MISSED in planned.get(appointment.id, set()):
                 _unplan(session, appointment.id, keep_plan=None, only_plan=MISSED, reason="appointment_completed")
+            if reminders.get(appointment.id):
+                _unplan(session, appointment.id, keep_plan=None, only_plan=UPCOMING, reason="appointment_completed")
             visit_start = to_utc(appointment.start_at)
             newer = any(to_utc(start) > visit_start for _id, start in visits.get(patient.id, ()) if _id != appointment.id)
             _replace_older_plans(session, appointment, service.category, visits.get(patient.id, ()))
@@ -90,8 +100,10 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
         elif status == "booked":
             if to_utc(appointment.start_at) > now:
                 cancel_pending_touches(session, patient.id, REBOOKED, purposes=REBOOK_PURPOSES)
+                new_rows += _plan_reminders(session, appointment, service, patient, tz, now, book,
+                                            reminders.get(appointment.id, {}))
         elif status in ("cancelled", "no_show"):
-            if planned.get(appointment.id, set()) - {MISSED}:
+            if planned.get(appointment.id, set()) - {MISSED} or reminders.get(appointment.id):
                 _unplan(session, appointment.id, keep_plan=MISSED, only_plan=None, reason=f"appointment_{status}")
             if MISSED in planned.get(appointment.id, set()):
                 continue
@@ -107,9 +119,39 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
     return list(session.scalars(insert(Touch).returning(Touch), new_rows))
 
 
+def _plan_reminders(session: Session, appointment: Appointment, service: Service, patient: Patient, tz: str,
+                    now: datetime, book: PlanBook, existing: dict[str, Touch]) -> list[dict]:
+    """Rows for the upcoming plan's steps still ahead of a booked visit; pending ones whose time moved are
+    suppressed ("rescheduled") and planned again. A step already past when the visit is booked is left out."""
+    rows = []
+    wanted = {step.key: (plan, step) for plan, step in book.steps_before_visit(service.category, service.area, patient.vip)}
+    for key, touch in existing.items():
+        if key not in wanted or to_utc(touch.due_at) != before_time(appointment.start_at, wanted[key][1], tz):
+            touch.status, touch.reason, touch.updated_at = "suppressed", "rescheduled", now
+            session.add(touch)
+    for key, (plan, step) in wanted.items():
+        due = before_time(appointment.start_at, step, tz)
+        if due <= now or due >= to_utc(appointment.start_at):
+            continue
+        if key in existing and to_utc(existing[key].due_at) == due:
+            continue
+        rows.append(_touch_row(appointment, patient, plan.name, step, due, tz, now, None, due=due))
+    return rows
+
+
+def before_time(start: datetime, step: Step, tz: str) -> datetime:
+    """When an upcoming step falls due: the visit's start minus the offset, at the step's local time of day
+    when it names one (the calendar day of start - offset)."""
+    due = to_utc(start) - step.offset
+    if step.at is None:
+        return due
+    zone = ZoneInfo(tz)
+    return to_utc(datetime.combine(due.astimezone(zone).date(), step.at, tzinfo=zone))
+
+
 def _touch_row(appointment: Appointment, patient: Patient, plan: str, step: Step, base: datetime, tz: str,
-               now: datetime, suppressed: str | None) -> dict:
-    due = due_time(base, step, tz)
+               now: datetime, suppressed: str | None, due: datetime | None = None) -> dict:
+    due = due or due_time(base, step, tz)
     status, reason = "scheduled", None
     if suppressed:
         status, reason = "suppressed", suppressed

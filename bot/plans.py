@@ -1,9 +1,11 @@
 """Follow-up plans as data: the shipped defaults merged with a practice's own TOML file.
 
-A plan is a list of steps for one service category, plus three special plans:
+A plan is a list of steps for one service category, plus four special plans:
 `everyone` (applied after every completed visit), `missed` (after a
-cancellation or a no-show) and `birthday` (once a year; its offsets count from
-the start of the patient's birthday, so "0d" with `at` is the day itself).
+cancellation or a no-show), `birthday` (once a year; its offsets count from
+the start of the patient's birthday, so "0d" with `at` is the day itself) and
+`upcoming` (before a booked visit; its offsets count back from the visit's
+start, so "1d" with `at = "10:00"` is 10:00 the day before).
 A step:
 
     [[plans.neuromodulator.steps]]
@@ -14,7 +16,8 @@ A step:
     purpose = "care"           # see PURPOSES
     marketing = false          # optional; derived from purpose (and `offer`) when left out
     offer = false              # the text offers something (a reactivation with an offer is marketing)
-    when = { area = ["lips"] } # optional: area / area_not match Service.area; vip = true / false
+    when = { area = ["lips"] } # optional: area / area_not match Service.area; vip = true / false;
+                               # category = ["filler"] (upcoming plan: the booked service's category)
     text.en = "Hi {first_name}, ..."
     text.es = "Hola {first_name}, ..."
     subject.en / email.en      # for channel = "email"
@@ -46,8 +49,12 @@ CATEGORIES = (
 )
 """Service categories the shipped defaults cover (a practice file may add more)."""
 
-EVERYONE, MISSED, BIRTHDAY = "everyone", "missed", "birthday"
-"""The plan applied after every visit, the one after a cancellation or no-show, and the yearly one."""
+EVERYONE, MISSED, BIRTHDAY, UPCOMING = "everyone", "missed", "birthday", "upcoming"
+"""The plan applied after every visit, the one after a cancellation or no-show, the yearly one,
+and the one before a booked visit."""
+
+UPCOMING_MAX_OFFSET = timedelta(days=30)
+"""How far ahead of a booked visit an upcoming step may go out."""
 
 BIRTHDAY_MAX_OFFSET = timedelta(days=27)
 """A birthday step goes out within this long of the birthday (so the same year's birthday, whatever the month)."""
@@ -68,7 +75,7 @@ LANGUAGES = ("en", "es")
 STEP_FIELDS = {"key", "offset", "at", "channel", "purpose", "marketing", "offer", "when", "text", "subject",
                "email", "enabled"}
 PLAN_FIELDS = {"label", "steps", "replace", "replaces_everyone"}
-WHEN_FIELDS = {"area", "area_not", "vip"}
+WHEN_FIELDS = {"area", "area_not", "vip", "category"}
 
 MAX_OFFSET = timedelta(days=730)
 _OFFSET = re.compile(r"^\s*(\d+)\s*(h|d|w)\s*$")
@@ -97,13 +104,16 @@ class Step:
     area: tuple[str, ...] | None = None
     area_not: tuple[str, ...] | None = None
     vip: bool | None = None
+    category: tuple[str, ...] | None = None
     text: dict = field(default_factory=dict)
     subject: dict = field(default_factory=dict)
     email: dict = field(default_factory=dict)
 
-    def applies_to(self, area: str | None, vip: bool = False) -> bool:
-        """Whether the step's conditions hold for a service's area and a patient's VIP flag."""
+    def applies_to(self, area: str | None, vip: bool = False, category: str | None = None) -> bool:
+        """Whether the step's conditions hold for a service's area and category and a patient's VIP flag."""
         if self.vip is not None and bool(vip) != self.vip:
+            return False
+        if self.category is not None and category not in self.category:
             return False
         key = area_key(area)
         if self.area is not None and key not in self.area:
@@ -150,6 +160,11 @@ class PlanBook:
         plan = self.plans.get(MISSED)
         return [(plan, s) for s in plan.steps] if plan else []
 
+    def steps_before_visit(self, category: str, area: str | None = None, vip: bool = False) -> list[tuple[Plan, Step]]:
+        """The upcoming plan's steps for a booked visit of this category."""
+        plan = self.plans.get(UPCOMING)
+        return [(plan, s) for s in plan.steps if s.applies_to(area, vip, category)] if plan else []
+
     def steps_on_birthday(self, vip: bool = False) -> list[tuple[Plan, Step]]:
         """The birthday plan's steps for a patient (VIP or not)."""
         plan = self.plans.get(BIRTHDAY)
@@ -160,20 +175,27 @@ class PlanBook:
         return next((s for s in found.steps if s.key == key), None) if found else None
 
 
-def parse_offset(text, birthday: bool = False) -> timedelta:
+def parse_offset(text, plan: str | None = None) -> timedelta:
     """"3h", "1d", "12d", "11w" as a timedelta; ValueError saying why otherwise.
 
-    Visit steps come after the visit; birthday steps count from the start of the birthday ("0d" is allowed).
+    Visit steps come after the visit; birthday steps count from the start of the birthday ("0d" is
+    allowed); upcoming steps count back from the start of a booked visit.
     """
     if not isinstance(text, str):
         raise ValueError(f"offset must be a string like \"1d\", got {text!r}")
     if text.strip().startswith("-") or "before" in text:
-        raise ValueError(f"offset {text!r}: steps count from the visit; \"before the next visit\" is not supported")
+        raise ValueError(f"offset {text!r}: write it without a sign; steps before a booked visit go in "
+                         f"the {UPCOMING} plan, whose offsets count back from the visit")
     match = _OFFSET.match(text)
     if not match:
         raise ValueError(f"offset {text!r} is not a number of hours, days or weeks (\"4h\", \"1d\", \"11w\")")
     delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    if birthday:
+    if plan == UPCOMING:
+        if delta <= timedelta(0) or delta > UPCOMING_MAX_OFFSET:
+            raise ValueError(f"offset {text!r}: an upcoming step goes out between 1 hour and "
+                             f"{UPCOMING_MAX_OFFSET.days} days before the visit")
+        return delta
+    if plan == BIRTHDAY:
         if delta > BIRTHDAY_MAX_OFFSET:
             raise ValueError(f"offset {text!r}: a birthday step must go out within {BIRTHDAY_MAX_OFFSET.days} days of the birthday")
         return delta
@@ -201,7 +223,7 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
         raise PlanError(f"{where}: " + (f"steps of the {BIRTHDAY} plan have purpose \"birthday\"" if plan == BIRTHDAY
                                          else f"a birthday step belongs in the {BIRTHDAY} plan (its offsets count from the birthday)"))
     try:
-        offset = parse_offset(raw.get("offset"), birthday=plan == BIRTHDAY)
+        offset = parse_offset(raw.get("offset"), plan)
     except ValueError as exc:
         raise PlanError(f"{where}: bad offset: {exc}") from None
     at = None
@@ -230,16 +252,20 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
         raise PlanError(f"{where}: when.vip must be true or false")
     if plan == BIRTHDAY and set(when) - {"vip"}:
         raise PlanError(f"{where}: a birthday step has no treated area; only when.vip applies")
-    for name in ("area", "area_not"):
+    if "category" in when and plan != UPCOMING:
+        raise PlanError(f"{where}: when.category is for the {UPCOMING} plan (a category's own plan already has one)")
+    for name in ("area", "area_not", "category"):
         if name in when:
             values = when[name]
             if isinstance(values, str):
                 values = [values]
             if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-                raise PlanError(f"{where}: when.{name} must be a list of areas")
+                raise PlanError(f"{where}: when.{name} must be a list of {'categories' if name == 'category' else 'areas'}")
             conditions[name] = tuple(area_key(v) for v in values)
 
     texts = _templates(where, raw, "text", require=True, require_all=require_all_languages)
+    if plan != UPCOMING and any("visit_time" in composer.fields(t) for t in texts.values()):
+        raise PlanError(f"{where}: {{visit_time}} is only known before a booked visit (the {UPCOMING} plan)")
     subject = email = {}
     if channel == "email":
         subject = _templates(where, raw, "subject", require=True, require_all=require_all_languages)
@@ -256,7 +282,7 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
             raise PlanError(f"{where}: text.{language} is marketing and must say how to opt out (\"Reply STOP ...\")")
     return Step(plan=plan, key=key, offset=offset, offset_text=raw["offset"], purpose=purpose, marketing=marketing,
                 channel=channel, at=at, offer=offer, area=conditions.get("area"), area_not=conditions.get("area_not"),
-                vip=vip, text=texts, subject=subject, email=email)
+                vip=vip, category=conditions.get("category"), text=texts, subject=subject, email=email)
 
 
 def _templates(where: str, raw: dict, part: str, require: bool, require_all: bool) -> dict:

@@ -84,7 +84,8 @@ def simulate(session: Session, start: datetime, until: datetime, patient_id: int
                 continue
             patient = facts.patient
             language = patient.language if patient.language in step.text else "en"
-            context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language, facts.location)
+            context = composer.context_for(facts.practice, patient, facts.service, facts.provider, language,
+                                           facts.location, facts.appointment, facts.timezone)
             if step.channel == "email" and patient.email:
                 event.channel = "email"
                 event.body = step.template(language, "subject").format_map(context)

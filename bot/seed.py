@@ -303,7 +303,8 @@ def _send_in_the_past(session, touch: Touch, facts, at: datetime, rng: random.Ra
     if step.channel == "email" and patient.email:
         return  # an email long ago: nothing for the text thread
     rendered = composer.render(step.template(language), composer.context_for(
-        facts.practice, patient, facts.service, facts.provider, language, facts.location))
+        facts.practice, patient, facts.service, facts.provider, language, facts.location,
+        facts.appointment, facts.timezone))
     sender = (facts.location.sms_number if facts.location else None) or facts.practice.phone
     message = _text_out(session, patient, sender, rendered.body, at, kind="touch", touch_id=touch.id)
     message.segments, message.encoding = rendered.segments, rendered.encoding

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot import caps, quiet_hours
 from bot.clock import to_local, to_utc
-from bot.plans import MISSED, REBOOK_PURPOSES
+from bot.plans import MISSED, REBOOK_PURPOSES, UPCOMING
 from store.models import (Appointment, ConversationState, Escalation, Location, Message, Patient, Practice,
                           Provider, Service, Touch)
 
@@ -158,6 +158,10 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
         return Verdict(SUPPRESS, "open_escalation")
     if (touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED) and facts.rebooked_since:
         return Verdict(SUPPRESS, "rebooked")
+    if touch.plan == UPCOMING:
+        visit = facts.appointment
+        if visit is None or visit.status not in ("booked", "requested") or to_utc(visit.start_at) <= now:
+            return Verdict(SKIP, "visit_no_longer_ahead")
     if touch.purpose == "review":
         if facts.complained_since_visit:
             return Verdict(SUPPRESS, "complained_since_visit")

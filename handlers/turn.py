@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot import composer, outbox
 from bot.clock import to_utc
 from bot.inbound import open_escalation
-from store.models import ConversationState, Escalation, Message, Patient, Practice
+from store.models import ConversationState, Escalation, Location, Message, Patient, Practice
 from store.queries import last_visit
 
 REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
@@ -115,7 +115,9 @@ class Turn:
         practice = self.session.get(Practice, patient.practice_id)
         visit = last_visit(self.session, patient.id)
         service = visit[1] if visit else None
-        context = composer.context_for(practice, patient, service, None, language)
+        location = self.session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
+        # The location they visited gives the number to call; the practice's emergency line stays the same.
+        context = composer.context_for(practice, patient, service, None, language, location)
         body = templates[language].format_map(context)
         row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
                                 from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,

@@ -127,7 +127,7 @@ def test_spanish_patient_in_miami_reads_the_spanish_service_name_and_the_miami_n
     dispatch_all(runtime.settings())
     [text] = twilio.messages
     assert text["body"] == ("Hola Ana, soy Maya de Glow Med Spa. ¡Lamentamos no haberte visto! ¿Buscamos otra fecha "
-                            "para tu relleno de labios? Solo responde aqui o llama al +13055550100.")
+                            "para tu relleno de labios? Solo responde aqui o llama al (305) 555-0100.")
     assert touch_row(db_url, touch_id).body == text["body"]
 
 

@@ -81,7 +81,7 @@ def escalation(db_url) -> Escalation:
 def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):  # noqa: F811
     text_in("my lip is turning white and blotchy and it hurts a lot")
     [reply] = sent_to(twilio, PATIENT)
-    assert EMERGENCY_LINE in reply and "911" in reply and reply.startswith("Ana, this needs attention right away.")
+    assert "(512) 555-0177" in reply and "911" in reply and reply.startswith("Ana, this needs attention right away.")
     found = escalation(db_url)
     assert found.urgency == "emergency" and found.paged_at is not None
     for number in (NURSE, INJECTOR):
@@ -199,7 +199,7 @@ def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, d
 @pytest.mark.parametrize("twilio_confirms, word, expected", [
     (True, "STOP", None),
     (False, "STOP", "You're unsubscribed"),
-    (False, "cancel", "To cancel an appointment instead, call +15125550199."),
+    (False, "cancel", "To cancel an appointment instead, call (512) 555-0199."),
 ])
 def test_carrier_keywords_are_confirmed_only_when_twilio_does_not(settings, twilio, clock, spa, db_url,  # noqa: F811
                                                                     twilio_confirms, word, expected):

@@ -82,9 +82,9 @@ def test_old_visit_imported_late_does_not_text_stale_steps(settings, clock, db_u
     assert touches(db_url, step="rebook")[0].status == "scheduled"
 
 
-def test_booked_or_requested_status_plans_nothing(settings, clock, db_url):
+def test_a_booked_visit_plans_only_its_reminders_and_a_requested_one_nothing(settings, clock, db_url):
     ids = seed_visit(db_url, start=clock.now() + timedelta(days=3), status="booked")
-    assert plan(db_url, ids["appointment_id"]) == []
+    assert [(t.plan, t.step) for t in plan(db_url, ids["appointment_id"])] == [("upcoming", "reminder")]
     with session_scope(db_url) as session:
         session.get(Appointment, ids["appointment_id"]).status = "requested"
     assert plan(db_url, ids["appointment_id"]) == []
