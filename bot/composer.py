@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -150,6 +151,7 @@ def visit_time(start, tz: str, language: str = "en") -> str:
     return f"{DAYS['en'][local.weekday()]}, {local:%b} {local.day} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
 
 
+@lru_cache(maxsize=512)
 def display_phone(number: str | None) -> str:
     """A stored number as a patient dials it: "(512) 555-0199" for a US number, else as stored."""
     if not number:
