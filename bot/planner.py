@@ -5,9 +5,10 @@ status, so it is cheap and idempotent:
 
 - completed: plan the category's steps and the everyone plan's; the patient's
   older plans lose their pending steps of the same kind ("replaced_by_newer_plan");
-- booked in the future: pending rebook and win-back touches are suppressed ("rebooked"),
-  and the upcoming plan's reminders are planned, counted back from the start (a moved
-  visit moves them: the old ones are suppressed as "rescheduled");
+- booked (or requested, e.g. by text) in the future: pending rebook and win-back touches
+  are suppressed ("rebooked"); a booked one also gets the upcoming plan's reminders,
+  counted back from the start (a moved visit moves them: the old ones are suppressed
+  as "rescheduled");
 - cancelled / no-show: the missed plan (a friendly "want to rebook?" text);
 - anything else: nothing.
 
@@ -97,9 +98,10 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
                 replaced = newer and _is_replaced_by_newer(plan.name, step, service.category)
                 new_rows.append(_touch_row(appointment, patient, plan.name, step, to_utc(appointment.end_at), tz, now,
                                            REPLACED if replaced else None))
-        elif status == "booked":
+        elif status in ("booked", "requested"):
             if to_utc(appointment.start_at) > now:
                 cancel_pending_touches(session, patient.id, REBOOKED, purposes=REBOOK_PURPOSES)
+            if status == "booked" and to_utc(appointment.start_at) > now:
                 new_rows += _plan_reminders(session, appointment, service, patient, tz, now, book,
                                             reminders.get(appointment.id, {}))
         elif status in ("cancelled", "no_show"):

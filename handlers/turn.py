@@ -25,6 +25,14 @@ REPEAT_WINDOW = timedelta(hours=12)
 """A courtesy reply of one kind goes to a patient at most once in this long (safety replies always go)."""
 
 SAFETY_REPLIES = frozenset({"emergency", "urgent", "opt_out", "opt_out_cancel"})
+
+REPLY_PLACEHOLDERS = {
+    "options": "1) Wed, Nov 25 10:30 AM with Dr. Katherine Lee; 2) Thu, Nov 26 12:30 PM with Dr. Katherine Lee; "
+               "3) Fri, Nov 27 3:30 PM with Dr. Katherine Lee",
+    "slot": "Wednesday, Nov 25 at 10:30 AM",
+    "with_provider": "Dr. Katherine Lee",
+}
+"""Placeholders only replies use, with long sample values (tests render every reply with them)."""
 """Replies that are never held back by REPEAT_WINDOW or a staff takeover."""
 
 
@@ -86,8 +94,14 @@ class Turn:
 
     # ----------------------------------------------------------------- reply
 
-    def reply(self, kind: str) -> Message | None:
+    def language(self) -> str:
+        """The language the patient is texted in."""
+        return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
+
+    def reply(self, kind: str, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
+
+        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}) beside the plans' ones.
 
         Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
         opt-out confirmation itself); courtesy replies wait while staff have taken over the
@@ -118,7 +132,7 @@ class Turn:
         location = self.session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
         # The location they visited gives the number to call; the practice's emergency line stays the same.
         context = composer.context_for(practice, patient, service, None, language, location)
-        body = templates[language].format_map(context)
+        body = templates[language].format_map({**context, **values})
         row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
                                 from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,
                                 patient_id=patient.id, now=self.now)

@@ -15,7 +15,7 @@ from bot import classifier, composer, outbox, paging, runtime
 from bot.classifier import Decision
 from bot.queue import redis_connection
 from handlers import ROUTES, Turn, route
-from handlers.turn import replies
+from handlers.turn import REPLY_PLACEHOLDERS, replies
 from store.db import session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient, StaffUser
 from tests import factories
@@ -304,8 +304,8 @@ def test_every_reply_fits_two_segments_in_both_languages(kind):
     texts = replies()[kind]
     assert set(texts) == {"en", "es"}
     for language, template in texts.items():
-        assert composer.fields(template) <= set(composer.PLACEHOLDERS), (kind, language)
-        rendered = composer.render(template, composer.SAMPLE_LONG)
+        assert composer.fields(template) <= set(composer.PLACEHOLDERS) | set(REPLY_PLACEHOLDERS), (kind, language)
+        rendered = composer.render(template, {**composer.SAMPLE_LONG, **REPLY_PLACEHOLDERS})
         assert rendered.segments <= 2 and rendered.encoding == "GSM-7", (kind, language, rendered)
 
 

@@ -1,0 +1,152 @@
+"""Booking by text: real open times offered from provider hours and the calendar, a pick becomes a requested visit."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlmodel import select
+
+from bot import slots
+from store.db import session_scope
+from store.models import Appointment, ConversationState, Escalation, Location, Patient, Provider, Service, Touch
+from tests import factories
+from tests.test_dispatch import twilio  # noqa: F401  (fixture)
+from tests.test_handlers import PATIENT, sent_to, text_in
+
+HOURS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def _utc(y, m, d, hh, mm=0):
+    """A Chicago wall time in November/December (CST, UTC-6) as UTC."""
+    return datetime(y, m, d, hh, mm, tzinfo=timezone.utc) + timedelta(hours=6)
+
+
+@pytest.fixture
+def spa(settings, clock, db_url):
+    """Ana had lip filler with Maya five months ago; Maya works Monday to Friday, 9 to 5, in Austin."""
+    with session_scope(db_url) as session:
+        practice = factories.practice(session)
+        location = session.exec(select(Location)).one()
+        maya = factories.provider(session, practice.id, location_id=location.id, working_hours=HOURS)
+        patient = factories.patient(session, practice.id)
+        service = factories.service(session, practice.id)  # 45 min + a 10 min buffer
+        visit = factories.appointment(session, patient, service, clock.now() - timedelta(days=150),
+                                      provider_id=maya.id, location_id=location.id)
+        session.add(Touch(practice_id=practice.id, patient_id=patient.id, appointment_id=visit.id, plan="filler",
+                          step="rebook_lips", purpose="rebook", due_at=clock.now() + timedelta(days=5)))
+        return {"practice_id": practice.id, "patient_id": patient.id, "provider_id": maya.id, "service_id": service.id,
+                "location_id": location.id}
+
+
+def _pending(db_url, patient_id):
+    with session_scope(db_url) as session:
+        state = session.get(ConversationState, patient_id)
+        return state.pending if state else None
+
+
+def test_a_booking_wish_gets_three_real_times_matching_the_day_asked(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    [offer] = sent_to(twilio, PATIENT)
+    assert offer == ("Hi Ana! Open times for your next Lip filler: 1) Tue, Nov 24 9:00 AM with Maya Chen, NP; "
+                     "2) Tue, Nov 24 11:00 AM with Maya Chen, NP; 3) Tue, Dec 1 9:00 AM with Maya Chen, NP. "
+                     "Reply 1, 2 or 3 to pick one, or tell us a day that suits you better.")
+    pending = _pending(db_url, spa["patient_id"])
+    assert pending["kind"] == "slots" and len(pending["options"]) == 3
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation)).all() == []  # no person needed yet
+
+
+def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    text_in("3")
+    confirmation = sent_to(twilio, PATIENT)[-1]
+    assert confirmation == ("Thanks, Ana! We've asked for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
+                            "Lip filler. The front desk will text you shortly to confirm.")
+    with session_scope(db_url) as session:
+        booked = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+        assert (booked.provider_id, booked.service_id, booked.source) == (spa["provider_id"], spa["service_id"], "bot")
+        assert booked.start_at.replace(tzinfo=timezone.utc) == _utc(2026, 12, 1, 9)
+        assert booked.end_at - booked.start_at == timedelta(minutes=45)
+        escalation = session.exec(select(Escalation)).one()
+        assert (escalation.urgency, escalation.reason) == ("routine", "booking_request")
+        rebook = session.exec(select(Touch).where(Touch.purpose == "rebook")).one()
+        assert (rebook.status, rebook.reason) == ("suppressed", "rebooked")
+    assert _pending(db_url, spa["patient_id"]) is None
+
+
+def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    with session_scope(db_url) as session:  # the front desk books Tuesday 9:00 for someone else
+        other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
+        factories.appointment(session, other, session.get(Service, spa["service_id"]), _utc(2026, 11, 24, 9),
+                              provider_id=spa["provider_id"], status="booked")
+    text_in("1")
+    retry = sent_to(twilio, PATIENT)[-1]
+    assert retry.startswith("Sorry, Ana, that time was just taken. Still open: 1) Tue, Nov 24 10:00 AM with Maya")
+    with session_scope(db_url) as session:
+        assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
+
+
+def test_an_old_offer_cannot_be_picked_by_number(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    clock.advance(hours=49)
+    text_in("1")
+    with session_scope(db_url) as session:
+        assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
+    assert sent_to(twilio, PATIENT)[-1].startswith("Hi Ana! Open times")
+
+
+def test_spanish_patients_are_offered_times_in_spanish(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = "es"
+    text_in("quiero una cita el jueves en la tarde por favor")
+    [offer] = sent_to(twilio, PATIENT)
+    assert offer.startswith("¡Hola Ana! Horarios para tu proxima cita de Lip filler: 1) jue 26 nov 12:00 con Maya Chen, NP;")
+    text_in("la primera")
+    assert sent_to(twilio, PATIENT)[-1].startswith("¡Gracias, Ana! Pedimos el jueves 26 de noviembre a las 12:00 con Maya")
+
+
+def test_with_nothing_open_a_person_answers(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(Provider, spa["provider_id"]).working_hours = {}
+    text_in("can I come in tuesday morning?")
+    assert sent_to(twilio, PATIENT) == ["Thanks, Ana! Someone from our team will text you back shortly with times that work."]
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation.reason)).one() == "needs_reply:rebook_request"
+
+
+# --------------------------------------------------------------- the calendar
+
+def test_open_times_step_around_bookings_and_their_buffers(settings, clock, spa, db_url):
+    with session_scope(db_url) as session:
+        service = session.get(Service, spa["service_id"])
+        maya = session.get(Provider, spa["provider_id"])
+        other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
+        factories.appointment(session, other, service, _utc(2026, 11, 24, 9), provider_id=maya.id, status="booked")
+        factories.appointment(session, other, service, _utc(2026, 11, 24, 10), provider_id=maya.id, status="cancelled")
+        found = slots.open_slots(session, service, [maya], "America/Chicago", clock.now(), count=200)
+        offered = slots.open_slots(session, service, [maya], "America/Chicago", clock.now())
+    tuesday = [s.start for s in found if s.start.date() == date(2026, 11, 24)]
+    assert tuesday[0] == _utc(2026, 11, 24, 10)          # 9:00-9:45 + 10 min buffer; the cancelled 10:00 is free
+    assert max(tuesday) == _utc(2026, 11, 24, 16)        # 16:00 + 45 min still ends by 17:00
+    assert all(s.start >= clock.now() + slots.MIN_NOTICE for s in found)
+    assert len({s.start.date() for s in offered}) == 3  # spread over days first
+
+
+@pytest.mark.parametrize("days, times, expect", [
+    ("tuesday", None, lambda t: t.weekday() == 1),
+    ("weekend", None, lambda t: t.weekday() in (5, 6)),
+    ("next week", None, lambda t: t.date() >= date(2026, 11, 30)),
+    ("tomorrow", None, lambda t: t.date() == date(2026, 11, 24)),
+    (None, "morning", lambda t: t.hour < 12),
+    (None, "after work", lambda t: t.hour >= 16),
+    (None, "3pm", lambda t: time(14) <= t.time() <= time(16, 30)),
+    ("viernes", "en la tarde", lambda t: t.weekday() == 4 and 12 <= t.hour < 19),
+])
+def test_preferences_narrow_the_times(days, times, expect):
+    prefs = slots.Preferences.parse(days, times, date(2026, 11, 23))
+    start = datetime(2026, 11, 23, 0, 0)
+    candidates = [start + timedelta(minutes=30 * i) for i in range(2 * 24 * 21)]
+    accepted = [t for t in candidates if prefs.accepts(t)]
+    assert accepted and all(expect(t) for t in accepted)
+    assert len(accepted) < len(candidates)
