@@ -7,7 +7,9 @@
 - "2" / "the second one": the time is checked again (someone may have taken
   it), then written as a *requested* appointment, which suppresses the
   pending rebook and win-back texts at once; the front desk confirms it in
-  the practice system from the staff inbox, and the patient is told so.
+  the practice system from the staff inbox, and the patient is told so;
+  Confirm in the dashboard books it (reminders follow) and texts the patient,
+  Decline frees it and asks the patient for another day.
 - No visit on record, no provider hours, or nothing open: a person answers
   from the staff inbox, and the patient is told someone will text back.
 """
@@ -132,3 +134,44 @@ def _to_staff(turn: Turn) -> bool:
     if turn.to_staff("rebook_request"):
         turn.reply("rebook")
     return False
+
+
+def settle_request(session, appointment: Appointment, confirmed: bool, staff_id: int, now: datetime) -> int | None:
+    """The front desk's answer to a requested visit: booked (reminders planned) or declined; texts the patient
+    unless they opted out, and closes the booking request. Returns the text's row id (deliver it after the commit)."""
+    from bot import outbox
+    from handlers.turn import replies
+    from store.models import Escalation, Patient
+
+    appointment.status, appointment.updated_at = ("booked" if confirmed else "declined"), now
+    session.add(appointment)
+    session.flush()
+    if confirmed:
+        plan_appointment(session, appointment.id, now)
+    for item in session.exec(select(Escalation).where(Escalation.patient_id == appointment.patient_id,
+                                                      Escalation.reason == "booking_request",
+                                                      Escalation.status != "resolved")):
+        item.status, item.resolved_at = "resolved", now
+        item.acknowledged_at = item.acknowledged_at or now
+        item.acknowledged_by = item.acknowledged_by or staff_id
+        item.note = "confirmed" if confirmed else "declined"
+        session.add(item)
+    patient = session.get(Patient, appointment.patient_id)
+    if patient is None or patient.opted_out_at is not None or not patient.care_sms:
+        return None
+    practice = session.get(Practice, appointment.practice_id)
+    location = session.get(Location, appointment.location_id) if appointment.location_id else None
+    service = session.get(Service, appointment.service_id)
+    provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
+    language = patient.language if patient.language in ("en", "es") else "en"
+    tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+    kind = "confirmed" if confirmed else "declined"
+    context = composer.context_for(practice, patient, service, provider, language, location)
+    body = replies()[kind][language].format_map({
+        **context, "slot": composer.visit_time(appointment.start_at, tz, language),
+        "with_provider": provider.name if provider else context["provider"]})
+    sender = (location.sms_number if location and location.sms_number else None) or practice.phone or ""
+    row = outbox.queue_text(session, key=f"booking-{appointment.id}-{kind}", to=patient.phone, from_=sender, body=body,
+                            kind="reply", practice_id=patient.practice_id, patient_id=patient.id,
+                            staff_user_id=staff_id, now=now)
+    return row.id if row is not None else None

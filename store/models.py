@@ -120,7 +120,7 @@ class Appointment(SQLModel, table=True):
     service_id: int = Field(foreign_key="service.id")
     provider_id: Optional[int] = Field(default=None, foreign_key="provider.id")
     location_id: Optional[int] = Field(default=None, foreign_key="location.id")
-    status: str = "booked"  # booked | completed | cancelled | no_show | requested
+    status: str = "booked"  # booked | completed | cancelled | no_show | requested (by text) | declined (a request)
     start_at: datetime = Field(index=True)
     end_at: datetime
     price: Optional[float] = None

@@ -1,14 +1,16 @@
 """Booking by text: real open times offered from provider hours and the calendar, a pick becomes a requested visit."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlmodel import select
 
-from bot import slots
+from bot import runtime, slots
 from store.db import session_scope
-from store.models import Appointment, ConversationState, Escalation, Location, Patient, Provider, Service, Touch
+from store.models import (Appointment, AuditEvent, ConversationState, Escalation, Location, Patient, Provider, Service,
+                          Touch)
 from tests import factories
 from tests.test_dispatch import twilio  # noqa: F401  (fixture)
 from tests.test_handlers import PATIENT, sent_to, text_in
@@ -150,3 +152,64 @@ def test_preferences_narrow_the_times(days, times, expect):
     accepted = [t for t in candidates if prefs.accepts(t)]
     assert accepted and all(expect(t) for t in accepted)
     assert len(accepted) < len(candidates)
+
+
+# ------------------------------------------------------------ the front desk
+
+def _front_desk(db_url, practice_id):
+    """A signed-in front-desk client."""
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+    from store.models import StaffUser
+
+    with session_scope(db_url) as session:
+        session.add(StaffUser(practice_id=practice_id, name="Fran Desk", role="front_desk", email="fran@glow.test",
+                              password_hash=generate_password_hash("pw-123456", method="pbkdf2")))
+    client = create_app(runtime.settings()).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": "fran@glow.test", "password": "pw-123456", "csrf_token": token})
+    return client, token
+
+
+def _answer(client, token, db_url, answer):
+    from tests.test_handlers import work
+
+    with session_scope(db_url) as session:
+        requested = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+    page = client.get(f"/patients/{requested.patient_id}").get_data(as_text=True)
+    assert f"/appointments/{requested.id}/{answer}" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # the signed-in session's token
+    response = client.post(f"/appointments/{requested.id}/{answer}", data={"csrf_token": token})
+    assert response.status_code == 302
+    work()
+    return requested.id, token
+
+
+def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    text_in("3")
+    client, token = _front_desk(db_url, spa["practice_id"])
+    appointment_id, token = _answer(client, token, db_url, "confirm")
+    assert sent_to(twilio, PATIENT)[-1] == ("You're booked, Ana: Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
+                                            "Lip filler. Need to change it? Just reply here or call (512) 555-0199.")
+    with session_scope(db_url) as session:
+        assert session.get(Appointment, appointment_id).status == "booked"
+        reminder = session.exec(select(Touch).where(Touch.appointment_id == appointment_id, Touch.step == "reminder")).one()
+        assert reminder.due_at.replace(tzinfo=timezone.utc) == _utc(2026, 11, 30, 10)
+        assert session.exec(select(Escalation.status)).all() == ["resolved"]
+        assert session.exec(select(AuditEvent.action).where(AuditEvent.subject_id == appointment_id)).all() == [
+            "booking_confirmed"]
+    assert client.post(f"/appointments/{appointment_id}/confirm", data={"csrf_token": token}).status_code == 302
+    assert len(sent_to(twilio, PATIENT)) == 3  # answering twice texts once
+
+
+def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    text_in("1")
+    client, token = _front_desk(db_url, spa["practice_id"])
+    appointment_id, _token = _answer(client, token, db_url, "decline")
+    assert sent_to(twilio, PATIENT)[-1].startswith("Sorry, Ana, Tuesday, Nov 24 at 9:00 AM is no longer available.")
+    with session_scope(db_url) as session:
+        assert session.get(Appointment, appointment_id).status == "declined"
+        assert session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all() == []

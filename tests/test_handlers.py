@@ -252,7 +252,7 @@ def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock
 # ---------------------------------------------------------------- outbox
 
 def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock, spa, db_url):  # noqa: F811
-    message_id = _queued_reply(db_url, spa)
+    _queued_reply(db_url, spa)
     clock.advance(seconds=10)
     assert outbox.sweep()["requeued"] == 0
     clock.advance(seconds=30)
