@@ -77,14 +77,16 @@ class Preferences:
                 prefs.weekdays.add(_DAY_WORDS[word])
         if "weekend" in days:
             prefs.weekdays |= {5, 6}
-        if "tomorrow" in days or "tmrw" in days or "manana" in days:
+        times = fold(time_preference or "")
+        # "mañana" is tomorrow, but "en la mañana" is the morning (the time preference then says so).
+        tomorrow_es = re.search(r"\bmanana\b", days) and "manana" not in times
+        if re.search(r"\b(tomorrow|tmrw)\b", days) or tomorrow_es:
             prefs.earliest = prefs.latest = today + timedelta(days=1)
         if "next week" in days or "proxima semana" in days:
             prefs.earliest = today + timedelta(days=7 - today.weekday())
             prefs.latest = prefs.earliest + timedelta(days=6)
-        times = fold(time_preference or "")
-        for phrase, hours in _PARTS.items():
-            if phrase in times:
+        for phrase, hours in _PARTS.items():  # whole words: "noon" is not in "afternoon"
+            if re.search(rf"\b{phrase}\b", times):
                 prefs.hours = hours
         match = _CLOCK.search(times)
         if match and (match.group(3) or match.group(2)):

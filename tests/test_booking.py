@@ -144,6 +144,9 @@ def test_open_times_step_around_bookings_and_their_buffers(settings, clock, spa,
     (None, "after work", lambda t: t.hour >= 16),
     (None, "3pm", lambda t: time(14) <= t.time() <= time(16, 30)),
     ("viernes", "en la tarde", lambda t: t.weekday() == 4 and 12 <= t.hour < 19),
+    ("thursday", "afternoon", lambda t: t.weekday() == 3 and 12 <= t.hour < 17),
+    ("viernes manana", "en la manana", lambda t: t.weekday() == 4 and t.hour < 12),
+    ("manana", None, lambda t: t.date() == date(2026, 11, 24)),
 ])
 def test_preferences_narrow_the_times(days, times, expect):
     prefs = slots.Preferences.parse(days, times, date(2026, 11, 23))
