@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot import caps, runtime
 from bot.clock import to_utc
-from bot.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, UPCOMING, PlanBook, Step, plans_for
+from bot.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, SPECIAL, UPCOMING, PlanBook, Step, plans_for
 from store.models import Appointment, Location, Patient, Practice, Service, Touch
 from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
 
@@ -67,9 +67,10 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
         return []
     planned: dict[int, set[str]] = {}
     for appointment_id, plan in session.exec(
-        # A birthday touch hangs off the latest visit, and reminders come before it: neither is the visit's plan.
+        # Birthday and check-back touches hang off the latest visit, and reminders come before it:
+        # none of them is the visit's own plan.
         select(Touch.appointment_id, Touch.plan).where(col(Touch.appointment_id).in_(ids),
-                                                       col(Touch.plan).not_in((BIRTHDAY, UPCOMING))).distinct()
+                                                       col(Touch.plan).not_in(SPECIAL)).distinct()
     ):
         planned.setdefault(appointment_id, set()).add(plan)
 
