@@ -3,7 +3,8 @@
 - "Can I come in next Tuesday after 5?": up to three open times for the
   service they had last, with their provider when that provider works then
   (else anyone at the practice), matching the days and times they named
-  (bot.slots); the offer is kept on the conversation for 48 hours.
+  (bot.slots); others only if they have done that kind of treatment here
+  before. The offer is kept on the conversation for 48 hours.
 - "2" / "the second one": the time is checked again (someone may have taken
   it), then written as a *requested* appointment, which suppresses the
   pending rebook and win-back texts at once; the front desk confirms it in
@@ -113,11 +114,18 @@ def describe(start: datetime, tz: str, language: str) -> str:
 
 
 def _providers(session, appointment: Appointment, location: Location | None) -> list[list[Provider]]:
-    """Who to look at, in turn: their last provider, then everyone at that location who keeps hours."""
+    """Who to look at, in turn: their last provider, then everyone at that location who keeps hours and has
+    done this kind of treatment before (the practice's own history says who performs what)."""
     everyone = session.exec(select(Provider).where(Provider.practice_id == appointment.practice_id,
                                                    Provider.active == True)  # noqa: E712
                             .order_by(Provider.id)).all()
-    here = [p for p in everyone if p.working_hours and (location is None or p.location_id in (None, location.id))]
+    category = session.get(Service, appointment.service_id).category
+    performs = set(session.exec(
+        select(Appointment.provider_id).join(Service, Service.id == Appointment.service_id)
+        .where(Appointment.practice_id == appointment.practice_id, Appointment.status == "completed",
+               Service.category == category).distinct()))
+    here = [p for p in everyone if p.working_hours and p.id in performs
+            and (location is None or p.location_id in (None, location.id))]
     last = [p for p in everyone if p.id == appointment.provider_id and p.working_hours]
     return [group for group in (last, here) if group]
 

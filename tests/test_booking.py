@@ -216,3 +216,20 @@ def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settin
     with session_scope(db_url) as session:
         assert session.get(Appointment, appointment_id).status == "declined"
         assert session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all() == []
+
+
+def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(settings, twilio, clock, spa,  # noqa: F811
+                                                                                      db_url):
+    with session_scope(db_url) as session:
+        location = session.get(Location, spa["location_id"])
+        session.get(Provider, spa["provider_id"]).working_hours = {}  # Maya is away
+        factories.provider(session, spa["practice_id"], external_id="P-2", name="Priya Patel", location_id=location.id,
+                           working_hours=HOURS)  # an aesthetician: no filler in her history
+        lee = factories.provider(session, spa["practice_id"], external_id="P-3", name="Dr. Lee", location_id=location.id,
+                                 working_hours=HOURS)
+        other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
+        factories.appointment(session, other, session.get(Service, spa["service_id"]), clock.now() - timedelta(days=30),
+                              provider_id=lee.id)
+    text_in("can I come in tuesday morning?")
+    [offer] = sent_to(twilio, PATIENT)
+    assert offer.count("with Dr. Lee") == 3 and "Priya" not in offer
