@@ -1,13 +1,15 @@
 """Follow-up plans as data: the shipped defaults merged with a practice's own TOML file.
 
-A plan is a list of steps for one service category, plus five special plans:
+A plan is a list of steps for one service category, plus six special plans:
 `everyone` (applied after every completed visit), `missed` (after a
 cancellation or a no-show), `birthday` (once a year; its offsets count from
 the start of the patient's birthday, so "0d" with `at` is the day itself) and
 `upcoming` (before a booked visit; its offsets count back from the visit's
 start, so "1d" with `at = "10:00"` is 10:00 the day before) and `deferred`
 (the one check-back a patient asks for with "not now, maybe next month"; its
-`nudge` step's offset is the wait when they name no time).
+`nudge` step's offset is the wait when they name no time) and `referred`
+(the thank-you to a patient whose referral code a new patient booked with,
+counted from the booking).
 A step:
 
     [[plans.neuromodulator.steps]]
@@ -51,11 +53,12 @@ CATEGORIES = (
 )
 """Service categories the shipped defaults cover (a practice file may add more)."""
 
-EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED = "everyone", "missed", "birthday", "upcoming", "deferred"
+EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED = (
+    "everyone", "missed", "birthday", "upcoming", "deferred", "referred")
 """The plan applied after every visit, the one after a cancellation or no-show, the yearly one,
-the one before a booked visit, and the check-back a patient asked for."""
+the one before a booked visit, the check-back a patient asked for, and the referral thank-you."""
 
-SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED)
+SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED, REFERRED)
 """Plans whose touches hang off a visit without being that visit's follow-up."""
 
 UPCOMING_MAX_OFFSET = timedelta(days=30)

@@ -25,6 +25,9 @@ SEND, SKIP, SUPPRESS, DEFER = "send", "skip", "suppress", "defer"
 STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
 """The touch status each final verdict leaves."""
 
+TEAM_TASKS = ("referral_booked",)
+"""Inbox items that are work for the team, not a reason to hold back the patient's texts."""
+
 
 @dataclass
 class Verdict:
@@ -74,8 +77,11 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
         return {}
     ids = [touch.id for touch in touches]
     later = aliased(Appointment)
-    open_escalation = exists().where(Escalation.patient_id == Patient.id, Escalation.status != "resolved")
-    escalated_since = exists().where(Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at)
+    # A task for the team about the patient (a referral reward to apply) is not a problem with the patient.
+    about_patient = col(Escalation.reason).not_in(TEAM_TASKS)
+    open_escalation = exists().where(Escalation.patient_id == Patient.id, Escalation.status != "resolved", about_patient)
+    escalated_since = exists().where(Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at,
+                                     about_patient)
     rebooked = exists().where(
         later.patient_id == Patient.id, later.id != Appointment.id,
         col(later.status).in_(("booked", "completed", "requested")), later.start_at > Appointment.start_at,

@@ -32,6 +32,8 @@ REPLY_PLACEHOLDERS = {
     "slot": "Wednesday, Nov 25 at 10:30 AM",
     "with_provider": "Dr. Katherine Lee",
     "when": "el miércoles 25 de noviembre",
+    "code": "GA-MAXI7KQ2",
+    "reward": "un regalo de nuestra parte en su proxima visita",
 }
 """Placeholders only replies use, with long sample values (tests render every reply with them)."""
 """Replies that are never held back by REPEAT_WINDOW or a staff takeover."""
@@ -102,7 +104,7 @@ class Turn:
     def reply(self, kind: str, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
-        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}) beside the plans' ones.
+        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code}, {reward}) beside the plans' ones.
 
         Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
         opt-out confirmation itself); courtesy replies wait while staff have taken over the
