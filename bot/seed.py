@@ -51,7 +51,8 @@ MIAMI = {"external_id": "L-MIA", "name": "Miami - Brickell", "timezone": "Americ
 
 FACTS = {
     "sender_name": "Carla",
-    "hours": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
+    "hours": {"en": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
+              "es": "martes a viernes de 9 a 19 h y sabado de 9 a 16 h; domingo y lunes cerrado"},
     "address": {"L-AUS": AUSTIN["address"], "L-MIA": MIAMI["address"]},
     "parking": {"L-AUS": "Free garage parking behind the building (level 2), validated at the front desk.",
                 "L-MIA": "Valet at the Brickell Ave entrance; we validate 2 hours."},

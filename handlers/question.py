@@ -1,9 +1,143 @@
-"""A question: answered by a person from the staff inbox (the bot never improvises clinical or price answers)."""
+"""A question: answered only from the practice's own facts, else by a person.
+
+The facts are the practice's (`Practice.facts`: hours, parking, payment,
+membership, consultations, cancellation policy, aftercare sheets, booking link),
+its locations' addresses and its services' prices. A question is answered when
+it asks about exactly one of those topics and says nothing clinical; the answer
+quotes the fact as the practice wrote it. Anything else (how long swelling
+lasts, whether a medicine is safe, a price for a treatment the menu does not
+list) goes to the staff inbox, and the patient is told a person will reply.
+A fact may be written per language ({"en": ..., "es": ...}) and per location
+({"L-AUS": ..., "L-MIA": ...}, keyed by the location's external id).
+"""
 from __future__ import annotations
 
+import re
+
+from sqlmodel import select
+
+from bot import segments
+from bot.textnorm import fold
 from handlers.turn import Turn
+from store.models import Location, Practice, Service
+from store.queries import last_visit
+
+MAX_SEGMENTS = 2
+"""An answer that would take more is left to a person."""
+
+CLINICAL = re.compile(
+    r"\b(swell\w*|bruis\w*|pain\w*|hurt\w*|sore|numb\w*|itch\w*|rash|bump\w*|lump\w*|normal|safe|pregnan\w*|"
+    r"breastfeed\w*|nursing|medic\w*|antibiotic\w*|blood thinner\w*|aspirin|ibuprofen|tylenol|advil|alcohol|drink\w*|"
+    r"workout|work out|exercis\w*|gym|makeup|make up|sun|sauna|fly|flight|lie down|sleep|hinchaz\w*|moreton\w*|dolor\w*|"
+    r"duele|embaraz\w*|lactan\w*|medicament\w*|ejercicio|maquillaje)\b")
+"""Words that make a question clinical: a person answers it."""
+
+TOPICS = (
+    ("hours", r"\b(hours|open|opens|close|closes|closed|what time|horario\w*|abren|abierto\w*|cierran|a que hora)\b"),
+    ("address", r"\b(address|where are you|where is|located|location|directions|direccion|donde estan|donde queda|"
+                r"ubicacion|ubicados)\b"),
+    ("parking", r"\b(park|parking|garage|valet|estacionamiento|estacionar|aparcar)\b"),
+    ("price", r"\b(how much|price|prices|pricing|cost|costs|charge|rate|cuanto cuesta|cuanto sale|cuanto es|precio\w*|"
+              r"costo|cobran)\b"),
+    ("cancellation_policy", r"\b(cancellation|cancel policy|late fee|no.?show fee|cancelacion|politica)\b"),
+    ("payment", r"\b(pay|payment|card|cards|credit|financing|finance|cherry|hsa|fsa|insurance|pago|pagar|tarjeta\w*|"
+                r"financiamiento)\b"),
+    ("membership", r"\b(membership|member|members|club|membresia|miembro)\b"),
+    ("consultations", r"\b(consult|consultation|consultations|consulta|consultas|valoracion)\b"),
+    ("aftercare_sheets", r"\b(aftercare (?:sheet|instructions|info)|instructions|care sheet|instrucciones)\b"),
+    ("booking_url", r"\b(book online|online booking|booking link|link to book|website|reservar en linea|pagina)\b"),
+)
+"""Topic -> how patients ask about it (folded text, English and Spanish)."""
+
+LEAD = {
+    "hours": {"en": "Our hours: {fact}", "es": "Nuestro horario: {fact}"},
+    "address": {"en": "We're at {fact}", "es": "Estamos en {fact}"},
+    "parking": {"en": "Parking: {fact}", "es": "Estacionamiento: {fact}"},
+    "price": {"en": "{fact}", "es": "{fact}"},
+    "cancellation_policy": {"en": "Our cancellation policy: {fact}", "es": "Nuestra politica de cancelacion: {fact}"},
+    "payment": {"en": "Payment: {fact}", "es": "Formas de pago: {fact}"},
+    "membership": {"en": "{fact}", "es": "{fact}"},
+    "consultations": {"en": "{fact}", "es": "{fact}"},
+    "aftercare_sheets": {"en": "Our aftercare sheets: {fact}", "es": "Nuestras hojas de cuidados: {fact}"},
+    "booking_url": {"en": "Book online: {fact}", "es": "Reserva en linea: {fact}"},
+}
+TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo mas, responde aqui."}
 
 
 def handle(turn: Turn) -> None:
-    if turn.to_staff("question"):
-        turn.reply("question")
+    answer = answer_from_facts(turn) if turn.patient is not None else None
+    if answer is None:
+        if turn.to_staff("question"):
+            turn.reply("question")
+        return
+    topic, text = answer
+    turn.actions.append(f"answered:{topic}")
+    turn.reply("answer", answer=text)
+
+
+def answer_from_facts(turn: Turn) -> tuple[str, str] | None:
+    """(topic, answer) when the practice's own facts answer the question, else None."""
+    text = fold(turn.message.body or "")
+    if CLINICAL.search(text):
+        return None
+    topics = [name for name, pattern in TOPICS if re.search(pattern, text)]
+    if "price" in topics and len(topics) > 1:
+        topics.remove("price")  # "how much is the membership": that fact says what it costs
+    if len(topics) != 1:
+        return None
+    topic = topics[0]
+    language = turn.language()
+    session, patient = turn.session, turn.patient
+    practice = session.get(Practice, patient.practice_id)
+    visit = last_visit(session, patient.id)
+    location = session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
+    if topic == "price":
+        fact = _prices(session, patient.practice_id, text, language)
+    elif topic == "address":
+        fact = (location.address if location is not None else None) or _fact(practice.facts, "address", language, location)
+    else:
+        fact = _fact(practice.facts, topic, language, location)
+    if not fact:
+        return None
+    fact = fact.strip()
+    if fact[-1] not in ".!?":
+        fact += "."
+    body = LEAD[topic][language].format(fact=fact) + TAIL[language]
+    greeting = "¡Hola Maximiliana! " if language == "es" else "Hi Maximiliana! "  # the longest a reply's greeting gets
+    if segments.count(segments.normalize(greeting + body)).segments > MAX_SEGMENTS:
+        return None
+    return topic, body
+
+
+def _fact(facts: dict | None, key: str, language: str, location: Location | None) -> str | None:
+    """A practice fact as text: per location when keyed by location, per language when keyed by language."""
+    value = (facts or {}).get(key)
+    if isinstance(value, dict) and location is not None and location.external_id in value:
+        value = value[location.external_id]
+    if isinstance(value, dict):
+        value = value.get(language) or value.get("en")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _prices(session, practice_id: int, text: str, language: str) -> str | None:
+    """"Lip filler is $750." for the services the question names (at most three), from the menu."""
+    services = session.exec(select(Service).where(Service.practice_id == practice_id,
+                                                  Service.price.is_not(None))).all()
+    named = []
+    for service in services:
+        names = {fold(service.name)} | ({fold(service.name_es)} if service.name_es else set())
+        if any(re.search(rf"\b{re.escape(name)}\b", text) for name in names):
+            named.append(service)
+    if not named:  # "how much is botox": every service whose name holds the word asked about
+        words = set(re.findall(r"[a-z0-9]+", text)) - {"how", "much", "is", "a", "the", "for", "cuanto", "cuesta", "el", "la",
+                                                      "de", "price", "cost", "precio", "and", "y", "what", "es"}
+        named = [s for s in services if words & set(re.findall(r"[a-z0-9]+", fold(s.name))) - {"for", "with", "of"}]
+    if not named or len(named) > 3:
+        return None
+    lines = []
+    for service in sorted(named, key=lambda s: s.price):
+        name = service.name_es if language == "es" and service.name_es else service.name
+        amount = f"${service.price:,.0f}"
+        lines.append(f"{name}: {amount}")
+    intro = "Precios: " if language == "es" else "Prices: "
+    return intro + "; ".join(lines) + "."

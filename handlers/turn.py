@@ -34,6 +34,8 @@ REPLY_PLACEHOLDERS = {
     "when": "el miércoles 25 de noviembre",
     "code": "GA-MAXI7KQ2",
     "reward": "un regalo de nuestra parte en su proxima visita",
+    "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
+              "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }
 """Placeholders only replies use, with long sample values (tests render every reply with them)."""
 """Replies that are never held back by REPEAT_WINDOW or a staff takeover."""
@@ -104,7 +106,7 @@ class Turn:
     def reply(self, kind: str, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
-        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code}, {reward}) beside the plans' ones.
+        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code}, {reward}, {answer}) beside the plans' ones.
 
         Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
         opt-out confirmation itself); courtesy replies wait while staff have taken over the
