@@ -71,8 +71,10 @@ def handle(turn: Turn) -> None:
             turn.reply("question")
         return
     topic, text = answer
+    if turn.reply("answer", answer=text) is None:
+        turn.to_staff("question")  # staff have the conversation: they answer
+        return
     turn.actions.append(f"answered:{topic}")
-    turn.reply("answer", answer=text)
 
 
 def answer_from_facts(turn: Turn) -> tuple[str, str] | None:

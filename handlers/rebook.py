@@ -66,14 +66,14 @@ def offer(turn: Turn, taken: bool = False) -> bool:
             break
     if not found:  # nothing open that matches what they asked: a person finds an alternative
         return _to_staff(turn)
-    state = turn.state()
-    state.pending = {"kind": "slots", "options": [s.as_option() for s in found], "service_id": service.id,
-                     "location_id": location.id if location else None, "tz": tz, "asked_at": turn.now.isoformat(),
-                     "message_id": turn.message.id}
     language = turn.language()
     listed = "; ".join(f"{n}) {describe(s.start, tz, language)} {'con' if language == 'es' else 'with'} {s.provider}"
                        for n, s in enumerate(found, 1))
-    turn.reply("slots_taken" if taken else "slots", options=listed)
+    if turn.reply("slots_taken" if taken else "slots", options=listed) is None:
+        return _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
+    turn.state().pending = {"kind": "slots", "options": [s.as_option() for s in found], "service_id": service.id,
+                            "location_id": location.id if location else None, "tz": tz,
+                            "asked_at": turn.now.isoformat(), "message_id": turn.message.id}
     turn.actions.append(f"offered_slots:{len(found)}")
     return True
 

@@ -22,9 +22,15 @@ ESCALATING = ("urgent", "emergency")
 """Urgencies that page staff (bot.paging) and get a safety reply."""
 
 REPEAT_WINDOW = timedelta(hours=12)
-"""A courtesy reply of one kind goes to a patient at most once in this long (safety replies always go)."""
+"""A courtesy reply of one kind goes to a patient at most once in this long."""
 
 SAFETY_REPLIES = frozenset({"emergency", "urgent", "opt_out", "opt_out_cancel"})
+"""Replies that are never held back, by a staff takeover or anything else."""
+
+COURTESY_REPLIES = frozenset({"side_effect", "rebook", "reschedule", "question", "thanks", "sorry", "defer", "help",
+                              "opt_in", "wrong_number"})
+"""Replies that say the same thing every time: at most one per kind per REPEAT_WINDOW. The others carry
+something new each time (offered times, an answer, a check-back day) and always go."""
 
 REPLY_PLACEHOLDERS = {
     "options": "1) Wed, Nov 25 10:30 AM with Dr. Katherine Lee; 2) Thu, Nov 26 12:30 PM with Dr. Katherine Lee; "
@@ -38,7 +44,6 @@ REPLY_PLACEHOLDERS = {
               "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }
 """Placeholders only replies use, with long sample values (tests render every reply with them)."""
-"""Replies that are never held back by REPEAT_WINDOW or a staff takeover."""
 
 
 @lru_cache(maxsize=1)
@@ -106,11 +111,12 @@ class Turn:
     def reply(self, kind: str, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
-        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code}, {reward}, {answer}) beside the plans' ones.
+        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code},
+        {reward}, {answer}) beside the plans' ones.
 
         Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
-        opt-out confirmation itself); courtesy replies wait while staff have taken over the
-        conversation and go at most once per REPEAT_WINDOW.
+        opt-out confirmation itself); only safety replies go while staff have taken over the
+        conversation; courtesy replies go at most once per REPEAT_WINDOW.
         """
         patient = self.patient
         if patient is None:
@@ -121,9 +127,9 @@ class Turn:
         state = self.session.get(ConversationState, patient.id)
         if state is not None and state.wrong_number and kind != "wrong_number":
             return None
-        if not safety:
-            if state is not None and state.takeover_until and to_utc(state.takeover_until) > self.now:
-                return None
+        if not safety and state is not None and state.takeover_until and to_utc(state.takeover_until) > self.now:
+            return None
+        if kind in COURTESY_REPLIES:
             recent = self.session.exec(select(Message.id).where(
                 Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
                 col(Message.idempotency_key).like(f"reply-%-{kind}"), Message.created_at > self.now - REPEAT_WINDOW)).first()

@@ -233,3 +233,21 @@ def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_of
     text_in("can I come in tuesday morning?")
     [offer] = sent_to(twilio, PATIENT)
     assert offer.count("with Dr. Lee") == 3 and "Priya" not in offer
+
+
+def test_asking_again_for_another_day_gets_new_times(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I come in tuesday morning?")
+    text_in("actually, do you have anything thursday afternoon?")
+    first, second = sent_to(twilio, PATIENT)
+    assert "Tue, Nov 24" in first and "Thu, Nov 26 12:00 PM" in second
+    assert [o["start"][:10] for o in _pending(db_url, spa["patient_id"])["options"]][0] == "2026-11-26"
+
+
+def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.add(ConversationState(patient_id=spa["patient_id"], takeover_until=clock.now() + timedelta(hours=1)))
+    text_in("can I come in tuesday morning?")
+    assert sent_to(twilio, PATIENT) == []
+    assert _pending(db_url, spa["patient_id"]) is None
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation.reason)).one() == "needs_reply:rebook_request"
