@@ -28,6 +28,7 @@ from bot.clock import to_utc
 from bot.phones import mask
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
+from store.queries import patients_for_inbound
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +181,17 @@ def sweep(now: datetime | None = None) -> dict:
 
 
 def staff_acknowledgement(session: Session, message: Message) -> bool:
-    """Handle a text from a staff member's phone ("ACK 42"); True when it was one (it never reaches the classifier)."""
+    """Handle a text from a staff member's phone ("ACK 42"); True when it was one (it never reaches the classifier).
+
+    A staff member who is also a patient and writes anything but an ACK is handled as the patient.
+    """
     staff = session.exec(select(StaffUser).where(StaffUser.phone == message.from_number,
                                                  StaffUser.active == True)).all()  # noqa: E712
     if not staff:
         return False
     match = ACK.match(message.body or "")
+    if not match and patients_for_inbound(session, message.from_number, message.to_number):
+        return False  # staff are patients too: anything but an ACK is read as the patient's text
     now = runtime.clock().now()
     record = {"intent": "staff", "path": "staff", "actions": []}
     if match:

@@ -352,3 +352,11 @@ def test_the_inbox_shows_who_was_paged(settings, twilio, clock, spa, db_url):  #
     paging.sweep()
     work()
     assert "re-paged: Nina Nurse, Ivy Injector, Mo Manager" in client.get("/").get_data(as_text=True)
+
+
+def test_a_staff_member_who_is_a_patient_is_heard_as_a_patient(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(StaffUser, spa["nurse"]).phone = PATIENT  # Nina is also Ana's number
+    text_in("my lip is turning white and blotchy and it hurts a lot")
+    assert escalation(db_url).urgency == "emergency"
+    assert sent_to(twilio, PATIENT)[0].startswith("Ana, this needs attention right away.")
