@@ -154,3 +154,49 @@ def test_simulator_shows_times_in_the_practice_zone_like_the_dashboard(live, pag
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("#transcript")).to_contain_text(shown)
+
+
+def _work(db_url) -> None:
+    """What the worker would do now: process the texts that came in and send what they call for."""
+    from rq import Queue, SimpleWorker
+
+    from bot.queue import redis_connection
+
+    connection = redis_connection(runtime.settings())
+    SimpleWorker([Queue(name, connection=connection) for name in ("inbound", "alerts")],
+                 connection=connection).work(burst=True)
+
+
+def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
+    from playwright.sync_api import expect
+
+    page.goto(live["base"] + "/simulator/")
+    _text_as(page, "Ana Ruiz", "tienes algo el jueves en la tarde?")  # Ana texts in Spanish
+    _work(live["db_url"])
+    thread = page.locator("#sim-thread")
+    expect(thread.locator(".from-practice.kind-reply").last).to_contain_text("Responde 1, 2 o 3", timeout=10_000)
+    offer = thread.locator(".from-practice.kind-reply").last.inner_text()
+    assert "1) jue 26 nov" in offer
+
+    before = thread.locator(".from-patient").count()
+    page.fill("#sim-body", "2")
+    page.click("#sim-send")
+    expect(thread.locator(".from-patient")).to_have_count(before + 1, timeout=10_000)
+    _work(live["db_url"])
+    expect(thread.locator(".from-practice.kind-reply").last).to_contain_text("Pedimos el jueves 26 de noviembre",
+                                                                            timeout=10_000)
+
+    page.goto(live["base"] + "/login")
+    page.fill("input[name=email]", MANAGER_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".escalation", has_text="booking request")).to_be_visible()
+    page.locator(".escalation", has_text="booking request").locator("a.esc-name").click()
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".flash")).to_contain_text("Booked")
+    _work(live["db_url"])
+    with session_scope(live["db_url"]) as db:
+        ana = db.exec(select(Patient).where(Patient.phone == CHECKER_PHONE)).one()
+        last = db.exec(thread_query(ana).order_by(Message.id.desc())).first()
+    assert last.body.startswith("¡Listo, Ana! Tu cita es el jueves 26 de noviembre") and last.twilio_sid
+    assert any(m["body"] == last.body for m in live["fake"].messages)
