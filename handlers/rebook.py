@@ -89,7 +89,7 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
         return
     appointment = Appointment(practice_id=patient.practice_id, patient_id=patient.id, service_id=service.id,
                               provider_id=option["provider_id"], location_id=pending.get("location_id"),
-                              status="requested", start_at=start,
+                              status="requested", start_at=start, price=service.price,
                               end_at=start + timedelta(minutes=service.duration_min or 30),
                               source="bot", created_at=turn.now, updated_at=turn.now)
     session.add(appointment)

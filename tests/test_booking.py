@@ -251,3 +251,16 @@ def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio
     assert _pending(db_url, spa["patient_id"]) is None
     with session_scope(db_url) as session:
         assert session.exec(select(Escalation.reason)).one() == "needs_reply:rebook_request"
+
+
+def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, clock, spa, db_url):  # noqa: F811
+    from web.dashboard import practice_numbers
+
+    with session_scope(db_url) as session:  # the rebook text went out yesterday
+        touch = session.exec(select(Touch)).one()
+        touch.status, touch.sent_at = "sent", clock.now() - timedelta(days=1)
+    text_in("can I come in tuesday morning?")
+    text_in("3")
+    with session_scope(db_url) as session:
+        figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
+    assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (1, 1, 750)

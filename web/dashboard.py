@@ -524,6 +524,7 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
         "rebooked_patients": len({a.patient_id for a in after_touch}),
         "rebooked_appointments": len(after_touch),
         "revenue_after_touch": sum(a.price or 0 for a in after_touch),
+        "booked_by_text": sum(1 for a in bookings if a.source == "bot"),
     }
 
 
