@@ -46,7 +46,7 @@ class GuardResult:
 
 _FAMILY_WORDS = (
     ("neuromodulator", ("neuromodulator", "botox", "dysport", "xeomin", "jeuveau", "daxxify", "toxin", "tox", "letybo")),
-    ("filler", ("filler", "juvederm", "restylane", "voluma", "volbella", "sculptra", "radiesse", "rha", "kysse", "tear_trough", "lip_flip_filler")),
+    ("filler", ("filler", "relleno", "juvederm", "restylane", "voluma", "volbella", "sculptra", "radiesse", "rha", "kysse", "tear_trough", "lip_flip_filler")),
     ("microneedling", ("microneedling", "micro_needling", "morpheus", "vivace", "potenza", "rf_microneedling")),
     ("peel", ("peel", "chemical", "vi_peel")),
     ("laser", ("laser", "ipl", "bbl", "photofacial", "halo", "fraxel", "co2", "resurfacing", "moxi", "clear_brilliant", "tattoo")),
@@ -221,7 +221,9 @@ VISION = _rx(
     r"\bseeing (?:\w+ ){0,2}(?:spots|flashes|stars|double)\b|\bspots in (?:my )?(?:\w+ )?eyes?\b",
     r"\b(?:eye|eyes) (?:\w+ ){0,2}(?:hurts?|aches?|aching|pain)\b|\beye pain\b",
     r"\b(?:lost|losing|loss of) (?:my )?(?:sight|vision)\b|\bblind\b|\bblack spots?\b|\bdark spot in my eye\b",
-    r"\b(?:borroso|borrosa|no veo|veo doble|veo manchas|perdi la vista|me duele el ojo|vista)\b",
+    # "no veo ningun cambio" is about results, not eyesight
+    r"\b(?:borroso|borrosa|veo doble|veo manchas|perdi la vista|me duele el ojo|vista)\b",
+    r"\bno veo\b(?! (?:ningun\w*|nada|el|la|los|las|mi|mis|resultados?|cambios?|diferencia\w*|mejoria|mucho|bien el resultado))",
 )
 DOUBLE_VISION = _rx(r"\bdouble vision\b|\bseeing double\b|\bveo doble\b|\bvision doble\b")
 ISCHEMIC_COLOR = _rx(
@@ -306,13 +308,16 @@ def _red_flag(text: str, family: str, days: int | None) -> GuardResult | None:
         return _flag("vision_change", "emergency" if injectable_or_unknown else "urgent")
     if _find(VISION, text):
         return _flag("vision_change", "emergency" if family in ("filler", "other", "prp") else "urgent")
-    if family == "filler":
+    if family in ("filler", "other"):
         colour = _find(ISCHEMIC_COLOR, text) and _find(COLOUR_PLACE, text)
         weak = _find(WEAK_COLOR, text)
         pain = _find(SEVERE_PAIN, text)
         cold = _find(COLD_SKIN, text)
         bruise = _find(BRUISE, text)
-        if cold or (colour and (not bruise or pain)) or (weak and pain) or (pain and not bruise):
+        if family == "filler" and (cold or (colour and (not bruise or pain)) or (weak and pain) or (pain and not bruise)):
+            return _flag("vascular_occlusion", "emergency")
+        # Treatment unknown: a discoloured, painful or cold area may still be a filler's occlusion.
+        if family == "other" and (cold or (colour and pain)):
             return _flag("vascular_occlusion", "emergency")
     if _find(TOXIN_SPREAD, text):
         return _flag("toxin_spread", "urgent")

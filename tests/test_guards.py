@@ -68,6 +68,8 @@ def test_bare_yes_is_returned_as_the_opt_in_keyword_for_the_caller_to_read():
     ("blisters on my shins from the laser", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
     ("me salieron ampollas en la axila", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
     ("a couple spots look burnt", "ipl", 1, "urgent", "redflag:skin_injury"),
+    ("tengo el labio morado y me duele mucho", None, 1, "emergency", "redflag:vascular_occlusion"),  # treatment unknown
+    ("tengo el labio morado y me duele mucho", "relleno de labios", 1, "emergency", "redflag:vascular_occlusion"),
 ])
 def test_red_flags(body, treatment, days, urgency, rule):
     result = check(body, treatment, days)
@@ -82,6 +84,8 @@ def test_red_flags(body, treatment, days, urgency, rule):
     ("no fever, no pus, just a little red", "microneedling"), ("small purple bruise near the injection", "lip_filler"),
     ("can i wear white tonight?", "lip_filler"), ("a few whiteheads popped up", "hydrafacial"), ("can i use a cold compress?", "lip_filler"),
     ("theres a lump i can feel but cant see, doesnt hurt", "lip_filler"), ("it burns a little", "chemical_peel"),
+    ("no veo ningun cambio, la verdad no me gusto", "botox"), ("no veo la diferencia todavia", "lip_filler"),
+    ("small purple bruise on my arm", None),
 ])
 def test_expected_mild_effects_are_not_red_flags(body, treatment):
     assert check(body, treatment, 1) is None
