@@ -360,3 +360,21 @@ def test_a_staff_member_who_is_a_patient_is_heard_as_a_patient(settings, twilio,
     text_in("my lip is turning white and blotchy and it hurts a lot")
     assert escalation(db_url).urgency == "emergency"
     assert sent_to(twilio, PATIENT)[0].startswith("Ana, this needs attention right away.")
+
+
+def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock, spa, db_url):  # noqa: F811
+    from store.models import Practice, Touch
+    from tests.test_dispatch import dispatch_all
+
+    with session_scope(db_url) as session:
+        session.get(Practice, spa["practice_id"]).review_url = "https://g.page/glow/review"
+        session.add(Touch(practice_id=spa["practice_id"], patient_id=spa["patient_id"], plan="everyone", step="review",
+                          purpose="review", due_at=clock.now() + timedelta(days=2)))
+    text_in("love my lips, thank you so much!")
+    with session_scope(db_url) as session:
+        review = session.exec(select(Touch)).one()
+        assert review.due_at.replace(tzinfo=clock.now().tzinfo) == clock.now() + timedelta(minutes=10)
+    clock.advance(minutes=11)
+    dispatch_all(runtime.settings(), rounds=2)
+    thanks, review_text = sent_to(twilio, PATIENT)
+    assert thanks.startswith("That's wonderful to hear") and "https://g.page/glow/review" in review_text
