@@ -55,8 +55,8 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
         escalation = session.get(Escalation, escalation_id)
         if escalation is None or escalation.urgency not in PAGED_URGENCIES:
             return 0
-        if escalation.status != "open" and round_ > 1:
-            return 0  # someone took it before the re-page
+        if escalation.status != "open":
+            return 0  # someone took it (in the dashboard) before the page went out
         staff = recipients(session, escalation, round_)
         body, subject = page_text(session, escalation, round_)
         sender = _sender(session, escalation)
@@ -168,7 +168,7 @@ def sweep(now: datetime | None = None) -> dict:
     with session_scope(runtime.db_url()) as session:
         unpaged = list(session.exec(select(Escalation.id).where(
             col(Escalation.urgency).in_(PAGED_URGENCIES), col(Escalation.paged_at).is_(None),
-            Escalation.status != "resolved", Escalation.created_at < now - outbox.QUEUED_GRACE)))
+            Escalation.status == "open", Escalation.created_at < now - outbox.QUEUED_GRACE)))
         stale = list(session.exec(select(Escalation.id).where(
             col(Escalation.urgency).in_(PAGED_URGENCIES), Escalation.status == "open",
             col(Escalation.paged_at).is_not(None), col(Escalation.repaged_at).is_(None),

@@ -378,3 +378,16 @@ def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock,
     dispatch_all(runtime.settings(), rounds=2)
     thanks, review_text = sent_to(twilio, PATIENT)
     assert thanks.startswith("That's wonderful to hear") and "https://g.page/glow/review" in review_text
+
+
+def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
+                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
+        route(turn)
+        [escalation_id] = turn.pages
+        session.get(Escalation, escalation_id).status = "acknowledged"  # a nurse saw it in the dashboard at once
+    assert paging.page_escalation(escalation_id) == 0
+    clock.advance(minutes=5)
+    assert paging.sweep() == {"paged": 0, "repaged": 0}
