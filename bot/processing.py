@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from sqlmodel import Session
 
 from bot import guards, outbox, paging, runtime
@@ -69,7 +70,10 @@ def handle_message(message_id: int) -> str:
             red_flag = open_escalation(session, message.id, patient, guard.urgency, guard.rule).id
             session.commit()
     if red_flag is not None:
-        paging.enqueue(red_flag)  # staff are paged before the classifier is even asked
+        try:
+            paging.enqueue(red_flag)  # staff are paged before the classifier is even asked
+        except RedisError as error:
+            log.warning("escalation %s: page waits for the sweep (%s)", red_flag, error)
 
     decision = classify(message.body, context, settings)
 
@@ -88,10 +92,14 @@ def handle_message(message_id: int) -> str:
         record["handler"] = turn.handler
         message.decision = record
         session.add(message)
-    # Committed: now the texts may leave (replies, pages); a lost job is caught by the sweeps.
-    for escalation_id in turn.pages:
-        paging.enqueue(escalation_id)
-    outbox.enqueue(turn.outbound)
+    # Committed: now the texts may leave (replies, pages). The work is done and must not run again if Redis
+    # fails here: the worker's sweeps send rows and page escalations whose job never got queued.
+    try:
+        for escalation_id in turn.pages:
+            paging.enqueue(escalation_id)
+        outbox.enqueue(turn.outbound)
+    except RedisError as error:
+        log.warning("message %s handled; its texts wait for the sweep (%s)", message_id, error)
     log.info("message %s from %s: %s/%s via %s", message_id, mask(message.from_number),
              decision.intent, decision.urgency, decision.path)
     return decision.intent

@@ -391,3 +391,27 @@ def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio,
     assert paging.page_escalation(escalation_id) == 0
     clock.advance(minutes=5)
     assert paging.sweep() == {"paged": 0, "repaged": 0}
+
+
+def test_a_redis_failure_after_handling_leaves_the_texts_to_the_sweep(settings, twilio, clock, spa, db_url,  # noqa: F811
+                                                                     monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from bot.inbound import process_inbound
+
+    def down(*_args, **_kwargs):
+        raise RedisConnectionError("redis went away")
+
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        message_id = _inbound(session, patient, "my lip is turning white and blotchy and it hurts a lot").id
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "enqueue", down)
+        patched.setattr(paging, "enqueue", down)
+        assert process_inbound(message_id) == "side_effect_concern"  # handled once, not retried
+    clock.advance(minutes=1)
+    assert paging.sweep()["paged"] == 1
+    work()
+    assert outbox.sweep()["requeued"] == 1  # the patient's reply
+    work()
+    assert len(sent_to(twilio, PATIENT)) == 1 and len(sent_to(twilio, NURSE)) == 1
