@@ -238,6 +238,10 @@ def classify_local(body: str, context: dict):
     if intent == "side_effect_concern":
         uprobs = models["urgency"].probabilities(feats)
         urgency = max(uprobs, key=uprobs.get)
+        if urgency == "emergency" and (guard is None or guard.urgency != "emergency"):
+            # "Call 911 now" and paging the backup are for the red flags (bot.guards); a statistical hunch
+            # gets a clinician's call back (urgent), which is what it got right on every labelled set.
+            urgency = "urgent"
         if guard is not None and guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK[urgency]:
             urgency = guard.urgency
     elif intent == "negative_feedback":

@@ -70,3 +70,11 @@ def test_outbound_kind():
     assert outbound_kind(SLOTS) == "slots"
     assert outbound_kind(None) == "none"
     assert outbound_kind("Reminder: your appointment is tomorrow at 2:00pm. Reply C to cancel or R to reschedule.") == "reminder_code"
+
+
+def test_only_a_red_flag_makes_an_emergency():
+    swollen = classify_local("my top lip is super swollen and kinda lumpy on one side, is that ok??",
+                             {"treatment": "lip_filler", "days_since_visit": 1})
+    assert swollen.intent == "side_effect_concern" and swollen.urgency != "emergency"
+    white = classify_local("my lip went white and feels cold", {"treatment": "lip_filler", "days_since_visit": 1})
+    assert white.urgency == "emergency" and white.guard_rule == "redflag:vascular_occlusion"
