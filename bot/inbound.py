@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot import guards, runtime
+from bot import guards, runtime, segments
 from bot.phones import mask
 from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
@@ -97,9 +97,15 @@ def guard(params: dict) -> guards.GuardResult | None:
     return guards.check(body, service.category, days)
 
 
-def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> None:
+SAFETY_REPLY_KINDS = {"emergency": "emergency", "urgent": "urgent"}
+"""Red-flag urgencies the webhook answers itself, in its TwiML, so the patient hears what to do at once."""
+
+
+def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str | None:
     """Act on a guard at once, in the request: opt-outs are final and red flags open an escalation
-    before any LLM call, even if no worker ever runs."""
+    before any LLM call, even if no worker ever runs. Returns the safety reply to answer a red flag
+    with (TwiML), written as the message's reply so the worker does not send it again."""
+    reply = None
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])
         if guard.intent == "opt_out":
@@ -111,10 +117,32 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> Non
         if guard.urgency in ("urgent", "emergency"):  # also when the same text opted out
             patient = patients[0] if patients else None
             open_escalation(session, message_id, patient, guard.urgency, guard.rule)
-        session.exec(update(Message).where(Message.id == message_id).values(
-            decision={"guard": {"intent": guard.intent, "urgency": guard.urgency, "rule": guard.rule,
-                                "keyword": guard.keyword, "at": "webhook"}}))
+            if guard.intent == "side_effect_concern" and patient is not None:
+                reply = _safety_reply(session, message_id, params, patient, SAFETY_REPLY_KINDS[guard.urgency])
+        record = {"guard": {"intent": guard.intent, "urgency": guard.urgency, "rule": guard.rule,
+                            "keyword": guard.keyword, "at": "webhook"}}
+        if reply:
+            record["guard"]["reply"] = "twiml"
+        session.exec(update(Message).where(Message.id == message_id).values(decision=record))
     log.info("guard %s on message %s from %s", guard.rule, message_id, mask(params["From"]))
+    return reply
+
+
+def _safety_reply(session: Session, message_id: int, params: dict, patient: Patient, kind: str) -> str | None:
+    """The red flag's safety reply, recorded as sent in the webhook's answer (not for an opted-out or wrong number)."""
+    from handlers.turn import compose
+
+    state = session.get(ConversationState, patient.id)
+    if patient.opted_out_at is not None or (state is not None and state.wrong_number):
+        return None
+    body = segments.normalize(compose(session, patient, kind))
+    now = runtime.clock().now()
+    counted = segments.count(body)
+    session.add(Message(practice_id=patient.practice_id, patient_id=patient.id, direction="out", kind="reply",
+                        from_number=params["To"], to_number=params["From"], body=body, status="twiml",
+                        idempotency_key=f"reply-{message_id}-{kind}", segments=counted.segments,
+                        encoding=counted.encoding, created_at=now, sent_at=now, status_at=now))
+    return body
 
 
 def opt_out(session: Session, patient: Patient, source: str, message_id: int | None = None) -> bool:

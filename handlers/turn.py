@@ -53,6 +53,19 @@ def replies() -> dict[str, dict[str, str]]:
         return tomllib.load(handle)
 
 
+def compose(session: Session, patient: Patient, kind: str, **values: str) -> str:
+    """The `kind` reply for this patient, in their language, names and numbers filled in."""
+    templates = replies()[kind]
+    language = patient.language if patient.language in templates else "en"
+    practice = session.get(Practice, patient.practice_id)
+    visit = last_visit(session, patient.id)
+    service = visit[1] if visit else None
+    location = session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
+    # The location they visited gives the number to call; the practice's emergency line stays the same.
+    context = composer.context_for(practice, patient, service, None, language, location)
+    return templates[language].format_map({**context, **values})
+
+
 @dataclass
 class Turn:
     """One inbound text being handled; handlers append to `actions` what they did."""
@@ -135,15 +148,7 @@ class Turn:
                 col(Message.idempotency_key).like(f"reply-%-{kind}"), Message.created_at > self.now - REPEAT_WINDOW)).first()
             if recent is not None:
                 return None
-        templates = replies()[kind]
-        language = patient.language if patient.language in templates else "en"
-        practice = self.session.get(Practice, patient.practice_id)
-        visit = last_visit(self.session, patient.id)
-        service = visit[1] if visit else None
-        location = self.session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
-        # The location they visited gives the number to call; the practice's emergency line stays the same.
-        context = composer.context_for(practice, patient, service, None, language, location)
-        body = templates[language].format_map({**context, **values})
+        body = compose(self.session, patient, kind, **values)
         row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
                                 from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,
                                 patient_id=patient.id, now=self.now)

@@ -54,10 +54,18 @@ def text_in(body: str, from_: str = PATIENT) -> None:
     """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
     from app import create_app
 
+    import xml.etree.ElementTree as ET
+
+    from bot.dispatch import transport
+
     sid = f"SM{next(_sids):032d}"
     params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
     client = create_app(runtime.settings()).test_client()
-    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    response = post_signed(client, "/sms/inbound", params, TWILIO_TOKEN)
+    assert response.status_code == 200
+    # As Twilio does: a <Message> in the TwiML answer goes out to the sender.
+    for answer in ET.fromstring(response.get_data()).iter("Message"):
+        transport().client.messages.create(to=from_, from_=params["To"], body=answer.text)
     work()
 
 
@@ -94,9 +102,11 @@ def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(set
     assert len(mails) == 1 and "ivy@glow.test" in mails[0].read_text()
     with session_scope(db_url) as session:
         message = session.exec(select(Message).where(Message.direction == "in")).one()
-        assert "reply:emergency" in message.decision["actions"]
-        outbound = session.exec(select(Message).where(Message.direction == "out")).all()
-        assert len(outbound) == 3 and all(m.twilio_sid and m.status not in ("pending", "transmitting") for m in outbound)
+        assert message.decision["guard"]["reply"] == "twiml"  # answered in the webhook's TwiML, before any worker
+        reply = session.exec(select(Message).where(Message.kind == "reply")).one()
+        assert (reply.status, reply.body) == ("twiml", sent_to(twilio, PATIENT)[0])
+        pages = session.exec(select(Message).where(Message.kind == "alert")).all()
+        assert len(pages) == 2 and all(m.twilio_sid and m.status not in ("pending", "transmitting") for m in pages)
 
 
 def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock, spa, db_url):  # noqa: F811
@@ -415,3 +425,21 @@ def test_a_redis_failure_after_handling_leaves_the_texts_to_the_sweep(settings, 
     assert outbox.sweep()["requeued"] == 1  # the patient's reply
     work()
     assert len(sent_to(twilio, PATIENT)) == 1 and len(sent_to(twilio, NURSE)) == 1
+
+
+def test_a_red_flag_is_answered_in_the_webhooks_twiml_with_no_worker(settings, clock, spa, db_url):
+    from app import create_app
+
+    client = create_app(runtime.settings()).test_client()
+
+    def post(body, sid):
+        params = load("inbound_basic", Body=body, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+        return post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).get_data(as_text=True)
+
+    answer = post("my lip is turning white & blotchy, it hurts a lot", "SM" + "a" * 32)
+    assert "<Response><Message>Ana, this needs attention right away. Call our emergency line (512) 555-0177" in answer
+    assert escalation(db_url).urgency == "emergency"  # no worker has run
+    assert post("hi, can I book botox for friday?", "SM" + "b" * 32).endswith("<Response></Response>")
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).opted_out_at = clock.now()
+    assert post("my lip is turning white and blotchy and it hurts", "SM" + "c" * 32).endswith("<Response></Response>")

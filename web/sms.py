@@ -1,6 +1,8 @@
 """Twilio's webhooks: inbound texts and delivery status callbacks."""
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 from flask import Blueprint, Response, request
 
 from bot import delivery, inbound
@@ -12,13 +14,18 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 REQUIRED = ("From", "To", "MessageSid")
 
 
-def twiml(status: int = 200) -> Response:
-    return Response(EMPTY_TWIML, status=status, mimetype="text/xml")
+def twiml(status: int = 200, message: str | None = None) -> Response:
+    """Empty TwiML, or TwiML answering the sender with one text (a red flag's safety reply)."""
+    if message is None:
+        return Response(EMPTY_TWIML, status=status, mimetype="text/xml")
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(message)}</Message></Response>'
+    return Response(body, status=status, mimetype="text/xml")
 
 
 @bp.post("/sms/inbound")
 def sms_inbound():
-    """Verify, dedupe, store, guard, enqueue, answer: no network wait but one INSERT and one push."""
+    """Verify, dedupe, store, guard, enqueue, answer: no network wait but one INSERT and one push
+    (a red flag adds the patient's lookup, the escalation and the safety reply in the TwiML)."""
     params = request.form.to_dict()
     if not valid_twilio_request(params):
         return Response("invalid signature", status=403, mimetype="text/plain")
@@ -29,10 +36,11 @@ def sms_inbound():
     if message_id is None:  # Twilio retried a message we already have
         return twiml()
     guard = inbound.guard(params)
+    reply = None
     if guard is not None and (guard.final or guard.urgency in ("urgent", "emergency")):
-        inbound.apply_guard(message_id, params, guard)
+        reply = inbound.apply_guard(message_id, params, guard)
     inbound.enqueue(message_id)
-    return twiml()
+    return twiml(message=reply)  # a red flag is answered at once, even with no worker running
 
 
 @bp.post("/sms/status")
