@@ -85,7 +85,9 @@ def guard(params: dict) -> guards.GuardResult | None:
         # Twilio's Advanced Opt-Out matched one of the keywords configured on the account.
         kind = params["OptOutType"].upper()
         return guards.GuardResult(TWILIO_OPT_OUT_TYPES[kind], "none", f"twilio_opt_out_type:{kind.lower()}", kind)
-    if result is not None or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
+    # An occlusion is a filler's red flag: without the treatment it is assumed, so look the treatment up.
+    occlusion = result is not None and result.rule.endswith("redflag:vascular_occlusion")
+    if (result is not None and not occlusion) or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
         return result
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])

@@ -443,3 +443,19 @@ def test_a_red_flag_is_answered_in_the_webhooks_twiml_with_no_worker(settings, c
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).opted_out_at = clock.now()
     assert post("my lip is turning white and blotchy and it hurts", "SM" + "c" * 32).endswith("<Response></Response>")
+
+
+def test_the_webhook_weighs_an_occlusion_sign_against_the_treatment_had(settings, clock, spa, db_url):
+    from app import create_app
+    from store.models import Service
+
+    client = create_app(runtime.settings()).test_client()
+    body = "my lip is turning white and it really hurts"
+    with session_scope(db_url) as session:  # Ana's visit was CoolSculpting, not a filler
+        service = session.exec(select(Service)).one()
+        service.category, service.area = "body_contouring", "abdomen"
+    params = load("inbound_basic", Body=body, MessageSid="SM" + "d" * 32, SmsSid="SM" + "d" * 32)
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).get_data(as_text=True).endswith("<Response></Response>")
+    stranger = load("inbound_basic", Body=body, From="+15125550166", MessageSid="SM" + "e" * 32, SmsSid="SM" + "e" * 32)
+    post_signed(client, "/sms/inbound", stranger, TWILIO_TOKEN)  # treatment unknown: assumed possible
+    assert escalation(db_url).urgency == "emergency" and escalation(db_url).patient_id is None
