@@ -138,7 +138,15 @@ _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PATTERNS]
 _NOT_OPT_OUT = re.compile(r"\bstop by\b|\bstop in\b|\bcant stop\b|\bwont stop\b|\bstop (?:the|my) (?:bleeding|swelling|itch|itching|peeling|pain|breakout)")
 
 
+# "STOP. also my lip is swollen": the word on its own as the first sentence is a revocation by itself.
+_STOP_SENTENCE = re.compile(
+    r"^\W*(?:(?:please|pls|plz|ok|okay) )?(?:stop|stopall|unsubscribe|optout|revoke|alto|basta)(?: (?:please|pls|now|it))?"
+    r"\s*(?:[.!;]+|,(?= *(?:and|also|btw|but|y|tambien)\b)|\n)")
+
+
 def _free_text_opt_out(folded: str) -> bool:
+    if _STOP_SENTENCE.search(folded):
+        return True
     text = re.sub(r"[^a-z0-9 ]+", " ", folded)
     text = re.sub(r"\s+", " ", text).strip()
     for pattern in _OPT_OUT:
@@ -260,6 +268,7 @@ STIFF_NECK = _rx(r"\bstiff neck\b|\bneck (?:\w+ ){0,2}stiff\b|\bcant (?:move|ben
 TOXIN_SPREAD = _rx(
     r"\bdroop\w*",
     r"\b(?:eyelid|eye lid|lid|lids|eyelids|brow|eyebrow|eyebrows) (?:\w+ ){0,3}(?:dropped|falling|fallen|hanging|sagging|closing|lower|lowered)\b",
+    r"\b(?:my |one |the |left |right )eye (?:is |keeps |feels like its |is kind of |is kinda )?(?:\w+ )?(?:closing|shutting|half closed|half shut)\b",
     r"\b(?:cant|hard to|trouble|difficult to|struggling to) (?:\w+ ){0,2}(?:keep|open) (?:\w+ ){0,2}eyes? open\b|\bhard to keep (?:it|my eye|my eyes) open\b",
     r"\bcrooked\b|\blopsided\b|\buneven smile\b|\bsmile (?:is |looks )?(?:\w+ )?(?:crooked|uneven|off|lopsided|weird)\b",
     r"\b(?:trouble|hard to|difficulty|cant|problems?) (?:\w+ ){0,1}(?:speaking|talking|speak|talk|chew|chewing)\b|\bslurr\w*",

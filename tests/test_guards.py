@@ -68,6 +68,7 @@ def test_bare_yes_is_returned_as_the_opt_in_keyword_for_the_caller_to_read():
     ("blisters on my shins from the laser", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
     ("me salieron ampollas en la axila", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
     ("a couple spots look burnt", "ipl", 1, "urgent", "redflag:skin_injury"),
+    ("i feel like my eye is closing a little on the right side??", "botox", 4, "urgent", "redflag:toxin_spread"),
     ("tengo el labio morado y me duele mucho", None, 1, "emergency", "redflag:vascular_occlusion"),  # treatment unknown
     ("tengo el labio morado y me duele mucho", "relleno de labios", 1, "emergency", "redflag:vascular_occlusion"),
 ])
@@ -85,6 +86,7 @@ def test_red_flags(body, treatment, days, urgency, rule):
     ("can i wear white tonight?", "lip_filler"), ("a few whiteheads popped up", "hydrafacial"), ("can i use a cold compress?", "lip_filler"),
     ("theres a lump i can feel but cant see, doesnt hurt", "lip_filler"), ("it burns a little", "chemical_peel"),
     ("no veo ningun cambio, la verdad no me gusto", "botox"), ("no veo la diferencia todavia", "lip_filler"),
+    ("my eyes are closing, im so tired lol", "botox"), ("when will the swelling stop?", "lip_filler"),
     ("small purple bruise on my arm", None),
 ])
 def test_expected_mild_effects_are_not_red_flags(body, treatment):
@@ -104,3 +106,8 @@ def test_opt_out_with_a_red_flag_keeps_the_urgency():
 ])
 def test_treatment_family(treatment, family):
     assert treatment_family(treatment) == family
+
+
+@pytest.mark.parametrize("body", ["stop. also my lip is really swollen", "STOP!! and remove my number", "Unsubscribe. thanks"])
+def test_stop_as_its_own_first_sentence_is_an_opt_out(body):
+    assert check(body, "lip_filler", 2).intent == "opt_out"
