@@ -33,7 +33,9 @@ CLINICAL = re.compile(
 """Words that make a question clinical: a person answers it."""
 
 TOPICS = (
-    ("hours", r"\b(hours|open|opens|close|closes|closed|what time|horario\w*|abren|abierto\w*|cierran|a que hora)\b"),
+    ("hours", r"\b(hours|are you (?:guys )?open|you (?:guys )?open|open (?:on|today|tomorrow|late|until|till|at)|"
+              r"what time (?:do|does|are) you|opening|do you close|you closed|closed on|horario\w*|abren|abierto\w*|"
+              r"cierran|a que hora)\b"),
     ("address", r"\b(address|where are you|where is|located|location|directions|direccion|donde estan|donde queda|"
                 r"ubicacion|ubicados)\b"),
     ("parking", r"\b(park|parking|garage|valet|estacionamiento|estacionar|aparcar)\b"),

@@ -73,6 +73,7 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
     "can I work out after my botox?",           # clinical: a person answers
     "do you do consultations?",                 # no such fact
     "how much is a chemical peel?",             # not on the menu
+    "can I open my mouth wide after filler?",   # "open" is not about opening hours
 ])
 def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):  # noqa: F811
     text_in(question)
