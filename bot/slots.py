@@ -128,9 +128,10 @@ def open_slots(session: Session, service: Service, providers: list[Provider], tz
         day = today + timedelta(days=offset)
         for provider in providers:
             hours = (provider.working_hours or {}).get(WEEKDAYS[day.weekday()])
-            if not hours or len(hours) != 2:
+            try:
+                opens, closes = (datetime.combine(day, time.fromisoformat(h), tzinfo=zone) for h in hours)
+            except (TypeError, ValueError):  # no hours that day, or hours not written as ["09:00", "17:00"]
                 continue
-            opens, closes = (datetime.combine(day, time.fromisoformat(h), tzinfo=zone) for h in hours)
             start = opens
             while start + length <= closes:
                 if (to_utc(start) >= now + MIN_NOTICE and prefs.accepts(start)

@@ -264,3 +264,12 @@ def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, cloc
     with session_scope(db_url) as session:
         figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
     assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (1, 1, 750)
+
+
+def test_hours_written_wrongly_are_skipped_not_fatal(settings, clock, spa, db_url):
+    with session_scope(db_url) as session:
+        maya = session.get(Provider, spa["provider_id"])
+        maya.working_hours = {"mon": ["9am", "5pm"], "tue": ["09:00"], "wed": None, "thu": ["10:00", "12:00"]}
+        found = slots.open_slots(session, session.get(Service, spa["service_id"]), [maya], "America/Chicago",
+                                 clock.now(), count=50)
+    assert found and {s.start.astimezone(timezone.utc).weekday() for s in found} == {3}
