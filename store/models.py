@@ -159,6 +159,8 @@ class Touch(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """One text in or out, with the decision that handled it."""
 
+    # The outbox sweep looks for the few rows still "pending" or "transmitting" every tick.
+    __table_args__ = (Index("ix_message_status_created", "status", "created_at"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     practice_id: Optional[int] = Field(default=None, foreign_key="practice.id", index=True)
     patient_id: Optional[int] = Field(default=None, foreign_key="patient.id", index=True)

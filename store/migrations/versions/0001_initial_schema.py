@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:17:11.685200
+Create Date: 2026-11-23 22:53:46.791618
 """
 from alembic import op
 import sqlalchemy as sa
@@ -184,6 +184,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_message_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_practice_id'), ['practice_id'], unique=False)
+        batch_op.create_index('ix_message_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('provider',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -347,6 +348,7 @@ def downgrade() -> None:
 
     op.drop_table('provider')
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_status_created')
         batch_op.drop_index(batch_op.f('ix_message_practice_id'))
         batch_op.drop_index(batch_op.f('ix_message_patient_id'))
         batch_op.drop_index(batch_op.f('ix_message_created_at'))
