@@ -1,4 +1,4 @@
-"""The `aftercare` command: database, imports, classifier evaluation, plan previews."""
+"""The `aftercare` command: database, imports, practice and staff set-up, classifier evaluation, plan previews."""
 from __future__ import annotations
 
 import argparse
@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--patient", type=int, required=True, metavar="ID")
     erase.add_argument("--yes", action="store_true", help="confirm; erasing cannot be undone")
     erase.set_defaults(func=_patient_erase)
+
+    from bot.admin import add_commands
+
+    add_commands(commands)
 
     for name, func, text in (
         ("eval", _eval, "score the classifier on a labeled JSONL file (see `aftercare eval -h`)"),
