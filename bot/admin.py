@@ -37,17 +37,19 @@ class AdminError(Exception):
     """A value that cannot be used; nothing was written."""
 
 
-def _practice(session: Session, slug: str | None) -> Practice:
+def _practice(session: Session, slug: str | None, create: bool = False) -> Practice:
+    """The practice named by slug, else the only one (made on first set-up when `create`)."""
     query = select(Practice).order_by(Practice.id)
     if slug:
         query = query.where(Practice.slug == slug)
     practice = session.exec(query).first()
-    if practice is None and not slug:
+    if practice is None and not slug and create:
         practice = Practice(name="My Med Spa", slug="my-med-spa")
         session.add(practice)
         session.flush()
     if practice is None:
-        raise AdminError(f"no practice with slug {slug!r}")
+        raise AdminError(f"no practice with slug {slug!r}" if slug else
+                         "no practice yet: start with `aftercare practice set --name ...`")
     return practice
 
 
@@ -74,7 +76,7 @@ def practice_view(practice: Practice) -> dict:
 
 def practice_set(session: Session, slug: str | None = None, **values) -> Practice:
     """Check every given value, then write them all."""
-    practice = _practice(session, slug)
+    practice = _practice(session, slug, create=True)
     changes: dict = {}
     if values.get("name") is not None:
         if not values["name"].strip():
@@ -144,7 +146,7 @@ def _password(text: str | None) -> str | None:
 def staff_add(session: Session, slug: str | None, name: str, role: str, phone: str | None = None,
               email: str | None = None, on_call: bool = False, backup: bool = False,
               password: str | None = None) -> StaffUser:
-    practice = _practice(session, slug)
+    practice = _practice(session, slug, create=True)
     if not name or not name.strip():
         raise AdminError("--name: must not be empty")
     if role not in ROLES:

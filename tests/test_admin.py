@@ -35,6 +35,13 @@ def _practice(db_url) -> Practice:
         return session.exec(select(Practice)).one()
 
 
+def test_show_before_set_up_says_how_to_start_and_writes_nothing(cli, settings):
+    code, _out, err = cli("practice", "show")
+    assert code == 2 and "aftercare practice set --name" in err
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(Practice)).all() == []
+
+
 def test_a_practice_is_set_up_with_its_details_and_facts(cli, settings, tmp_path):
     facts = tmp_path / "facts.json"
     facts.write_text(json.dumps({"hours": {"en": "Tue-Sat 9-6", "es": "martes a sabado de 9 a 18 h"},
