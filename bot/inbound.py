@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot import guards, runtime, segments
+from bot import guards, runtime
 from bot.phones import mask
 from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient
@@ -99,10 +99,6 @@ def guard(params: dict) -> guards.GuardResult | None:
     return guards.check(body, service.category, days)
 
 
-SAFETY_REPLY_KINDS = {"emergency": "emergency", "urgent": "urgent"}
-"""Red-flag urgencies the webhook answers itself, in its TwiML, so the patient hears what to do at once."""
-
-
 def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str | None:
     """Act on a guard at once, in the request: opt-outs are final and red flags open an escalation
     before any LLM call, even if no worker ever runs. Returns the safety reply to answer a red flag
@@ -120,7 +116,7 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
             patient = patients[0] if patients else None
             open_escalation(session, message_id, patient, guard.urgency, guard.rule)
             if guard.intent == "side_effect_concern" and patient is not None:
-                reply = _safety_reply(session, message_id, params, patient, SAFETY_REPLY_KINDS[guard.urgency])
+                reply = _safety_reply(session, message_id, params, patient, guard.urgency)
         record = {"guard": {"intent": guard.intent, "urgency": guard.urgency, "rule": guard.rule,
                             "keyword": guard.keyword, "at": "webhook"}}
         if reply:
@@ -130,21 +126,19 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
     return reply
 
 
-def _safety_reply(session: Session, message_id: int, params: dict, patient: Patient, kind: str) -> str | None:
-    """The red flag's safety reply, recorded as sent in the webhook's answer (not for an opted-out or wrong number)."""
-    from handlers.turn import compose
+def _safety_reply(session: Session, message_id: int, params: dict, patient: Patient, urgency: str) -> str | None:
+    """A red flag's safety reply (the "emergency" or "urgent" reply), recorded under the key the worker's
+    handler would use, so it is answered once, here, in the TwiML."""
+    from bot import outbox
+    from handlers.turn import compose, may_reply
 
-    state = session.get(ConversationState, patient.id)
-    if patient.opted_out_at is not None or (state is not None and state.wrong_number):
-        return None
-    body = segments.normalize(compose(session, patient, kind))
     now = runtime.clock().now()
-    counted = segments.count(body)
-    session.add(Message(practice_id=patient.practice_id, patient_id=patient.id, direction="out", kind="reply",
-                        from_number=params["To"], to_number=params["From"], body=body, status="twiml",
-                        idempotency_key=f"reply-{message_id}-{kind}", segments=counted.segments,
-                        encoding=counted.encoding, created_at=now, sent_at=now, status_at=now))
-    return body
+    if not may_reply(session, patient, urgency, now):
+        return None
+    row = outbox.queue_text(session, key=f"reply-{message_id}-{urgency}", to=params["From"], from_=params["To"],
+                            body=compose(session, patient, urgency), kind="reply", practice_id=patient.practice_id,
+                            patient_id=patient.id, now=now, status="twiml")
+    return row.body if row is not None else None
 
 
 def opt_out(session: Session, patient: Patient, source: str, message_id: int | None = None) -> bool:

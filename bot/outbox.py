@@ -54,18 +54,21 @@ GIVE_UP_AFTER = timedelta(hours=1)
 
 def queue_text(session: Session, *, key: str, to: str, from_: str, body: str, kind: str,
                practice_id: int | None = None, patient_id: int | None = None, staff_user_id: int | None = None,
-               now: datetime | None = None) -> Message | None:
-    """The outbound row for `key`, written once; None when a row with this key already exists."""
+               now: datetime | None = None, status: str = PENDING) -> Message | None:
+    """The outbound row for `key`, written once; None when a row with this key already exists.
+
+    `status` other than PENDING records a text that left another way (the webhook's TwiML answer)."""
     if session.exec(select(Message.id).where(Message.idempotency_key == key)).first() is not None:
         return None
     from bot import segments
 
     body = segments.normalize(body.strip())
     counted = segments.count(body)
+    now = now or runtime.clock().now()
     message = Message(practice_id=practice_id, patient_id=patient_id, staff_user_id=staff_user_id, direction="out",
-                      kind=kind, from_number=from_, to_number=to, body=body, status=PENDING, idempotency_key=key,
-                      segments=counted.segments, encoding=counted.encoding,
-                      created_at=now or runtime.clock().now())
+                      kind=kind, from_number=from_, to_number=to, body=body, status=status, idempotency_key=key,
+                      segments=counted.segments, encoding=counted.encoding, created_at=now,
+                      sent_at=None if status == PENDING else now, status_at=None if status == PENDING else now)
     session.add(message)
     session.flush()
     return message

@@ -148,7 +148,7 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
     """The front desk's answer to a requested visit: booked (reminders planned) or declined; texts the patient
     unless they opted out, and closes the booking request. Returns the text's row id (deliver it after the commit)."""
     from bot import outbox
-    from handlers.turn import replies
+    from handlers.turn import compose
     from store.models import Escalation, Patient
 
     appointment.status, appointment.updated_at = ("booked" if confirmed else "declined"), now
@@ -167,18 +167,11 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
     patient = session.get(Patient, appointment.patient_id)
     if patient is None or patient.opted_out_at is not None or not patient.care_sms:
         return None
-    practice = session.get(Practice, appointment.practice_id)
-    location = session.get(Location, appointment.location_id) if appointment.location_id else None
-    service = session.get(Service, appointment.service_id)
-    provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
-    language = patient.language if patient.language in ("en", "es") else "en"
-    tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
     kind = "confirmed" if confirmed else "declined"
-    context = composer.context_for(practice, patient, service, provider, language, location)
-    body = replies()[kind][language].format_map({
-        **context, "slot": composer.visit_time(appointment.start_at, tz, language),
-        "with_provider": provider.name if provider else context["provider"]})
-    sender = (location.sms_number if location and location.sms_number else None) or practice.phone or ""
+    body = compose(session, patient, kind, appointment=appointment)
+    location = session.get(Location, appointment.location_id) if appointment.location_id else None
+    sender = (location.sms_number if location and location.sms_number else None) or \
+        session.get(Practice, appointment.practice_id).phone or ""
     row = outbox.queue_text(session, key=f"booking-{appointment.id}-{kind}", to=patient.phone, from_=sender, body=body,
                             kind="reply", practice_id=patient.practice_id, patient_id=patient.id,
                             staff_user_id=staff_id, now=now)

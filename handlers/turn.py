@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from bot import composer, outbox
 from bot.clock import to_utc
 from bot.inbound import open_escalation
-from store.models import ConversationState, Escalation, Location, Message, Patient, Practice
+from store.models import (Appointment, ConversationState, Escalation, Location, Message, Patient, Practice, Provider,
+                          Service)
 from store.queries import last_visit
 
 REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
@@ -53,17 +54,49 @@ def replies() -> dict[str, dict[str, str]]:
         return tomllib.load(handle)
 
 
-def compose(session: Session, patient: Patient, kind: str, **values: str) -> str:
-    """The `kind` reply for this patient, in their language, names and numbers filled in."""
+def compose(session: Session, patient: Patient, kind: str, appointment: Appointment | None = None,
+            **values: str) -> str:
+    """The `kind` reply for this patient, in their language, names and numbers filled in, about
+    `appointment` (its service, provider, location and time as {slot}) or else their last visit."""
     templates = replies()[kind]
     language = patient.language if patient.language in templates else "en"
     practice = session.get(Practice, patient.practice_id)
-    visit = last_visit(session, patient.id)
-    service = visit[1] if visit else None
-    location = session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
+    provider = None
+    if appointment is not None:
+        service = session.get(Service, appointment.service_id)
+        provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
+    else:
+        visit = last_visit(session, patient.id)
+        appointment, service = visit if visit else (None, None)
+    location = session.get(Location, appointment.location_id) if appointment and appointment.location_id else None
     # The location they visited gives the number to call; the practice's emergency line stays the same.
-    context = composer.context_for(practice, patient, service, None, language, location)
+    context = composer.context_for(practice, patient, service, provider, language, location)
+    if provider is not None:
+        tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+        context |= {"slot": composer.visit_time(appointment.start_at, tz, language), "with_provider": provider.name}
     return templates[language].format_map({**context, **values})
+
+
+def may_reply(session: Session, patient: Patient | None, kind: str, now: datetime) -> bool:
+    """Whether the `kind` reply may go to this patient now.
+
+    Never to an unknown number, a wrong number or an opted-out patient (except the opt-out
+    confirmation itself); only safety replies while staff have taken over the conversation;
+    courtesy replies at most once per REPEAT_WINDOW."""
+    if patient is None:
+        return False
+    if patient.opted_out_at is not None and not kind.startswith("opt_out"):
+        return False
+    state = session.get(ConversationState, patient.id)
+    if state is not None and state.wrong_number and kind != "wrong_number":
+        return False
+    if kind not in SAFETY_REPLIES and state is not None and state.takeover_until and to_utc(state.takeover_until) > now:
+        return False
+    if kind in COURTESY_REPLIES:
+        return session.exec(select(Message.id).where(
+            Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
+            col(Message.idempotency_key).like(f"reply-%-{kind}"), Message.created_at > now - REPEAT_WINDOW)).first() is None
+    return True
 
 
 @dataclass
@@ -125,29 +158,11 @@ class Turn:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
         `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code},
-        {reward}, {answer}) beside the plans' ones.
-
-        Nothing goes to an unknown number, a wrong number or an opted-out patient (except the
-        opt-out confirmation itself); only safety replies go while staff have taken over the
-        conversation; courtesy replies go at most once per REPEAT_WINDOW.
+        {reward}, {answer}) beside the plans' ones; `may_reply` says who may get what.
         """
         patient = self.patient
-        if patient is None:
+        if not may_reply(self.session, patient, kind, self.now):
             return None
-        safety = kind in SAFETY_REPLIES
-        if patient.opted_out_at is not None and not kind.startswith("opt_out"):
-            return None
-        state = self.session.get(ConversationState, patient.id)
-        if state is not None and state.wrong_number and kind != "wrong_number":
-            return None
-        if not safety and state is not None and state.takeover_until and to_utc(state.takeover_until) > self.now:
-            return None
-        if kind in COURTESY_REPLIES:
-            recent = self.session.exec(select(Message.id).where(
-                Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
-                col(Message.idempotency_key).like(f"reply-%-{kind}"), Message.created_at > self.now - REPEAT_WINDOW)).first()
-            if recent is not None:
-                return None
         body = compose(self.session, patient, kind, **values)
         row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
                                 from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,
@@ -155,7 +170,5 @@ class Turn:
         if row is not None:
             self.outbound.append(row.id)
             self.actions.append(f"reply:{kind}")
-            if state is None:
-                state = self.state()
-            state.last_outbound_at = self.now
+            self.state().last_outbound_at = self.now
         return row
