@@ -180,6 +180,16 @@ def sweep(now: datetime | None = None) -> dict:
     return {"paged": len(unpaged), "repaged": len(stale)}
 
 
+def acknowledge(session: Session, escalation: Escalation, staff_id: int, now: datetime, via: str) -> None:
+    """Staff take an escalation: it stops being re-paged and shows who has it; the audit log keeps who and how."""
+    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = "acknowledged", now, staff_id
+    escalation.assigned_staff_id = escalation.assigned_staff_id or staff_id
+    session.add(escalation)
+    session.add(AuditEvent(practice_id=escalation.practice_id, actor=f"staff:{staff_id}",
+                           action="escalation_acknowledged", subject_type="escalation", subject_id=escalation.id,
+                           detail={"via": via}, created_at=now))
+
+
 def staff_acknowledgement(session: Session, message: Message) -> bool:
     """Handle a text from a staff member's phone ("ACK 42"); True when it was one (it never reaches the classifier).
 
@@ -209,12 +219,7 @@ def staff_acknowledgement(session: Session, message: Message) -> bool:
         escalation = session.exec(query).first()
         if escalation is not None:
             person = next(s for s in staff if s.practice_id == escalation.practice_id)
-            escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = "acknowledged", now, person.id
-            escalation.assigned_staff_id = escalation.assigned_staff_id or person.id
-            session.add(escalation)
-            session.add(AuditEvent(practice_id=escalation.practice_id, actor=f"staff:{person.id}",
-                                   action="escalation_acknowledged", subject_type="escalation",
-                                   subject_id=escalation.id, detail={"via": "sms"}, created_at=now))
+            acknowledge(session, escalation, person.id, now, via="sms")
             record["actions"].append(f"acknowledged:{escalation.id}")
             log.info("escalation %s acknowledged by staff %s from %s", escalation.id, person.id, mask(message.from_number))
     message.practice_id = staff[0].practice_id

@@ -231,12 +231,9 @@ def acknowledge(escalation_id: int):
     with session_scope(runtime.db_url()) as db:
         escalation = _escalation_for_staff(db, escalation_id)
         if escalation.status == "open":
-            escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = "acknowledged", now, g.staff.id
-            escalation.assigned_staff_id = escalation.assigned_staff_id or g.staff.id
-            db.add(escalation)
-            db.add(AuditEvent(practice_id=g.staff.practice_id, actor=f"staff:{g.staff.id}",
-                              action="escalation_acknowledged", subject_type="escalation",
-                              subject_id=escalation.id, created_at=now))
+            from bot.paging import acknowledge
+
+            acknowledge(db, escalation, g.staff.id, now, via="dashboard")
             flash("Acknowledged: it is yours now.", "info")
     return redirect(safe_next(request.form.get("next")))
 
