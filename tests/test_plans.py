@@ -64,6 +64,9 @@ def test_practice_file_overrides_and_adds_steps(tmp_path):
     assert "checkin" in steps
 
 
+_STOP = "Happy birthday {first_name}! From {practice}. Reply STOP to opt out."
+
+
 @pytest.mark.parametrize("changes, reason", [
     ({"purpose": "spam"}, "unknown purpose 'spam'"),
     ({"offset": "tomorrow"}, "bad offset"),
@@ -71,21 +74,37 @@ def test_practice_file_overrides_and_adds_steps(tmp_path):
     ({"text": "Hi {first_nam}!"}, "unknown placeholder(s) {first_nam}"),
     ({"text": "Hi {first_name}! " + "Lots of words here. " * 16}, "segments"),
     ({"purpose": "upsell"}, "must say how to opt out"),
+    # birthday steps count from the birthday and belong in its plan
+    ({"plan": "birthday", "offset": "0d", "purpose": "upsell", "text": _STOP}, 'steps of the birthday plan have purpose "birthday"'),
+    ({"plan": "everyone", "purpose": "birthday", "text": _STOP}, "a birthday step belongs in the birthday plan"),
+    ({"plan": "birthday", "offset": "40d", "purpose": "birthday", "text": _STOP}, "within 27 days of the birthday"),
+    ({"plan": "birthday", "offset": "0d", "purpose": "birthday", "text": _STOP, "extra": 'when = { area = ["lips"] }'},
+     "only when.vip applies"),
+    ({"plan": "birthday", "offset": "0d", "purpose": "birthday", "text": _STOP, "extra": 'when = { vip = "yes" }'},
+     "when.vip must be true or false"),
+    ({"plan": "everyone", "offset": "0d"}, "must be after the visit"),
+    # upcoming steps count back from a booked visit, and only they know its time
+    ({"text": "See you {visit_time}."}, "{visit_time} is only known before a booked visit"),
+    ({"plan": "upcoming", "offset": "45d"}, "between 1 hour and 30 days before the visit"),
+    ({"offset": "-2d"}, "steps before a booked visit go in the upcoming plan"),
+    ({"extra": 'when = { category = ["filler"] }'}, "when.category is for the upcoming plan"),
 ])
 def test_plan_mistakes_are_refused_naming_file_step_and_reason(tmp_path, changes, reason):
-    values = {"key": "extra", "offset": "5d", "purpose": "care", "text": "Hi {first_name}, it's {sender} at {practice}."}
+    values = {"plan": "neuromodulator", "offset": "5d", "purpose": "care", "extra": "",
+              "text": "Hi {first_name}, it's {sender} at {practice}."}
     values.update(changes)
     path = write(tmp_path, f"""
-        [[plans.neuromodulator.steps]]
-        key = "{values['key']}"
+        [[plans.{values['plan']}.steps]]
+        key = "extra"
         offset = "{values['offset']}"
         purpose = "{values['purpose']}"
+        {values['extra']}
         text.en = "{values['text']}"
         """)
     with pytest.raises(PlanError) as caught:
         plans.load(path)
     message = str(caught.value)
-    assert str(path) in message and "step extra" in message and reason in message
+    assert str(path) in message and f"plan {values['plan']}, step extra" in message and reason in message
 
 
 def test_upsell_cannot_be_declared_non_marketing(tmp_path):

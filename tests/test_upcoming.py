@@ -5,9 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from bot import runtime
-from bot.errors import PlanError
 from bot.planner import plan_appointment
-from bot.plans import load
 from store.db import session_scope
 from store.models import Appointment
 from tests.test_dispatch import dispatch_all, seed_visit, touch_row, twilio  # noqa: F401  (fixture)
@@ -111,27 +109,3 @@ def test_a_reminder_for_a_visit_no_longer_ahead_is_skipped(settings, twilio, clo
     assert twilio.messages == []
     row = touch_row(db_url, reminder.id)
     assert (row.status, row.reason) == ("skipped", "visit_no_longer_ahead")
-
-
-UPCOMING_STEP = """
-[[plans.{plan}.steps]]
-key = "k"
-offset = "{offset}"
-purpose = "care"
-{extra}
-text.en = "Hi {{first_name}}, {{practice}} here: see you {{visit_time}}."
-"""
-
-
-@pytest.mark.parametrize("plan, offset, extra, reason", [
-    ("filler", "1d", "", "{visit_time} is only known before a booked visit"),
-    ("upcoming", "45d", "", "between 1 hour and 30 days before the visit"),
-    ("filler", "-2d", "", "steps before a booked visit go in the upcoming plan"),
-    ("filler", "2d", 'when = { category = ["filler"] }', "when.category is for the upcoming plan"),
-])
-def test_upcoming_plan_mistakes_are_refused(tmp_path, plan, offset, extra, reason):
-    path = tmp_path / "plans.toml"
-    path.write_text(UPCOMING_STEP.format(plan=plan, offset=offset, extra=extra), encoding="utf-8")
-    with pytest.raises(PlanError) as error:
-        load(path)
-    assert f"plan {plan}, step k" in str(error.value) and reason in str(error.value)
