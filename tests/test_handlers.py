@@ -123,12 +123,7 @@ def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock,
 
 
 def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, spa, db_url):  # noqa: F811
-    with session_scope(db_url) as session:
-        patient = session.get(Patient, spa["patient_id"])
-        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
-                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
-        route(turn)
-        pages, outbound = turn.pages, turn.outbound
+    pages, outbound = _route_urgent(db_url, spa, settings, clock)
     for escalation_id in pages:
         paging.page_escalation(escalation_id)
     outbox.enqueue(outbound)
@@ -321,6 +316,16 @@ def test_every_reply_fits_two_segments_in_both_languages(kind):
 
 # --------------------------------------------------------------- helpers
 
+def _route_urgent(db_url, spa, settings, clock) -> tuple[list[int], list[int]]:
+    """Route "my eyelid is drooping", read as an urgent side effect, for Ana; (escalations to page, texts queued)."""
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
+                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
+        route(turn)
+        return turn.pages, turn.outbound
+
+
 def _decision(intent: str, urgency: str) -> Decision:
     return Decision(intent=intent, urgency=urgency, entities={}, confidence=0.9, rationale="test", path="local")
 
@@ -391,12 +396,8 @@ def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock,
 
 
 def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio, clock, spa, db_url):  # noqa: F811
+    [escalation_id], _outbound = _route_urgent(db_url, spa, settings, clock)
     with session_scope(db_url) as session:
-        patient = session.get(Patient, spa["patient_id"])
-        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
-                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
-        route(turn)
-        [escalation_id] = turn.pages
         session.get(Escalation, escalation_id).status = "acknowledged"  # a nurse saw it in the dashboard at once
     assert paging.page_escalation(escalation_id) == 0
     clock.advance(minutes=5)
