@@ -46,12 +46,13 @@ def handle(turn: Turn) -> None:
     offer(turn)
 
 
-def offer(turn: Turn, taken: bool = False) -> bool:
+def offer(turn: Turn, taken: bool = False) -> None:
     """Text up to three open times and remember them; the staff inbox when there are none."""
     session, patient = turn.session, turn.patient
     visit = last_visit(session, patient.id)
     if visit is None:
-        return _to_staff(turn)
+        _to_staff(turn)
+        return
     appointment, service = visit
     location = session.get(Location, appointment.location_id) if appointment.location_id else None
     practice = session.get(Practice, patient.practice_id)
@@ -65,17 +66,18 @@ def offer(turn: Turn, taken: bool = False) -> bool:
         if found:
             break
     if not found:  # nothing open that matches what they asked: a person finds an alternative
-        return _to_staff(turn)
+        _to_staff(turn)
+        return
     language = turn.language()
     listed = "; ".join(f"{n}) {describe(s.start, tz, language)} {'con' if language == 'es' else 'with'} {s.provider}"
                        for n, s in enumerate(found, 1))
     if turn.reply("slots_taken" if taken else "slots", options=listed) is None:
-        return _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
+        _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
+        return
     turn.state().pending = {"kind": "slots", "options": [s.as_option() for s in found], "service_id": service.id,
                             "location_id": location.id if location else None, "tz": tz,
                             "asked_at": turn.now.isoformat(), "message_id": turn.message.id}
     turn.actions.append(f"offered_slots:{len(found)}")
-    return True
 
 
 def _book(turn: Turn, pending: dict, option: dict) -> None:
@@ -138,10 +140,9 @@ def _fresh(pending: dict, now: datetime) -> bool:
     return now - asked <= OFFER_VALID
 
 
-def _to_staff(turn: Turn) -> bool:
+def _to_staff(turn: Turn) -> None:
     if turn.to_staff("rebook_request"):
         turn.reply("rebook")
-    return False
 
 
 def settle_request(session, appointment: Appointment, confirmed: bool, staff_id: int, now: datetime) -> int | None:
