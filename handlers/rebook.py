@@ -98,11 +98,11 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     session.flush()
     plan_appointment(session, appointment.id, turn.now)  # a future booking holds back rebook and win-back texts
     turn.state().pending = None
-    open_escalation(session, turn.message.id, patient, "routine", "booking_request")
+    request = open_escalation(session, turn.message.id, patient, "routine", "booking_request")
+    request.note = f"Asked by text for {describe(start, pending.get('tz') or 'UTC', 'en')} with " \
+                   f"{option.get('provider') or 'any provider'}: {service.name}. Confirm or decline on the patient's page."
     turn.actions += [f"requested_appointment:{appointment.id}", "staff_inbox"]
-    language = turn.language()
-    turn.reply("requested", slot=composer.visit_time(start, pending.get("tz") or "UTC", language),
-               with_provider=option.get("provider") or ("tu especialista" if language == "es" else "your provider"))
+    turn.reply("requested", appointment=appointment)
 
 
 def describe(start: datetime, tz: str, language: str) -> str:

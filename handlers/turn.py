@@ -154,16 +154,16 @@ class Turn:
         """The language the patient is texted in."""
         return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
 
-    def reply(self, kind: str, **values: str) -> Message | None:
+    def reply(self, kind: str, appointment: Appointment | None = None, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
-        `values` fill a reply's own placeholders ({options}, {slot}, {with_provider}, {when}, {code},
-        {reward}, {answer}) beside the plans' ones; `may_reply` says who may get what.
+        `values` fill a reply's own placeholders ({options}, {when}, {code}, {reward}, {answer}) beside the
+        plans' ones; an `appointment` gives {slot} and {with_provider}; `may_reply` says who may get what.
         """
         patient = self.patient
         if not may_reply(self.session, patient, kind, self.now):
             return None
-        body = compose(self.session, patient, kind, **values)
+        body = compose(self.session, patient, kind, appointment=appointment, **values)
         row = outbox.queue_text(self.session, key=f"reply-{self.message.id}-{kind}", to=self.message.from_number,
                                 from_=self.message.to_number, body=body, kind="reply", practice_id=patient.practice_id,
                                 patient_id=patient.id, now=self.now)

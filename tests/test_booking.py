@@ -71,6 +71,7 @@ def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, c
         assert booked.end_at - booked.start_at == timedelta(minutes=45)
         escalation = session.exec(select(Escalation)).one()
         assert (escalation.urgency, escalation.reason) == ("routine", "booking_request")
+        assert escalation.note.startswith("Asked by text for Tue, Dec 1 9:00 AM with Maya Chen, NP: Lip filler.")
         rebook = session.exec(select(Touch).where(Touch.purpose == "rebook")).one()
         assert (rebook.status, rebook.reason) == ("suppressed", "rebooked")
     assert _pending(db_url, spa["patient_id"]) is None

@@ -190,7 +190,7 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     page.fill("input[name=email]", MANAGER_EMAIL)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    expect(page.locator(".escalation", has_text="booking request")).to_be_visible()
+    expect(page.locator(".escalation", has_text="booking request")).to_contain_text("Asked by text for Thu, Nov 26")
     page.locator(".escalation", has_text="booking request").locator("a.esc-name").click()
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator(".flash")).to_contain_text("Booked")

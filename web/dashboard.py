@@ -180,7 +180,8 @@ def inbox():
         escalations = sorted(
             ({"id": e.id, "urgency": e.urgency, "status": e.status, "reason": reason_text(e.reason),
               "patient_id": p.id if p else None, "first_name": (p.first_name if p else None) or "Unknown number",
-              "body": m.body if m else (e.note or ""), "created_at": e.created_at, "age": ago(e.created_at, now),
+              "body": m.body if m else (e.note or ""), "note": e.note if m else None,
+              "created_at": e.created_at, "age": ago(e.created_at, now),
               "acknowledged_by": staff.get(e.acknowledged_by), "assigned": staff.get(e.assigned_staff_id),
               "paged": paged.get(e.id, []), "repaged": e.repaged_at is not None}
              for e, p, m in rows),
