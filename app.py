@@ -1,4 +1,5 @@
 """Flask app factory; `gunicorn 'app:create_app()'` serves it."""
+
 from __future__ import annotations
 
 import importlib

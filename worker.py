@@ -1,7 +1,8 @@
 """RQ worker entry: listens on Aftercare's queues, runs RQ's scheduler, and ticks the touch dispatcher.
 
-    python worker.py            # one worker; start as many as needed, on any host
+python worker.py            # one worker; start as many as needed, on any host
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ import threading
 from rq import SimpleWorker
 
 from bot import runtime
-from bot.queue import QUEUES, get_queue, redis_connection
+from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
 
 log = logging.getLogger("aftercare.worker")
 
@@ -26,7 +27,7 @@ BIRTHDAY_TICKS = 240
 
 def plan_birthdays() -> int:
     """Plan upcoming birthday touches; one worker at a time (a Redis lock), returns how many were planned."""
-    from bot.planner import plan_birthdays as plan
+    from bot.touches.planner import plan_birthdays as plan
     from store.db import session_scope
 
     lock = redis_connection(runtime.settings()).lock("aftercare:lock:plan-birthdays", timeout=600)
@@ -44,13 +45,16 @@ def plan_birthdays() -> int:
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
-    from bot import outbox, paging
-    from bot.delivery import reconcile_stale
-    from bot.dispatch import tick
-    from bot.inbound import requeue_unprocessed
-    from bot.transport import SmsTransport
+    from bot.conversation.inbound import requeue_unprocessed
+    from bot.messaging import outbox
+    from bot.messaging.delivery import reconcile_stale
+    from bot.messaging.transport import SmsTransport
+    from bot.staff import paging
+    from bot.touches.dispatch import tick
 
-    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep] + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
+    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep] + (
+        [plan_birthdays] if count % BIRTHDAY_TICKS == 0 else []
+    )
     for step in steps:
         try:
             step()
@@ -76,16 +80,16 @@ def tick_forever(stop: threading.Event) -> None:
 def preload() -> None:
     """Import the job modules and load the classifier's model before the first job and before the tick
     thread starts, so neither pays for them mid-work (and no import races another thread's)."""
-    import bot.delivery  # noqa: F401
-    import bot.dispatch  # noqa: F401
-    import bot.outbox  # noqa: F401
-    import bot.paging  # noqa: F401
+    import bot.conversation.inbound
+    import bot.conversation.processing
+    import bot.messaging.delivery
+    import bot.messaging.outbox
+    import bot.messaging.transport
+    import bot.staff.paging
+    import bot.touches.dispatch  # noqa: F401
     import handlers  # noqa: F401
-    import bot.inbound  # noqa: F401
-    import bot.processing  # noqa: F401
-    import bot.transport  # noqa: F401
-    from bot.local_classifier import load_model
-    from bot.plans import plans_for
+    from bot.touches.plans import plans_for
+    from bot.understanding.local_classifier import load_model
 
     plans_for(runtime.settings())
     load_model()
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         # Jobs run in this process (no fork per job): a forked work horse starts with cold caches
         # (ORM mappers, compiled SQL, connections) and managed about 10 jobs/s here against ~50 in
         # process. Run workers under a supervisor (systemd, Kubernetes) that restarts a dead one.
-        SimpleWorker(queues, connection=connection).work(with_scheduler=True)
+        SimpleWorker(queues, connection=connection, job_class=AftercareJob).work(with_scheduler=True)
     finally:
         stop.set()
     return 0

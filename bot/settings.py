@@ -3,6 +3,7 @@
 Every variable is named in the README's settings table. A secret may also come
 from a file: `NAME_FILE=/run/secrets/name` is read when `NAME` is unset.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,7 +79,9 @@ def _url(env, name, default=None, schemes=("http", "https")):
         return None
     parsed = urlparse(value)
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
-        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {value!r}")
+        raise ConfigError(
+            f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {value!r}"
+        )
     return value.rstrip("/") if parsed.scheme in ("http", "https") else value
 
 
@@ -121,7 +124,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Settings":
+    def from_env(cls, environ: dict | None = None) -> Settings:
         """Read and validate every setting; raise ConfigError naming the variable."""
         env = dict(os.environ if environ is None else environ)
         plans = _str(env, "AFTERCARE_PLANS_FILE")
@@ -129,9 +132,11 @@ class Settings:
             raise ConfigError(f"AFTERCARE_PLANS_FILE: no file at {plans}")
         database_url = _str(env, "DATABASE_URL")
         if database_url and not database_url.startswith(("postgresql", "sqlite")):
-            raise ConfigError(f"DATABASE_URL: expected a postgresql:// or sqlite:// URL, got {database_url.split(':')[0]}://…")
+            raise ConfigError(
+                f"DATABASE_URL: expected a postgresql:// or sqlite:// URL, got {database_url.split(':')[0]}://…"
+            )
         if database_url and database_url.startswith("postgresql://"):
-            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
         return cls(
             database_url=database_url,
             redis_url=_url(env, "REDIS_URL", schemes=("redis", "rediss", "unix")),
@@ -160,7 +165,7 @@ class Settings:
             repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
         )
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         """A copy with some fields changed (tests use this)."""
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known

@@ -19,6 +19,7 @@ POST /_fake/reset.
 
     python -m fakes.openai_server --port 8011
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,19 @@ def delay(seconds: float, then: dict | None = None) -> dict:
     return {"kind": "delay", "seconds": seconds, "then": then}
 
 
-DEFAULT_ANSWER = {"intent": "other", "urgency": "none", "confidence": 0.5, "rationale": "default fake answer",
-                  "entities": {"date_preference": None, "time_preference": None, "slot_choice": None,
-                               "friend_first_name": None, "language": None}}
+DEFAULT_ANSWER = {
+    "intent": "other",
+    "urgency": "none",
+    "confidence": 0.5,
+    "rationale": "default fake answer",
+    "entities": {
+        "date_preference": None,
+        "time_preference": None,
+        "slot_choice": None,
+        "friend_first_name": None,
+        "language": None,
+    },
+}
 
 
 class FakeOpenAI:
@@ -85,7 +96,7 @@ class FakeOpenAI:
         with self._lock:
             return self.script.pop(0) if self.script else self.default
 
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -139,15 +150,24 @@ class FakeOpenAI:
                     code = reply["status"]
                     kind = "rate_limit_exceeded" if code == 429 else "server_error"
                     return self._send(code, {"error": {"message": f"fake {code}", "type": kind, "code": kind}})
-                self._send(200, {
-                    "id": f"chatcmpl-fake{len(fake.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": request.get("model", "fake"),
-                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                 "message": {"role": "assistant", "content": reply["content"], "refusal": None}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-fake{len(fake.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                                "message": {"role": "assistant", "content": reply["content"], "refusal": None},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True

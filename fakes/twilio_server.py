@@ -17,6 +17,7 @@ and a few control endpoints that Twilio does not have:
 
 Run it on its own with `python -m fakes.twilio_server --port 8010 ...`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,15 +33,15 @@ import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
 import phonenumbers
 import requests
 from twilio.request_validator import RequestValidator
-from werkzeug.routing import Map, Rule
 from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -105,11 +106,11 @@ def _parse_date_filter(value: str) -> tuple[datetime, bool]:
     """A DateSent filter value as (UTC moment, whether only a day was given)."""
     value = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc), True
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC), True
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc), False
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC), False
 
 
 def _filter_number(value: str) -> str:
@@ -198,7 +199,7 @@ class FakeTwilio:
         self.unreachable = dict(unreachable or {})
         self.service_number = service_number
         self.log_requests = log_requests
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.validator = RequestValidator(auth_token)
         self.base_url: str | None = None
 
@@ -269,7 +270,7 @@ class FakeTwilio:
             session.close()
         self._sessions.clear()
 
-    def __enter__(self) -> "FakeTwilio":
+    def __enter__(self) -> FakeTwilio:
         if self._server is None:
             self.start()
         return self
@@ -330,7 +331,12 @@ class FakeTwilio:
             self._opted_out.discard(number)
 
     def inject(
-        self, status: int | None = None, after_store: bool = False, delay: float = 0.0, times: int = 1, on: str = "create"
+        self,
+        status: int | None = None,
+        after_store: bool = False,
+        delay: float = 0.0,
+        times: int = 1,
+        on: str = "create",
     ) -> None:
         """Make the next `times` create requests fail (or list requests, with on="list").
 
@@ -372,12 +378,21 @@ class FakeTwilio:
     @staticmethod
     def _log_details(request: Request) -> str:
         fields = {**request.args, **(request.form if request.method == "POST" else {})}
-        shown = [f"{k}={_mask(v) if k in ('To', 'From') else v}" for k, v in fields.items() if k in ("To", "From", "DateSent", "DateSent>", "DateSent<")]
+        shown = [
+            f"{k}={_mask(v) if k in ('To', 'From') else v}"
+            for k, v in fields.items()
+            if k in ("To", "From", "DateSent", "DateSent>", "DateSent<")
+        ]
         return (" " + " ".join(shown)) if shown else ""
 
     def _authenticate(self, request: Request, account: str) -> None:
         auth = request.authorization
-        if not auth or auth.username != self.account_sid or auth.password != self.auth_token or account != self.account_sid:
+        if (
+            not auth
+            or auth.username != self.account_sid
+            or auth.password != self.auth_token
+            or account != self.account_sid
+        ):
             raise TwilioError(401, 20003, "Authenticate")
 
     def _on_messages(self, request: Request, account: str) -> Response:
@@ -544,7 +559,7 @@ class FakeTwilio:
         if token.startswith("PA"):
             sids = [m["sid"] for m in matched]
             start = sids.index(token[2:]) + 1 if token[2:] in sids else len(sids)
-        records = matched[start:start + page_size]
+        records = matched[start : start + page_size]
         query = {k: v for k, v in args.items() if k not in ("Page", "PageSize", "PageToken")}
         path = request.path
 
@@ -823,13 +838,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inbound-url", default=None, help="the app's inbound SMS webhook")
     parser.add_argument("--callback-delay", type=float, default=0.5, help="seconds between delivery statuses")
     parser.add_argument("--no-callbacks", action="store_true", help="do not post status callbacks")
-    parser.add_argument("--landline", action="append", default=[], metavar="NUMBER", help="answer 21614 for this number")
     parser.add_argument(
-        "--unreachable", action="append", default=[], metavar="NUMBER[:CODE]", help="end messages to NUMBER undelivered (default 30003)"
+        "--landline", action="append", default=[], metavar="NUMBER", help="answer 21614 for this number"
+    )
+    parser.add_argument(
+        "--unreachable",
+        action="append",
+        default=[],
+        metavar="NUMBER[:CODE]",
+        help="end messages to NUMBER undelivered (default 30003)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn",
-                        help="gunicorn keeps connections alive (faster); werkzeug runs in one thread")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "werkzeug"),
+        default="gunicorn",
+        help="gunicorn keeps connections alive (faster); werkzeug runs in one thread",
+    )
     args = parser.parse_args(argv)
     unreachable = {}
     for item in args.unreachable:
@@ -859,15 +884,22 @@ def main(argv: list[str] | None = None) -> None:
     _serve_with_gunicorn(fake, args.host, args.port)
 
 
-def _serve_with_gunicorn(fake: "FakeTwilio", host: str, port: int) -> None:
+def _serve_with_gunicorn(fake: FakeTwilio, host: str, port: int) -> None:
     """Serve from one gunicorn process with threads: unlike werkzeug's server it keeps connections
     alive, so a sender is not slowed by a new connection per text (the state stays in one process)."""
     from gunicorn.app.base import BaseApplication
 
     class FakeServer(BaseApplication):
         def load_config(self):
-            for key, value in {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": 16,
-                               "keepalive": 30, "accesslog": None, "loglevel": "warning"}.items():
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": 16,
+                "keepalive": 30,
+                "accesslog": None,
+                "loglevel": "warning",
+            }.items():
                 self.cfg.set(key, value)
 
         def load(self):

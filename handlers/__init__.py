@@ -3,14 +3,27 @@
 `ROUTES` maps every intent the classifier knows to its handler. A handler
 changes the database through the `Turn` it is given (opt-outs, escalations,
 the staff inbox, conversation state) and may queue one reply; the caller
-commits, then delivers the queued texts and pages (bot.outbox, bot.paging).
+commits, then delivers the queued texts and pages (bot.messaging.outbox, bot.staff.paging).
 Anything urgent or an emergency goes to `side_effect` whatever the intent,
 so a clinical problem never waits behind a booking question.
 """
+
 from __future__ import annotations
 
-from handlers import (defer, feedback, help, opt_in, opt_out, other, question, rebook, referral, reschedule,
-                      side_effect, wrong_number)
+from handlers import (
+    defer,
+    feedback,
+    help,
+    opt_in,
+    opt_out,
+    other,
+    question,
+    rebook,
+    referral,
+    reschedule,
+    side_effect,
+    wrong_number,
+)
 from handlers.turn import ESCALATING, Turn
 
 ROUTES = {

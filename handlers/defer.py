@@ -7,6 +7,7 @@ before it are held back ("deferred_by_patient"), and a newer "not now" replaces
 an older check-back. Without a visit on record, or with the deferred plan
 switched off, the patient just gets an acknowledgement.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot import composer
 from bot.clock import to_local, to_utc
-from bot.planner import due_time
-from bot.plans import DEFERRED, REBOOK_PURPOSES, plans_for
-from bot.textnorm import fold
+from bot.touches import composer
+from bot.touches.planner import due_time
+from bot.touches.plans import DEFERRED, REBOOK_PURPOSES, plans_for
+from bot.understanding.textnorm import fold
 from handlers.turn import Turn
 from store.models import Location, Practice, Touch
 from store.queries import PENDING_TOUCH_STATUSES, last_visit
@@ -28,18 +29,78 @@ from store.queries import PENDING_TOUCH_STATUSES, last_visit
 MAX_WAIT = timedelta(days=365)
 """The furthest a check-back is put off, whatever the patient says."""
 
-_NUMBER = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3,
-           "four": 4, "cuatro": 4, "a couple of": 2, "a couple": 2, "couple": 2, "a few": 3, "few": 3, "unas": 3,
-           "unos": 3, "six": 6, "seis": 6}
+_NUMBER = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "un": 1,
+    "una": 1,
+    "uno": 1,
+    "two": 2,
+    "dos": 2,
+    "three": 3,
+    "tres": 3,
+    "four": 4,
+    "cuatro": 4,
+    "a couple of": 2,
+    "a couple": 2,
+    "couple": 2,
+    "a few": 3,
+    "few": 3,
+    "unas": 3,
+    "unos": 3,
+    "six": 6,
+    "seis": 6,
+}
 _UNIT_DAYS = {"day": 1, "dia": 1, "week": 7, "semana": 7, "month": 30, "mes": 30, "mese": 30}
-_IN_N = re.compile(r"\b(?:in|en|within|dentro de)\s+(\d+|a couple of|a couple|a few|an?|one|two|three|four|six|"
-                   r"un|una|uno|dos|tres|cuatro|seis|unas|unos)\s+(day|dia|week|semana|month|mes|mese)s?\b")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
-_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-              "noviembre", "diciembre")
-_WEEKDAYS = {"monday": 0, "lunes": 0, "tuesday": 1, "martes": 1, "wednesday": 2, "miercoles": 2, "thursday": 3,
-             "jueves": 3, "friday": 4, "viernes": 4, "saturday": 5, "sabado": 5, "sunday": 6, "domingo": 6}
+_IN_N = re.compile(
+    r"\b(?:in|en|within|dentro de)\s+(\d+|a couple of|a couple|a few|an?|one|two|three|four|six|"
+    r"un|una|uno|dos|tres|cuatro|seis|unas|unos)\s+(day|dia|week|semana|month|mes|mese)s?\b"
+)
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS_ES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+_WEEKDAYS = {
+    "monday": 0,
+    "lunes": 0,
+    "tuesday": 1,
+    "martes": 1,
+    "wednesday": 2,
+    "miercoles": 2,
+    "thursday": 3,
+    "jueves": 3,
+    "friday": 4,
+    "viernes": 4,
+    "saturday": 5,
+    "sabado": 5,
+    "sunday": 6,
+    "domingo": 6,
+}
 
 
 def check_back_day(body: str, today: date) -> date | None:
@@ -54,8 +115,9 @@ def check_back_day(body: str, today: date) -> date | None:
         return _add_month(today)
     if re.search(r"\bnext week\b|\b(la )?(proxima semana|semana que viene)\b", text):
         return today + timedelta(days=7)
-    if re.search(r"\b(after|past) (the )?(holidays|new year|christmas)\b|\bdespues de (las )?(fiestas|navidad|ano nuevo)\b",
-                 text):
+    if re.search(
+        r"\b(after|past) (the )?(holidays|new year|christmas)\b|\bdespues de (las )?(fiestas|navidad|ano nuevo)\b", text
+    ):
         return _next(date(today.year, 1, 6), today)
     if re.search(r"\bsummer\b|\bverano\b", text):
         return _next(date(today.year, 6, 1), today)
@@ -65,7 +127,9 @@ def check_back_day(body: str, today: date) -> date | None:
         return _next(date(today.year, 9, 15), today)
     for names in (_MONTHS, _MONTHS_ES):
         for index, name in enumerate(names):
-            if re.search(rf"\b{name}\b", text) and not (name == "may" and re.search(r"\b(i|we|you) may\b|\bmay be\b", text)):
+            if re.search(rf"\b{name}\b", text) and not (
+                name == "may" and re.search(r"\b(i|we|you) may\b|\bmay be\b", text)
+            ):
                 return _next(date(today.year, index + 1, 5), today)  # settled into the month, past its holidays
     for name, weekday in _WEEKDAYS.items():
         if re.search(rf"\b{name}\b", text):
@@ -107,13 +171,29 @@ def handle(turn: Turn) -> None:
     else:
         due = due_time(turn.now, step, tz)
     # The patient said when: earlier rebook texts, and any earlier check-back, would be unwelcome.
-    session.exec(update(Touch).where(
-        Touch.patient_id == patient.id, col(Touch.status).in_(PENDING_TOUCH_STATUSES),
-        (col(Touch.purpose).in_(REBOOK_PURPOSES) & (Touch.due_at < due)) | (Touch.plan == DEFERRED),
-    ).values(status="suppressed", reason="deferred_by_patient", updated_at=turn.now))
-    touch = Touch(practice_id=patient.practice_id, patient_id=patient.id, appointment_id=appointment.id, plan=DEFERRED,
-                  step=step.key, purpose=step.purpose, channel=step.channel, marketing=step.marketing, due_at=due,
-                  status="scheduled", created_at=turn.now, updated_at=turn.now)
+    session.exec(
+        update(Touch)
+        .where(
+            Touch.patient_id == patient.id,
+            col(Touch.status).in_(PENDING_TOUCH_STATUSES),
+            (col(Touch.purpose).in_(REBOOK_PURPOSES) & (Touch.due_at < due)) | (Touch.plan == DEFERRED),
+        )
+        .values(status="suppressed", reason="deferred_by_patient", updated_at=turn.now)
+    )
+    touch = Touch(
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        appointment_id=appointment.id,
+        plan=DEFERRED,
+        step=step.key,
+        purpose=step.purpose,
+        channel=step.channel,
+        marketing=step.marketing,
+        due_at=due,
+        status="scheduled",
+        created_at=turn.now,
+        updated_at=turn.now,
+    )
     session.add(touch)
     session.flush()
     turn.actions.append(f"check_back:{to_local(due, tz).date().isoformat()}")

@@ -1,5 +1,6 @@
 """Feedback: thanks for praise (and the review request, if one is still to come, is brought forward);
 a complaint goes to the manager and holds back the review request."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,9 +18,16 @@ def positive(turn: Turn) -> None:
     turn.reply("thanks")
     if turn.patient is None:
         return
-    review = turn.session.exec(select(Touch).where(
-        Touch.patient_id == turn.patient.id, Touch.purpose == "review", Touch.status == "scheduled",
-        Touch.due_at > turn.now + REVIEW_AFTER_PRAISE).order_by(col(Touch.due_at))).first()
+    review = turn.session.exec(
+        select(Touch)
+        .where(
+            Touch.patient_id == turn.patient.id,
+            Touch.purpose == "review",
+            Touch.status == "scheduled",
+            Touch.due_at > turn.now + REVIEW_AFTER_PRAISE,
+        )
+        .order_by(col(Touch.due_at))
+    ).first()
     if review is not None:
         # The best moment to ask for a review is right after they said they love it (the sending rules still apply).
         review.due_at, review.updated_at = turn.now + REVIEW_AFTER_PRAISE, turn.now

@@ -1,4 +1,5 @@
 """HELP / INFO, or "who is this?": who is texting and how to reach a person (carrier rules), and the staff inbox."""
+
 from __future__ import annotations
 
 from handlers.turn import Turn

@@ -2,9 +2,10 @@
 
 Twilio answers its own START/UNSTOP keywords (TWILIO_CONFIRMS_OPT_OUT); anything else is ours to confirm.
 """
+
 from __future__ import annotations
 
-from bot.inbound import opt_in
+from bot.consent.opt_out import opt_in
 from handlers.turn import Turn
 from store.queries import patients_for_inbound
 

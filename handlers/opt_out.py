@@ -5,11 +5,12 @@ handling (TWILIO_CONFIRMS_OPT_OUT); free-text and Spanish opt-outs are ours
 to confirm. A bare CANCEL is an opt-out for the carrier, so our confirmation
 says how to cancel an appointment instead.
 """
+
 from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.inbound import opt_out
+from bot.consent.opt_out import opt_out
 from handlers.turn import ESCALATING, Turn
 from store.models import Message
 from store.queries import patients_for_inbound
@@ -35,6 +36,15 @@ def _confirmed_since_opt_out(turn: Turn) -> bool:
     patient = turn.patient
     if patient.opted_out_at is None:
         return False
-    return turn.session.exec(select(Message.id).where(
-        Message.patient_id == patient.id, Message.direction == "out", Message.kind == "reply",
-        col(Message.idempotency_key).like("reply-%-opt_out%"), Message.created_at >= patient.opted_out_at)).first() is not None
+    return (
+        turn.session.exec(
+            select(Message.id).where(
+                Message.patient_id == patient.id,
+                Message.direction == "out",
+                Message.kind == "reply",
+                col(Message.idempotency_key).like("reply-%-opt_out%"),
+                Message.created_at >= patient.opted_out_at,
+            )
+        ).first()
+        is not None
+    )

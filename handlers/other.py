@@ -1,4 +1,5 @@
 """Anything else ("ok", "👍", an emoji): recorded with its decision, nothing sent."""
+
 from __future__ import annotations
 
 from handlers.turn import Turn

@@ -10,14 +10,15 @@ list) goes to the staff inbox, and the patient is told a person will reply.
 A fact may be written per language ({"en": ..., "es": ...}) and per location
 ({"L-AUS": ..., "L-MIA": ...}, keyed by the location's external id).
 """
+
 from __future__ import annotations
 
 import re
 
 from sqlmodel import select
 
-from bot import segments
-from bot.textnorm import fold
+from bot.messaging import segments
+from bot.understanding.textnorm import fold
 from handlers.turn import Turn
 from store.models import Location, Practice, Service
 from store.queries import last_visit
@@ -29,21 +30,34 @@ CLINICAL = re.compile(
     r"\b(swell\w*|bruis\w*|pain\w*|hurt\w*|sore|numb\w*|itch\w*|rash|bump\w*|lump\w*|normal|safe|pregnan\w*|"
     r"breastfeed\w*|nursing|medic\w*|antibiotic\w*|blood thinner\w*|aspirin|ibuprofen|tylenol|advil|alcohol|drink\w*|"
     r"workout|work out|exercis\w*|gym|makeup|make up|sun|sauna|fly|flight|lie down|sleep|hinchaz\w*|moreton\w*|dolor\w*|"
-    r"duele|embaraz\w*|lactan\w*|medicament\w*|ejercicio|maquillaje)\b")
+    r"duele|embaraz\w*|lactan\w*|medicament\w*|ejercicio|maquillaje)\b"
+)
 """Words that make a question clinical: a person answers it."""
 
 TOPICS = (
-    ("hours", r"\b(hours|are you (?:guys )?open|you (?:guys )?open|open (?:on|today|tomorrow|late|until|till|at)|"
-              r"what time (?:do|does|are) you|opening|do you close|you closed|closed on|horario\w*|abren|abierto\w*|"
-              r"cierran|a que hora)\b"),
-    ("address", r"\b(address|where are you|where is|located|location|directions|direccion|donde estan|donde queda|"
-                r"ubicacion|ubicados)\b"),
+    (
+        "hours",
+        r"\b(hours|are you (?:guys )?open|you (?:guys )?open|open (?:on|today|tomorrow|late|until|till|at)|"
+        r"what time (?:do|does|are) you|opening|do you close|you closed|closed on|horario\w*|abren|abierto\w*|"
+        r"cierran|a que hora)\b",
+    ),
+    (
+        "address",
+        r"\b(address|where are you|where is|located|location|directions|direccion|donde estan|donde queda|"
+        r"ubicacion|ubicados)\b",
+    ),
     ("parking", r"\b(park|parking|garage|valet|estacionamiento|estacionar|aparcar)\b"),
-    ("price", r"\b(how much|price|prices|pricing|cost|costs|charge|rate|cuanto cuesta|cuanto sale|cuanto es|precio\w*|"
-              r"costo|cobran)\b"),
+    (
+        "price",
+        r"\b(how much|price|prices|pricing|cost|costs|charge|rate|cuanto cuesta|cuanto sale|cuanto es|precio\w*|"
+        r"costo|cobran)\b",
+    ),
     ("cancellation_policy", r"\b(cancellation|cancel policy|late fee|no.?show fee|cancelacion|politica)\b"),
-    ("payment", r"\b(pay|payment|card|cards|credit|financing|finance|cherry|hsa|fsa|insurance|pago|pagar|tarjeta\w*|"
-                r"financiamiento)\b"),
+    (
+        "payment",
+        r"\b(pay|payment|card|cards|credit|financing|finance|cherry|hsa|fsa|insurance|pago|pagar|tarjeta\w*|"
+        r"financiamiento)\b",
+    ),
     ("membership", r"\b(membership|member|members|club|membresia|miembro)\b"),
     ("consultations", r"\b(consult|consultation|consultations|consulta|consultas|valoracion)\b"),
     ("aftercare_sheets", r"\b(aftercare (?:sheet|instructions|info)|instructions|care sheet|instrucciones)\b"),
@@ -98,7 +112,9 @@ def answer_from_facts(turn: Turn) -> tuple[str, str] | None:
     if topic == "price":
         fact = _prices(session, patient.practice_id, text, language)
     elif topic == "address":
-        fact = (location.address if location is not None else None) or _fact(practice.facts, "address", language, location)
+        fact = (location.address if location is not None else None) or _fact(
+            practice.facts, "address", language, location
+        )
     else:
         fact = _fact(practice.facts, topic, language, location)
     if not fact:
@@ -124,17 +140,34 @@ def _fact(facts: dict | None, key: str, language: str, location: Location | None
 
 
 def _prices(session, practice_id: int, text: str, language: str) -> str | None:
-    """"Lip filler is $750." for the services the question names (at most three), from the menu."""
-    services = session.exec(select(Service).where(Service.practice_id == practice_id,
-                                                  Service.price.is_not(None))).all()
+    """ "Lip filler is $750." for the services the question names (at most three), from the menu."""
+    services = session.exec(select(Service).where(Service.practice_id == practice_id, Service.price.is_not(None))).all()
     named = []
     for service in services:
         names = {fold(service.name)} | ({fold(service.name_es)} if service.name_es else set())
         if any(re.search(rf"\b{re.escape(name)}\b", text) for name in names):
             named.append(service)
     if not named:  # "how much is botox": every service whose name holds the word asked about
-        words = set(re.findall(r"[a-z0-9]+", text)) - {"how", "much", "is", "a", "the", "for", "cuanto", "cuesta", "el", "la",
-                                                      "de", "price", "cost", "precio", "and", "y", "what", "es"}
+        words = set(re.findall(r"[a-z0-9]+", text)) - {
+            "how",
+            "much",
+            "is",
+            "a",
+            "the",
+            "for",
+            "cuanto",
+            "cuesta",
+            "el",
+            "la",
+            "de",
+            "price",
+            "cost",
+            "precio",
+            "and",
+            "y",
+            "what",
+            "es",
+        }
         named = [s for s in services if words & set(re.findall(r"[a-z0-9]+", fold(s.name))) - {"for", "with", "of"}]
     if not named or len(named) > 3:
         return None

@@ -3,12 +3,13 @@
 The code is the patient's own (`Patient.referral_code`, made on first ask);
 each ask is logged as an issued referral, with the friend's first name when the
 patient gave it. When a new patient books with the code (appointments API or
-CSV, `referral_code`), bot.appointments links them: the referrer is thanked
+CSV, `referral_code`), bot.intake.appointments links them: the referrer is thanked
 by text (the `referred` plan, marketing consent and quiet hours apply; the
 friend is never named) and the team gets an inbox item to apply the reward.
 The friend is never texted because of the referral: only their own visit's
 texts reach them, on their own consent.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,15 @@ def handle(turn: Turn) -> None:
     practice = turn.session.get(Practice, patient.practice_id)
     code = ensure_code(turn.session, patient, practice)
     friend = (turn.decision.entities or {}).get("friend_first_name")
-    turn.session.add(Referral(practice_id=patient.practice_id, referrer_id=patient.id, code=code,
-                              friend_first_name=str(friend)[:60] if friend else None, created_at=turn.now))
+    turn.session.add(
+        Referral(
+            practice_id=patient.practice_id,
+            referrer_id=patient.id,
+            code=code,
+            friend_first_name=str(friend)[:60] if friend else None,
+            created_at=turn.now,
+        )
+    )
     turn.actions.append("referral_code")
     language = turn.language()
     reward = (practice.facts or {}).get("referral_reward") if language == "en" else None
@@ -45,12 +53,15 @@ def ensure_code(session, patient: Patient, practice: Practice | None) -> str:
     """The patient's referral code, made once: the practice's initials, the first name's start, four random characters."""
     if patient.referral_code:
         return patient.referral_code
-    prefix = "".join(word[0] for word in re.findall(r"[A-Za-z]+", practice.name if practice else "")[:2]).upper() or "REF"
+    prefix = (
+        "".join(word[0] for word in re.findall(r"[A-Za-z]+", practice.name if practice else "")[:2]).upper() or "REF"
+    )
     name = re.sub(r"[^A-Za-z]", "", patient.first_name or "").upper()[:4] or "FRND"
     while True:
         code = f"{prefix}-{name}{''.join(secrets.choice(CODE_ALPHABET) for _ in range(4))}"
-        taken = session.exec(select(Patient.id).where(Patient.practice_id == patient.practice_id,
-                                                      Patient.referral_code == code)).first()
+        taken = session.exec(
+            select(Patient.id).where(Patient.practice_id == patient.practice_id, Patient.referral_code == code)
+        ).first()
         if taken is None:
             patient.referral_code = code
             session.add(patient)

@@ -1,4 +1,5 @@
 """Moving or cancelling an appointment: the front desk handles it from the staff inbox."""
+
 from __future__ import annotations
 
 from handlers.turn import Turn

@@ -4,6 +4,7 @@
 - urgent: "our clinical team will call you shortly", page on-call;
 - routine: "a clinician will read this and get back to you", staff inbox (no page).
 """
+
 from __future__ import annotations
 
 from handlers.turn import ESCALATING, Turn

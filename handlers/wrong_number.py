@@ -1,4 +1,5 @@
 """Not our patient's phone any more: the plan stops for this number, with one apology."""
+
 from __future__ import annotations
 
 from handlers.turn import Turn

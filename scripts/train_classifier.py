@@ -1,13 +1,14 @@
-"""Train the local classifier from data/training/*.jsonl and write bot/data/local_model.json.
+"""Train the local classifier from data/training/*.jsonl and write bot/understanding/data/local_model.json.
 
 Two multinomial logistic regressions over the same features
-(bot.local_classifier.features): one for the intent, one for the urgency of
+(bot.understanding.local_classifier.features): one for the intent, one for the urgency of
 side-effect replies. Plain SGD in pure Python, deterministic for a given seed;
 holdout.jsonl is never trained on. Weights below a threshold are dropped so the
 shipped file stays small.
 
     python scripts/train_classifier.py [--epochs 12] [--eval FILE.jsonl ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.local_classifier import MODEL_PATH, LinearModel, features  # noqa: E402
+from bot.understanding.local_classifier import MODEL_PATH, LinearModel, features  # noqa: E402
 
 TRAINING_DIR = ROOT / "data" / "training"
 HOLDOUT = "holdout.jsonl"
@@ -35,7 +36,9 @@ def read_rows(paths) -> list[dict]:
     return rows
 
 
-def train(examples: list[tuple[list[str], str]], classes: list[str], epochs: int, seed: int, rate=0.25, l2=1e-5, min_count=2):
+def train(
+    examples: list[tuple[list[str], str]], classes: list[str], epochs: int, seed: int, rate=0.25, l2=1e-5, min_count=2
+):
     """Softmax regression by SGD; returns (bias, weights) with weights {feature: [per class]}."""
     counts = Counter(f for feats, _ in examples for f in set(feats))
     index = {c: i for i, c in enumerate(classes)}
@@ -78,7 +81,7 @@ def prune(weights: dict[str, list[float]], threshold: float, digits=3) -> dict[s
 
 
 def build(rows: list[dict], epochs: int, seed: int, threshold: float) -> dict:
-    from bot.classifier import INTENTS
+    from bot.understanding.classifier import INTENTS
 
     intent_examples = [(features(r["body"], r["context"]), r["intent"]) for r in rows]
     intent_classes = [c for c in INTENTS if any(lbl == c for _, lbl in intent_examples)]
@@ -90,8 +93,16 @@ def build(rows: list[dict], epochs: int, seed: int, threshold: float) -> dict:
         "format": 1,
         "trained_on": len(rows),
         "models": {
-            "intent": {"classes": intent_classes, "bias": [round(b, 4) for b in ibias], "weights": prune(iweights, threshold)},
-            "urgency": {"classes": urgency_classes, "bias": [round(b, 4) for b in ubias], "weights": prune(uweights, threshold * 1.5)},
+            "intent": {
+                "classes": intent_classes,
+                "bias": [round(b, 4) for b in ibias],
+                "weights": prune(iweights, threshold),
+            },
+            "urgency": {
+                "classes": urgency_classes,
+                "bias": [round(b, 4) for b in ubias],
+                "weights": prune(uweights, threshold * 1.5),
+            },
         },
     }
 
@@ -100,9 +111,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--threshold", type=float, default=0.05, help="drop features whose largest weight is below this")
+    parser.add_argument(
+        "--threshold", type=float, default=0.05, help="drop features whose largest weight is below this"
+    )
     parser.add_argument("--out", default=str(MODEL_PATH))
-    parser.add_argument("--eval", nargs="*", default=[str(TRAINING_DIR / HOLDOUT)], help="labeled files to report on after training")
+    parser.add_argument(
+        "--eval", nargs="*", default=[str(TRAINING_DIR / HOLDOUT)], help="labeled files to report on after training"
+    )
     args = parser.parse_args(argv)
 
     paths = sorted(p for p in TRAINING_DIR.glob("*.jsonl") if p.name != HOLDOUT)
@@ -112,10 +127,12 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {len(model['models']['intent']['weights'])} intent features)")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {len(model['models']['intent']['weights'])} intent features)"
+    )
 
-    from bot import local_classifier
-    from bot.evaluate import evaluate, format_report
+    from bot.understanding import local_classifier
+    from bot.understanding.evaluate import evaluate, format_report
 
     local_classifier.load_model.cache_clear()
     for path in args.eval or []:

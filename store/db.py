@@ -1,11 +1,12 @@
 """Engines and sessions for PostgreSQL (production) or a SQLite file (demo, tests)."""
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -39,8 +40,9 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                               **options)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No ping before every checkout (a round trip per webhook): a connection the server dropped

@@ -1,4 +1,5 @@
 """Queries several modules share."""
+
 from __future__ import annotations
 
 from sqlalchemy import update
@@ -32,7 +33,9 @@ def patients_for_inbound(session: Session, from_number: str, to_number: str) -> 
     return list(session.exec(query))
 
 
-def cancel_pending_touches(session: Session, patient_id: int, reason: str, purposes: tuple[str, ...] | None = None) -> int:
+def cancel_pending_touches(
+    session: Session, patient_id: int, reason: str, purposes: tuple[str, ...] | None = None
+) -> int:
     """Suppress a patient's touches that have not gone out; returns how many."""
     statement = (
         update(Touch)

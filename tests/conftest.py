@@ -1,10 +1,11 @@
 """Shared fixtures: a real database per test (SQLite file, or PostgreSQL when TEST_POSTGRES_URL is
 set), a real Redis flushed before and after, the app and its client, and a controllable clock."""
+
 from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy import text
 
 from bot import runtime
 from bot.clock import FrozenClock
-from bot.queue import redis_url as resolve_redis_url, reset_connections
+from bot.queue import redis_url as resolve_redis_url
+from bot.queue import reset_connections
 from bot.settings import Settings
 from store.db import dispose_all, get_engine, upgrade
 
@@ -52,8 +54,12 @@ def _postgres_migrated():
 def _truncate_postgres(url: str) -> None:
     engine = get_engine(url)
     with engine.begin() as connection:
-        tables = [row[0] for row in connection.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
         if tables:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
@@ -100,7 +106,7 @@ def redis(_redis_server_url):
 @pytest.fixture
 def clock():
     """A frozen clock at Monday 2026-11-23 16:00 UTC (10:00 in Chicago), installed for the test."""
-    frozen = FrozenClock(datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc))
+    frozen = FrozenClock(datetime(2026, 11, 23, 16, 0, tzinfo=UTC))
     yield frozen
 
 

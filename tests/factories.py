@@ -1,7 +1,8 @@
 """Rows tests need, with believable defaults (override any field by keyword)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -12,48 +13,99 @@ AUSTIN_NUMBER = "+15125550100"
 
 
 def practice(session: Session, **fields) -> Practice:
-    row = Practice(**{"name": "Glow Test Spa", "slug": "glow-test", "timezone": "America/Chicago",
-                      "phone": "+15125550199", **fields})
+    row = Practice(
+        **{
+            "name": "Glow Test Spa",
+            "slug": "glow-test",
+            "timezone": "America/Chicago",
+            "phone": "+15125550199",
+            **fields,
+        }
+    )
     session.add(row)
     session.flush()
-    session.add(Location(practice_id=row.id, external_id="L-1", name="Austin", timezone="America/Chicago",
-                         sms_number=AUSTIN_NUMBER, state="TX"))
+    session.add(
+        Location(
+            practice_id=row.id,
+            external_id="L-1",
+            name="Austin",
+            timezone="America/Chicago",
+            sms_number=AUSTIN_NUMBER,
+            state="TX",
+        )
+    )
     session.flush()
     return row
 
 
 def patient(session: Session, practice_id: int, **fields) -> Patient:
-    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    row = Patient(**{"practice_id": practice_id, "phone": "+15125550143", "first_name": "Ana",
-                     "last_name": "Ruiz", "language": "en", "care_sms": True, "care_sms_source": "intake form",
-                     "care_sms_at": now, "marketing_sms": True, "marketing_sms_source": "intake form",
-                     "marketing_sms_at": now, **fields})
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    row = Patient(
+        **{
+            "practice_id": practice_id,
+            "phone": "+15125550143",
+            "first_name": "Ana",
+            "last_name": "Ruiz",
+            "language": "en",
+            "care_sms": True,
+            "care_sms_source": "intake form",
+            "care_sms_at": now,
+            "marketing_sms": True,
+            "marketing_sms_source": "intake form",
+            "marketing_sms_at": now,
+            **fields,
+        }
+    )
     session.add(row)
     session.flush()
     return row
 
 
 def service(session: Session, practice_id: int, **fields) -> Service:
-    row = Service(**{"practice_id": practice_id, "code": "LIP-FILLER", "name": "Lip filler",
-                     "category": "filler", "area": "lips", "duration_min": 45, "price": 750.0, **fields})
+    row = Service(
+        **{
+            "practice_id": practice_id,
+            "code": "LIP-FILLER",
+            "name": "Lip filler",
+            "category": "filler",
+            "area": "lips",
+            "duration_min": 45,
+            "price": 750.0,
+            **fields,
+        }
+    )
     session.add(row)
     session.flush()
     return row
 
 
 def provider(session: Session, practice_id: int, **fields) -> Provider:
-    row = Provider(**{"practice_id": practice_id, "external_id": "P-1", "name": "Maya Chen, NP",
-                      "working_hours": {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
-                      **fields})
+    row = Provider(
+        **{
+            "practice_id": practice_id,
+            "external_id": "P-1",
+            "name": "Maya Chen, NP",
+            "working_hours": {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+            **fields,
+        }
+    )
     session.add(row)
     session.flush()
     return row
 
 
 def appointment(session: Session, patient_row: Patient, service_row: Service, start: datetime, **fields) -> Appointment:
-    row = Appointment(**{"practice_id": patient_row.practice_id, "patient_id": patient_row.id,
-                         "service_id": service_row.id, "status": "completed", "start_at": start,
-                         "end_at": start + timedelta(minutes=service_row.duration_min), **fields})
+    row = Appointment(
+        **{
+            "practice_id": patient_row.practice_id,
+            "patient_id": patient_row.id,
+            "service_id": service_row.id,
+            "status": "completed",
+            "start_at": start,
+            "end_at": start + timedelta(minutes=service_row.duration_min),
+            **fields,
+        }
+    )
     session.add(row)
     session.flush()
     return row

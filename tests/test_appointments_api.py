@@ -1,4 +1,5 @@
 """POST /api/appointments: HMAC, field-level errors, upsert by external id."""
+
 from __future__ import annotations
 
 import copy
@@ -13,16 +14,29 @@ from store.models import Appointment, AuditEvent, Location, Patient, Service
 from tests.conftest import HMAC_SECRET
 
 APPOINTMENT = {
-    "external_id": "A-1001", "status": "completed",
-    "start": "2026-11-20T15:00:00-06:00", "end": "2026-11-20T15:30:00-06:00",
+    "external_id": "A-1001",
+    "status": "completed",
+    "start": "2026-11-20T15:00:00-06:00",
+    "end": "2026-11-20T15:30:00-06:00",
     "service": {"code": "BOTOX-FOREHEAD", "name": "Botox forehead", "category": "neuromodulator"},
     "provider": {"external_id": "P-7", "name": "Dr. Lee"},
     "location": {"external_id": "L-1", "timezone": "America/Chicago"},
     "price": 450.00,
-    "patient": {"external_id": "C-88", "first_name": "Ana", "last_name": "Ruiz",
-                "phone": "+15125550143", "email": None, "birthday": "1990-04-02", "language": "es",
-                "consent": {"care_sms": True, "marketing_sms": False, "source": "intake form",
-                            "at": "2026-11-20T14:50:00-06:00"}},
+    "patient": {
+        "external_id": "C-88",
+        "first_name": "Ana",
+        "last_name": "Ruiz",
+        "phone": "+15125550143",
+        "email": None,
+        "birthday": "1990-04-02",
+        "language": "es",
+        "consent": {
+            "care_sms": True,
+            "marketing_sms": False,
+            "source": "intake form",
+            "at": "2026-11-20T14:50:00-06:00",
+        },
+    },
     "referral_code": None,
 }
 
@@ -30,8 +44,9 @@ APPOINTMENT = {
 def post(client, payload, secret=HMAC_SECRET, raw=None):
     body = raw if raw is not None else json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return client.post("/api/appointments", data=body, content_type="application/json",
-                       headers={"X-Aftercare-Signature": signature})
+    return client.post(
+        "/api/appointments", data=body, content_type="application/json", headers={"X-Aftercare-Signature": signature}
+    )
 
 
 def count(db_url, model):
@@ -47,7 +62,12 @@ def test_signed_appointment_is_stored(client, settings):
         patient = session.get(Patient, response.json["patient_id"])
         assert appointment.status == "completed" and appointment.external_id == "A-1001"
         assert appointment.start_at.isoformat() == "2026-11-20T21:00:00+00:00"
-        assert (patient.phone, patient.language, patient.care_sms, patient.marketing_sms) == ("+15125550143", "es", True, False)
+        assert (patient.phone, patient.language, patient.care_sms, patient.marketing_sms) == (
+            "+15125550143",
+            "es",
+            True,
+            False,
+        )
         assert patient.care_sms_source == "intake form"
 
 
@@ -85,7 +105,9 @@ def test_bad_spanish_service_name_and_location_phone_get_field_errors(client, se
     response = post(client, bad)
     assert response.status_code == 400
     assert {e["field"]: e["message"] for e in response.json["errors"]} == {
-        "service.name_es": "must be a string", "location.phone": "… is not a valid number"}
+        "service.name_es": "must be a string",
+        "location.phone": "… is not a valid number",
+    }
     bad["service"]["name_es"] = True
     bad["location"]["phone"] = "+13055550100"
     assert [e["field"] for e in post(client, bad).json["errors"]] == ["service.name_es"]

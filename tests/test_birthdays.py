@@ -1,19 +1,20 @@
 """Birthday and VIP texts: planned once a year, sent on the day in the patient's time zone, only with marketing consent."""
+
 from __future__ import annotations
 
 import io
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 import worker
 from bot import runtime
-from bot.planner import plan_appointment, plan_birthdays
-from bot.plans import load
-from bot.preview import main_simulate
 from bot.queue import redis_connection
+from bot.touches.planner import plan_appointment, plan_birthdays
+from bot.touches.plans import load
+from bot.touches.preview import main_simulate
 from store.db import session_scope
 from store.models import Patient, Touch
 from tests.test_dispatch import dispatch_all, seed_visit, touch_row, twilio  # noqa: F401  (fixture)
@@ -42,8 +43,10 @@ def test_birthday_is_planned_once_for_10am_local_on_the_day(settings, clock, db_
     ids = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(days=40))
     _patient(db_url, ids, birthday=date(1990, 11, 27))
     created = _plan(db_url)
-    assert [(t.step, t.purpose, t.marketing, t.status) for t in created] == [("birthday", "birthday", True, "scheduled")]
-    assert created[0].due_at.replace(tzinfo=timezone.utc) == datetime(2026, 11, 27, CHICAGO_TEN_AM, tzinfo=timezone.utc)
+    assert [(t.step, t.purpose, t.marketing, t.status) for t in created] == [
+        ("birthday", "birthday", True, "scheduled")
+    ]
+    assert created[0].due_at.replace(tzinfo=UTC) == datetime(2026, 11, 27, CHICAGO_TEN_AM, tzinfo=UTC)
     assert created[0].appointment_id == ids["appointment_id"]
     assert _plan(db_url) == []
     clock.advance(days=3)
@@ -58,18 +61,21 @@ def test_next_years_birthday_is_planned_again(settings, clock, db_url):
     clock.advance(days=365)
     again = _plan(db_url)
     assert len(again) == 1
-    assert again[0].due_at.replace(tzinfo=timezone.utc).date() == date(2027, 11, 25)
+    assert again[0].due_at.replace(tzinfo=UTC).date() == date(2027, 11, 25)
 
 
-@pytest.mark.parametrize("fields, visit_status", [
-    ({"marketing_sms": False}, "completed"),                       # a birthday offer is marketing
-    ({"opted_out_at": datetime(2026, 10, 1, tzinfo=timezone.utc)}, "completed"),
-    ({"flagged_at": datetime(2026, 10, 1, tzinfo=timezone.utc)}, "completed"),
-    ({"birthday": None}, "completed"),
-    ({}, "booked"),                                                # never came in yet
-    ({"birthday": date(1990, 12, 20)}, "completed"),               # beyond the week ahead
-    ({"birthday": date(1990, 11, 20)}, "completed"),               # three days ago: no belated offer
-])
+@pytest.mark.parametrize(
+    "fields, visit_status",
+    [
+        ({"marketing_sms": False}, "completed"),  # a birthday offer is marketing
+        ({"opted_out_at": datetime(2026, 10, 1, tzinfo=UTC)}, "completed"),
+        ({"flagged_at": datetime(2026, 10, 1, tzinfo=UTC)}, "completed"),
+        ({"birthday": None}, "completed"),
+        ({}, "booked"),  # never came in yet
+        ({"birthday": date(1990, 12, 20)}, "completed"),  # beyond the week ahead
+        ({"birthday": date(1990, 11, 20)}, "completed"),  # three days ago: no belated offer
+    ],
+)
 def test_birthday_is_not_planned_when_it_does_not_apply(settings, clock, db_url, fields, visit_status):
     ids = seed_visit(db_url, marketing=True, status=visit_status, start=clock.now() - timedelta(days=40))
     _patient(db_url, ids, **{"birthday": date(1990, 11, 26), **fields})
@@ -89,11 +95,11 @@ def test_vip_patients_get_the_vip_birthday_text_and_vip_visit_steps(settings, cl
 
 
 def test_a_29_february_birthday_falls_on_the_28th_in_other_years(settings, clock, db_url):
-    clock.set(datetime(2027, 2, 24, 16, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 2, 24, 16, 0, tzinfo=UTC))
     ids = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(days=40))
     _patient(db_url, ids, birthday=date(1992, 2, 29))
     (touch,) = _plan(db_url)
-    assert touch.due_at.replace(tzinfo=timezone.utc) == datetime(2027, 2, 28, CHICAGO_TEN_AM, tzinfo=timezone.utc)
+    assert touch.due_at.replace(tzinfo=UTC) == datetime(2027, 2, 28, CHICAGO_TEN_AM, tzinfo=UTC)
 
 
 def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, clock, db_url):  # noqa: F811
@@ -102,7 +108,7 @@ def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, 
     (touch,) = _plan(db_url)
     dispatch_all(runtime.settings())
     assert twilio.messages == []
-    clock.set(datetime(2026, 11, 25, CHICAGO_TEN_AM, 1, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 25, CHICAGO_TEN_AM, 1, tzinfo=UTC))
     dispatch_all(runtime.settings(), rounds=2)
     assert len(twilio.messages) == 1
     assert twilio.messages[0]["body"].startswith("¡Feliz cumpleaños, Ana! Soy Maya de Glow Med Spa.")
@@ -115,7 +121,7 @@ def test_consent_withdrawn_after_planning_skips_the_birthday_text(settings, twil
     _patient(db_url, ids, birthday=date(1990, 11, 23))
     (touch,) = _plan(db_url)
     _patient(db_url, ids, marketing_sms=False)
-    clock.set(datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 23, 17, 0, tzinfo=UTC))
     dispatch_all(runtime.settings(), rounds=2)
     assert twilio.messages == []
     row = touch_row(db_url, touch.id)
@@ -124,8 +130,13 @@ def test_consent_withdrawn_after_planning_skips_the_birthday_text(settings, twil
 
 def test_the_latest_visit_carries_the_birthday_touch(settings, clock, db_url):
     ids = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(days=200))
-    newer = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(days=20), practice_id=ids["practice_id"],
-                       patient_id=ids["patient_id"])
+    newer = seed_visit(
+        db_url,
+        marketing=True,
+        start=clock.now() - timedelta(days=20),
+        practice_id=ids["practice_id"],
+        patient_id=ids["patient_id"],
+    )
     _patient(db_url, ids, birthday=date(1990, 11, 28))
     (touch,) = _plan(db_url)
     assert touch.appointment_id == newer["appointment_id"]
@@ -171,7 +182,9 @@ def _plan_file(tmp_path, body: str):
 
 
 def test_a_practice_can_move_its_birthday_text_and_add_a_vip_step(tmp_path):
-    path = _plan_file(tmp_path, """
+    path = _plan_file(
+        tmp_path,
+        """
 [[plans.birthday.steps]]
 key = "birthday"
 offset = "2d"
@@ -186,9 +199,10 @@ offset = "20d"
 purpose = "upsell"
 when = { vip = true }
 text.en = "Hi {first_name}, VIP pick for you at {practice}. Reply STOP to opt out."
-""")
+""",
+    )
     book = load(path)
-    (plan, step), = book.steps_on_birthday(vip=False)
+    ((plan, step),) = book.steps_on_birthday(vip=False)
     assert (step.offset, step.at.isoformat()) == (timedelta(days=2), "09:30:00")
     assert "vip_extra" in {s.key for _p, s in book.steps_after_visit("facial", None, vip=True)}
     assert "vip_extra" not in {s.key for _p, s in book.steps_after_visit("facial", None, vip=False)}
@@ -199,7 +213,7 @@ def test_a_longer_horizon_plans_the_next_birthday_months_ahead(settings, clock, 
     _patient(db_url, ids, birthday=date(1990, 6, 1))
     assert _plan(db_url) == []
     (touch,) = _plan(db_url, horizon=timedelta(days=365))
-    assert touch.due_at.replace(tzinfo=timezone.utc) == datetime(2027, 6, 1, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT
+    assert touch.due_at.replace(tzinfo=UTC) == datetime(2027, 6, 1, 15, 0, tzinfo=UTC)  # 10:00 CDT
 
 
 def test_a_new_visit_keeps_a_planned_birthday_text(settings, clock, db_url):
@@ -208,8 +222,13 @@ def test_a_new_visit_keeps_a_planned_birthday_text(settings, clock, db_url):
         plan_appointment(session, ids["appointment_id"])
     _patient(db_url, ids, birthday=date(1990, 11, 28))
     (touch,) = _plan(db_url)
-    newer = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(hours=2), practice_id=ids["practice_id"],
-                       patient_id=ids["patient_id"])
+    newer = seed_visit(
+        db_url,
+        marketing=True,
+        start=clock.now() - timedelta(hours=2),
+        practice_id=ids["practice_id"],
+        patient_id=ids["patient_id"],
+    )
     with session_scope(db_url) as session:
         assert plan_appointment(session, newer["appointment_id"])
     assert touch_row(db_url, touch.id).status == "scheduled"

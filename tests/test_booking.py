@@ -1,16 +1,27 @@
 """Booking by text: real open times offered from provider hours and the calendar, a pick becomes a requested visit."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot import runtime, slots
+from bot import runtime
+from bot.booking import open_times as slots
 from store.db import session_scope
-from store.models import (Appointment, AuditEvent, ConversationState, Escalation, Location, Patient, Provider, Service,
-                          Touch)
+from store.models import (
+    Appointment,
+    AuditEvent,
+    ConversationState,
+    Escalation,
+    Location,
+    Patient,
+    Provider,
+    Service,
+    Touch,
+)
 from tests import factories
 from tests.test_dispatch import twilio  # noqa: F401  (fixture)
 from tests.test_handlers import PATIENT, sent_to, text_in
@@ -20,7 +31,7 @@ HOURS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 def _utc(y, m, d, hh, mm=0):
     """A Chicago wall time in November/December (CST, UTC-6) as UTC."""
-    return datetime(y, m, d, hh, mm, tzinfo=timezone.utc) + timedelta(hours=6)
+    return datetime(y, m, d, hh, mm, tzinfo=UTC) + timedelta(hours=6)
 
 
 @pytest.fixture
@@ -32,12 +43,27 @@ def spa(settings, clock, db_url):
         maya = factories.provider(session, practice.id, location_id=location.id, working_hours=HOURS)
         patient = factories.patient(session, practice.id)
         service = factories.service(session, practice.id)  # 45 min + a 10 min buffer
-        visit = factories.appointment(session, patient, service, clock.now() - timedelta(days=150),
-                                      provider_id=maya.id, location_id=location.id)
-        session.add(Touch(practice_id=practice.id, patient_id=patient.id, appointment_id=visit.id, plan="filler",
-                          step="rebook_lips", purpose="rebook", due_at=clock.now() + timedelta(days=5)))
-        return {"practice_id": practice.id, "patient_id": patient.id, "provider_id": maya.id, "service_id": service.id,
-                "location_id": location.id}
+        visit = factories.appointment(
+            session, patient, service, clock.now() - timedelta(days=150), provider_id=maya.id, location_id=location.id
+        )
+        session.add(
+            Touch(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                appointment_id=visit.id,
+                plan="filler",
+                step="rebook_lips",
+                purpose="rebook",
+                due_at=clock.now() + timedelta(days=5),
+            )
+        )
+        return {
+            "practice_id": practice.id,
+            "patient_id": patient.id,
+            "provider_id": maya.id,
+            "service_id": service.id,
+            "location_id": location.id,
+        }
 
 
 def _pending(db_url, patient_id):
@@ -49,9 +75,11 @@ def _pending(db_url, patient_id):
 def test_a_booking_wish_gets_three_real_times_matching_the_day_asked(settings, twilio, clock, spa, db_url):  # noqa: F811
     text_in("can I come in tuesday morning?")
     [offer] = sent_to(twilio, PATIENT)
-    assert offer == ("Hi Ana! Open times for your next Lip filler: 1) Tue, Nov 24 9:00 AM with Maya Chen, NP; "
-                     "2) Tue, Nov 24 11:00 AM with Maya Chen, NP; 3) Tue, Dec 1 9:00 AM with Maya Chen, NP. "
-                     "Reply 1, 2 or 3 to pick one, or tell us a day that suits you better.")
+    assert offer == (
+        "Hi Ana! Open times for your next Lip filler: 1) Tue, Nov 24 9:00 AM with Maya Chen, NP; "
+        "2) Tue, Nov 24 11:00 AM with Maya Chen, NP; 3) Tue, Dec 1 9:00 AM with Maya Chen, NP. "
+        "Reply 1, 2 or 3 to pick one, or tell us a day that suits you better."
+    )
     pending = _pending(db_url, spa["patient_id"])
     assert pending["kind"] == "slots" and len(pending["options"]) == 3
     with session_scope(db_url) as session:
@@ -62,12 +90,14 @@ def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, c
     text_in("can I come in tuesday morning?")
     text_in("3")
     confirmation = sent_to(twilio, PATIENT)[-1]
-    assert confirmation == ("Thanks, Ana! We've asked for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
-                            "Lip filler. The front desk will text you shortly to confirm.")
+    assert confirmation == (
+        "Thanks, Ana! We've asked for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
+        "Lip filler. The front desk will text you shortly to confirm."
+    )
     with session_scope(db_url) as session:
         booked = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
         assert (booked.provider_id, booked.service_id, booked.source) == (spa["provider_id"], spa["service_id"], "bot")
-        assert booked.start_at.replace(tzinfo=timezone.utc) == _utc(2026, 12, 1, 9)
+        assert booked.start_at.replace(tzinfo=UTC) == _utc(2026, 12, 1, 9)
         assert booked.end_at - booked.start_at == timedelta(minutes=45)
         escalation = session.exec(select(Escalation)).one()
         assert (escalation.urgency, escalation.reason) == ("routine", "booking_request")
@@ -81,8 +111,14 @@ def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings
     text_in("can I come in tuesday morning?")
     with session_scope(db_url) as session:  # the front desk books Tuesday 9:00 for someone else
         other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
-        factories.appointment(session, other, session.get(Service, spa["service_id"]), _utc(2026, 11, 24, 9),
-                              provider_id=spa["provider_id"], status="booked")
+        factories.appointment(
+            session,
+            other,
+            session.get(Service, spa["service_id"]),
+            _utc(2026, 11, 24, 9),
+            provider_id=spa["provider_id"],
+            status="booked",
+        )
     text_in("1")
     retry = sent_to(twilio, PATIENT)[-1]
     assert retry.startswith("Sorry, Ana, that time was just taken. Still open: 1) Tue, Nov 24 10:00 AM with Maya")
@@ -104,21 +140,28 @@ def test_spanish_patients_are_offered_times_in_spanish(settings, twilio, clock, 
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("quiero una cita el jueves en la tarde por favor")
     [offer] = sent_to(twilio, PATIENT)
-    assert offer.startswith("¡Hola Ana! Horarios para tu proxima cita de Lip filler: 1) jue 26 nov 12:00 con Maya Chen, NP;")
+    assert offer.startswith(
+        "¡Hola Ana! Horarios para tu proxima cita de Lip filler: 1) jue 26 nov 12:00 con Maya Chen, NP;"
+    )
     text_in("la primera")
-    assert sent_to(twilio, PATIENT)[-1].startswith("¡Gracias, Ana! Pedimos el jueves 26 de noviembre a las 12:00 con Maya")
+    assert sent_to(twilio, PATIENT)[-1].startswith(
+        "¡Gracias, Ana! Pedimos el jueves 26 de noviembre a las 12:00 con Maya"
+    )
 
 
 def test_with_nothing_open_a_person_answers(settings, twilio, clock, spa, db_url):  # noqa: F811
     with session_scope(db_url) as session:
         session.get(Provider, spa["provider_id"]).working_hours = {}
     text_in("can I come in tuesday morning?")
-    assert sent_to(twilio, PATIENT) == ["Thanks, Ana! Someone from our team will text you back shortly with times that work."]
+    assert sent_to(twilio, PATIENT) == [
+        "Thanks, Ana! Someone from our team will text you back shortly with times that work."
+    ]
     with session_scope(db_url) as session:
         assert session.exec(select(Escalation.reason)).one() == "needs_reply:rebook_request"
 
 
 # --------------------------------------------------------------- the calendar
+
 
 def test_open_times_step_around_bookings_and_their_buffers(settings, clock, spa, db_url):
     with session_scope(db_url) as session:
@@ -130,25 +173,28 @@ def test_open_times_step_around_bookings_and_their_buffers(settings, clock, spa,
         found = slots.open_slots(session, service, [maya], "America/Chicago", clock.now(), count=200)
         offered = slots.open_slots(session, service, [maya], "America/Chicago", clock.now())
     tuesday = [s.start for s in found if s.start.date() == date(2026, 11, 24)]
-    assert tuesday[0] == _utc(2026, 11, 24, 10)          # 9:00-9:45 + 10 min buffer; the cancelled 10:00 is free
-    assert max(tuesday) == _utc(2026, 11, 24, 16)        # 16:00 + 45 min still ends by 17:00
+    assert tuesday[0] == _utc(2026, 11, 24, 10)  # 9:00-9:45 + 10 min buffer; the cancelled 10:00 is free
+    assert max(tuesday) == _utc(2026, 11, 24, 16)  # 16:00 + 45 min still ends by 17:00
     assert all(s.start >= clock.now() + slots.MIN_NOTICE for s in found)
     assert len({s.start.date() for s in offered}) == 3  # spread over days first
 
 
-@pytest.mark.parametrize("days, times, expect", [
-    ("tuesday", None, lambda t: t.weekday() == 1),
-    ("weekend", None, lambda t: t.weekday() in (5, 6)),
-    ("next week", None, lambda t: t.date() >= date(2026, 11, 30)),
-    ("tomorrow", None, lambda t: t.date() == date(2026, 11, 24)),
-    (None, "morning", lambda t: t.hour < 12),
-    (None, "after work", lambda t: t.hour >= 16),
-    (None, "3pm", lambda t: time(14) <= t.time() <= time(16, 30)),
-    ("viernes", "en la tarde", lambda t: t.weekday() == 4 and 12 <= t.hour < 19),
-    ("thursday", "afternoon", lambda t: t.weekday() == 3 and 12 <= t.hour < 17),
-    ("viernes manana", "en la manana", lambda t: t.weekday() == 4 and t.hour < 12),
-    ("manana", None, lambda t: t.date() == date(2026, 11, 24)),
-])
+@pytest.mark.parametrize(
+    "days, times, expect",
+    [
+        ("tuesday", None, lambda t: t.weekday() == 1),
+        ("weekend", None, lambda t: t.weekday() in (5, 6)),
+        ("next week", None, lambda t: t.date() >= date(2026, 11, 30)),
+        ("tomorrow", None, lambda t: t.date() == date(2026, 11, 24)),
+        (None, "morning", lambda t: t.hour < 12),
+        (None, "after work", lambda t: t.hour >= 16),
+        (None, "3pm", lambda t: time(14) <= t.time() <= time(16, 30)),
+        ("viernes", "en la tarde", lambda t: t.weekday() == 4 and 12 <= t.hour < 19),
+        ("thursday", "afternoon", lambda t: t.weekday() == 3 and 12 <= t.hour < 17),
+        ("viernes manana", "en la manana", lambda t: t.weekday() == 4 and t.hour < 12),
+        ("manana", None, lambda t: t.date() == date(2026, 11, 24)),
+    ],
+)
 def test_preferences_narrow_the_times(days, times, expect):
     prefs = slots.Preferences.parse(days, times, date(2026, 11, 23))
     start = datetime(2026, 11, 23, 0, 0)
@@ -160,6 +206,7 @@ def test_preferences_narrow_the_times(days, times, expect):
 
 # ------------------------------------------------------------ the front desk
 
+
 def _front_desk(db_url, practice_id):
     """A signed-in front-desk client."""
     from werkzeug.security import generate_password_hash
@@ -168,8 +215,15 @@ def _front_desk(db_url, practice_id):
     from store.models import StaffUser
 
     with session_scope(db_url) as session:
-        session.add(StaffUser(practice_id=practice_id, name="Fran Desk", role="front_desk", email="fran@glow.test",
-                              password_hash=generate_password_hash("pw-123456", method="pbkdf2")))
+        session.add(
+            StaffUser(
+                practice_id=practice_id,
+                name="Fran Desk",
+                role="front_desk",
+                email="fran@glow.test",
+                password_hash=generate_password_hash("pw-123456", method="pbkdf2"),
+            )
+        )
     client = create_app(runtime.settings()).test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"email": "fran@glow.test", "password": "pw-123456", "csrf_token": token})
@@ -195,15 +249,20 @@ def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(set
     text_in("3")
     client, token = _front_desk(db_url, spa["practice_id"])
     appointment_id, token = _answer(client, token, db_url, "confirm")
-    assert sent_to(twilio, PATIENT)[-1] == ("You're booked, Ana: Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
-                                            "Lip filler. Need to change it? Just reply here or call (512) 555-0199.")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "You're booked, Ana: Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
+        "Lip filler. Need to change it? Just reply here or call (512) 555-0199."
+    )
     with session_scope(db_url) as session:
         assert session.get(Appointment, appointment_id).status == "booked"
-        reminder = session.exec(select(Touch).where(Touch.appointment_id == appointment_id, Touch.step == "reminder")).one()
-        assert reminder.due_at.replace(tzinfo=timezone.utc) == _utc(2026, 11, 30, 10)
+        reminder = session.exec(
+            select(Touch).where(Touch.appointment_id == appointment_id, Touch.step == "reminder")
+        ).one()
+        assert reminder.due_at.replace(tzinfo=UTC) == _utc(2026, 11, 30, 10)
         assert session.exec(select(Escalation.status)).all() == ["resolved"]
         assert session.exec(select(AuditEvent.action).where(AuditEvent.subject_id == appointment_id)).all() == [
-            "booking_confirmed"]
+            "booking_confirmed"
+        ]
     assert client.post(f"/appointments/{appointment_id}/confirm", data={"csrf_token": token}).status_code == 302
     assert len(sent_to(twilio, PATIENT)) == 3  # answering twice texts once
 
@@ -219,18 +278,35 @@ def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settin
         assert session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all() == []
 
 
-def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(settings, twilio, clock, spa,  # noqa: F811
-                                                                                      db_url):
+def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(
+    settings,
+    twilio,
+    clock,
+    spa,
+    db_url,
+):
     with session_scope(db_url) as session:
         location = session.get(Location, spa["location_id"])
         session.get(Provider, spa["provider_id"]).working_hours = {}  # Maya is away
-        factories.provider(session, spa["practice_id"], external_id="P-2", name="Priya Patel", location_id=location.id,
-                           working_hours=HOURS)  # an aesthetician: no filler in her history
-        lee = factories.provider(session, spa["practice_id"], external_id="P-3", name="Dr. Lee", location_id=location.id,
-                                 working_hours=HOURS)
+        factories.provider(
+            session,
+            spa["practice_id"],
+            external_id="P-2",
+            name="Priya Patel",
+            location_id=location.id,
+            working_hours=HOURS,
+        )  # an aesthetician: no filler in her history
+        lee = factories.provider(
+            session, spa["practice_id"], external_id="P-3", name="Dr. Lee", location_id=location.id, working_hours=HOURS
+        )
         other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
-        factories.appointment(session, other, session.get(Service, spa["service_id"]), clock.now() - timedelta(days=30),
-                              provider_id=lee.id)
+        factories.appointment(
+            session,
+            other,
+            session.get(Service, spa["service_id"]),
+            clock.now() - timedelta(days=30),
+            provider_id=lee.id,
+        )
     text_in("can I come in tuesday morning?")
     [offer] = sent_to(twilio, PATIENT)
     assert offer.count("with Dr. Lee") == 3 and "Priya" not in offer
@@ -271,6 +347,7 @@ def test_hours_written_wrongly_are_skipped_not_fatal(settings, clock, spa, db_ur
     with session_scope(db_url) as session:
         maya = session.get(Provider, spa["provider_id"])
         maya.working_hours = {"mon": ["9am", "5pm"], "tue": ["09:00"], "wed": None, "thu": ["10:00", "12:00"]}
-        found = slots.open_slots(session, session.get(Service, spa["service_id"]), [maya], "America/Chicago",
-                                 clock.now(), count=50)
-    assert found and {s.start.astimezone(timezone.utc).weekday() for s in found} == {3}
+        found = slots.open_slots(
+            session, session.get(Service, spa["service_id"]), [maya], "America/Chicago", clock.now(), count=50
+        )
+    assert found and {s.start.astimezone(UTC).weekday() for s in found} == {3}

@@ -1,4 +1,5 @@
 """In a real browser: play a patient in the simulator, then sign in and acknowledge the escalation."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ from werkzeug.serving import make_server
 
 from bot import runtime
 from bot.clock import to_local
-from bot.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Practice
 from web.dashboard import TIME_FORMAT, thread_query
@@ -19,14 +20,22 @@ from web.dashboard import TIME_FORMAT, thread_query
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("REQUIRE_BROWSER"):
         raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1", allow_module_level=True
+    )
 
 
 @pytest.fixture
@@ -39,8 +48,9 @@ def live(settings, clock):
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
-    fake = FakeTwilio(settings.twilio_account_sid, settings.twilio_auth_token, inbound_url=base + "/sms/inbound",
-                      callbacks=False)
+    fake = FakeTwilio(
+        settings.twilio_account_sid, settings.twilio_auth_token, inbound_url=base + "/sms/inbound", callbacks=False
+    )
     fake_url = fake.start("127.0.0.1", 0)
     # The app signs-checks against the URL the fake posts to, and the simulator finds the fake here.
     runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url), clock)
@@ -97,7 +107,9 @@ def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(liv
     _text_as(page, "Lauren Mitchell", "my lip looks white and blotchy and it really hurts")
     expect(page.locator("#sim-escalations")).to_contain_text("Lauren", timeout=10_000)
     assert [m["body"] for m in live["fake"].inbound] == [
-        "can I come in next Tuesday after 5?", "my lip looks white and blotchy and it really hurts"]
+        "can I come in next Tuesday after 5?",
+        "my lip looks white and blotchy and it really hurts",
+    ]
 
     page.goto(live["base"] + "/")
     expect(page).to_have_url(live["base"] + "/login?next=/")
@@ -117,12 +129,16 @@ def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(liv
 
     with session_scope(live["db_url"]) as db:
         lauren = db.exec(select(Patient).where(Patient.first_name == "Lauren")).one()
-        message = db.exec(select(Message).where(Message.from_number == lauren.phone, Message.direction == "in")
-                          .order_by(Message.id.desc())).first()
+        message = db.exec(
+            select(Message)
+            .where(Message.from_number == lauren.phone, Message.direction == "in")
+            .order_by(Message.id.desc())
+        ).first()
         escalation = db.exec(select(Escalation).where(Escalation.message_id == message.id)).one()
         assert (escalation.urgency, escalation.status) == ("emergency", "acknowledged")
-        viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "transcript_viewed",
-                                                  AuditEvent.subject_id == lauren.id)).all()
+        viewed = db.exec(
+            select(AuditEvent).where(AuditEvent.action == "transcript_viewed", AuditEvent.subject_id == lauren.id)
+        ).all()
         assert viewed and viewed[0].actor.startswith("staff:")
 
 
@@ -163,8 +179,9 @@ def _work(db_url) -> None:
     from bot.queue import redis_connection
 
     connection = redis_connection(runtime.settings())
-    SimpleWorker([Queue(name, connection=connection) for name in ("inbound", "alerts")],
-                 connection=connection).work(burst=True)
+    SimpleWorker([Queue(name, connection=connection) for name in ("inbound", "alerts")], connection=connection).work(
+        burst=True
+    )
 
 
 def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
@@ -183,8 +200,9 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     page.click("#sim-send")
     expect(thread.locator(".from-patient")).to_have_count(before + 1, timeout=10_000)
     _work(live["db_url"])
-    expect(thread.locator(".from-practice.kind-reply").last).to_contain_text("Pedimos el jueves 26 de noviembre",
-                                                                            timeout=10_000)
+    expect(thread.locator(".from-practice.kind-reply").last).to_contain_text(
+        "Pedimos el jueves 26 de noviembre", timeout=10_000
+    )
 
     page.goto(live["base"] + "/login")
     page.fill("input[name=email]", MANAGER_EMAIL)

@@ -1,4 +1,5 @@
 """The LLM path against a local fake OpenAI server, driven by the real `openai` client."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,28 @@ import time
 
 import pytest
 
-from bot.classifier import Decision, INTENTS, URGENCIES, build_messages, classify, redact, validate, SchemaViolation
 from bot.settings import Settings
+from bot.understanding.classifier import (
+    INTENTS,
+    URGENCIES,
+    Decision,
+    SchemaViolation,
+    build_messages,
+    classify,
+    redact,
+    validate,
+)
 from fakes.openai_server import FakeOpenAI, answer, delay, raw, status
 
 
 def _answer(intent="rebook_request", urgency="none", confidence=0.92, **entities):
-    ents = {"date_preference": None, "time_preference": None, "slot_choice": None, "friend_first_name": None, "language": "en"}
+    ents = {
+        "date_preference": None,
+        "time_preference": None,
+        "slot_choice": None,
+        "friend_first_name": None,
+        "language": "en",
+    }
     ents.update(entities)
     return {"intent": intent, "urgency": urgency, "confidence": confidence, "rationale": "test", "entities": ents}
 
@@ -33,9 +49,14 @@ def llm(fake):
     return Settings(openai_api_key="test-key", openai_base_url=fake.base_url, llm_timeout_s=0.5)
 
 
-SLOTS = {"treatment": "botox", "days_since_visit": 92,
-         "last_outbound": "It's been 3 months since your Botox! Openings: 1) Tue 10am 2) Wed 3pm. Reply with a number.",
-         "history": [], "pending": {"kind": "slots", "options": ["Tue 10am", "Wed 3pm"]}, "language": "en"}
+SLOTS = {
+    "treatment": "botox",
+    "days_since_visit": 92,
+    "last_outbound": "It's been 3 months since your Botox! Openings: 1) Tue 10am 2) Wed 3pm. Reply with a number.",
+    "history": [],
+    "pending": {"kind": "slots", "options": ["Tue 10am", "Wed 3pm"]},
+    "language": "en",
+}
 
 
 def test_valid_structured_answer_is_used(fake, llm):
@@ -52,12 +73,18 @@ def test_valid_structured_answer_is_used(fake, llm):
     json.dumps(decision.to_record())
 
 
-@pytest.mark.parametrize("script, reason", [
-    (raw("{not json at all"), "llm_malformed_json"),
-    (answer({"intent": "booking", "urgency": "none", "confidence": 0.9, "rationale": "x", "entities": {}}), "llm_schema"),
-    (answer({**_answer(), "confidence": 7}), "llm_schema"),
-    (answer({**_answer(), "extra": 1}), "llm_schema"),
-])
+@pytest.mark.parametrize(
+    "script, reason",
+    [
+        (raw("{not json at all"), "llm_malformed_json"),
+        (
+            answer({"intent": "booking", "urgency": "none", "confidence": 0.9, "rationale": "x", "entities": {}}),
+            "llm_schema",
+        ),
+        (answer({**_answer(), "confidence": 7}), "llm_schema"),
+        (answer({**_answer(), "extra": 1}), "llm_schema"),
+    ],
+)
 def test_bad_answers_fall_back_to_local(fake, llm, script, reason):
     fake.queue(script)
     decision = classify("2", SLOTS, llm)
@@ -110,7 +137,9 @@ def test_red_flag_is_emergency_with_llm_down():
 
 def test_model_cannot_lower_a_guard_emergency(fake, llm):
     fake.queue(answer(_answer(intent="question", urgency="routine")))
-    decision = classify("vision is blurry since my filler this morning", {"treatment": "cheek_filler", "days_since_visit": 0}, llm)
+    decision = classify(
+        "vision is blurry since my filler this morning", {"treatment": "cheek_filler", "days_since_visit": 0}, llm
+    )
     assert decision.path == "llm"
     assert decision.intent == "side_effect_concern"
     assert decision.urgency == "emergency"
@@ -131,12 +160,18 @@ def test_opt_out_keyword_never_reaches_the_llm(fake, llm):
 def test_patient_name_phone_and_email_never_reach_the_llm(fake, llm):
     fake.queue(answer(_answer(intent="referral")))
     context = {
-        "treatment": "lip_filler", "days_since_visit": 20, "language": "en",
+        "treatment": "lip_filler",
+        "days_since_visit": 20,
+        "language": "en",
         "last_outbound": "Hi Ana! Love your results? Refer a friend and you both get $25 off!",
-        "history": [{"direction": "out", "body": "Hi Ana Ruiz, thanks for visiting. Call us at (512) 555-0100."},
-                    {"direction": "in", "body": "thanks! this is Ana, my cell is +1 512 555 0143, email ana.ruiz@example.com"}],
+        "history": [
+            {"direction": "out", "body": "Hi Ana Ruiz, thanks for visiting. Call us at (512) 555-0100."},
+            {"direction": "in", "body": "thanks! this is Ana, my cell is +1 512 555 0143, email ana.ruiz@example.com"},
+        ],
         "redact": ["Ana", "Ruiz"],
-        "patient_name": "Ana Ruiz", "phone": "+15125550143", "birthday": "1990-04-02",
+        "patient_name": "Ana Ruiz",
+        "phone": "+15125550143",
+        "birthday": "1990-04-02",
     }
     classify("my friend wants her lips done, her number is 512-555-0138", context, llm)
     sent = json.dumps(fake.requests[0]["json"])
@@ -152,21 +187,34 @@ def test_no_llm_configured_uses_local():
     assert decision.intent == "rebook_request"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("call me at 512-555-0143", "call me at [phone]"),
-    ("my number is +1 (512) 555 0143 ok", "my number is [phone] ok"),
-    ("email me: ana@example.com", "email me: [email]"),
-    ("paid $1,400 at 3:00pm on 11/24", "paid $1,400 at 3:00pm on 11/24"),
-    ("Hi Maria! your visit", "Hi [name]! your visit"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("call me at 512-555-0143", "call me at [phone]"),
+        ("my number is +1 (512) 555 0143 ok", "my number is [phone] ok"),
+        ("email me: ana@example.com", "email me: [email]"),
+        ("paid $1,400 at 3:00pm on 11/24", "paid $1,400 at 3:00pm on 11/24"),
+        ("Hi Maria! your visit", "Hi [name]! your visit"),
+    ],
+)
 def test_redact(text, expected):
     assert redact(text) == expected
 
 
 def test_build_messages_carry_only_allowed_fields():
-    messages = build_messages("hello", {"treatment": "lip_filler", "days_since_visit": 3, "patient_name": "Zed", "phone": "+15125550199"})
+    messages = build_messages(
+        "hello", {"treatment": "lip_filler", "days_since_visit": 3, "patient_name": "Zed", "phone": "+15125550199"}
+    )
     payload = json.loads(messages[1]["content"])
-    assert set(payload) == {"reply", "treatment_category", "days_since_visit", "last_outbound", "recent_thread", "offered_slots", "language_hint"}
+    assert set(payload) == {
+        "reply",
+        "treatment_category",
+        "days_since_visit",
+        "last_outbound",
+        "recent_thread",
+        "offered_slots",
+        "language_hint",
+    }
     assert payload["treatment_category"] == "filler"
 
 

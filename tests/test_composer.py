@@ -1,7 +1,8 @@
 """Rendering touches: values filled in the text's language, GSM-7 kept where possible."""
+
 from __future__ import annotations
 
-from bot import composer
+from bot.touches import composer
 from store.models import Location, Patient, Practice, Service
 
 
@@ -11,7 +12,9 @@ def test_spanish_text_gets_spanish_fallbacks_and_booking_hint():
     context = composer.context_for(practice, patient, None, None, "es")
     assert context["booking_hint"] == "responde aqui o llama al (512) 555-0100"
     assert (context["treatment"], context["provider"]) == ("tu tratamiento", "tu especialista")
-    english = composer.context_for(practice, patient, Service(practice_id=1, code="B", name="Botox", category="neuromodulator"))
+    english = composer.context_for(
+        practice, patient, Service(practice_id=1, code="B", name="Botox", category="neuromodulator")
+    )
     assert english["booking_hint"] == "reply here or call (512) 555-0100" and english["treatment"] == "Botox"
 
 
@@ -32,8 +35,14 @@ def test_complication_texts_point_at_the_emergency_line():
 def test_spanish_text_names_the_service_in_spanish_and_falls_back_on_its_name():
     practice = Practice(name="Glow", slug="glow", phone="(512) 555-0100")
     patient = Patient(practice_id=1, phone="+15125550143", first_name="Ana", language="es")
-    lips = Service(practice_id=1, code="FILLER-LIPS", name="Lip filler", name_es="relleno de labios",
-                   category="filler", area="lips")
+    lips = Service(
+        practice_id=1,
+        code="FILLER-LIPS",
+        name="Lip filler",
+        name_es="relleno de labios",
+        category="filler",
+        area="lips",
+    )
     assert composer.context_for(practice, patient, lips, None, "es")["treatment"] == "relleno de labios"
     assert composer.context_for(practice, patient, lips, None, "en")["treatment"] == "Lip filler"
     lips.name_es = None
@@ -46,9 +55,16 @@ def test_spanish_text_names_the_area_in_spanish_with_its_article():
     filler = Service(practice_id=1, code="F", name="Under-eye filler", category="filler", area="under_eyes")
     assert composer.context_for(practice, patient, filler, None, "es")["area"] == "las ojeras"
     assert composer.context_for(practice, patient, filler, None, "en")["area"] == "under-eyes"
-    rendered = composer.render("El relleno en {area} suele suavizarse.", composer.context_for(
-        practice, patient, Service(practice_id=1, code="C", name="Chin filler", category="filler", area="chin"),
-        None, "es"))
+    rendered = composer.render(
+        "El relleno en {area} suele suavizarse.",
+        composer.context_for(
+            practice,
+            patient,
+            Service(practice_id=1, code="C", name="Chin filler", category="filler", area="chin"),
+            None,
+            "es",
+        ),
+    )
     assert rendered.body == "El relleno en el menton suele suavizarse." and rendered.encoding == "GSM-7"
     odd = Service(practice_id=1, code="N", name="Neck filler", category="filler", area="neck")
     assert composer.context_for(practice, patient, odd, None, "es")["area"] == "la zona"

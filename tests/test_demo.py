@@ -1,5 +1,6 @@
 """`make demo` end to end: it starts, answers /healthz, takes a signed text through its fake Twilio,
 and leaves nothing running after SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 
 
 def _post_json(url: str, payload: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
@@ -86,16 +88,31 @@ def _alive(pid: int) -> bool:
 def demo(tmp_path):
     """`python -m bot.demo` on free ports with a fresh data folder and known secrets."""
     port = _free_port()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DATABASE_URL", "REDIS_URL", "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL")}
-    env.update(PORT=str(port), AFTERCARE_DATA_DIR=str(tmp_path / "var"), TWILIO_AUTH_TOKEN="demo-token",
-               APPOINTMENTS_WEBHOOK_SECRET="demo-secret", AFTERCARE_API_TOKEN="demo-api", PYTHONUNBUFFERED="1")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL")
+    }
+    env.update(
+        PORT=str(port),
+        AFTERCARE_DATA_DIR=str(tmp_path / "var"),
+        TWILIO_AUTH_TOKEN="demo-token",
+        APPOINTMENTS_WEBHOOK_SECRET="demo-secret",
+        AFTERCARE_API_TOKEN="demo-api",
+        PYTHONUNBUFFERED="1",
+    )
     log = (tmp_path / "demo.log").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "bot.demo"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.demo.run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
-        yield {"process": process, "port": port, "base": f"http://127.0.0.1:{port}", "log": log,
-               "data_dir": tmp_path / "var"}
+        yield {
+            "process": process,
+            "port": port,
+            "base": f"http://127.0.0.1:{port}",
+            "log": log,
+            "data_dir": tmp_path / "var",
+        }
     finally:
         if process.poll() is None:
             process.kill()
@@ -131,12 +148,15 @@ def test_demo_starts_takes_a_signed_text_and_stops_cleanly(demo):
     fake = re.search(r"Fake Twilio API\s+(http://127\.0\.0\.1:\d+)", banner).group(1)
     redis_socket = re.search(r"REDIS_URL\s+unix://(\S+)", banner).group(1)
 
-    answer = _post_json(fake + "/_fake/inbound", {"from": "+15125550143", "to": "+15125550100",
-                                                  "body": "can I come in next Tuesday after 5?"})
+    answer = _post_json(
+        fake + "/_fake/inbound",
+        {"from": "+15125550143", "to": "+15125550100", "body": "can I come in next Tuesday after 5?"},
+    )
     assert answer["status"] == 200, answer
     with sqlite3.connect(demo["data_dir"] / "aftercare.db") as db:
-        stored = db.execute("SELECT direction, from_number, body FROM message WHERE twilio_sid = ?",
-                            (answer["sid"],)).fetchall()
+        stored = db.execute(
+            "SELECT direction, from_number, body FROM message WHERE twilio_sid = ?", (answer["sid"],)
+        ).fetchall()
     db.close()
     assert stored == [("in", "+15125550143", "can I come in next Tuesday after 5?")]
 

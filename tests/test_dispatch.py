@@ -1,33 +1,67 @@
 """Sending touches: consent, suppression, quiet hours, caps and Twilio errors, against the fake Twilio over HTTP."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import SimpleWorker
 from sqlmodel import select
 from tenacity import wait_none
 
-from bot import dispatch, runtime
+from bot import runtime
+from bot.messaging import transport as transport_module
 from bot.queue import get_queue, redis_connection
+from bot.touches import dispatch
 from fakes.twilio_server import FakeTwilio
 from store.db import session_scope
-from store.models import (Appointment, ConversationState, Escalation, Location, Message, Patient, Practice, Provider,
-                          Service, Touch)
+from store.models import (
+    Appointment,
+    ConversationState,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    Provider,
+    Service,
+    Touch,
+)
 
 PRACTICE_NUMBER = "+15125550100"
 PATIENT_PHONE = "+15125550143"  # a Texas (512) number
 
 
-def seed_visit(db_url: str, *, category="neuromodulator", area=None, phone=PATIENT_PHONE, care=True, marketing=False,
-               tz="America/Chicago", state=None, language="en", email=None, start=None, status="completed",
-               practice_id=None, patient_id=None, service_name="Botox forehead") -> dict:
+def seed_visit(
+    db_url: str,
+    *,
+    category="neuromodulator",
+    area=None,
+    phone=PATIENT_PHONE,
+    care=True,
+    marketing=False,
+    tz="America/Chicago",
+    state=None,
+    language="en",
+    email=None,
+    start=None,
+    status="completed",
+    practice_id=None,
+    patient_id=None,
+    service_name="Botox forehead",
+) -> dict:
     """One practice, location, provider, service, patient and appointment (reused when ids are given)."""
-    start = start or datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+    start = start or datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     with session_scope(db_url) as session:
         if practice_id is None:
-            practice = Practice(name="Glow Med Spa", slug=f"glow-{phone[-4:]}", timezone=tz, phone="(512) 555-0100",
-                                review_url="https://g.page/glow/review", facts={"sender_name": "Maya"})
+            practice = Practice(
+                name="Glow Med Spa",
+                slug=f"glow-{phone[-4:]}",
+                timezone=tz,
+                phone="(512) 555-0100",
+                review_url="https://g.page/glow/review",
+                facts={"sender_name": "Maya"},
+            )
             session.add(practice)
             session.flush()
             practice_id = practice.id
@@ -38,35 +72,76 @@ def seed_visit(db_url: str, *, category="neuromodulator", area=None, phone=PATIE
             session.add_all([location, provider])
             session.flush()
         provider = session.exec(select(Provider).where(Provider.practice_id == practice_id)).first()
-        service = session.exec(select(Service).where(Service.practice_id == practice_id, Service.category == category,
-                                                     Service.area == area)).first()
+        service = session.exec(
+            select(Service).where(
+                Service.practice_id == practice_id, Service.category == category, Service.area == area
+            )
+        ).first()
         if service is None:
-            service = Service(practice_id=practice_id, code=f"{category}-{area}", name=service_name, category=category,
-                              area=area)
+            service = Service(
+                practice_id=practice_id, code=f"{category}-{area}", name=service_name, category=category, area=area
+            )
             session.add(service)
             session.flush()
         if patient_id is None:
-            patient = Patient(practice_id=practice_id, phone=phone, first_name="Ana", language=language, state=state,
-                              email=email, care_sms=care, marketing_sms=marketing)
+            patient = Patient(
+                practice_id=practice_id,
+                phone=phone,
+                first_name="Ana",
+                language=language,
+                state=state,
+                email=email,
+                care_sms=care,
+                marketing_sms=marketing,
+            )
             session.add(patient)
             session.flush()
             patient_id = patient.id
-        appointment = Appointment(practice_id=practice_id, patient_id=patient_id, service_id=service.id,
-                                  provider_id=provider.id, location_id=location.id, status=status, start_at=start,
-                                  end_at=start + timedelta(minutes=30))
+        appointment = Appointment(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            service_id=service.id,
+            provider_id=provider.id,
+            location_id=location.id,
+            status=status,
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+        )
         session.add(appointment)
         session.flush()
-        return {"practice_id": practice_id, "patient_id": patient_id, "appointment_id": appointment.id,
-                "location_id": location.id, "service_id": service.id}
+        return {
+            "practice_id": practice_id,
+            "patient_id": patient_id,
+            "appointment_id": appointment.id,
+            "location_id": location.id,
+            "service_id": service.id,
+        }
 
 
-def add_touch(db_url: str, ids: dict, *, plan="neuromodulator", step="checkin", purpose="care", marketing=False,
-              due_at=None, status="scheduled") -> int:
+def add_touch(
+    db_url: str,
+    ids: dict,
+    *,
+    plan="neuromodulator",
+    step="checkin",
+    purpose="care",
+    marketing=False,
+    due_at=None,
+    status="scheduled",
+) -> int:
     """A touch row due at `due_at` (a plan's step, without planning the whole visit)."""
     with session_scope(db_url) as session:
-        touch = Touch(practice_id=ids["practice_id"], patient_id=ids["patient_id"], appointment_id=ids["appointment_id"],
-                      plan=plan, step=step, purpose=purpose, marketing=marketing, due_at=due_at or runtime.clock().now(),
-                      status=status)
+        touch = Touch(
+            practice_id=ids["practice_id"],
+            patient_id=ids["patient_id"],
+            appointment_id=ids["appointment_id"],
+            plan=plan,
+            step=step,
+            purpose=purpose,
+            marketing=marketing,
+            due_at=due_at or runtime.clock().now(),
+            status=status,
+        )
         session.add(touch)
         session.flush()
         return touch.id
@@ -91,11 +166,12 @@ def dispatch_all(settings, rounds: int = 1) -> None:
 @pytest.fixture
 def twilio(settings, clock, monkeypatch):
     """The fake Twilio on a real port, with the app's settings pointed at it (no retry waits)."""
-    fake = FakeTwilio(settings.twilio_account_sid, settings.twilio_auth_token, callbacks=False,
-                      landlines={"+15125550199"})
+    fake = FakeTwilio(
+        settings.twilio_account_sid, settings.twilio_auth_token, callbacks=False, landlines={"+15125550199"}
+    )
     base = fake.start()
     runtime.configure(settings.with_(twilio_api_base_url=base, twilio_from_number=PRACTICE_NUMBER), clock)
-    monkeypatch.setattr(dispatch, "TRANSPORT_OPTIONS", {"wait": wait_none()})
+    monkeypatch.setattr(transport_module, "TRANSPORT_OPTIONS", {"wait": wait_none()})
     yield fake
     fake.stop()
 
@@ -118,16 +194,27 @@ def test_due_touch_is_sent_once_with_who_is_texting(settings, twilio, clock, db_
 
 
 def test_spanish_patient_in_miami_reads_the_spanish_service_name_and_the_miami_number(settings, twilio, clock, db_url):
-    ids = seed_visit(db_url, category="filler", area="lips", service_name="Lip filler", language="es",
-                     phone="+13055550143", tz="America/New_York", state="FL", status="no_show")
+    ids = seed_visit(
+        db_url,
+        category="filler",
+        area="lips",
+        service_name="Lip filler",
+        language="es",
+        phone="+13055550143",
+        tz="America/New_York",
+        state="FL",
+        status="no_show",
+    )
     with session_scope(db_url) as session:
         session.get(Service, ids["service_id"]).name_es = "relleno de labios"
         session.get(Location, ids["location_id"]).phone = "+13055550100"
     touch_id = add_touch(db_url, ids, plan="missed", step="sorry_missed", purpose="rebook")
     dispatch_all(runtime.settings())
     [text] = twilio.messages
-    assert text["body"] == ("Hola Ana, soy Maya de Glow Med Spa. ¡Lamentamos no haberte visto! ¿Buscamos otra fecha "
-                            "para tu relleno de labios? Solo responde aqui o llama al (305) 555-0100.")
+    assert text["body"] == (
+        "Hola Ana, soy Maya de Glow Med Spa. ¡Lamentamos no haberte visto! ¿Buscamos otra fecha "
+        "para tu relleno de labios? Solo responde aqui o llama al (305) 555-0100."
+    )
     assert touch_row(db_url, touch_id).body == text["body"]
 
 
@@ -145,7 +232,7 @@ def test_opted_out_patient_gets_nothing_whatever_was_queued(settings, twilio, cl
 
 
 def test_opt_out_through_inbound_cancels_queued_touches(settings, twilio, clock, db_url):
-    from bot.inbound import opt_out
+    from bot.consent.opt_out import opt_out
 
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids)
@@ -173,21 +260,34 @@ def test_no_care_consent_is_skipped(settings, twilio, clock, db_url):
     assert (touch_row(db_url, touch_id).status, touch_row(db_url, touch_id).reason) == ("skipped", "no_care_consent")
 
 
-@pytest.mark.parametrize("setup, reason", [
-    ("escalation", "open_escalation"),
-    ("takeover", "staff_takeover"),
-    ("wrong_number", "wrong_number"),
-    ("flagged", "number_flagged: twilio 21614"),
-])
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        ("escalation", "open_escalation"),
+        ("takeover", "staff_takeover"),
+        ("wrong_number", "wrong_number"),
+        ("flagged", "number_flagged: twilio 21614"),
+    ],
+)
 def test_suppressed_touches_keep_their_reason(settings, twilio, clock, db_url, setup, reason):
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids)
     with session_scope(db_url) as session:
         if setup == "escalation":
-            session.add(Escalation(practice_id=ids["practice_id"], patient_id=ids["patient_id"], urgency="urgent",
-                                   reason="swelling", status="acknowledged", created_at=clock.now()))
+            session.add(
+                Escalation(
+                    practice_id=ids["practice_id"],
+                    patient_id=ids["patient_id"],
+                    urgency="urgent",
+                    reason="swelling",
+                    status="acknowledged",
+                    created_at=clock.now(),
+                )
+            )
         elif setup == "takeover":
-            session.add(ConversationState(patient_id=ids["patient_id"], takeover_until=clock.now() + timedelta(hours=2)))
+            session.add(
+                ConversationState(patient_id=ids["patient_id"], takeover_until=clock.now() + timedelta(hours=2))
+            )
         elif setup == "wrong_number":
             session.add(ConversationState(patient_id=ids["patient_id"], wrong_number=True))
         else:
@@ -201,18 +301,18 @@ def test_suppressed_touches_keep_their_reason(settings, twilio, clock, db_url, s
 
 def test_touch_due_at_night_goes_out_at_nine_next_morning(settings, twilio, clock, db_url):
     ids = seed_visit(db_url)
-    night = datetime(2026, 11, 24, 5, 0, tzinfo=timezone.utc)  # 23:00 in Chicago
+    night = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # 23:00 in Chicago
     clock.set(night)
     touch_id = add_touch(db_url, ids, due_at=night)
     dispatch_all(runtime.settings())
     touch = touch_row(db_url, touch_id)
     assert touch.status == "scheduled" and touch.deferrals == 1
     assert touch.reason.startswith("quiet_hours: deferred from 2026-11-23 23:00 CST to 2026-11-24 09:00 CST")
-    assert touch.due_at.replace(tzinfo=timezone.utc) == datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
-    clock.set(datetime(2026, 11, 24, 14, 59, tzinfo=timezone.utc))
+    assert touch.due_at.replace(tzinfo=UTC) == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 24, 14, 59, tzinfo=UTC))
     dispatch_all(runtime.settings())
     assert twilio.messages == []
-    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
     dispatch_all(runtime.settings())
     assert len(twilio.messages) == 1
 
@@ -232,8 +332,13 @@ def test_frequency_cap_defers_a_second_touch_the_same_day(settings, twilio, cloc
 def test_rebooked_patient_gets_no_rebook_text(settings, twilio, clock, db_url):
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids, step="rebook", purpose="rebook")
-    seed_visit(db_url, practice_id=ids["practice_id"], patient_id=ids["patient_id"], status="booked",
-               start=clock.now() + timedelta(days=30))
+    seed_visit(
+        db_url,
+        practice_id=ids["practice_id"],
+        patient_id=ids["patient_id"],
+        status="booked",
+        start=clock.now() + timedelta(days=30),
+    )
     dispatch_all(runtime.settings())
     assert twilio.messages == []
     assert (touch_row(db_url, touch_id).status, touch_row(db_url, touch_id).reason) == ("suppressed", "rebooked")

@@ -1,19 +1,21 @@
 """A touch is sent at most once: Redis flushes, duplicate jobs, racing workers and crashed sends."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 from tenacity import wait_none
 
-from bot import dispatch, runtime
-from bot.transport import SmsTransport
+from bot import runtime
+from bot.messaging.transport import SmsTransport
+from bot.touches import dispatch
 from store.db import session_scope
 from store.models import Message, Practice, Touch
 from tests.test_dispatch import PRACTICE_NUMBER, add_touch, dispatch_all, run_worker, seed_visit, touch_row, twilio  # noqa: F401
@@ -96,18 +98,24 @@ def test_two_threads_racing_on_the_same_touches_send_one_text_each(settings, twi
 @pytest.mark.slow
 def test_two_worker_processes_send_one_text_each(settings, twilio, clock, db_url, _redis_server_url, tmp_path):
     # The processes run on the real clock: the touches are due now, in a window open all day.
-    touches = seed_patients(db_url, 30, datetime.now(timezone.utc) - timedelta(minutes=1), all_day=True)
+    touches = seed_patients(db_url, 30, datetime.now(UTC) - timedelta(minutes=1), all_day=True)
     env = {
         **os.environ,
-        "DATABASE_URL": db_url, "REDIS_URL": _redis_server_url, "AFTERCARE_DATA_DIR": str(tmp_path / "worker"),
-        "TWILIO_API_BASE_URL": twilio.base_url, "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
-        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token, "TWILIO_FROM_NUMBER": PRACTICE_NUMBER,
-        "AFTERCARE_PACING": "false", "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": db_url,
+        "REDIS_URL": _redis_server_url,
+        "AFTERCARE_DATA_DIR": str(tmp_path / "worker"),
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "TWILIO_FROM_NUMBER": PRACTICE_NUMBER,
+        "AFTERCARE_PACING": "false",
+        "PYTHONPATH": str(ROOT),
     }
     script = (
         "import sys\n"
         "from rq import SimpleWorker\n"
-        "from bot import dispatch, runtime\n"
+        "from bot import runtime\n"
+        "from bot.touches import dispatch\n"
         "from bot.queue import get_queue, redis_connection\n"
         "settings = runtime.configure()\n"
         "for _ in range(3):\n"
@@ -117,7 +125,9 @@ def test_two_worker_processes_send_one_text_each(settings, twilio, clock, db_url
         "    dispatch.send_touch(touch_id)\n"
     )
     args = [sys.executable, "-c", script, *map(str, touches)]
-    processes = [subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    processes = [
+        subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
+    ]
     for process in processes:
         _out, err = process.communicate(timeout=90)
         assert process.returncode == 0, err.decode()[-2000:]
@@ -131,11 +141,20 @@ def _crashed_send(db_url: str, touch_id: int, clock, reached_twilio: bool, fake)
     with session_scope(db_url) as session:
         touch = session.get(Touch, touch_id)
         body = f"Hi Ana, it's Maya at Glow Med Spa. Checking in ({touch_id})."
-        message = Message(practice_id=touch.practice_id, patient_id=touch.patient_id, direction="out", kind="touch",
-                          from_number=PRACTICE_NUMBER, to_number="+15125551000", body=body,
-                          idempotency_key=f"touch-{touch_id}", status="pending", touch_id=touch_id,
-                          decision={"touch_id": touch_id, "attempt_at": datetime.now(timezone.utc).isoformat()},
-                          created_at=clock.now())
+        message = Message(
+            practice_id=touch.practice_id,
+            patient_id=touch.patient_id,
+            direction="out",
+            kind="touch",
+            from_number=PRACTICE_NUMBER,
+            to_number="+15125551000",
+            body=body,
+            idempotency_key=f"touch-{touch_id}",
+            status="pending",
+            touch_id=touch_id,
+            decision={"touch_id": touch_id, "attempt_at": datetime.now(UTC).isoformat()},
+            created_at=clock.now(),
+        )
         session.add(message)
         touch.status, touch.claimed_at, touch.body = "sending", clock.now(), body
     if reached_twilio:

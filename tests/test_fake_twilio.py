@@ -1,9 +1,10 @@
 """The fake Twilio speaks Twilio's Messages API: driven here by the real `twilio` client."""
+
 from __future__ import annotations
 
 import queue
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -57,7 +58,7 @@ class MovableNow:
     """The fake's idea of now, so messages can be dated in the past."""
 
     def __init__(self):
-        self.moment = datetime.now(timezone.utc)
+        self.moment = datetime.now(UTC)
 
     def __call__(self):
         return self.moment
@@ -169,9 +170,9 @@ def test_error_body_has_twilio_shape(fake):
 
 def test_list_filters_by_to_from_and_date_sent(client, fake, now):
     other = "+15125550188"
-    now.moment = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
+    now.moment = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     old = client.messages.create(to=PATIENT, from_=PRACTICE, body="old")
-    now.moment = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+    now.moment = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     recent = client.messages.create(to=PATIENT, from_=PRACTICE, body="recent")
     client.messages.create(to=other, from_=PRACTICE, body="someone else")
     client.messages.create(to=PATIENT, from_="+15125550101", body="other location")
@@ -179,13 +180,13 @@ def test_list_filters_by_to_from_and_date_sent(client, fake, now):
     to_patient = client.messages.list(to=PATIENT, from_=PRACTICE)
     assert [m.sid for m in to_patient] == [recent.sid, old.sid]  # newest first, like Twilio
     assert [m.body for m in client.messages.list(to=other)] == ["someone else"]
-    after = client.messages.list(to=PATIENT, from_=PRACTICE, date_sent_after=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    after = client.messages.list(to=PATIENT, from_=PRACTICE, date_sent_after=datetime(2026, 11, 19, tzinfo=UTC))
     assert [m.sid for m in after] == [recent.sid]
-    before = client.messages.list(to=PATIENT, date_sent_before=datetime(2026, 11, 19, tzinfo=timezone.utc))
+    before = client.messages.list(to=PATIENT, date_sent_before=datetime(2026, 11, 19, tzinfo=UTC))
     assert [m.sid for m in before] == [old.sid]
     on_day = client.messages.list(date_sent="2026-11-18")
     assert [m.sid for m in on_day] == [old.sid]
-    to_the_second = client.messages.list(date_sent_after=datetime(2026, 11, 20, 15, 0, 1, tzinfo=timezone.utc))
+    to_the_second = client.messages.list(date_sent_after=datetime(2026, 11, 20, 15, 0, 1, tzinfo=UTC))
     assert to_the_second == []
 
 

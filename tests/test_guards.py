@@ -1,39 +1,81 @@
 """Guards: carrier keywords, free-text opt-outs and red flags, in English and Spanish."""
+
 from __future__ import annotations
 
 import pytest
 
-from bot.guards import check, treatment_family
+from bot.understanding.guards import check, treatment_family
 
 
-@pytest.mark.parametrize("body, intent, keyword", [
-    ("STOP", "opt_out", "STOP"), (" stop. ", "opt_out", "STOP"), ("Stop!!", "opt_out", "STOP"), ("STOP 🛑", "opt_out", "STOP"),
-    ("stopall", "opt_out", "STOPALL"), ("Unsubscribe", "opt_out", "UNSUBSCRIBE"), ("cancel", "opt_out", "CANCEL"),
-    ("END", "opt_out", "END"), ("quit", "opt_out", "QUIT"), ("Revoke", "opt_out", "REVOKE"), ("OPTOUT", "opt_out", "OPTOUT"),
-    ("START", "opt_in", "START"), ("yes", "opt_in", "YES"), ("unstop", "opt_in", "UNSTOP"),
-    ("HELP", "help", "HELP"), ("info?", "help", "INFO"),
-])
+@pytest.mark.parametrize(
+    "body, intent, keyword",
+    [
+        ("STOP", "opt_out", "STOP"),
+        (" stop. ", "opt_out", "STOP"),
+        ("Stop!!", "opt_out", "STOP"),
+        ("STOP 🛑", "opt_out", "STOP"),
+        ("stopall", "opt_out", "STOPALL"),
+        ("Unsubscribe", "opt_out", "UNSUBSCRIBE"),
+        ("cancel", "opt_out", "CANCEL"),
+        ("END", "opt_out", "END"),
+        ("quit", "opt_out", "QUIT"),
+        ("Revoke", "opt_out", "REVOKE"),
+        ("OPTOUT", "opt_out", "OPTOUT"),
+        ("START", "opt_in", "START"),
+        ("yes", "opt_in", "YES"),
+        ("unstop", "opt_in", "UNSTOP"),
+        ("HELP", "help", "HELP"),
+        ("info?", "help", "INFO"),
+    ],
+)
 def test_carrier_keywords_match_the_whole_message(body, intent, keyword):
     result = check(body)
     assert result.intent == intent and result.keyword == keyword and result.final
 
 
-@pytest.mark.parametrize("body", [
-    "please stop texting me", "take me off your list", "leave me alone", "remove me", "Unsubscribe me pls",
-    "stop sending me promos, I still want reminders", "no more messages please", "dont text me anymore", "I said stop",
-    "no me manden más mensajes", "ya no quiero recibir mensajes", "dejen de escribirme", "Bórrenme de su lista",
-    "quiero darme de baja", "BAJA", "alto", "wrong number, stop texting me",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "please stop texting me",
+        "take me off your list",
+        "leave me alone",
+        "remove me",
+        "Unsubscribe me pls",
+        "stop sending me promos, I still want reminders",
+        "no more messages please",
+        "dont text me anymore",
+        "I said stop",
+        "no me manden más mensajes",
+        "ya no quiero recibir mensajes",
+        "dejen de escribirme",
+        "Bórrenme de su lista",
+        "quiero darme de baja",
+        "BAJA",
+        "alto",
+        "wrong number, stop texting me",
+    ],
+)
 def test_free_text_opt_outs(body):
     result = check(body)
     assert result is not None and result.intent == "opt_out" and result.final
 
 
-@pytest.mark.parametrize("body", [
-    "I'll stop by Friday", "the swelling won't stop", "cancel my appointment", "can i stop by tomorrow to grab serum",
-    "can't stop smiling!!", "how do I stop the bleeding?", "end of the month maybe?", "when can i start retinol again",
-    "I quit smoking, ready to book", "info on the $50 deal?", "HELP my lip hurts a little",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I'll stop by Friday",
+        "the swelling won't stop",
+        "cancel my appointment",
+        "can i stop by tomorrow to grab serum",
+        "can't stop smiling!!",
+        "how do I stop the bleeding?",
+        "end of the month maybe?",
+        "when can i start retinol again",
+        "I quit smoking, ready to book",
+        "info on the $50 deal?",
+        "HELP my lip hurts a little",
+    ],
+)
 def test_phrases_that_are_not_opt_outs(body):
     result = check(body, "botox", 3)
     assert result is None or result.intent != "opt_out"
@@ -44,34 +86,43 @@ def test_bare_yes_is_returned_as_the_opt_in_keyword_for_the_caller_to_read():
     assert (result.intent, result.keyword, result.rule) == ("opt_in", "YES", "keyword:yes")
 
 
-@pytest.mark.parametrize("body, treatment, days, urgency, rule", [
-    ("my lip went white and feels cold", "lip_filler", 0, "emergency", "redflag:vascular_occlusion"),
-    ("skin by my nose is dusky and grey", "cheek_filler", 1, "emergency", "redflag:vascular_occlusion"),
-    ("lip is turning purpel and hurts soo bad", "lip_filler", 1, "emergency", "redflag:vascular_occlusion"),
-    ("tengo el labio blanco y me duele muchísimo", "lip_filler", 0, "emergency", "redflag:vascular_occlusion"),
-    ("my vison is blurry since the filler", "undereye_filler", 0, "emergency", "redflag:vision_change"),
-    ("veo borroso de un ojo", "filler", 0, "emergency", "redflag:vision_change"),
-    ("cant breath well and my throat feels tight", "botox", 0, "emergency", "redflag:airway"),
-    ("hard to swalow since this morning", "botox", 1, "emergency", "redflag:airway"),
-    ("me cuesta respirar", "neuromodulator", 0, "emergency", "redflag:airway"),
-    ("hives all over and feeling dizzy", "hydrafacial", 0, "emergency", "redflag:allergic_reaction"),
-    ("having chest pain", None, 2, "emergency", "redflag:systemic"),
-    ("i fainted after i got home", "coolsculpting", 0, "emergency", "redflag:systemic"),
-    ("severe headache and a stiff neck", "botox", 2, "emergency", "redflag:systemic"),
-    ("my eyelid is droopy", "botox", 7, "urgent", "redflag:toxin_spread"),
-    ("smile is crooked since dysport", "dysport", 9, "urgent", "redflag:toxin_spread"),
-    ("Se me cayó un poco el párpado derecho", "botox", 6, "urgent", "redflag:toxin_spread"),
-    ("seeing double since the botox", "botox", 5, "urgent", "redflag:vision_change"),
-    ("fever and pus at the injection site", "lip_filler", 4, "urgent", "redflag:infection"),
-    ("red streaks going up my neck", "microneedling", 3, "urgent", "redflag:infection"),
-    ("its red, hot and getting bigger", "cheek_filler", 5, "urgent", "redflag:infection"),
-    ("blisters on my shins from the laser", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
-    ("me salieron ampollas en la axila", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
-    ("a couple spots look burnt", "ipl", 1, "urgent", "redflag:skin_injury"),
-    ("i feel like my eye is closing a little on the right side??", "botox", 4, "urgent", "redflag:toxin_spread"),
-    ("tengo el labio morado y me duele mucho", None, 1, "emergency", "redflag:vascular_occlusion"),  # treatment unknown
-    ("tengo el labio morado y me duele mucho", "relleno de labios", 1, "emergency", "redflag:vascular_occlusion"),
-])
+@pytest.mark.parametrize(
+    "body, treatment, days, urgency, rule",
+    [
+        ("my lip went white and feels cold", "lip_filler", 0, "emergency", "redflag:vascular_occlusion"),
+        ("skin by my nose is dusky and grey", "cheek_filler", 1, "emergency", "redflag:vascular_occlusion"),
+        ("lip is turning purpel and hurts soo bad", "lip_filler", 1, "emergency", "redflag:vascular_occlusion"),
+        ("tengo el labio blanco y me duele muchísimo", "lip_filler", 0, "emergency", "redflag:vascular_occlusion"),
+        ("my vison is blurry since the filler", "undereye_filler", 0, "emergency", "redflag:vision_change"),
+        ("veo borroso de un ojo", "filler", 0, "emergency", "redflag:vision_change"),
+        ("cant breath well and my throat feels tight", "botox", 0, "emergency", "redflag:airway"),
+        ("hard to swalow since this morning", "botox", 1, "emergency", "redflag:airway"),
+        ("me cuesta respirar", "neuromodulator", 0, "emergency", "redflag:airway"),
+        ("hives all over and feeling dizzy", "hydrafacial", 0, "emergency", "redflag:allergic_reaction"),
+        ("having chest pain", None, 2, "emergency", "redflag:systemic"),
+        ("i fainted after i got home", "coolsculpting", 0, "emergency", "redflag:systemic"),
+        ("severe headache and a stiff neck", "botox", 2, "emergency", "redflag:systemic"),
+        ("my eyelid is droopy", "botox", 7, "urgent", "redflag:toxin_spread"),
+        ("smile is crooked since dysport", "dysport", 9, "urgent", "redflag:toxin_spread"),
+        ("Se me cayó un poco el párpado derecho", "botox", 6, "urgent", "redflag:toxin_spread"),
+        ("seeing double since the botox", "botox", 5, "urgent", "redflag:vision_change"),
+        ("fever and pus at the injection site", "lip_filler", 4, "urgent", "redflag:infection"),
+        ("red streaks going up my neck", "microneedling", 3, "urgent", "redflag:infection"),
+        ("its red, hot and getting bigger", "cheek_filler", 5, "urgent", "redflag:infection"),
+        ("blisters on my shins from the laser", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
+        ("me salieron ampollas en la axila", "laser_hair_removal", 1, "urgent", "redflag:skin_injury"),
+        ("a couple spots look burnt", "ipl", 1, "urgent", "redflag:skin_injury"),
+        ("i feel like my eye is closing a little on the right side??", "botox", 4, "urgent", "redflag:toxin_spread"),
+        (
+            "tengo el labio morado y me duele mucho",
+            None,
+            1,
+            "emergency",
+            "redflag:vascular_occlusion",
+        ),  # treatment unknown
+        ("tengo el labio morado y me duele mucho", "relleno de labios", 1, "emergency", "redflag:vascular_occlusion"),
+    ],
+)
 def test_red_flags(body, treatment, days, urgency, rule):
     result = check(body, treatment, days)
     assert result is not None, body
@@ -79,16 +130,29 @@ def test_red_flags(body, treatment, days, urgency, rule):
     assert result.final
 
 
-@pytest.mark.parametrize("body, treatment", [
-    ("slight bruising and some swelling", "lip_filler"), ("a little tender", "cheek_filler"), ("small bumps where you injected", "botox"),
-    ("mild headache today", "botox"), ("skin feels tight and sunburnt-ish", "microneedling"), ("la piel me arde un poquito", "microneedling"),
-    ("no fever, no pus, just a little red", "microneedling"), ("small purple bruise near the injection", "lip_filler"),
-    ("can i wear white tonight?", "lip_filler"), ("a few whiteheads popped up", "hydrafacial"), ("can i use a cold compress?", "lip_filler"),
-    ("theres a lump i can feel but cant see, doesnt hurt", "lip_filler"), ("it burns a little", "chemical_peel"),
-    ("no veo ningun cambio, la verdad no me gusto", "botox"), ("no veo la diferencia todavia", "lip_filler"),
-    ("my eyes are closing, im so tired lol", "botox"), ("when will the swelling stop?", "lip_filler"),
-    ("small purple bruise on my arm", None),
-])
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("slight bruising and some swelling", "lip_filler"),
+        ("a little tender", "cheek_filler"),
+        ("small bumps where you injected", "botox"),
+        ("mild headache today", "botox"),
+        ("skin feels tight and sunburnt-ish", "microneedling"),
+        ("la piel me arde un poquito", "microneedling"),
+        ("no fever, no pus, just a little red", "microneedling"),
+        ("small purple bruise near the injection", "lip_filler"),
+        ("can i wear white tonight?", "lip_filler"),
+        ("a few whiteheads popped up", "hydrafacial"),
+        ("can i use a cold compress?", "lip_filler"),
+        ("theres a lump i can feel but cant see, doesnt hurt", "lip_filler"),
+        ("it burns a little", "chemical_peel"),
+        ("no veo ningun cambio, la verdad no me gusto", "botox"),
+        ("no veo la diferencia todavia", "lip_filler"),
+        ("my eyes are closing, im so tired lol", "botox"),
+        ("when will the swelling stop?", "lip_filler"),
+        ("small purple bruise on my arm", None),
+    ],
+)
 def test_expected_mild_effects_are_not_red_flags(body, treatment):
     assert check(body, treatment, 1) is None
 
@@ -98,16 +162,36 @@ def test_opt_out_with_a_red_flag_keeps_the_urgency():
     assert result.intent == "opt_out" and result.urgency == "emergency"
 
 
-@pytest.mark.parametrize("treatment, family", [
-    ("lip_filler", "filler"), ("undereye_filler", "filler"), ("botox", "neuromodulator"), ("dysport", "neuromodulator"),
-    ("neuromodulator", "neuromodulator"), ("microneedling", "microneedling"), ("laser_hair_removal", "laser"), ("ipl", "laser"),
-    ("laser_resurfacing", "laser"), ("chemical_peel", "peel"), ("peel", "peel"), ("hydrafacial", "facial"), ("facial", "facial"),
-    ("coolsculpting", "body"), ("body_contouring", "body"), ("kybella", "body"), ("prp", "prp"), (None, "other"), ("massage", "other"),
-])
+@pytest.mark.parametrize(
+    "treatment, family",
+    [
+        ("lip_filler", "filler"),
+        ("undereye_filler", "filler"),
+        ("botox", "neuromodulator"),
+        ("dysport", "neuromodulator"),
+        ("neuromodulator", "neuromodulator"),
+        ("microneedling", "microneedling"),
+        ("laser_hair_removal", "laser"),
+        ("ipl", "laser"),
+        ("laser_resurfacing", "laser"),
+        ("chemical_peel", "peel"),
+        ("peel", "peel"),
+        ("hydrafacial", "facial"),
+        ("facial", "facial"),
+        ("coolsculpting", "body"),
+        ("body_contouring", "body"),
+        ("kybella", "body"),
+        ("prp", "prp"),
+        (None, "other"),
+        ("massage", "other"),
+    ],
+)
 def test_treatment_family(treatment, family):
     assert treatment_family(treatment) == family
 
 
-@pytest.mark.parametrize("body", ["stop. also my lip is really swollen", "STOP!! and remove my number", "Unsubscribe. thanks"])
+@pytest.mark.parametrize(
+    "body", ["stop. also my lip is really swollen", "STOP!! and remove my number", "Unsubscribe. thanks"]
+)
 def test_stop_as_its_own_first_sentence_is_an_opt_out(body):
     assert check(body, "lip_filler", 2).intent == "opt_out"

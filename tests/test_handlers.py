@@ -3,6 +3,7 @@
 Inbound texts go through the signed webhook and the real worker jobs; texts leave through the
 fake Twilio over HTTP; the mail sink holds the email pages.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,11 +12,15 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlmodel import select
 
-from bot import classifier, composer, outbox, paging, runtime
-from bot.classifier import Decision
+from bot import runtime
+from bot.conversation.replies import REPLY_PLACEHOLDERS, replies
+from bot.messaging import outbox
 from bot.queue import redis_connection
+from bot.staff import paging
+from bot.touches import composer
+from bot.understanding import classifier
+from bot.understanding.classifier import Decision
 from handlers import ROUTES, Turn, route
-from handlers.turn import REPLY_PLACEHOLDERS, replies
 from store.db import session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient, StaffUser
 from tests import factories
@@ -36,15 +41,27 @@ def spa(settings, clock, db_url):
         patient = factories.patient(session, practice.id)
         service = factories.service(session, practice.id)
         factories.appointment(session, patient, service, clock.now() - timedelta(days=1))
-        staff = [StaffUser(practice_id=practice.id, name="Nina Nurse", role="nurse", phone=NURSE, on_call=True),
-                 StaffUser(practice_id=practice.id, name="Ivy Injector", role="injector", phone=INJECTOR,
-                           email="ivy@glow.test", backup=True),
-                 StaffUser(practice_id=practice.id, name="Mo Manager", role="manager", phone=MANAGER,
-                           email="mo@glow.test")]
+        staff = [
+            StaffUser(practice_id=practice.id, name="Nina Nurse", role="nurse", phone=NURSE, on_call=True),
+            StaffUser(
+                practice_id=practice.id,
+                name="Ivy Injector",
+                role="injector",
+                phone=INJECTOR,
+                email="ivy@glow.test",
+                backup=True,
+            ),
+            StaffUser(practice_id=practice.id, name="Mo Manager", role="manager", phone=MANAGER, email="mo@glow.test"),
+        ]
         session.add_all(staff)
         session.flush()
-        return {"practice_id": practice.id, "patient_id": patient.id, "nurse": staff[0].id, "injector": staff[1].id,
-                "manager": staff[2].id}
+        return {
+            "practice_id": practice.id,
+            "patient_id": patient.id,
+            "nurse": staff[0].id,
+            "injector": staff[1].id,
+            "manager": staff[2].id,
+        }
 
 
 _sids = iter(range(1, 10_000))
@@ -52,11 +69,10 @@ _sids = iter(range(1, 10_000))
 
 def text_in(body: str, from_: str = PATIENT) -> None:
     """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
-    from app import create_app
-
     import xml.etree.ElementTree as ET
 
-    from bot.dispatch import transport
+    from app import create_app
+    from bot.messaging.transport import transport
 
     sid = f"SM{next(_sids):032d}"
     params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
@@ -86,6 +102,7 @@ def escalation(db_url) -> Escalation:
 
 # ------------------------------------------------------------------ safety
 
+
 def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):  # noqa: F811
     text_in("my lip is turning white and blotchy and it hurts a lot")
     [reply] = sent_to(twilio, PATIENT)
@@ -94,8 +111,10 @@ def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(set
     assert found.urgency == "emergency" and found.paged_at is not None
     for number in (NURSE, INJECTOR):
         [page] = sent_to(twilio, number)
-        assert page.startswith(f"EMERGENCY #{found.id} at Glow Test Spa: Ana R. (Lip filler, day 1) "
-                               "wrote about signs of possible vascular occlusion. Call the patient now.")
+        assert page.startswith(
+            f"EMERGENCY #{found.id} at Glow Test Spa: Ana R. (Lip filler, day 1) "
+            "wrote about signs of possible vascular occlusion. Call the patient now."
+        )
         assert "Ruiz" not in page and PATIENT not in page and f"/patients/{spa['patient_id']}" in page
     assert sent_to(twilio, MANAGER) == []
     mails = list((settings.data_dir / "mail").glob("*.eml"))
@@ -192,6 +211,7 @@ def test_an_opted_out_patient_gets_no_reply_but_staff_are_paged(settings, twilio
 
 # --------------------------------------------------------------- opt-out
 
+
 def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, db_url):  # noqa: F811
     text_in("please stop texting me")
     text_in("i said stop texting me")
@@ -201,13 +221,24 @@ def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, d
         assert session.get(Patient, spa["patient_id"]).opted_out_at is not None
 
 
-@pytest.mark.parametrize("twilio_confirms, word, expected", [
-    (True, "STOP", None),
-    (False, "STOP", "You're unsubscribed"),
-    (False, "cancel", "To cancel an appointment instead, call (512) 555-0199."),
-])
-def test_carrier_keywords_are_confirmed_only_when_twilio_does_not(settings, twilio, clock, spa, db_url,  # noqa: F811
-                                                                    twilio_confirms, word, expected):
+@pytest.mark.parametrize(
+    "twilio_confirms, word, expected",
+    [
+        (True, "STOP", None),
+        (False, "STOP", "You're unsubscribed"),
+        (False, "cancel", "To cancel an appointment instead, call (512) 555-0199."),
+    ],
+)
+def test_carrier_keywords_are_confirmed_only_when_twilio_does_not(
+    settings,
+    twilio,
+    clock,
+    spa,
+    db_url,
+    twilio_confirms,
+    word,
+    expected,
+):
     runtime.configure(runtime.settings().with_(twilio_confirms_opt_out=twilio_confirms), clock)
     text_in(word)
     replies_sent = sent_to(twilio, PATIENT)
@@ -221,15 +252,20 @@ def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, d
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("ya no me manden mensajes por favor")
-    assert sent_to(twilio, PATIENT) == ["Ya no recibiras mensajes de Glow Test Spa. Responde START para volver a suscribirte."]
+    assert sent_to(twilio, PATIENT) == [
+        "Ya no recibiras mensajes de Glow Test Spa. Responde START para volver a suscribirte."
+    ]
 
 
 # ------------------------------------------------------------ courtesy
 
+
 def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, twilio, clock, spa, db_url):  # noqa: F811
     text_in("can I come in next Tuesday after 5?")
     text_in("or wednesday works too")
-    assert sent_to(twilio, PATIENT) == ["Thanks, Ana! Someone from our team will text you back shortly with times that work."]
+    assert sent_to(twilio, PATIENT) == [
+        "Thanks, Ana! Someone from our team will text you back shortly with times that work."
+    ]
     found = escalation(db_url)
     assert (found.urgency, found.reason) == ("routine", "needs_reply:rebook_request")
     assert sent_to(twilio, NURSE) == []  # routine items are not paged
@@ -237,8 +273,13 @@ def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, 
 
 def test_courtesy_replies_wait_while_staff_have_taken_over(settings, twilio, clock, spa, db_url):  # noqa: F811
     with session_scope(db_url) as session:
-        session.add(ConversationState(patient_id=spa["patient_id"], takeover_staff_id=spa["nurse"],
-                                      takeover_until=clock.now() + timedelta(hours=1)))
+        session.add(
+            ConversationState(
+                patient_id=spa["patient_id"],
+                takeover_staff_id=spa["nurse"],
+                takeover_until=clock.now() + timedelta(hours=1),
+            )
+        )
     text_in("thank you so much, love my lips!")
     assert sent_to(twilio, PATIENT) == []
     clock.advance(hours=2)
@@ -255,6 +296,7 @@ def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock
 
 
 # ---------------------------------------------------------------- outbox
+
 
 def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock, spa, db_url):  # noqa: F811
     _queued_reply(db_url, spa)
@@ -275,7 +317,7 @@ def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, cloc
         row.status, row.status_at = outbox.TRANSMITTING, clock.now()
         body = row.body
     if twilio_has_it:  # the worker died after Twilio took the text
-        from bot.dispatch import transport
+        from bot.messaging.transport import transport
 
         transport().client.messages.create(to=PATIENT, from_=factories.AUSTIN_NUMBER, body=body)
     clock.advance(minutes=3)
@@ -289,8 +331,15 @@ def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, cloc
 
 def test_a_refused_reply_is_failed_not_retried(settings, twilio, clock, spa, db_url):  # noqa: F811
     with session_scope(db_url) as session:
-        row = outbox.queue_text(session, key="reply-x-thanks", to="+15125550199", from_=factories.AUSTIN_NUMBER,
-                                body="Thanks!", kind="reply", patient_id=spa["patient_id"])
+        row = outbox.queue_text(
+            session,
+            key="reply-x-thanks",
+            to="+15125550199",
+            from_=factories.AUSTIN_NUMBER,
+            body="Thanks!",
+            kind="reply",
+            patient_id=spa["patient_id"],
+        )
         message_id = row.id
     assert outbox.deliver(message_id) == "failed"  # the fake's landline: Twilio refuses with a 4xx
     with session_scope(db_url) as session:
@@ -299,6 +348,7 @@ def test_a_refused_reply_is_failed_not_retried(settings, twilio, clock, spa, db_
 
 
 # ------------------------------------------------------------ the table
+
 
 def test_every_intent_has_a_handler():
     assert set(ROUTES) == set(classifier.INTENTS)
@@ -316,12 +366,19 @@ def test_every_reply_fits_two_segments_in_both_languages(kind):
 
 # --------------------------------------------------------------- helpers
 
+
 def _route_urgent(db_url, spa, settings, clock) -> tuple[list[int], list[int]]:
     """Route "my eyelid is drooping", read as an urgent side effect, for Ana; (escalations to page, texts queued)."""
     with session_scope(db_url) as session:
         patient = session.get(Patient, spa["patient_id"])
-        turn = Turn(session=session, message=_inbound(session, patient, "my eyelid is drooping"), patient=patient,
-                    decision=_decision("side_effect_concern", "urgent"), now=clock.now(), settings=settings)
+        turn = Turn(
+            session=session,
+            message=_inbound(session, patient, "my eyelid is drooping"),
+            patient=patient,
+            decision=_decision("side_effect_concern", "urgent"),
+            now=clock.now(),
+            settings=settings,
+        )
         route(turn)
         return turn.pages, turn.outbound
 
@@ -331,9 +388,17 @@ def _decision(intent: str, urgency: str) -> Decision:
 
 
 def _inbound(session, patient: Patient, body: str) -> Message:
-    message = Message(practice_id=patient.practice_id, patient_id=patient.id, direction="in", kind="inbound",
-                      from_number=patient.phone, to_number=factories.AUSTIN_NUMBER, body=body,
-                      twilio_sid=f"SM{next(_sids):032d}", created_at=runtime.clock().now())
+    message = Message(
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        direction="in",
+        kind="inbound",
+        from_number=patient.phone,
+        to_number=factories.AUSTIN_NUMBER,
+        body=body,
+        twilio_sid=f"SM{next(_sids):032d}",
+        created_at=runtime.clock().now(),
+    )
     session.add(message)
     session.flush()
     return message
@@ -343,8 +408,15 @@ def _queued_reply(db_url, spa) -> int:
     with session_scope(db_url) as session:
         patient = session.get(Patient, spa["patient_id"])
         inbound = _inbound(session, patient, "thanks!")
-        row = outbox.queue_text(session, key=f"reply-{inbound.id}-thanks", to=PATIENT, from_=factories.AUSTIN_NUMBER,
-                                body="That's wonderful to hear, Ana!", kind="reply", patient_id=patient.id)
+        row = outbox.queue_text(
+            session,
+            key=f"reply-{inbound.id}-thanks",
+            to=PATIENT,
+            from_=factories.AUSTIN_NUMBER,
+            body="That's wonderful to hear, Ana!",
+            kind="reply",
+            patient_id=patient.id,
+        )
         return row.id
 
 
@@ -383,8 +455,16 @@ def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock,
 
     with session_scope(db_url) as session:
         session.get(Practice, spa["practice_id"]).review_url = "https://g.page/glow/review"
-        session.add(Touch(practice_id=spa["practice_id"], patient_id=spa["patient_id"], plan="everyone", step="review",
-                          purpose="review", due_at=clock.now() + timedelta(days=2)))
+        session.add(
+            Touch(
+                practice_id=spa["practice_id"],
+                patient_id=spa["patient_id"],
+                plan="everyone",
+                step="review",
+                purpose="review",
+                due_at=clock.now() + timedelta(days=2),
+            )
+        )
     text_in("love my lips, thank you so much!")
     with session_scope(db_url) as session:
         review = session.exec(select(Touch)).one()
@@ -404,11 +484,17 @@ def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio,
     assert paging.sweep() == {"paged": 0, "repaged": 0}
 
 
-def test_a_redis_failure_after_handling_leaves_the_texts_to_the_sweep(settings, twilio, clock, spa, db_url,  # noqa: F811
-                                                                     monkeypatch):
+def test_a_redis_failure_after_handling_leaves_the_texts_to_the_sweep(
+    settings,
+    twilio,
+    clock,
+    spa,
+    db_url,
+    monkeypatch,
+):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from bot.inbound import process_inbound
+    from bot.conversation.processing import process_inbound
 
     def down(*_args, **_kwargs):
         raise RedisConnectionError("redis went away")
@@ -456,7 +542,11 @@ def test_the_webhook_weighs_an_occlusion_sign_against_the_treatment_had(settings
         service = session.exec(select(Service)).one()
         service.category, service.area = "body_contouring", "abdomen"
     params = load("inbound_basic", Body=body, MessageSid="SM" + "d" * 32, SmsSid="SM" + "d" * 32)
-    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).get_data(as_text=True).endswith("<Response></Response>")
+    assert (
+        post_signed(client, "/sms/inbound", params, TWILIO_TOKEN)
+        .get_data(as_text=True)
+        .endswith("<Response></Response>")
+    )
     stranger = load("inbound_basic", Body=body, From="+15125550166", MessageSid="SM" + "e" * 32, SmsSid="SM" + "e" * 32)
     post_signed(client, "/sms/inbound", stranger, TWILIO_TOKEN)  # treatment unknown: assumed possible
     assert escalation(db_url).urgency == "emergency" and escalation(db_url).patient_id is None

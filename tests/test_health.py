@@ -1,6 +1,6 @@
 """GET /healthz names the part that is down."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 
 def test_healthy(client):

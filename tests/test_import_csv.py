@@ -1,24 +1,41 @@
 """`aftercare import appointments FILE.csv`: good rows kept, bad rows reported by line number."""
+
 from __future__ import annotations
 
 import csv
 
 from sqlmodel import select
 
-from bot.appointments import CSV_FIELDS, CSV_OPTIONAL_FIELDS, import_csv
 from bot.cli import main
+from bot.intake.appointments import CSV_FIELDS, CSV_OPTIONAL_FIELDS, import_csv
 from store.db import session_scope
 from store.models import Appointment, Location, Service
 
 GOOD = {
-    "external_id": "A-1", "status": "completed", "start": "2026-11-20T15:00:00-06:00",
-    "end": "2026-11-20T15:30:00-06:00", "service_code": "BOTOX-FOREHEAD", "service_name": "Botox forehead",
-    "service_category": "neuromodulator", "provider_external_id": "P-7", "provider_name": "Dr. Lee",
-    "location_external_id": "L-1", "location_timezone": "America/Chicago", "price": "450",
-    "patient_external_id": "C-1", "patient_first_name": "Ana", "patient_last_name": "Ruiz",
-    "patient_phone": "(512) 555-0143", "patient_email": "", "patient_birthday": "1990-04-02",
-    "patient_language": "es", "consent_care_sms": "yes", "consent_marketing_sms": "no",
-    "consent_source": "intake form", "consent_at": "2026-11-20T14:50:00-06:00", "referral_code": "",
+    "external_id": "A-1",
+    "status": "completed",
+    "start": "2026-11-20T15:00:00-06:00",
+    "end": "2026-11-20T15:30:00-06:00",
+    "service_code": "BOTOX-FOREHEAD",
+    "service_name": "Botox forehead",
+    "service_category": "neuromodulator",
+    "provider_external_id": "P-7",
+    "provider_name": "Dr. Lee",
+    "location_external_id": "L-1",
+    "location_timezone": "America/Chicago",
+    "price": "450",
+    "patient_external_id": "C-1",
+    "patient_first_name": "Ana",
+    "patient_last_name": "Ruiz",
+    "patient_phone": "(512) 555-0143",
+    "patient_email": "",
+    "patient_birthday": "1990-04-02",
+    "patient_language": "es",
+    "consent_care_sms": "yes",
+    "consent_marketing_sms": "no",
+    "consent_source": "intake form",
+    "consent_at": "2026-11-20T14:50:00-06:00",
+    "referral_code": "",
 }
 
 
@@ -40,7 +57,9 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path, settings):
     report = import_csv(write(tmp_path / "in.csv", rows), settings.database_url)
     assert report.imported == 2
     assert [(line, [e["field"] for e in errors]) for line, errors in report.errors] == [
-        (3, ["patient.phone"]), (5, ["start"])]
+        (3, ["patient.phone"]),
+        (5, ["start"]),
+    ]
     with session_scope(settings.database_url) as session:
         stored = sorted(a.external_id for a in session.exec(select(Appointment)))
     assert stored == ["A-1", "A-3"]
@@ -75,8 +94,12 @@ def test_quoted_multiline_cells_keep_line_numbers_right(tmp_path, settings):
 
 def test_optional_columns_give_the_spanish_service_name_and_the_location_phone(tmp_path, settings):
     rows = [
-        {**GOOD, "service_area": "forehead", "service_name_es": "Botox en la frente",
-         "location_phone": "(305) 555-0100"},
+        {
+            **GOOD,
+            "service_area": "forehead",
+            "service_name_es": "Botox en la frente",
+            "location_phone": "(305) 555-0100",
+        },
         {**GOOD, "external_id": "A-2", "location_phone": "call the desk"},
     ]
     report = import_csv(write(tmp_path / "in.csv", rows, CSV_FIELDS + CSV_OPTIONAL_FIELDS), settings.database_url)

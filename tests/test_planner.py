@@ -1,4 +1,5 @@
 """Planning touches from appointments: idempotent, replaced by newer plans, suppressed by rebooking."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.clock import to_local, to_utc
-from bot.planner import plan_appointment
+from bot.touches.planner import plan_appointment
 from store.db import session_scope
 from store.models import Appointment, Touch
 from tests.test_dispatch import seed_visit
@@ -29,8 +30,12 @@ def test_completed_visit_plans_its_category_and_everyone_steps_once(settings, cl
     ids = seed_visit(db_url, start=clock.now())
     created = plan(db_url, ids["appointment_id"])
     steps = {(t.plan, t.step) for t in created}
-    assert {("neuromodulator", "checkin"), ("neuromodulator", "rebook"), ("everyone", "thanks"),
-            ("everyone", "review")} <= steps
+    assert {
+        ("neuromodulator", "checkin"),
+        ("neuromodulator", "rebook"),
+        ("everyone", "thanks"),
+        ("everyone", "review"),
+    } <= steps
     assert ("everyone", "winback_12w") not in steps  # the toxin plan has its own reactivation
     assert plan(db_url, ids["appointment_id"]) == []
     assert len(touches(db_url)) == len(created)
@@ -59,8 +64,14 @@ def test_newer_visit_replaces_the_older_plans_pending_steps(settings, clock, db_
 def test_future_booking_suppresses_rebook_and_winback(settings, clock, db_url):
     ids = seed_visit(db_url, category="facial", start=clock.now(), service_name="HydraFacial")
     plan(db_url, ids["appointment_id"])
-    booking = seed_visit(db_url, start=clock.now() + timedelta(days=25), status="booked",
-                         practice_id=ids["practice_id"], patient_id=ids["patient_id"], category="facial")
+    booking = seed_visit(
+        db_url,
+        start=clock.now() + timedelta(days=25),
+        status="booked",
+        practice_id=ids["practice_id"],
+        patient_id=ids["patient_id"],
+        category="facial",
+    )
     plan(db_url, booking["appointment_id"])
     for step in ("next_session", "winback_12w", "winback_16w"):
         touch = touches(db_url, step=step)[0]

@@ -1,4 +1,5 @@
 """Plans load from the shipped defaults and a practice file; every mistake is refused with file, step and reason."""
+
 from __future__ import annotations
 
 import textwrap
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import composer, plans
 from bot.errors import PlanError
+from bot.touches import composer, plans
+
 
 def write(tmp_path, body: str):
     path = tmp_path / "plans.toml"
@@ -46,7 +48,9 @@ def test_marketing_is_derived_from_purpose():
 
 
 def test_practice_file_overrides_and_adds_steps(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         [[plans.neuromodulator.steps]]
         key = "rebook"
         offset = "85d"
@@ -56,7 +60,8 @@ def test_practice_file_overrides_and_adds_steps(tmp_path):
         [[plans.neuromodulator.steps]]
         key = "reactivation"
         enabled = false
-        """)
+        """,
+    )
     book = plans.load(path)
     steps = {s.key: s for s in book.plans["neuromodulator"].steps}
     assert steps["rebook"].offset.days == 85 and "reactivation" not in steps
@@ -67,40 +72,70 @@ def test_practice_file_overrides_and_adds_steps(tmp_path):
 _STOP = "Happy birthday {first_name}! From {practice}. Reply STOP to opt out."
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"purpose": "spam"}, "unknown purpose 'spam'"),
-    ({"offset": "tomorrow"}, "bad offset"),
-    ({"offset": "-7d"}, "bad offset"),
-    ({"text": "Hi {first_nam}!"}, "unknown placeholder(s) {first_nam}"),
-    ({"text": "Hi {first_name}! " + "Lots of words here. " * 16}, "segments"),
-    ({"purpose": "upsell"}, "must say how to opt out"),
-    # birthday steps count from the birthday and belong in its plan
-    ({"plan": "birthday", "offset": "0d", "purpose": "upsell", "text": _STOP}, 'steps of the birthday plan have purpose "birthday"'),
-    ({"plan": "everyone", "purpose": "birthday", "text": _STOP}, "a birthday step belongs in the birthday plan"),
-    ({"plan": "birthday", "offset": "40d", "purpose": "birthday", "text": _STOP}, "within 27 days of the birthday"),
-    ({"plan": "birthday", "offset": "0d", "purpose": "birthday", "text": _STOP, "extra": 'when = { area = ["lips"] }'},
-     "only when.vip applies"),
-    ({"plan": "birthday", "offset": "0d", "purpose": "birthday", "text": _STOP, "extra": 'when = { vip = "yes" }'},
-     "when.vip must be true or false"),
-    ({"plan": "everyone", "offset": "0d"}, "must be after the visit"),
-    # upcoming steps count back from a booked visit, and only they know its time
-    ({"text": "See you {visit_time}."}, "{visit_time} is only known before a booked visit"),
-    ({"plan": "upcoming", "offset": "45d"}, "between 1 hour and 30 days before the visit"),
-    ({"offset": "-2d"}, "steps before a booked visit go in the upcoming plan"),
-    ({"extra": 'when = { category = ["filler"] }'}, "when.category is for the upcoming plan"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"purpose": "spam"}, "unknown purpose 'spam'"),
+        ({"offset": "tomorrow"}, "bad offset"),
+        ({"offset": "-7d"}, "bad offset"),
+        ({"text": "Hi {first_nam}!"}, "unknown placeholder(s) {first_nam}"),
+        ({"text": "Hi {first_name}! " + "Lots of words here. " * 16}, "segments"),
+        ({"purpose": "upsell"}, "must say how to opt out"),
+        # birthday steps count from the birthday and belong in its plan
+        (
+            {"plan": "birthday", "offset": "0d", "purpose": "upsell", "text": _STOP},
+            'steps of the birthday plan have purpose "birthday"',
+        ),
+        ({"plan": "everyone", "purpose": "birthday", "text": _STOP}, "a birthday step belongs in the birthday plan"),
+        ({"plan": "birthday", "offset": "40d", "purpose": "birthday", "text": _STOP}, "within 27 days of the birthday"),
+        (
+            {
+                "plan": "birthday",
+                "offset": "0d",
+                "purpose": "birthday",
+                "text": _STOP,
+                "extra": 'when = { area = ["lips"] }',
+            },
+            "only when.vip applies",
+        ),
+        (
+            {
+                "plan": "birthday",
+                "offset": "0d",
+                "purpose": "birthday",
+                "text": _STOP,
+                "extra": 'when = { vip = "yes" }',
+            },
+            "when.vip must be true or false",
+        ),
+        ({"plan": "everyone", "offset": "0d"}, "must be after the visit"),
+        # upcoming steps count back from a booked visit, and only they know its time
+        ({"text": "See you {visit_time}."}, "{visit_time} is only known before a booked visit"),
+        ({"plan": "upcoming", "offset": "45d"}, "between 1 hour and 30 days before the visit"),
+        ({"offset": "-2d"}, "steps before a booked visit go in the upcoming plan"),
+        ({"extra": 'when = { category = ["filler"] }'}, "when.category is for the upcoming plan"),
+    ],
+)
 def test_plan_mistakes_are_refused_naming_file_step_and_reason(tmp_path, changes, reason):
-    values = {"plan": "neuromodulator", "offset": "5d", "purpose": "care", "extra": "",
-              "text": "Hi {first_name}, it's {sender} at {practice}."}
+    values = {
+        "plan": "neuromodulator",
+        "offset": "5d",
+        "purpose": "care",
+        "extra": "",
+        "text": "Hi {first_name}, it's {sender} at {practice}.",
+    }
     values.update(changes)
-    path = write(tmp_path, f"""
-        [[plans.{values['plan']}.steps]]
+    path = write(
+        tmp_path,
+        f"""
+        [[plans.{values["plan"]}.steps]]
         key = "extra"
-        offset = "{values['offset']}"
-        purpose = "{values['purpose']}"
-        {values['extra']}
-        text.en = "{values['text']}"
-        """)
+        offset = "{values["offset"]}"
+        purpose = "{values["purpose"]}"
+        {values["extra"]}
+        text.en = "{values["text"]}"
+        """,
+    )
     with pytest.raises(PlanError) as caught:
         plans.load(path)
     message = str(caught.value)
@@ -108,14 +143,17 @@ def test_plan_mistakes_are_refused_naming_file_step_and_reason(tmp_path, changes
 
 
 def test_upsell_cannot_be_declared_non_marketing(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         [[plans.filler.steps]]
         key = "upsell_lips"
         offset = "30d"
         purpose = "upsell"
         marketing = false
         text.en = "Hi {first_name}! Reply STOP to opt out."
-        """)
+        """,
+    )
     with pytest.raises(PlanError, match="step upsell_lips: a upsell step is marketing"):
         plans.load(path)
 
@@ -124,13 +162,18 @@ def test_bad_toml_and_unknown_fields_are_refused(tmp_path):
     with pytest.raises(PlanError, match="not valid TOML"):
         plans.load(write(tmp_path, "[plans.filler\n"))
     with pytest.raises(PlanError, match="step x: unknown field"):
-        plans.load(write(tmp_path, """
+        plans.load(
+            write(
+                tmp_path,
+                """
             [[plans.filler.steps]]
             key = "x"
             offest = "1d"
             purpose = "care"
             text.en = "Hi"
-            """))
+            """,
+            )
+        )
 
 
 def test_the_readme_example_plan_file_loads(tmp_path):

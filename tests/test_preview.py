@@ -1,12 +1,13 @@
 """Preview and simulate print what the plans would do and change nothing."""
+
 from __future__ import annotations
 
 import io
 
 from sqlmodel import select
 
-from bot.planner import plan_appointment
-from bot.preview import main_preview, main_simulate
+from bot.touches.planner import plan_appointment
+from bot.touches.preview import main_preview, main_simulate
 from store.db import session_scope
 from store.models import Message, Touch
 from tests.test_dispatch import seed_visit
@@ -14,7 +15,9 @@ from tests.test_dispatch import seed_visit
 
 def _snapshot(db_url):
     with session_scope(db_url) as session:
-        return [(t.id, t.status, t.due_at, t.deferrals, t.reason) for t in session.exec(select(Touch).order_by(Touch.id))]
+        return [
+            (t.id, t.status, t.due_at, t.deferrals, t.reason) for t in session.exec(select(Touch).order_by(Touch.id))
+        ]
 
 
 def test_preview_shows_sends_and_skips_without_changing_anything(settings, clock, db_url):

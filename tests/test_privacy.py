@@ -1,4 +1,5 @@
 """`aftercare patient export|erase`: a patient's data on request, the opt-out outliving the erasure."""
+
 from __future__ import annotations
 
 import json
@@ -16,18 +17,41 @@ def seed(db_url, clock):
     with session_scope(db_url) as session:
         practice = factories.practice(session)
         patient = factories.patient(session, practice.id, email="ana@example.com")
-        other = factories.patient(session, practice.id, phone="+15125550177", first_name="Bea",
-                                  referred_by_id=patient.id)
+        other = factories.patient(
+            session, practice.id, phone="+15125550177", first_name="Bea", referred_by_id=patient.id
+        )
         service = factories.service(session, practice.id)
         factories.appointment(session, patient, service, clock.now() - timedelta(days=3))
-        message = Message(practice_id=practice.id, patient_id=patient.id, direction="in", kind="inbound",
-                          from_number=patient.phone, to_number=factories.AUSTIN_NUMBER, body="my lip is white")
+        message = Message(
+            practice_id=practice.id,
+            patient_id=patient.id,
+            direction="in",
+            kind="inbound",
+            from_number=patient.phone,
+            to_number=factories.AUSTIN_NUMBER,
+            body="my lip is white",
+        )
         session.add(message)
         session.flush()
-        session.add(Escalation(practice_id=practice.id, patient_id=patient.id, message_id=message.id,
-                               urgency="emergency", reason="redflag"))
-        session.add(Touch(practice_id=practice.id, patient_id=patient.id, plan="filler", step="d14",
-                          purpose="results", due_at=clock.now() + timedelta(days=11)))
+        session.add(
+            Escalation(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                message_id=message.id,
+                urgency="emergency",
+                reason="redflag",
+            )
+        )
+        session.add(
+            Touch(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                plan="filler",
+                step="d14",
+                purpose="results",
+                due_at=clock.now() + timedelta(days=11),
+            )
+        )
         return patient.id, other.id
 
 

@@ -1,4 +1,5 @@
 """The inbound job: webhook → queue → worker; decisions stored, red flags escalated, each message once."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from datetime import timedelta
 from rq import Queue, SimpleWorker
 from sqlmodel import select
 
-from bot.inbound import process_inbound
+from bot.conversation.processing import process_inbound
 from fakes.openai_server import FakeOpenAI, answer
 from store.db import session_scope
 from store.models import Escalation, Message, Patient
@@ -22,10 +23,18 @@ def seed(db_url, clock, treatment="filler"):
         patient = factories.patient(session, practice.id, first_name="Marisol", last_name="Quintanilla")
         service = factories.service(session, practice.id, category=treatment)
         factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
-        session.add(Message(practice_id=practice.id, patient_id=patient.id, direction="out", kind="touch",
-                            from_number=factories.AUSTIN_NUMBER, to_number=patient.phone,
-                            body="Hi Marisol, it's Maya at Glow. How are your lips feeling today?",
-                            created_at=clock.now() - timedelta(hours=3)))
+        session.add(
+            Message(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                direction="out",
+                kind="touch",
+                from_number=factories.AUSTIN_NUMBER,
+                to_number=patient.phone,
+                body="Hi Marisol, it's Maya at Glow. How are your lips feeling today?",
+                created_at=clock.now() - timedelta(hours=3),
+            )
+        )
         return patient.id
 
 
@@ -91,13 +100,28 @@ def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
     from app import create_app
 
     with FakeOpenAI() as fake:
-        fake.queue(answer({"intent": "question", "urgency": "none", "confidence": 0.9, "rationale": "asks",
-                           "entities": {"date_preference": None, "time_preference": None, "slot_choice": None,
-                                        "friend_first_name": None, "language": "en"}}))
+        fake.queue(
+            answer(
+                {
+                    "intent": "question",
+                    "urgency": "none",
+                    "confidence": 0.9,
+                    "rationale": "asks",
+                    "entities": {
+                        "date_preference": None,
+                        "time_preference": None,
+                        "slot_choice": None,
+                        "friend_first_name": None,
+                        "language": "en",
+                    },
+                }
+            )
+        )
         client = create_app(settings.with_(openai_base_url=fake.base_url, openai_api_key="k")).test_client()
         seed(settings.database_url, clock)
-        inbound(client, "this is Marisol Quintanilla, my cell is 512-555-0143, how long until it settles?",
-                "SM" + "5" * 32)
+        inbound(
+            client, "this is Marisol Quintanilla, my cell is 512-555-0143, how long until it settles?", "SM" + "5" * 32
+        )
         work(redis)
         sent = json.dumps(fake.requests)
     assert fake.requests, "the LLM was called"
@@ -108,7 +132,7 @@ def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
 
 
 def test_message_whose_job_was_lost_is_requeued_once(client, settings, redis, clock):
-    from bot.inbound import requeue_unprocessed
+    from bot.conversation.inbound import requeue_unprocessed
 
     seed(settings.database_url, clock)
     inbound(client, "how much is lip filler?", "SM" + "6" * 32)
@@ -150,8 +174,16 @@ def test_wrong_number_stops_the_plan(client, settings, redis, clock):
 
     patient_id = seed(settings.database_url, clock)
     with session_scope(settings.database_url) as session:
-        session.add(Touch(practice_id=1, patient_id=patient_id, plan="filler", step="rebook", purpose="rebook",
-                          due_at=clock.now() + timedelta(days=150)))
+        session.add(
+            Touch(
+                practice_id=1,
+                patient_id=patient_id,
+                plan="filler",
+                step="rebook",
+                purpose="rebook",
+                due_at=clock.now() + timedelta(days=150),
+            )
+        )
     inbound(client, "wrong number, I don't know any Marisol", "SM" + "b" * 32)
     work(redis)
     with session_scope(settings.database_url) as session:
@@ -160,7 +192,7 @@ def test_wrong_number_stops_the_plan(client, settings, redis, clock):
 
 
 def test_failed_processing_gives_the_claim_back_for_the_retry(client, settings, redis, clock, monkeypatch):
-    import bot.processing
+    import bot.conversation.processing
 
     seed(settings.database_url, clock)
     inbound(client, "my lips look great, thank you!", "SM" + "c" * 32)
@@ -171,7 +203,7 @@ def test_failed_processing_gives_the_claim_back_for_the_retry(client, settings, 
     def broken(message_id):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(bot.processing, "handle_message", broken)
+    monkeypatch.setattr(bot.conversation.processing, "handle_message", broken)
     try:
         process_inbound(message.id)
     except RuntimeError:

@@ -1,4 +1,5 @@
 """Questions: answered from the practice's own facts, menu and addresses; anything else goes to a person."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,8 +14,10 @@ from tests.test_dispatch import twilio  # noqa: F401  (fixture)
 from tests.test_handlers import PATIENT, sent_to, text_in
 
 FACTS = {
-    "hours": {"en": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
-              "es": "martes a viernes de 9 a 19 h, sabado de 9 a 16 h; domingo y lunes cerrado"},
+    "hours": {
+        "en": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
+        "es": "martes a viernes de 9 a 19 h, sabado de 9 a 16 h; domingo y lunes cerrado",
+    },
     "parking": {"L-1": "Free garage parking behind the building (level 2)."},
     "payment": "All major cards, HSA/FSA cards for eligible treatments, Cherry financing on $300+.",
     "membership": "Glow Club: $99/month, one HydraFacial or peel each month and 10% off injectables.",
@@ -29,10 +32,24 @@ def ana(settings, clock, db_url):
         location.address = "1600 S Congress Ave, Suite 210, Austin, TX 78704"
         patient = factories.patient(session, practice.id)
         lips = factories.service(session, practice.id)
-        factories.service(session, practice.id, code="BOTOX-F", name="Botox for forehead lines", category="neuromodulator",
-                          area="forehead", price=300.0)
-        factories.service(session, practice.id, code="BOTOX-C", name="Botox for crow's feet", category="neuromodulator",
-                          area="crows_feet", price=280.0)
+        factories.service(
+            session,
+            practice.id,
+            code="BOTOX-F",
+            name="Botox for forehead lines",
+            category="neuromodulator",
+            area="forehead",
+            price=300.0,
+        )
+        factories.service(
+            session,
+            practice.id,
+            code="BOTOX-C",
+            name="Botox for crow's feet",
+            category="neuromodulator",
+            area="crows_feet",
+            price=280.0,
+        )
         factories.appointment(session, patient, lips, clock.now() - timedelta(days=20), location_id=location.id)
         return patient.id
 
@@ -42,19 +59,34 @@ def _inbox(db_url):
         return session.exec(select(Escalation.reason)).all()
 
 
-@pytest.mark.parametrize("question, answer", [
-    ("what are your hours on saturday?", "Hi Ana! Our hours: Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon. "
-                                         "Anything else, just reply here."),
-    ("where are you located?", "Hi Ana! We're at 1600 S Congress Ave, Suite 210, Austin, TX 78704. "
-                               "Anything else, just reply here."),
-    ("is there parking?", "Hi Ana! Parking: Free garage parking behind the building (level 2). "
-                          "Anything else, just reply here."),
-    ("how much is lip filler?", "Hi Ana! Prices: Lip filler: $750. Anything else, just reply here."),
-    ("how much is botox?", "Hi Ana! Prices: Botox for crow's feet: $280; Botox for forehead lines: $300. "
-                           "Anything else, just reply here."),
-    ("how much is the membership?", "Hi Ana! Glow Club: $99/month, one HydraFacial or peel each month and 10% off "
-                                    "injectables. Anything else, just reply here."),
-])
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        (
+            "what are your hours on saturday?",
+            "Hi Ana! Our hours: Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon. Anything else, just reply here.",
+        ),
+        (
+            "where are you located?",
+            "Hi Ana! We're at 1600 S Congress Ave, Suite 210, Austin, TX 78704. Anything else, just reply here.",
+        ),
+        (
+            "is there parking?",
+            "Hi Ana! Parking: Free garage parking behind the building (level 2). Anything else, just reply here.",
+        ),
+        ("how much is lip filler?", "Hi Ana! Prices: Lip filler: $750. Anything else, just reply here."),
+        (
+            "how much is botox?",
+            "Hi Ana! Prices: Botox for crow's feet: $280; Botox for forehead lines: $300. "
+            "Anything else, just reply here.",
+        ),
+        (
+            "how much is the membership?",
+            "Hi Ana! Glow Club: $99/month, one HydraFacial or peel each month and 10% off "
+            "injectables. Anything else, just reply here.",
+        ),
+    ],
+)
 def test_questions_the_facts_answer_are_answered(settings, twilio, clock, ana, db_url, question, answer):  # noqa: F811
     text_in(question)
     assert sent_to(twilio, PATIENT) == [answer]
@@ -65,17 +97,24 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
     with session_scope(db_url) as session:
         session.get(Patient, ana).language = "es"
     text_in("a que hora abren el sabado?")
-    assert sent_to(twilio, PATIENT) == ["¡Hola Ana! Nuestro horario: martes a viernes de 9 a 19 h, sabado de 9 a 16 h; "
-                                        "domingo y lunes cerrado. Si necesitas algo mas, responde aqui."]
+    assert sent_to(twilio, PATIENT) == [
+        "¡Hola Ana! Nuestro horario: martes a viernes de 9 a 19 h, sabado de 9 a 16 h; "
+        "domingo y lunes cerrado. Si necesitas algo mas, responde aqui."
+    ]
 
 
-@pytest.mark.parametrize("question", [
-    "can I work out after my botox?",           # clinical: a person answers
-    "do you do consultations?",                 # no such fact
-    "how much is a chemical peel?",             # not on the menu
-    "can I open my mouth wide after filler?",   # "open" is not about opening hours
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can I work out after my botox?",  # clinical: a person answers
+        "do you do consultations?",  # no such fact
+        "how much is a chemical peel?",  # not on the menu
+        "can I open my mouth wide after filler?",  # "open" is not about opening hours
+    ],
+)
 def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):  # noqa: F811
     text_in(question)
-    assert sent_to(twilio, PATIENT) == ["Thanks for your question, Ana! Someone from our team will text you back shortly."]
+    assert sent_to(twilio, PATIENT) == [
+        "Thanks for your question, Ana! Someone from our team will text you back shortly."
+    ]
     assert _inbox(db_url) == ["needs_reply:question"]

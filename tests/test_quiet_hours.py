@@ -1,15 +1,16 @@
 """Quiet hours in the patient's local time, DST-safe, with the state table for marketing texts."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from bot.quiet_hours import next_allowed, state_for, window
+from bot.touches.quiet_hours import next_allowed, state_for, window
 
 CHICAGO = "America/Chicago"
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_inside_the_window_is_now():

@@ -1,4 +1,5 @@
 """Referrals: a personal code on request; a booking with it thanks the referrer and tells the team."""
+
 from __future__ import annotations
 
 import copy
@@ -22,7 +23,9 @@ def _seed(db_url, clock, marketing=True):
     with session_scope(db_url) as session:
         practice = factories.practice(session, name="Glow Aesthetics")
         patient = factories.patient(session, practice.id, marketing_sms=marketing)
-        factories.appointment(session, patient, factories.service(session, practice.id), clock.now() - timedelta(days=20))
+        factories.appointment(
+            session, patient, factories.service(session, practice.id), clock.now() - timedelta(days=20)
+        )
         return patient.id
 
 
@@ -30,8 +33,13 @@ def _friend_books(code: str) -> dict:
     friend = copy.deepcopy(APPOINTMENT)
     friend["status"] = "booked"
     friend["start"], friend["end"] = "2026-12-01T10:00:00-06:00", "2026-12-01T10:30:00-06:00"
-    friend["patient"] = {**friend["patient"], "external_id": "C-99", "first_name": "Bea", "last_name": "Lopez",
-                         "phone": "+15125550177"}
+    friend["patient"] = {
+        **friend["patient"],
+        "external_id": "C-99",
+        "first_name": "Bea",
+        "last_name": "Lopez",
+        "phone": "+15125550177",
+    }
     friend["referral_code"] = code
     response = post(create_app(runtime.settings()).test_client(), friend)
     assert response.status_code == 200, response.json
@@ -43,8 +51,10 @@ def test_a_patient_who_asks_gets_their_own_code(settings, twilio, clock, db_url)
     text_in("my sister wants to come in, do you have a referral code?")
     [reply] = sent_to(twilio, PATIENT)
     code = re.search(r"code (GA-ANA[A-Z2-9]{4})", reply).group(1)
-    assert reply == (f"Thank you, Ana! Your friend can give code {code} when they book (reply here or call "
-                     "(512) 555-0199). When they come in, you'll both get a thank-you from us on your next visit.")
+    assert reply == (
+        f"Thank you, Ana! Your friend can give code {code} when they book (reply here or call "
+        "(512) 555-0199). When they come in, you'll both get a thank-you from us on your next visit."
+    )
     text_in("can I refer my friend Jess too?")
     assert code in sent_to(twilio, PATIENT)[-1]  # the same code every time
     with session_scope(db_url) as session:
@@ -71,8 +81,10 @@ def test_a_booking_with_the_code_thanks_the_referrer_and_tells_the_team(settings
         assert len(session.exec(select(Touch).where(Touch.plan == "referred")).all()) == 1
     clock.advance(hours=1, minutes=1)
     dispatch_all(runtime.settings(), rounds=2)
-    assert sent_to(twilio, PATIENT)[-1] == ("Great news, Ana! Someone you referred just booked with Glow Aesthetics. "
-                                            "Your thank-you is waiting for you at your next visit. Reply STOP to opt out.")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Great news, Ana! Someone you referred just booked with Glow Aesthetics. "
+        "Your thank-you is waiting for you at your next visit. Reply STOP to opt out."
+    )
     assert sent_to(twilio, "+15125550177") == []  # the friend is never texted because of the referral
 
 
@@ -94,7 +106,11 @@ def test_without_marketing_consent_the_thank_you_is_not_texted(settings, twilio,
 def test_codes_are_unique_and_easy_to_read(settings, db_url):
     with session_scope(db_url) as session:
         practice = factories.practice(session, name="Glow Aesthetics")
-        codes = {ensure_code(session, factories.patient(session, practice.id, phone=f"+1512555{n:04d}", first_name="Ana"),
-                             practice) for n in range(60)}
+        codes = {
+            ensure_code(
+                session, factories.patient(session, practice.id, phone=f"+1512555{n:04d}", first_name="Ana"), practice
+            )
+            for n in range(60)
+        }
     assert len(codes) == 60
     assert all(re.fullmatch(r"GA-ANA[A-HJ-NP-Z2-9]{4}", code) for code in codes)

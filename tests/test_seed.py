@@ -1,4 +1,5 @@
 """The demo practice: believable, complete enough to show every feature, and seeded only once."""
+
 from __future__ import annotations
 
 import re
@@ -9,12 +10,22 @@ import pytest
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
-from bot import composer, plans, segments
 from bot.clock import to_utc
-from bot.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI, SERVICES, seed_demo
+from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI, SERVICES, seed_demo
+from bot.messaging import segments
+from bot.touches import composer, plans
 from store.db import session_scope
 from store.models import (
-    Appointment, Escalation, Location, Message, Patient, Practice, Provider, Service, StaffUser, Touch,
+    Appointment,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    Provider,
+    Service,
+    StaffUser,
+    Touch,
 )
 
 
@@ -62,11 +73,22 @@ def check_practice(url):
     assert any(s.email == MANAGER_EMAIL and s.role == "manager" for s in staff)
 
     services = _all(url, Service)
-    assert {"neuromodulator", "filler", "facial", "peel", "microneedling", "laser_resurfacing", "ipl",
-            "laser_hair_removal", "body_contouring", "prp"} <= {s.category for s in services}
+    assert {
+        "neuromodulator",
+        "filler",
+        "facial",
+        "peel",
+        "microneedling",
+        "laser_resurfacing",
+        "ipl",
+        "laser_hair_removal",
+        "body_contouring",
+        "prp",
+    } <= {s.category for s in services}
     assert {"lips", "cheeks", "jawline", "under_eyes"} <= {s.area for s in services if s.category == "filler"}
     assert {"Botox", "Dysport", "Xeomin", "HydraFacial", "CoolSculpting"} <= {
-        word for s in services for word in s.name.replace(",", " ").split()}
+        word for s in services for word in s.name.replace(",", " ").split()
+    }
     assert all(s.duration_min >= 15 and s.price is not None for s in services)
     assert all(s.name_es and s.name_es != s.name for s in services)
 
@@ -127,12 +149,14 @@ def check_spanish_names_and_location_phones(url):
     book = plans.load()
     with session_scope(url) as session:
         emergency_line = session.exec(select(Practice.emergency_line)).one()
-        rows = session.exec(select(Touch, Message, Patient, Service, Location)
-                            .join(Message, Message.id == Touch.message_id)
-                            .join(Patient, Patient.id == Touch.patient_id)
-                            .join(Appointment, Appointment.id == Touch.appointment_id)
-                            .join(Service, Service.id == Appointment.service_id)
-                            .join(Location, Location.id == Appointment.location_id)).all()
+        rows = session.exec(
+            select(Touch, Message, Patient, Service, Location)
+            .join(Message, Message.id == Touch.message_id)
+            .join(Patient, Patient.id == Touch.patient_id)
+            .join(Appointment, Appointment.id == Touch.appointment_id)
+            .join(Service, Service.id == Appointment.service_id)
+            .join(Location, Location.id == Appointment.location_id)
+        ).all()
     named = called = 0
     for touch, message, patient, service, location in rows:
         step = book.step(touch.plan, touch.step)
@@ -160,7 +184,11 @@ def test_demo_services_fit_every_text_in_two_segments_in_both_languages():
                 for step in plan.steps:
                     rendered = composer.render(step.template(language), context)
                     assert rendered.segments <= composer.MAX_SEGMENTS and rendered.encoding == "GSM-7", (
-                        code, plan.name, step.key, language)
+                        code,
+                        plan.name,
+                        step.key,
+                        language,
+                    )
 
 
 def test_seeding_twice_adds_nothing(settings, seeded, clock):

@@ -1,13 +1,14 @@
 """GSM-7 normalisation and honest segment counts."""
+
 from __future__ import annotations
 
-from bot import segments
+from bot.messaging import segments
 
 
 def test_curly_quotes_dashes_and_ellipsis_become_gsm7():
     text = "It\u2019s \u201cfine\u201d \u2014 really\u2026\u00a0ok"
     normalized = segments.normalize(text)
-    assert normalized == "It's \"fine\" - really... ok"
+    assert normalized == 'It\'s "fine" - really... ok'
     assert segments.is_gsm7(normalized)
 
 

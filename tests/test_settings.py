@@ -1,4 +1,5 @@
 """Settings are read once and a bad value stops start-up with the variable's name."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,16 +15,19 @@ def test_defaults_need_nothing():
     assert settings.port == 8000 and not settings.llm_configured
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("PORT", "eighty", "PORT: expected a whole number"),
-    ("PORT", "70000", "PORT: 70000 is outside"),
-    ("PUBLIC_BASE_URL", "aftercare.example.com", "PUBLIC_BASE_URL: expected a URL"),
-    ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL: expected a URL starting with redis://"),
-    ("DATABASE_URL", "mysql://db", "DATABASE_URL: expected a postgresql:// or sqlite:// URL"),
-    ("AFTERCARE_PACING", "maybe", "AFTERCARE_PACING: expected true or false"),
-    ("AFTERCARE_SENDER_MPS", "-1", "AFTERCARE_SENDER_MPS: -1.0 is below"),
-    ("AFTERCARE_PLANS_FILE", "/nonexistent/plans.toml", "AFTERCARE_PLANS_FILE: no file at"),
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("PORT", "eighty", "PORT: expected a whole number"),
+        ("PORT", "70000", "PORT: 70000 is outside"),
+        ("PUBLIC_BASE_URL", "aftercare.example.com", "PUBLIC_BASE_URL: expected a URL"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL: expected a URL starting with redis://"),
+        ("DATABASE_URL", "mysql://db", "DATABASE_URL: expected a postgresql:// or sqlite:// URL"),
+        ("AFTERCARE_PACING", "maybe", "AFTERCARE_PACING: expected true or false"),
+        ("AFTERCARE_SENDER_MPS", "-1", "AFTERCARE_SENDER_MPS: -1.0 is below"),
+        ("AFTERCARE_PLANS_FILE", "/nonexistent/plans.toml", "AFTERCARE_PLANS_FILE: no file at"),
+    ],
+)
 def test_bad_values_are_refused_with_the_variable_name(name, value, expected):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({name: value})

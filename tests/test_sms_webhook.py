@@ -1,4 +1,5 @@
 """POST /sms/inbound and /sms/status: signatures, dedupe, storage, guards at once, enqueueing."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,8 +25,16 @@ def _seed_patient(db_url, clock, **fields):
         patient = factories.patient(session, practice.id, **fields)
         service = factories.service(session, practice.id)
         factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
-        session.add(Touch(practice_id=practice.id, patient_id=patient.id, plan="filler", step="rebook",
-                          purpose="rebook", due_at=clock.now() + timedelta(days=150)))
+        session.add(
+            Touch(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                plan="filler",
+                step="rebook",
+                purpose="rebook",
+                due_at=clock.now() + timedelta(days=150),
+            )
+        )
         return patient.id
 
 
@@ -34,7 +43,11 @@ def test_signed_inbound_is_stored_and_enqueued(client, settings, redis):
     assert response.status_code == 200
     assert response.mimetype == "text/xml" and b"<Response></Response>" in response.data
     [message] = _messages(settings.database_url)
-    assert (message.direction, message.from_number, message.body) == ("in", "+15125550143", "Can I come in next Tuesday after 5?")
+    assert (message.direction, message.from_number, message.body) == (
+        "in",
+        "+15125550143",
+        "Can I come in next Tuesday after 5?",
+    )
     queue = Queue("inbound", connection=redis)
     assert queue.job_ids == [f"inbound-{message.id}"]
 
@@ -104,8 +117,16 @@ def test_public_base_url_is_what_the_signature_covers(client, settings):
 
 def _outbound(db_url, sid, status="sent", patient_id=None):
     with session_scope(db_url) as session:
-        message = Message(direction="out", kind="touch", from_number="+15125550100", to_number="+15125550143",
-                          body="Hi Ana", twilio_sid=sid, status=status, patient_id=patient_id)
+        message = Message(
+            direction="out",
+            kind="touch",
+            from_number="+15125550100",
+            to_number="+15125550143",
+            body="Hi Ana",
+            twilio_sid=sid,
+            status=status,
+            patient_id=patient_id,
+        )
         session.add(message)
         session.flush()
         return message.id

@@ -1,17 +1,18 @@
 """SmsTransport against the fake Twilio over real HTTP: retries only when they cannot double-send."""
+
 from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tenacity import wait_none
 
 from bot.clock import FrozenClock
 from bot.errors import AmbiguousSendError, TransportError
+from bot.messaging.transport import SendResult, SmsTransport, mask_phone
 from bot.settings import Settings
-from bot.transport import SendResult, SmsTransport, mask_phone
 from fakes.twilio_server import FakeTwilio
 
 SID = "AC" + "3" * 32
@@ -120,7 +121,7 @@ def test_unconfirmable_send_is_ambiguous_and_never_resent(transport, fake):
 
 
 def test_found_sent_after_an_ambiguous_error_can_be_checked_later(transport, fake):
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     fake.inject(status=500, after_store=True)
     fake.inject(status=503, on="list", times=transport.attempts)  # one failed lookup per attempt
     with pytest.raises(AmbiguousSendError):
@@ -180,7 +181,9 @@ def test_unreachable_twilio_is_retried_then_transient(settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    transport = SmsTransport(settings.with_(twilio_api_base_url=f"http://127.0.0.1:{closed_port}"), wait=wait_none(), attempts=2)
+    transport = SmsTransport(
+        settings.with_(twilio_api_base_url=f"http://127.0.0.1:{closed_port}"), wait=wait_none(), attempts=2
+    )
     try:
         with pytest.raises(TransportError) as failed:
             transport.send(PATIENT, "hi")
@@ -191,7 +194,9 @@ def test_unreachable_twilio_is_retried_then_transient(settings):
 
 
 def test_messaging_service_send_is_adopted_by_recipient_and_service(settings, fake):
-    transport = SmsTransport(settings.with_(twilio_from_number=None, twilio_messaging_service_sid=SERVICE), wait=wait_none())
+    transport = SmsTransport(
+        settings.with_(twilio_from_number=None, twilio_messaging_service_sid=SERVICE), wait=wait_none()
+    )
     fake.inject(status=500, after_store=True)
     try:
         result = transport.send(PATIENT, "Through the service")
@@ -218,7 +223,7 @@ def test_no_sender_configured_is_permanent(settings, fake):
 
 
 def test_not_before_in_the_future_sends_nothing(settings, fake):
-    clock = FrozenClock(datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc))
+    clock = FrozenClock(datetime(2026, 11, 20, 14, 0, tzinfo=UTC))
     transport = SmsTransport(settings, clock=clock, wait=wait_none())
     try:
         with pytest.raises(TransportError) as early:
@@ -226,7 +231,7 @@ def test_not_before_in_the_future_sends_nothing(settings, fake):
         assert early.value.permanent is False
         assert fake.create_requests() == 0
         clock.advance(minutes=5)
-        assert transport.send(PATIENT, "hi", not_before=datetime(2026, 11, 20, 14, 5, tzinfo=timezone.utc)).sid
+        assert transport.send(PATIENT, "hi", not_before=datetime(2026, 11, 20, 14, 5, tzinfo=UTC)).sid
     finally:
         transport.close()
 

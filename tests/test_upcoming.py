@@ -1,16 +1,18 @@
 """Before a booked visit: reminders and prep texts counted back from its start, moved with it, dropped with it."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from bot import runtime
-from bot.planner import plan_appointment
+from bot.touches.planner import plan_appointment
 from store.db import session_scope
 from store.models import Appointment
 from tests.test_dispatch import dispatch_all, seed_visit, touch_row, twilio  # noqa: F401  (fixture)
 
-THURSDAY_4PM_CHICAGO = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)
+THURSDAY_4PM_CHICAGO = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 """A visit three days after the tests' Monday 10:00 in Chicago."""
 
 
@@ -20,7 +22,7 @@ def _plan(db_url, appointment_id):
 
 
 def _utc(touch):
-    return touch.due_at.replace(tzinfo=timezone.utc)
+    return touch.due_at.replace(tzinfo=UTC)
 
 
 def _move(db_url, appointment_id, **fields):
@@ -33,8 +35,10 @@ def _move(db_url, appointment_id, **fields):
 def test_a_booked_visit_plans_prep_and_a_reminder_counted_back_from_its_start(settings, clock, db_url):
     ids = seed_visit(db_url, start=THURSDAY_4PM_CHICAGO + timedelta(days=2), status="booked")  # Saturday
     created = {t.step: _utc(t) for t in _plan(db_url, ids["appointment_id"])}
-    assert created == {"prep_injectable": datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc),  # Wed 10:00 CST
-                       "reminder": datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc)}         # Fri 10:00 CST
+    assert created == {
+        "prep_injectable": datetime(2026, 11, 25, 16, 0, tzinfo=UTC),  # Wed 10:00 CST
+        "reminder": datetime(2026, 11, 27, 16, 0, tzinfo=UTC),
+    }  # Fri 10:00 CST
     assert _plan(db_url, ids["appointment_id"]) == []
 
 
@@ -44,10 +48,22 @@ def test_steps_already_past_when_booked_are_left_out(settings, clock, db_url):
 
 
 def test_categories_get_their_own_prep(settings, clock, db_url):
-    laser = seed_visit(db_url, category="laser_hair_removal", start=clock.now() + timedelta(days=10), status="booked",
-                       service_name="Laser hair removal, legs")
-    facial = seed_visit(db_url, category="facial", start=clock.now() + timedelta(days=10), status="booked",
-                        practice_id=laser["practice_id"], patient_id=laser["patient_id"], service_name="HydraFacial")
+    laser = seed_visit(
+        db_url,
+        category="laser_hair_removal",
+        start=clock.now() + timedelta(days=10),
+        status="booked",
+        service_name="Laser hair removal, legs",
+    )
+    facial = seed_visit(
+        db_url,
+        category="facial",
+        start=clock.now() + timedelta(days=10),
+        status="booked",
+        practice_id=laser["practice_id"],
+        patient_id=laser["patient_id"],
+        service_name="HydraFacial",
+    )
     assert {t.step for t in _plan(db_url, laser["appointment_id"])} == {"prep_laser", "reminder"}
     assert {t.step for t in _plan(db_url, facial["appointment_id"])} == {"reminder"}
 
@@ -55,11 +71,17 @@ def test_categories_get_their_own_prep(settings, clock, db_url):
 def test_a_moved_visit_moves_its_reminders(settings, clock, db_url):
     ids = seed_visit(db_url, start=THURSDAY_4PM_CHICAGO + timedelta(days=2), status="booked")
     first = {t.step: t for t in _plan(db_url, ids["appointment_id"])}
-    _move(db_url, ids["appointment_id"], start_at=THURSDAY_4PM_CHICAGO + timedelta(days=7),
-          end_at=THURSDAY_4PM_CHICAGO + timedelta(days=7, minutes=30))
+    _move(
+        db_url,
+        ids["appointment_id"],
+        start_at=THURSDAY_4PM_CHICAGO + timedelta(days=7),
+        end_at=THURSDAY_4PM_CHICAGO + timedelta(days=7, minutes=30),
+    )
     again = {t.step: _utc(t) for t in _plan(db_url, ids["appointment_id"])}
-    assert again == {"prep_injectable": datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc),
-                     "reminder": datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)}
+    assert again == {
+        "prep_injectable": datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+        "reminder": datetime(2026, 12, 2, 16, 0, tzinfo=UTC),
+    }
     for step, touch in first.items():
         old = touch_row(db_url, touch.id)
         assert (old.status, old.reason) == ("suppressed", "rescheduled"), step
@@ -84,14 +106,29 @@ def test_a_completed_visit_drops_pending_reminders_and_gets_its_plan(settings, c
     assert touch_row(db_url, reminder.id).status == "suppressed"
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", "Hi Ana, it's Maya at Glow Med Spa. See you Thursday, Nov 26 at 4:00 PM for your Botox forehead with "
-           "Dr. Lee. Need to change it? Just reply here or call (512) 555-0100."),
-    ("es", "Hola Ana, soy Maya de Glow Med Spa. Te esperamos el miércoles 25 de noviembre a las 16:00 para tu "
-           "Botox forehead con Dr. Lee. ¿Necesitas cambiarla? Solo responde aqui o llama al (512) 555-0100."),
-])
-def test_the_reminder_names_the_visits_local_day_and_time(settings, twilio, clock, db_url, language,  # noqa: F811
-                                                          expected):
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        (
+            "en",
+            "Hi Ana, it's Maya at Glow Med Spa. See you Thursday, Nov 26 at 4:00 PM for your Botox forehead with "
+            "Dr. Lee. Need to change it? Just reply here or call (512) 555-0100.",
+        ),
+        (
+            "es",
+            "Hola Ana, soy Maya de Glow Med Spa. Te esperamos el miércoles 25 de noviembre a las 16:00 para tu "
+            "Botox forehead con Dr. Lee. ¿Necesitas cambiarla? Solo responde aqui o llama al (512) 555-0100.",
+        ),
+    ],
+)
+def test_the_reminder_names_the_visits_local_day_and_time(
+    settings,
+    twilio,
+    clock,
+    db_url,
+    language,
+    expected,
+):
     start = THURSDAY_4PM_CHICAGO if language == "en" else THURSDAY_4PM_CHICAGO - timedelta(days=1)
     ids = seed_visit(db_url, start=start, status="booked", language=language)
     [reminder] = _plan(db_url, ids["appointment_id"])
@@ -103,7 +140,9 @@ def test_the_reminder_names_the_visits_local_day_and_time(settings, twilio, cloc
 def test_a_reminder_for_a_visit_no_longer_ahead_is_skipped(settings, twilio, clock, db_url):  # noqa: F811
     ids = seed_visit(db_url, start=THURSDAY_4PM_CHICAGO, status="booked")
     [reminder] = _plan(db_url, ids["appointment_id"])
-    _move(db_url, ids["appointment_id"], start_at=clock.now() + timedelta(days=1), end_at=clock.now() + timedelta(days=1))
+    _move(
+        db_url, ids["appointment_id"], start_at=clock.now() + timedelta(days=1), end_at=clock.now() + timedelta(days=1)
+    )
     clock.set(_utc(reminder) + timedelta(days=1))  # the visit (moved without a sync) has started
     dispatch_all(runtime.settings(), rounds=2)
     assert twilio.messages == []

@@ -1,4 +1,5 @@
 """Stored Twilio webhook bodies, replayed with a valid signature (as Twilio sends them)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,5 +22,4 @@ def post_signed(client, path: str, params: dict, token: str, base: str = "http:/
     if signature is None:
         signature = RequestValidator(token).compute_signature(base + path, params)
     headers = {"X-Twilio-Signature": signature} if signature else {}
-    return client.post(path, data=urlencode(params), headers=headers,
-                       content_type="application/x-www-form-urlencoded")
+    return client.post(path, data=urlencode(params), headers=headers, content_type="application/x-www-form-urlencoded")

@@ -1,4 +1,5 @@
 """JSON API: appointments in (HMAC-signed), and a read API for managers and integrations (bearer token)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,9 +10,10 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 from sqlmodel import col, select
 
-from bot import appointments, runtime
+from bot import runtime
 from bot.errors import ValidationError
-from bot.phones import normalize
+from bot.intake import appointments
+from bot.messaging.phones import normalize
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Touch
 
@@ -22,7 +24,7 @@ def _valid_hmac(raw: bytes, header: str) -> bool:
     if not header.startswith("sha256="):
         return False
     expected = hmac.new(runtime.settings().appointments_webhook_secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
 @bp.post("/appointments")
@@ -46,22 +48,30 @@ def post_appointment():
 
 def bearer_required(view):
     """The read API needs `Authorization: Bearer <AFTERCARE_API_TOKEN>`."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
         if not token or not hmac.compare_digest(token, runtime.settings().aftercare_api_token):
             return jsonify(error="missing or wrong bearer token"), 401
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def patient_json(patient: Patient) -> dict:
     return {
-        "id": patient.id, "external_id": patient.external_id, "first_name": patient.first_name,
-        "last_name": patient.last_name, "phone": patient.phone, "language": patient.language,
-        "care_sms": patient.care_sms, "marketing_sms": patient.marketing_sms,
-        "opted_out_at": _iso(patient.opted_out_at), "flagged_at": _iso(patient.flagged_at),
+        "id": patient.id,
+        "external_id": patient.external_id,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "phone": patient.phone,
+        "language": patient.language,
+        "care_sms": patient.care_sms,
+        "marketing_sms": patient.marketing_sms,
+        "opted_out_at": _iso(patient.opted_out_at),
+        "flagged_at": _iso(patient.flagged_at),
     }
 
 
@@ -95,19 +105,48 @@ def timeline(patient_id: int):
             return jsonify(error="no such patient"), 404
         events = []
         for message in session.exec(select(Message).where(Message.patient_id == patient_id)):
-            events.append({"type": "message", "at": _iso(message.created_at), "id": message.id,
-                           "direction": message.direction, "kind": message.kind, "body": message.body,
-                           "status": message.status, "error_code": message.error_code,
-                           "segments": message.segments, "decision": message.decision})
+            events.append(
+                {
+                    "type": "message",
+                    "at": _iso(message.created_at),
+                    "id": message.id,
+                    "direction": message.direction,
+                    "kind": message.kind,
+                    "body": message.body,
+                    "status": message.status,
+                    "error_code": message.error_code,
+                    "segments": message.segments,
+                    "decision": message.decision,
+                }
+            )
         for touch in session.exec(select(Touch).where(Touch.patient_id == patient_id)):
-            events.append({"type": "touch", "at": _iso(touch.sent_at or touch.due_at), "id": touch.id,
-                           "plan": touch.plan, "step": touch.step, "purpose": touch.purpose,
-                           "channel": touch.channel, "status": touch.status, "reason": touch.reason,
-                           "due_at": _iso(touch.due_at), "sent_at": _iso(touch.sent_at)})
+            events.append(
+                {
+                    "type": "touch",
+                    "at": _iso(touch.sent_at or touch.due_at),
+                    "id": touch.id,
+                    "plan": touch.plan,
+                    "step": touch.step,
+                    "purpose": touch.purpose,
+                    "channel": touch.channel,
+                    "status": touch.status,
+                    "reason": touch.reason,
+                    "due_at": _iso(touch.due_at),
+                    "sent_at": _iso(touch.sent_at),
+                }
+            )
         events.sort(key=lambda e: (e["at"] or "", e["type"], e["id"]))
         # Reading a transcript is an access to health information: keep who did it.
-        session.add(AuditEvent(practice_id=patient.practice_id, actor="api", action="transcript_viewed",
-                               subject_type="patient", subject_id=patient.id, created_at=runtime.clock().now()))
+        session.add(
+            AuditEvent(
+                practice_id=patient.practice_id,
+                actor="api",
+                action="transcript_viewed",
+                subject_type="patient",
+                subject_id=patient.id,
+                created_at=runtime.clock().now(),
+            )
+        )
         return jsonify(patient=patient_json(patient), events=events)
 
 
@@ -121,8 +160,19 @@ def escalations():
         if status:
             query = query.where(Escalation.status == status)
         rows = session.exec(query.limit(500)).all()
-        return jsonify(escalations=[{
-            "id": e.id, "patient_id": e.patient_id, "message_id": e.message_id, "urgency": e.urgency,
-            "reason": e.reason, "status": e.status, "created_at": _iso(e.created_at),
-            "acknowledged_at": _iso(e.acknowledged_at), "resolved_at": _iso(e.resolved_at),
-        } for e in rows])
+        return jsonify(
+            escalations=[
+                {
+                    "id": e.id,
+                    "patient_id": e.patient_id,
+                    "message_id": e.message_id,
+                    "urgency": e.urgency,
+                    "reason": e.reason,
+                    "status": e.status,
+                    "created_at": _iso(e.created_at),
+                    "acknowledged_at": _iso(e.acknowledged_at),
+                    "resolved_at": _iso(e.resolved_at),
+                }
+                for e in rows
+            ]
+        )

@@ -1,4 +1,5 @@
 """Staff sign-in for the dashboard: email and password, a Flask session, CSRF tokens for every form."""
+
 from __future__ import annotations
 
 import hmac
@@ -23,6 +24,7 @@ def _cookie_settings(state):
     # Lax keeps the session cookie off cross-site POSTs: a second line behind the CSRF token.
     if state.app.config.get("SESSION_COOKIE_SAMESITE") is None:
         state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
 
 # Checked when the email is unknown too, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$bqVbcOjQYO9NoWxd$" + "0" * 128
@@ -77,24 +79,30 @@ def load_staff() -> StaffUser | None:
 
 def login_required(view):
     """Send anyone not signed in to the sign-in page; POSTs also need the CSRF token."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if load_staff() is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+            return redirect(
+                url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+            )
         if request.method == "POST":
             check_csrf()
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def manager_required(view):
     """Only managers (the numbers page)."""
+
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
         if g.staff.role != "manager":
             abort(403, description="Only managers can see this page.")
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -116,14 +124,21 @@ def login():
     email = (request.form.get("email") or "").strip().lower()
     password = request.form.get("password") or ""
     with session_scope(runtime.db_url()) as db:
-        staff = db.exec(select(StaffUser).where(func.lower(StaffUser.email) == email,
-                                                StaffUser.active == True)).first()  # noqa: E712
+        staff = db.exec(select(StaffUser).where(func.lower(StaffUser.email) == email, StaffUser.active == True)).first()  # noqa: E712
         valid = check_password_hash(staff.password_hash if staff and staff.password_hash else _DUMMY_HASH, password)
         if not (staff and staff.password_hash and valid):
             flash("That email and password do not match a staff account.", "error")
             return render_template("login.html", next=request.form.get("next", ""), email=email), 401
-        db.add(AuditEvent(practice_id=staff.practice_id, actor=f"staff:{staff.id}", action="signed_in",
-                          subject_type="staff_user", subject_id=staff.id, created_at=runtime.clock().now()))
+        db.add(
+            AuditEvent(
+                practice_id=staff.practice_id,
+                actor=f"staff:{staff.id}",
+                action="signed_in",
+                subject_type="staff_user",
+                subject_id=staff.id,
+                created_at=runtime.clock().now(),
+            )
+        )
         staff_id = staff.id
     session.clear()
     session["staff_id"] = staff_id

@@ -4,9 +4,10 @@ They take the same signed Twilio form as POST /sms/inbound and bracket it:
 `/bench/bare` is Flask alone, `/bench/floor` is the least any webhook that
 loses nothing must do (one INSERT of the raw message, one Redis push).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
@@ -36,12 +37,18 @@ def bare():
 def floor():
     """One INSERT of the raw message and one LPUSH of its id: the floor for a durable webhook."""
     form = request.form
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # Marked processed: no job handles a floor row, and the worker's requeue must not pick it up.
     values = {
-        "direction": "in", "kind": "inbound", "from_number": form["From"], "to_number": form["To"],
-        "body": form.get("Body", ""), "twilio_sid": form["MessageSid"], "status": "received",
-        "created_at": now, "processed_at": now,
+        "direction": "in",
+        "kind": "inbound",
+        "from_number": form["From"],
+        "to_number": form["To"],
+        "body": form.get("Body", ""),
+        "twilio_sid": form["MessageSid"],
+        "status": "received",
+        "created_at": now,
+        "processed_at": now,
     }
     with get_engine(runtime.db_url()).begin() as connection:
         message_id = connection.execute(_INSERT, values).scalar()

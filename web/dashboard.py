@@ -1,11 +1,12 @@
 """The staff dashboard: escalations first, patients and their transcripts, takeover, replies, numbers, mail."""
+
 from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime, timedelta
 from email import policy as email_policy
 from email.parser import BytesParser
-from datetime import datetime, timedelta
 from pathlib import Path
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -17,11 +18,20 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import to_utc
 from bot.errors import TransportError
-from bot.phones import mask
+from bot.messaging.phones import mask
 from store.db import session_scope
 from store.models import (
-    Appointment, AuditEvent, ConversationState, Escalation, Location, Message, Patient, Practice, Service,
-    StaffUser, Touch,
+    Appointment,
+    AuditEvent,
+    ConversationState,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    Service,
+    StaffUser,
+    Touch,
 )
 from web.auth import login_required, manager_required, render_error, safe_next
 
@@ -55,6 +65,7 @@ TIME_FORMAT = "%b %-d, %-I:%M %p"
 
 # ------------------------------------------------------------------ helpers
 
+
 def _now() -> datetime:
     return runtime.clock().now()
 
@@ -74,20 +85,22 @@ def thread_query(patient: Patient):
     """A patient's texts in and out; inbound ones count before the worker has linked them to the patient."""
     return select(Message).where(
         Message.kind != "alert",
-        or_(Message.patient_id == patient.id,
-            (col(Message.patient_id).is_(None)) & ((Message.from_number == patient.phone)
-                                                  | (Message.to_number == patient.phone))),
+        or_(
+            Message.patient_id == patient.id,
+            (col(Message.patient_id).is_(None))
+            & ((Message.from_number == patient.phone) | (Message.to_number == patient.phone)),
+        ),
     )
 
 
 def practice_number(db: Session, patient: Patient) -> str | None:
     """The number this patient texts: the one they last wrote to, else their last location's, else the practice's."""
-    last_in = db.exec(thread_query(patient).where(Message.direction == "in")
-                      .order_by(col(Message.id).desc())).first()
+    last_in = db.exec(thread_query(patient).where(Message.direction == "in").order_by(col(Message.id).desc())).first()
     if last_in is not None:
         return last_in.to_number
     number = db.exec(
-        select(Location.sms_number).join(Appointment, Appointment.location_id == Location.id)
+        select(Location.sms_number)
+        .join(Appointment, Appointment.location_id == Location.id)
         .where(Appointment.patient_id == patient.id, col(Location.sms_number).is_not(None))
         .order_by(col(Appointment.start_at).desc())
     ).first()
@@ -160,6 +173,7 @@ def _decision_view(decision: dict | None) -> dict | None:
 
 # ------------------------------------------------------------------- inbox
 
+
 @bp.get("/")
 @login_required
 def inbox():
@@ -172,29 +186,48 @@ def inbox():
             select(Escalation, Patient, Message)
             .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
             .join(Message, Message.id == Escalation.message_id, isouter=True)
-            .where(col(Escalation.status).in_(("open", "acknowledged")),
-                   or_(Escalation.practice_id == practice.id, col(Escalation.practice_id).is_(None)))
+            .where(
+                col(Escalation.status).in_(("open", "acknowledged")),
+                or_(Escalation.practice_id == practice.id, col(Escalation.practice_id).is_(None)),
+            )
         ).all()
         staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
         paged = _paged(db, [e.id for e, _p, _m in rows], staff)
         escalations = sorted(
-            ({"id": e.id, "urgency": e.urgency, "status": e.status, "reason": reason_text(e.reason),
-              "patient_id": p.id if p else None, "first_name": (p.first_name if p else None) or "Unknown number",
-              "body": m.body if m else (e.note or ""), "note": e.note if m else None,
-              "created_at": e.created_at, "age": ago(e.created_at, now),
-              "acknowledged_by": staff.get(e.acknowledged_by), "assigned": staff.get(e.assigned_staff_id),
-              "paged": paged.get(e.id, []), "repaged": e.repaged_at is not None}
-             for e, p, m in rows),
+            (
+                {
+                    "id": e.id,
+                    "urgency": e.urgency,
+                    "status": e.status,
+                    "reason": reason_text(e.reason),
+                    "patient_id": p.id if p else None,
+                    "first_name": (p.first_name if p else None) or "Unknown number",
+                    "body": m.body if m else (e.note or ""),
+                    "note": e.note if m else None,
+                    "created_at": e.created_at,
+                    "age": ago(e.created_at, now),
+                    "acknowledged_by": staff.get(e.acknowledged_by),
+                    "assigned": staff.get(e.assigned_staff_id),
+                    "paged": paged.get(e.id, []),
+                    "repaged": e.repaged_at is not None,
+                }
+                for e, p, m in rows
+            ),
             key=lambda e: (e["status"] != "open", URGENCY_ORDER.get(e["urgency"], 3), to_utc(e["created_at"])),
         )
         recent = db.exec(
-            select(Message, Patient).join(Patient, Patient.id == Message.patient_id, isouter=True)
-            .where(Message.direction == "in",
-                   or_(Message.practice_id == practice.id, col(Message.practice_id).is_(None)))
-            .order_by(col(Message.id).desc()).limit(15)
+            select(Message, Patient)
+            .join(Patient, Patient.id == Message.patient_id, isouter=True)
+            .where(
+                Message.direction == "in", or_(Message.practice_id == practice.id, col(Message.practice_id).is_(None))
+            )
+            .order_by(col(Message.id).desc())
+            .limit(15)
         ).all()
-        latest = [{"message": m, "patient": p, "decision": _decision_view(m.decision), "age": ago(m.created_at, now)}
-                  for m, p in recent]
+        latest = [
+            {"message": m, "patient": p, "decision": _decision_view(m.decision), "age": ago(m.created_at, now)}
+            for m, p in recent
+        ]
         return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice)
 
 
@@ -203,9 +236,11 @@ def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, lis
     if not escalation_ids:
         return {}
     found: dict[int, list[str]] = {}
-    keys = db.exec(select(Message.idempotency_key).where(Message.kind == "alert", Message.direction == "out",
-                                                         col(Message.idempotency_key).like("page-%"))
-                   .order_by(Message.id))
+    keys = db.exec(
+        select(Message.idempotency_key)
+        .where(Message.kind == "alert", Message.direction == "out", col(Message.idempotency_key).like("page-%"))
+        .order_by(Message.id)
+    )
     wanted = set(escalation_ids)
     for key in keys:
         parts = (key or "").split("-")
@@ -232,7 +267,7 @@ def acknowledge(escalation_id: int):
     with session_scope(runtime.db_url()) as db:
         escalation = _escalation_for_staff(db, escalation_id)
         if escalation.status == "open":
-            from bot.paging import acknowledge
+            from bot.staff.paging import acknowledge
 
             acknowledge(db, escalation, g.staff.id, now, via="dashboard")
             flash("Acknowledged: it is yours now.", "info")
@@ -253,14 +288,22 @@ def resolve(escalation_id: int):
             note = (request.form.get("note") or "").strip()[:500]
             escalation.note = note or escalation.note
             db.add(escalation)
-            db.add(AuditEvent(practice_id=g.staff.practice_id, actor=f"staff:{g.staff.id}",
-                              action="escalation_resolved", subject_type="escalation",
-                              subject_id=escalation.id, created_at=now))
+            db.add(
+                AuditEvent(
+                    practice_id=g.staff.practice_id,
+                    actor=f"staff:{g.staff.id}",
+                    action="escalation_resolved",
+                    subject_type="escalation",
+                    subject_id=escalation.id,
+                    created_at=now,
+                )
+            )
             flash("Resolved.", "info")
     return redirect(safe_next(request.form.get("next")))
 
 
 # ---------------------------------------------------------------- patients
+
 
 @bp.get("/patients")
 @login_required
@@ -275,19 +318,23 @@ def patients():
         if query_text:
             like = f"%{query_text.lower()}%"
             digits = "".join(c for c in query_text if c.isdigit())
-            conditions = [func.lower(Patient.first_name + " " + func.coalesce(Patient.last_name, "")).like(like),
-                          func.lower(func.coalesce(Patient.last_name, "")).like(like)]
+            conditions = [
+                func.lower(Patient.first_name + " " + func.coalesce(Patient.last_name, "")).like(like),
+                func.lower(func.coalesce(Patient.last_name, "")).like(like),
+            ]
             if len(digits) >= 3:
                 conditions.append(Patient.phone.like(f"%{digits}%"))
             query = query.where(or_(*conditions))
         found = db.exec(query.order_by(Patient.first_name, Patient.last_name).limit(200)).all()
-        last_visits = dict(db.exec(
-            select(Appointment.patient_id, func.max(Appointment.start_at))
-            .where(Appointment.status == "completed", Appointment.practice_id == practice.id)
-            .group_by(Appointment.patient_id)).all())
+        last_visits = dict(
+            db.exec(
+                select(Appointment.patient_id, func.max(Appointment.start_at))
+                .where(Appointment.status == "completed", Appointment.practice_id == practice.id)
+                .group_by(Appointment.patient_id)
+            ).all()
+        )
         open_escalations = set(db.exec(select(Escalation.patient_id).where(Escalation.status == "open")).all())
-        rows = [{"patient": p, "last_visit": last_visits.get(p.id), "open": p.id in open_escalations}
-                for p in found]
+        rows = [{"patient": p, "last_visit": last_visits.get(p.id), "open": p.id in open_escalations} for p in found]
         return render_template("patients.html", rows=rows, q=query_text, now=now)
 
 
@@ -302,33 +349,59 @@ def patient(patient_id: int):
         person = _patient_or_404(db, patient_id)
         messages = db.exec(thread_query(person).order_by(Message.created_at, Message.id)).all()
         staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
-        thread = [{"message": m, "decision": _decision_view(m.decision), "staff": staff.get(m.staff_user_id)}
-                  for m in messages]
-        touches = db.exec(select(Touch).where(Touch.patient_id == person.id)
-                          .order_by(col(Touch.due_at).desc())).all()
-        visits = db.exec(select(Appointment, Service).join(Service, Service.id == Appointment.service_id)
-                         .where(Appointment.patient_id == person.id)
-                         .order_by(col(Appointment.start_at).desc())).all()
+        thread = [
+            {"message": m, "decision": _decision_view(m.decision), "staff": staff.get(m.staff_user_id)}
+            for m in messages
+        ]
+        touches = db.exec(select(Touch).where(Touch.patient_id == person.id).order_by(col(Touch.due_at).desc())).all()
+        visits = db.exec(
+            select(Appointment, Service)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(Appointment.patient_id == person.id)
+            .order_by(col(Appointment.start_at).desc())
+        ).all()
         state = db.get(ConversationState, person.id)
         takeover = None
         if state and state.takeover_until and to_utc(state.takeover_until) > now:
-            takeover = {"until": state.takeover_until, "by": staff.get(state.takeover_staff_id),
-                        "mine": state.takeover_staff_id == g.staff.id}
-        escalations = db.exec(select(Escalation).where(Escalation.patient_id == person.id)
-                              .order_by(col(Escalation.id).desc())).all()
+            takeover = {
+                "until": state.takeover_until,
+                "by": staff.get(state.takeover_staff_id),
+                "mine": state.takeover_staff_id == g.staff.id,
+            }
+        escalations = db.exec(
+            select(Escalation).where(Escalation.patient_id == person.id).order_by(col(Escalation.id).desc())
+        ).all()
         # Reading a transcript is an access to health information: keep who did it.
-        db.add(AuditEvent(practice_id=practice.id, actor=f"staff:{g.staff.id}", action="transcript_viewed",
-                          subject_type="patient", subject_id=person.id, created_at=now))
-        return render_template("patient.html", patient=person, thread=thread, touches=touches, visits=visits,
-                               takeover=takeover, escalations=escalations, practice=practice, now=now,
-                               max_reply=MAX_REPLY, sender=practice_number(db, person))
+        db.add(
+            AuditEvent(
+                practice_id=practice.id,
+                actor=f"staff:{g.staff.id}",
+                action="transcript_viewed",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
+        return render_template(
+            "patient.html",
+            patient=person,
+            thread=thread,
+            touches=touches,
+            visits=visits,
+            takeover=takeover,
+            escalations=escalations,
+            practice=practice,
+            now=now,
+            max_reply=MAX_REPLY,
+            sender=practice_number(db, person),
+        )
 
 
 @bp.post("/appointments/<int:appointment_id>/<any(confirm, decline):answer>")
 @login_required
 def settle_request(appointment_id: int, answer: str):
     """The front desk books a time a patient picked by text (after entering it in the practice system), or declines it."""
-    from bot import outbox
+    from bot.messaging import outbox
     from handlers.rebook import settle_request as settle
 
     now = _now()
@@ -341,12 +414,23 @@ def settle_request(appointment_id: int, answer: str):
             flash(f"That visit is already {appointment.status.replace('_', ' ')}.", "error")
             return redirect(url_for("dashboard.patient", patient_id=patient_id))
         text_id = settle(db, appointment, answer == "confirm", g.staff.id, now)
-        db.add(AuditEvent(practice_id=g.staff.practice_id, actor=f"staff:{g.staff.id}",
-                          action="booking_confirmed" if answer == "confirm" else "booking_declined",
-                          subject_type="appointment", subject_id=appointment_id, created_at=now))
+        db.add(
+            AuditEvent(
+                practice_id=g.staff.practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="booking_confirmed" if answer == "confirm" else "booking_declined",
+                subject_type="appointment",
+                subject_id=appointment_id,
+                created_at=now,
+            )
+        )
     outbox.enqueue([text_id])
-    flash("Booked; the patient is texted the time." if answer == "confirm" else "Declined; the patient is asked for another day.",
-          "info")
+    flash(
+        "Booked; the patient is texted the time."
+        if answer == "confirm"
+        else "Declined; the patient is asked for another day.",
+        "info",
+    )
     return redirect(url_for("dashboard.patient", patient_id=patient_id))
 
 
@@ -359,12 +443,25 @@ def take_over(patient_id: int):
         person = _patient_or_404(db, patient_id)
         state = db.get(ConversationState, person.id) or ConversationState(patient_id=person.id)
         state.takeover_staff_id, state.takeover_until, state.updated_at = (
-            g.staff.id, now + timedelta(hours=TAKEOVER_HOURS), now)
+            g.staff.id,
+            now + timedelta(hours=TAKEOVER_HOURS),
+            now,
+        )
         db.add(state)
-        db.add(AuditEvent(practice_id=person.practice_id, actor=f"staff:{g.staff.id}", action="takeover",
-                          subject_type="patient", subject_id=person.id, created_at=now))
-    flash(f"You have this conversation for the next {TAKEOVER_HOURS} hours; the bot will not answer or send touches.",
-          "info")
+        db.add(
+            AuditEvent(
+                practice_id=person.practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="takeover",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
+    flash(
+        f"You have this conversation for the next {TAKEOVER_HOURS} hours; the bot will not answer or send touches.",
+        "info",
+    )
     return redirect(url_for("dashboard.patient", patient_id=patient_id))
 
 
@@ -379,8 +476,16 @@ def release(patient_id: int):
         if state is not None:
             state.takeover_staff_id, state.takeover_until, state.updated_at = None, None, now
             db.add(state)
-        db.add(AuditEvent(practice_id=person.practice_id, actor=f"staff:{g.staff.id}", action="takeover_released",
-                          subject_type="patient", subject_id=person.id, created_at=now))
+        db.add(
+            AuditEvent(
+                practice_id=person.practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="takeover_released",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
     flash("Released: the bot handles this conversation again.", "info")
     return redirect(url_for("dashboard.patient", patient_id=patient_id))
 
@@ -403,10 +508,19 @@ def reply(patient_id: int):
             flash("This patient opted out: no texts may be sent until they text START.", "error")
             return redirect(url_for("dashboard.patient", patient_id=patient_id))
         sender = practice_number(db, person)
-        message = Message(practice_id=person.practice_id, patient_id=person.id, staff_user_id=g.staff.id,
-                          direction="out", kind="staff", from_number=sender or "", to_number=person.phone,
-                          body=body, status="sending", idempotency_key=f"staff-{secrets.token_hex(12)}",
-                          created_at=now)
+        message = Message(
+            practice_id=person.practice_id,
+            patient_id=person.id,
+            staff_user_id=g.staff.id,
+            direction="out",
+            kind="staff",
+            from_number=sender or "",
+            to_number=person.phone,
+            body=body,
+            status="sending",
+            idempotency_key=f"staff-{secrets.token_hex(12)}",
+            created_at=now,
+        )
         db.add(message)
         state = db.get(ConversationState, person.id) or ConversationState(patient_id=person.id)
         state.last_outbound_at, state.updated_at = now, now
@@ -420,9 +534,17 @@ def reply(patient_id: int):
         message.sent_at = now if sid else None
         message.status_at = _now()
         db.add(message)
-        db.add(AuditEvent(practice_id=practice_id, actor=f"staff:{g.staff.id}", action="staff_reply",
-                          subject_type="patient", subject_id=patient_id, detail={"message_id": message_id},
-                          created_at=now))
+        db.add(
+            AuditEvent(
+                practice_id=practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="staff_reply",
+                subject_type="patient",
+                subject_id=patient_id,
+                detail={"message_id": message_id},
+                created_at=now,
+            )
+        )
     if error:
         flash(f"Not sent: {error}", "error")
     else:
@@ -432,7 +554,7 @@ def reply(patient_id: int):
 
 def _send(to: str, body: str, sender: str | None) -> tuple[str, str | None, int | None, str | None]:
     """(status, sid, segments, error) of one staff text."""
-    from bot.transport import SmsTransport
+    from bot.messaging.transport import SmsTransport
 
     settings = runtime.settings()
     callback = settings.public_base_url + "/sms/status" if settings.public_base_url else None
@@ -447,6 +569,7 @@ def _send(to: str, body: str, sender: str | None) -> tuple[str, str | None, int 
 
 # ----------------------------------------------------------------- numbers
 
+
 @bp.get("/numbers")
 @manager_required
 def numbers():
@@ -457,67 +580,116 @@ def numbers():
         practice = _practice(db)
         g.tz = practice.timezone
         figures = practice_numbers(db, practice.id, since, now)
-        return render_template("numbers.html", figures=figures, since=since, now=now, days=NUMBERS_DAYS,
-                               practice=practice)
+        return render_template(
+            "numbers.html", figures=figures, since=since, now=now, days=NUMBERS_DAYS, practice=practice
+        )
 
 
 def practice_numbers(db: Session, practice_id: int, since: datetime, now: datetime) -> dict:
     """The manager's figures for one practice between `since` and `now`."""
-    messages = db.exec(select(Message).where(Message.practice_id == practice_id, Message.created_at >= since,
-                                             Message.created_at <= now)).all()
+    messages = db.exec(
+        select(Message).where(
+            Message.practice_id == practice_id, Message.created_at >= since, Message.created_at <= now
+        )
+    ).all()
     out = [m for m in messages if m.direction == "out" and m.kind != "alert"]
     inbound = [m for m in messages if m.direction == "in"]
     alerts = [m for m in messages if m.kind == "alert"]
 
-    sent_touches = db.exec(select(Touch).where(Touch.practice_id == practice_id, Touch.status == "sent",
-                                               Touch.sent_at >= since, Touch.sent_at <= now)).all()
+    sent_touches = db.exec(
+        select(Touch).where(
+            Touch.practice_id == practice_id, Touch.status == "sent", Touch.sent_at >= since, Touch.sent_at <= now
+        )
+    ).all()
     replies_by_patient: dict[int, list[datetime]] = {}
-    for message in db.exec(select(Message).where(Message.practice_id == practice_id, Message.direction == "in",
-                                                  Message.created_at >= since)):
+    for message in db.exec(
+        select(Message).where(
+            Message.practice_id == practice_id, Message.direction == "in", Message.created_at >= since
+        )
+    ):
         replies_by_patient.setdefault(message.patient_id, []).append(to_utc(message.created_at))
     answered = sum(
-        1 for t in sent_touches
-        if any(to_utc(t.sent_at) < r <= to_utc(t.sent_at) + RESPONSE_WINDOW for r in replies_by_patient.get(t.patient_id, ())))
+        1
+        for t in sent_touches
+        if any(
+            to_utc(t.sent_at) < r <= to_utc(t.sent_at) + RESPONSE_WINDOW
+            for r in replies_by_patient.get(t.patient_id, ())
+        )
+    )
 
-    opt_outs = db.exec(select(func.count()).select_from(Patient).where(
-        Patient.practice_id == practice_id, Patient.opted_out_at >= since, Patient.opted_out_at <= now)).one()
+    opt_outs = db.exec(
+        select(func.count())
+        .select_from(Patient)
+        .where(Patient.practice_id == practice_id, Patient.opted_out_at >= since, Patient.opted_out_at <= now)
+    ).one()
 
-    escalation_rows = db.exec(select(Escalation).where(Escalation.practice_id == practice_id,
-                                                       Escalation.created_at >= since,
-                                                       Escalation.created_at <= now)).all()
+    escalation_rows = db.exec(
+        select(Escalation).where(
+            Escalation.practice_id == practice_id, Escalation.created_at >= since, Escalation.created_at <= now
+        )
+    ).all()
     escalations = []
     for urgency in ("emergency", "urgent", "routine"):
         rows = [e for e in escalation_rows if e.urgency == urgency]
-        waits = [(to_utc(e.acknowledged_at) - to_utc(e.created_at)).total_seconds() / 60
-                 for e in rows if e.acknowledged_at]
-        escalations.append({"urgency": urgency, "count": len(rows),
-                            "open": sum(1 for e in rows if e.status == "open"),
-                            "median_ack_min": round(median(waits), 1) if waits else None})
+        waits = [
+            (to_utc(e.acknowledged_at) - to_utc(e.created_at)).total_seconds() / 60 for e in rows if e.acknowledged_at
+        ]
+        escalations.append(
+            {
+                "urgency": urgency,
+                "count": len(rows),
+                "open": sum(1 for e in rows if e.status == "open"),
+                "median_ack_min": round(median(waits), 1) if waits else None,
+            }
+        )
 
-    touch_rows = db.exec(select(Touch.status, Touch.reason, func.count()).where(
-        Touch.practice_id == practice_id, Touch.updated_at >= since, Touch.updated_at <= now,
-        col(Touch.status).in_(("sent", "skipped", "suppressed", "failed"))).group_by(Touch.status, Touch.reason)).all()
-    touch_outcomes = sorted(({"status": s, "reason": (r or "").replace("_", " "), "count": n} for s, r, n in touch_rows),
-                            key=lambda row: (row["status"] != "sent", -row["count"]))
+    touch_rows = db.exec(
+        select(Touch.status, Touch.reason, func.count())
+        .where(
+            Touch.practice_id == practice_id,
+            Touch.updated_at >= since,
+            Touch.updated_at <= now,
+            col(Touch.status).in_(("sent", "skipped", "suppressed", "failed")),
+        )
+        .group_by(Touch.status, Touch.reason)
+    ).all()
+    touch_outcomes = sorted(
+        ({"status": s, "reason": (r or "").replace("_", " "), "count": n} for s, r, n in touch_rows),
+        key=lambda row: (row["status"] != "sent", -row["count"]),
+    )
 
     # Booked after a touch: created within BOOKING_WINDOW after a text from a touch reached that patient.
     touch_times: dict[int, list[datetime]] = {}
-    for patient_id, sent_at in db.exec(select(Touch.patient_id, Touch.sent_at).where(
-            Touch.practice_id == practice_id, Touch.status == "sent",
-            Touch.sent_at >= since - BOOKING_WINDOW)):
+    for patient_id, sent_at in db.exec(
+        select(Touch.patient_id, Touch.sent_at).where(
+            Touch.practice_id == practice_id, Touch.status == "sent", Touch.sent_at >= since - BOOKING_WINDOW
+        )
+    ):
         touch_times.setdefault(patient_id, []).append(to_utc(sent_at))
-    bookings = db.exec(select(Appointment).where(Appointment.practice_id == practice_id,
-                                                 Appointment.created_at >= since, Appointment.created_at <= now,
-                                                 col(Appointment.status).in_(("booked", "completed", "requested")))).all()
-    after_touch = [a for a in bookings
-                   if any(t < to_utc(a.created_at) <= t + BOOKING_WINDOW for t in touch_times.get(a.patient_id, ()))]
+    bookings = db.exec(
+        select(Appointment).where(
+            Appointment.practice_id == practice_id,
+            Appointment.created_at >= since,
+            Appointment.created_at <= now,
+            col(Appointment.status).in_(("booked", "completed", "requested")),
+        )
+    ).all()
+    after_touch = [
+        a
+        for a in bookings
+        if any(t < to_utc(a.created_at) <= t + BOOKING_WINDOW for t in touch_times.get(a.patient_id, ()))
+    ]
     return {
-        "texts_out": len(out), "texts_in": len(inbound), "alerts": len(alerts),
-        "touches_sent": len(sent_touches), "touches_answered": answered,
+        "texts_out": len(out),
+        "texts_in": len(inbound),
+        "alerts": len(alerts),
+        "touches_sent": len(sent_touches),
+        "touches_answered": answered,
         "response_rate": round(100 * answered / len(sent_touches)) if sent_touches else None,
         "opt_outs": opt_outs,
         "opt_out_rate": round(100 * opt_outs / len(sent_touches), 1) if sent_touches else None,
-        "escalations": escalations, "escalations_total": len(escalation_rows),
+        "escalations": escalations,
+        "escalations_total": len(escalation_rows),
         "touch_outcomes": touch_outcomes,
         "rebooked_patients": len({a.patient_id for a in after_touch}),
         "rebooked_appointments": len(after_touch),
@@ -528,6 +700,7 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
 
 # -------------------------------------------------------------------- mail
 
+
 def _mail_dir() -> Path:
     return runtime.settings().data_dir / "mail"
 
@@ -537,13 +710,22 @@ def _mail_dir() -> Path:
 def mail():
     """The local mail sink: what Aftercare would have emailed (demo and development)."""
     folder = _mail_dir()
-    files = sorted((p for p in folder.glob("*") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True) \
-        if folder.is_dir() else []
+    files = (
+        sorted((p for p in folder.glob("*") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+        if folder.is_dir()
+        else []
+    )
     items = []
     for path in files[:200]:
         head = _mail_headers(path)
-        items.append({"name": path.name, "subject": head.get("subject", path.name), "to": head.get("to", ""),
-                      "at": datetime.fromtimestamp(path.stat().st_mtime).astimezone()})
+        items.append(
+            {
+                "name": path.name,
+                "subject": head.get("subject", path.name),
+                "to": head.get("to", ""),
+                "at": datetime.fromtimestamp(path.stat().st_mtime).astimezone(),
+            }
+        )
     return render_template("mail.html", items=items, folder=folder)
 
 

@@ -1,4 +1,5 @@
 """GET /healthz: is the database reachable, is Redis reachable."""
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
@@ -13,6 +14,7 @@ bp = Blueprint("health", __name__)
 def healthz():
     """200 when the database and Redis answer, 503 naming the part that does not."""
     result = {"status": "ok", "db": "ok", "redis": "ok"}
+
     def ping():
         with get_engine(runtime.db_url()).connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -4,6 +4,7 @@ A reply typed here goes to the fake Twilio's `/_fake/inbound`, which signs a
 Twilio inbound form and posts it to `/sms/inbound`, so the demo exercises the
 same path as a real phone. It is only on when the Twilio API is a local fake.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,10 +81,19 @@ def find_patients():
                 conditions.append(Patient.phone.like(f"%{digits}%"))
             query = query.where(or_(*conditions))
         rows = db.exec(query.order_by(Patient.first_name, Patient.last_name).limit(30)).all()
-        return jsonify(patients=[{
-            "id": p.id, "name": " ".join(filter(None, (p.first_name, p.last_name))), "phone": p.phone,
-            "language": p.language, "practice": practice, "opted_out": p.opted_out_at is not None,
-        } for p, practice in rows])
+        return jsonify(
+            patients=[
+                {
+                    "id": p.id,
+                    "name": " ".join(filter(None, (p.first_name, p.last_name))),
+                    "phone": p.phone,
+                    "language": p.language,
+                    "practice": practice,
+                    "opted_out": p.opted_out_at is not None,
+                }
+                for p, practice in rows
+            ]
+        )
 
 
 @bp.get("/api/patients/<int:patient_id>/thread")
@@ -94,29 +104,44 @@ def thread(patient_id: int):
         patient = db.get(Patient, patient_id)
         if patient is None:
             abort(404)
-        messages = db.exec(thread_query(patient).where(Message.id > after)
-                           .order_by(Message.created_at, Message.id)).all()
+        messages = db.exec(
+            thread_query(patient).where(Message.id > after).order_by(Message.created_at, Message.id)
+        ).all()
         staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == patient.practice_id))}
-        location = db.exec(select(Location).join(Appointment, Appointment.location_id == Location.id)
-                           .where(Appointment.patient_id == patient.id)
-                           .order_by(col(Appointment.start_at).desc())).first()
+        location = db.exec(
+            select(Location)
+            .join(Appointment, Appointment.location_id == Location.id)
+            .where(Appointment.patient_id == patient.id)
+            .order_by(col(Appointment.start_at).desc())
+        ).first()
         practice = db.get(Practice, patient.practice_id)
         tz = practice.timezone if practice is not None else DEFAULT_TIMEZONE
         return jsonify(
-            patient={"id": patient.id, "first_name": patient.first_name, "last_name": patient.last_name,
-                     "phone": patient.phone, "language": patient.language,
-                     "opted_out": patient.opted_out_at is not None,
-                     "practice_number": practice_number(db, patient),
-                     "location": location.name if location else None},
+            patient={
+                "id": patient.id,
+                "first_name": patient.first_name,
+                "last_name": patient.last_name,
+                "phone": patient.phone,
+                "language": patient.language,
+                "opted_out": patient.opted_out_at is not None,
+                "practice_number": practice_number(db, patient),
+                "location": location.name if location else None,
+            },
             messages=[_message_json(m, staff, tz) for m in messages],
         )
 
 
 def _message_json(message: Message, staff: dict, tz: str) -> dict:
     return {
-        "id": message.id, "direction": message.direction, "kind": message.kind, "body": message.body,
-        "status": message.status, "at": to_utc(message.created_at).isoformat(), "time": _shown(message.created_at, tz),
-        "staff": staff.get(message.staff_user_id), "decision": _decision_view(message.decision),
+        "id": message.id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "body": message.body,
+        "status": message.status,
+        "at": to_utc(message.created_at).isoformat(),
+        "time": _shown(message.created_at, tz),
+        "staff": staff.get(message.staff_user_id),
+        "decision": _decision_view(message.decision),
     }
 
 
@@ -132,22 +157,44 @@ def alerts():
     """The latest texts to staff (pages and alerts) and open escalations."""
     with session_scope(runtime.db_url()) as db:
         staff = {s.phone: s.name for s in db.exec(select(StaffUser)) if s.phone}
-        messages = db.exec(select(Message).where(Message.kind == "alert")
-                           .order_by(col(Message.id).desc()).limit(20)).all()
-        escalations = db.exec(select(Escalation, Patient.first_name)
-                              .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
-                              .where(Escalation.status == "open").order_by(col(Escalation.id).desc()).limit(10)).all()
+        messages = db.exec(
+            select(Message).where(Message.kind == "alert").order_by(col(Message.id).desc()).limit(20)
+        ).all()
+        escalations = db.exec(
+            select(Escalation, Patient.first_name)
+            .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
+            .where(Escalation.status == "open")
+            .order_by(col(Escalation.id).desc())
+            .limit(10)
+        ).all()
         zones = dict(db.exec(select(Practice.id, Practice.timezone)).all())
 
         def time(row) -> str:
             return _shown(row.created_at, zones.get(row.practice_id, DEFAULT_TIMEZONE))
 
         return jsonify(
-            alerts=[{"id": m.id, "to": staff.get(m.to_number, m.to_number), "body": m.body, "status": m.status,
-                     "at": to_utc(m.created_at).isoformat(), "time": time(m)} for m in messages],
-            escalations=[{"id": e.id, "urgency": e.urgency, "reason": reason_text(e.reason),
-                          "first_name": first or "Unknown", "at": to_utc(e.created_at).isoformat(), "time": time(e)}
-                         for e, first in sorted(escalations, key=lambda row: URGENCY_ORDER.get(row[0].urgency, 3))],
+            alerts=[
+                {
+                    "id": m.id,
+                    "to": staff.get(m.to_number, m.to_number),
+                    "body": m.body,
+                    "status": m.status,
+                    "at": to_utc(m.created_at).isoformat(),
+                    "time": time(m),
+                }
+                for m in messages
+            ],
+            escalations=[
+                {
+                    "id": e.id,
+                    "urgency": e.urgency,
+                    "reason": reason_text(e.reason),
+                    "first_name": first or "Unknown",
+                    "at": to_utc(e.created_at).isoformat(),
+                    "time": time(e),
+                }
+                for e, first in sorted(escalations, key=lambda row: URGENCY_ORDER.get(row[0].urgency, 3))
+            ],
         )
 
 
@@ -170,8 +217,9 @@ def send(patient_id: int):
     base = runtime.settings().twilio_api_base_url.rstrip("/")
     try:
         with requests.Session() as http:
-            answer = http.post(base + "/_fake/inbound", json={"from": frm, "to": to, "body": body},
-                               timeout=FAKE_TIMEOUT_S)
+            answer = http.post(
+                base + "/_fake/inbound", json={"from": frm, "to": to, "body": body}, timeout=FAKE_TIMEOUT_S
+            )
     except requests.RequestException as error:
         log.warning("simulator could not reach the fake Twilio: %s", type(error).__name__)
         return jsonify(error="the fake Twilio is not answering; is the demo running?"), 502

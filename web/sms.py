@@ -1,11 +1,13 @@
 """Twilio's webhooks: inbound texts and delivery status callbacks."""
+
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, request
 
-from bot import delivery, inbound
+from bot.conversation import inbound
+from bot.messaging import delivery
 from web.twilio_auth import valid_twilio_request
 
 bp = Blueprint("sms", __name__)

@@ -1,4 +1,5 @@
 """Twilio request signatures, checked against the URL Twilio signed."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,7 +1,8 @@
 """Rewrite the initial migration from the models (only while no release has shipped).
 
-    .venv/bin/python -m store.migrations.regen
+.venv/bin/python -m store.migrations.regen
 """
+
 import tempfile
 from pathlib import Path
 

@@ -1,0 +1,238 @@
+"""Open appointment times a patient can be offered by text.
+
+A slot is a start time at which a provider works (their `working_hours` on
+that weekday, in the location's time zone) and the service fits, its buffer
+included, without touching any of the provider's booked, requested or
+completed appointments (and their buffers). Times are on a 30-minute grid,
+from tomorrow for two weeks, never sooner than MIN_NOTICE. The patient's stated
+preferences narrow the search: days ("tuesday", "next week", "weekend",
+"mañana"), parts of the day ("morning", "after work") and clock times ("3pm").
+Three slots are offered, on different days when the calendar allows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.clock import to_utc
+from bot.understanding.textnorm import fold
+from store.models import Appointment, Provider, Service
+
+GRID = timedelta(minutes=30)
+"""Offered times start on the hour or the half hour."""
+HORIZON_DAYS = 14
+"""How far ahead times are looked for."""
+MIN_NOTICE = timedelta(hours=12)
+"""The soonest an offered time may start."""
+OFFERED = 3
+"""Times offered in one text."""
+BUSY = ("booked", "requested", "completed")
+"""Appointment statuses that hold a provider's time."""
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_WORDS = {
+    "mon": 0,
+    "monday": 0,
+    "lunes": 0,
+    "tue": 1,
+    "tues": 1,
+    "tuesday": 1,
+    "martes": 1,
+    "wed": 2,
+    "weds": 2,
+    "wednesday": 2,
+    "miercoles": 2,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "thursday": 3,
+    "jueves": 3,
+    "fri": 4,
+    "friday": 4,
+    "viernes": 4,
+    "sat": 5,
+    "saturday": 5,
+    "sabado": 5,
+    "sun": 6,
+    "sunday": 6,
+    "domingo": 6,
+}
+_PARTS = {  # local start hours [from, to)
+    "morning": (0, 12),
+    "mornings": (0, 12),
+    "en la manana": (0, 12),
+    "temprano": (0, 11),
+    "afternoon": (12, 17),
+    "afternoons": (12, 17),
+    "en la tarde": (12, 19),
+    "lunch": (11, 14),
+    "noon": (11, 14),
+    "evening": (16, 24),
+    "evenings": (16, 24),
+    "after work": (16, 24),
+}
+_CLOCK = re.compile(r"\b(\d{1,2})(?::(\d\d))?\s?(am|pm)?\b")
+
+
+@dataclass(frozen=True)
+class Slot:
+    provider_id: int
+    provider: str
+    start: datetime  # UTC
+
+    def as_option(self) -> dict:
+        return {"provider_id": self.provider_id, "provider": self.provider, "start": self.start.isoformat()}
+
+
+@dataclass
+class Preferences:
+    """What the patient asked for; empty means any day and time."""
+
+    weekdays: set[int]
+    hours: tuple[int, int] | None = None
+    around: time | None = None
+    earliest: date | None = None
+    latest: date | None = None
+
+    @classmethod
+    def parse(cls, date_preference: str | None, time_preference: str | None, today: date) -> Preferences:
+        prefs = cls(weekdays=set())
+        days = fold(date_preference or "")
+        for word in re.findall(r"[a-z]+", days):
+            if word in _DAY_WORDS:
+                prefs.weekdays.add(_DAY_WORDS[word])
+        if "weekend" in days:
+            prefs.weekdays |= {5, 6}
+        times = fold(time_preference or "")
+        # "mañana" is tomorrow, but "en la mañana" is the morning (the time preference then says so).
+        tomorrow_es = re.search(r"\bmanana\b", days) and "manana" not in times
+        if re.search(r"\b(tomorrow|tmrw)\b", days) or tomorrow_es:
+            prefs.earliest = prefs.latest = today + timedelta(days=1)
+        if "next week" in days or "proxima semana" in days:
+            prefs.earliest = today + timedelta(days=7 - today.weekday())
+            prefs.latest = prefs.earliest + timedelta(days=6)
+        for phrase, hours in _PARTS.items():  # whole words: "noon" is not in "afternoon"
+            if re.search(rf"\b{phrase}\b", times):
+                prefs.hours = hours
+        match = _CLOCK.search(times)
+        if match and (match.group(3) or match.group(2)):
+            hour = int(match.group(1)) % 12 + (12 if match.group(3) == "pm" else 0)
+            if match.group(3) is None and int(match.group(1)) < 8:
+                hour += 12  # "3:30" at a spa means the afternoon
+            if 0 <= hour < 24:
+                prefs.around = time(hour, int(match.group(2) or 0))
+        return prefs
+
+    def accepts(self, local: datetime) -> bool:
+        if self.weekdays and local.weekday() not in self.weekdays:
+            return False
+        if self.earliest and local.date() < self.earliest:
+            return False
+        if self.latest and local.date() > self.latest:
+            return False
+        if self.hours and not self.hours[0] <= local.hour < self.hours[1]:
+            return False
+        if self.around:
+            minutes = local.hour * 60 + local.minute - (self.around.hour * 60 + self.around.minute)
+            if not -60 <= minutes <= 90:
+                return False
+        return True
+
+
+def open_slots(
+    session: Session,
+    service: Service,
+    providers: list[Provider],
+    tz: str,
+    now: datetime,
+    prefs: Preferences | None = None,
+    count: int = OFFERED,
+) -> list[Slot]:
+    """Up to `count` open times for `service` with any of `providers`, on different days first."""
+    zone = ZoneInfo(tz)
+    now = to_utc(now)
+    today = now.astimezone(zone).date()
+    prefs = prefs or Preferences(weekdays=set())
+    length = timedelta(minutes=service.duration_min or 30)
+    buffer = timedelta(minutes=service.buffer_min or 0)
+    busy = _busy(session, [p.id for p in providers], now, now + timedelta(days=HORIZON_DAYS + 1))
+    found: list[Slot] = []
+    for offset in range(1, HORIZON_DAYS + 1):
+        day = today + timedelta(days=offset)
+        for provider in providers:
+            hours = (provider.working_hours or {}).get(WEEKDAYS[day.weekday()])
+            try:
+                opens, closes = (datetime.combine(day, time.fromisoformat(h), tzinfo=zone) for h in hours)
+            except (TypeError, ValueError):  # no hours that day, or hours not written as ["09:00", "17:00"]
+                continue
+            start = opens
+            while start + length <= closes:
+                if (
+                    to_utc(start) >= now + MIN_NOTICE
+                    and prefs.accepts(start)
+                    and not _overlaps(busy.get(provider.id, ()), to_utc(start), to_utc(start + length + buffer))
+                ):
+                    found.append(Slot(provider.id, provider.name, to_utc(start)))
+                start += GRID
+    return _spread(found, zone, count)
+
+
+def still_open(session: Session, service: Service, provider_id: int, start: datetime) -> bool:
+    """Whether a previously offered time is still free (someone may have taken it since)."""
+    start = to_utc(start)
+    end = start + timedelta(minutes=(service.duration_min or 30) + (service.buffer_min or 0))
+    busy = _busy(session, [provider_id], start - timedelta(days=1), end + timedelta(days=1))
+    return not _overlaps(busy.get(provider_id, ()), start, end)
+
+
+def _busy(session: Session, provider_ids: list[int], since: datetime, until: datetime) -> dict[int, list]:
+    rows = session.exec(
+        select(Appointment.provider_id, Appointment.start_at, Appointment.end_at, Service.buffer_min)
+        .join(Service, Service.id == Appointment.service_id)
+        .where(
+            col(Appointment.provider_id).in_(provider_ids),
+            col(Appointment.status).in_(BUSY),
+            Appointment.start_at < until,
+            Appointment.end_at > since,
+        )
+    )
+    busy: dict[int, list] = {}
+    for provider_id, start, end, buffer in rows:
+        busy.setdefault(provider_id, []).append((to_utc(start), to_utc(end) + timedelta(minutes=buffer or 0)))
+    return busy
+
+
+def _overlaps(intervals, start: datetime, end: datetime) -> bool:
+    return any(start < taken_end and taken_start < end for taken_start, taken_end in intervals)
+
+
+SPREAD = timedelta(hours=2)
+"""Two times offered on the same day are at least this far apart when the calendar allows."""
+
+
+def _spread(slots: list[Slot], zone: ZoneInfo, count: int) -> list[Slot]:
+    """The earliest slot of each day first; then times at least SPREAD from those already chosen; in time order."""
+    ordered = sorted(slots, key=lambda s: (s.start, s.provider_id))
+    chosen: list[Slot] = []
+    days: set = set()
+    for slot in ordered:
+        day = slot.start.astimezone(zone).date()
+        if day not in days and len(chosen) < count:
+            chosen.append(slot)
+            days.add(day)
+    for slot in ordered:
+        if len(chosen) >= count:
+            break
+        if slot not in chosen and all(abs(slot.start - other.start) >= SPREAD for other in chosen):
+            chosen.append(slot)
+    for slot in ordered:
+        if len(chosen) >= count:
+            break
+        if slot not in chosen:
+            chosen.append(slot)
+    return sorted(chosen, key=lambda s: s.start)

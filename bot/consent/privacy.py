@@ -1,0 +1,118 @@
+"""A patient's right to their data: export everything we hold, or erase all but the opt-out record."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, or_, select
+
+from bot import runtime
+from store.models import Appointment, AuditEvent, ConversationState, Escalation, Message, Patient, Referral, Touch
+
+
+def _plain(row) -> dict:
+    out = {}
+    for key, value in row.model_dump().items():
+        out[key] = value.isoformat() if isinstance(value, (datetime, date)) else value
+    return out
+
+
+def export_patient(session: Session, patient_id: int, actor: str = "cli") -> dict | None:
+    """Everything held about one patient, as JSON-ready data (the export is itself audited)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return None
+    data = {
+        "patient": _plain(patient),
+        "appointments": [
+            _plain(r) for r in session.exec(select(Appointment).where(Appointment.patient_id == patient_id))
+        ],
+        "messages": [
+            _plain(r)
+            for r in session.exec(select(Message).where(Message.patient_id == patient_id).order_by(Message.id))
+        ],
+        "touches": [
+            _plain(r) for r in session.exec(select(Touch).where(Touch.patient_id == patient_id).order_by(Touch.id))
+        ],
+        "escalations": [_plain(r) for r in session.exec(select(Escalation).where(Escalation.patient_id == patient_id))],
+        "referrals": [
+            _plain(r)
+            for r in session.exec(
+                select(Referral).where(
+                    or_(Referral.referrer_id == patient_id, Referral.referred_patient_id == patient_id)
+                )
+            )
+        ],
+        "audit": [
+            _plain(r)
+            for r in session.exec(
+                select(AuditEvent).where(AuditEvent.subject_type == "patient", AuditEvent.subject_id == patient_id)
+            )
+        ],
+    }
+    session.add(
+        AuditEvent(
+            practice_id=patient.practice_id,
+            actor=actor,
+            action="patient_exported",
+            subject_type="patient",
+            subject_id=patient_id,
+            created_at=runtime.clock().now(),
+        )
+    )
+    return data
+
+
+def erase_patient(session: Session, patient_id: int, actor: str = "cli") -> bool:
+    """Delete what we hold about a patient but the number and its opt-out, which must outlive the rest
+    so the number is never texted again (a practice system re-sending the patient cannot undo it)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return False
+    now = runtime.clock().now()
+    message_ids = select(Message.id).where(Message.patient_id == patient_id)
+    session.exec(
+        delete(Escalation).where(or_(Escalation.patient_id == patient_id, col(Escalation.message_id).in_(message_ids)))
+    )
+    session.exec(
+        delete(Referral).where(or_(Referral.referrer_id == patient_id, Referral.referred_patient_id == patient_id))
+    )
+    session.exec(delete(Touch).where(Touch.patient_id == patient_id))
+    session.exec(delete(Message).where(Message.patient_id == patient_id))
+    session.exec(delete(ConversationState).where(ConversationState.patient_id == patient_id))
+    session.exec(delete(Appointment).where(Appointment.patient_id == patient_id))
+    session.exec(update(Patient).where(Patient.referred_by_id == patient_id).values(referred_by_id=None))
+    for key in (
+        "external_id",
+        "first_name",
+        "last_name",
+        "email",
+        "birthday",
+        "state",
+        "referral_code",
+        "referred_by_id",
+        "care_sms_source",
+        "care_sms_at",
+        "marketing_sms_source",
+        "marketing_sms_at",
+        "flagged_at",
+        "flag_reason",
+    ):
+        setattr(patient, key, None)
+    patient.care_sms = patient.marketing_sms = patient.vip = False
+    if patient.opted_out_at is None:
+        patient.opted_out_at = now
+        patient.opt_out_source = "erasure request"
+    session.add(patient)
+    session.add(
+        AuditEvent(
+            practice_id=patient.practice_id,
+            actor=actor,
+            action="patient_erased",
+            subject_type="patient",
+            subject_id=patient_id,
+            created_at=now,
+        )
+    )
+    return True

@@ -1,0 +1,234 @@
+"""Inbound texts: what the webhook records at once, and the job that handles them later."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rq import Retry
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot import runtime
+from bot.consent.opt_out import opt_in, opt_out
+from bot.conversation.escalations import open_escalation
+from bot.conversation.replies import compose, may_reply
+from bot.messaging import outbox
+from bot.messaging.phones import mask
+from bot.understanding import guards
+from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
+from store.models import Message, Patient
+from store.queries import last_visit, patients_for_inbound
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "bot.conversation.processing.process_inbound"
+"""Dotted path of the job that classifies and handles one inbound message."""
+
+PROCESS_RETRY = Retry(max=3, interval=[10, 60, 300])
+"""A processing job that failed (database restarting, a bug) runs again; its claim keeps it once."""
+
+
+_RECORD_STATEMENTS: dict = {}
+
+
+def _record_statement(dialect_name: str):
+    """INSERT … ON CONFLICT (twilio_sid) DO NOTHING RETURNING id, built once per dialect: building it
+    costs more than running it."""
+    statement = _RECORD_STATEMENTS.get(dialect_name)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        table = Message.__table__
+        statement = _RECORD_STATEMENTS[dialect_name] = (
+            dialect.insert(table)
+            .values(
+                {
+                    name: bindparam(name)
+                    for name in (
+                        "direction",
+                        "kind",
+                        "from_number",
+                        "to_number",
+                        "body",
+                        "twilio_sid",
+                        "status",
+                        "segments",
+                        "created_at",
+                    )
+                }
+            )
+            .on_conflict_do_nothing(index_elements=["twilio_sid"])
+            .returning(table.c.id)
+        )
+    return statement
+
+
+def record(params: dict) -> int | None:
+    """Store a Twilio inbound form as a message; None when its MessageSid was seen before."""
+    url = runtime.db_url()
+    statement = _record_statement(get_engine(url).dialect.name)
+    values = {
+        "direction": "in",
+        "kind": "inbound",
+        "from_number": params["From"],
+        "to_number": params["To"],
+        "body": params.get("Body", ""),
+        "twilio_sid": params["MessageSid"],
+        "status": "received",
+        "segments": _int_or_none(params.get("NumSegments")),
+        "created_at": runtime.clock().now(),
+    }
+
+    def insert():
+        with autocommit_connection(url) as connection:
+            return connection.execute(statement, values).scalar()
+
+    return retry_on_disconnect(insert)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in"}
+"""Twilio's OptOutType values that change consent (HELP changes nothing)."""
+
+TREATMENT_SPECIFIC_FAMILIES = ("filler", "laser")
+"""Families whose red flags need the treatment known; a hit on either makes the webhook look it up."""
+
+
+def guard(params: dict) -> guards.GuardResult | None:
+    """The guard that fires on this inbound text, decided without waiting on anything but the database.
+
+    Most texts fire nothing and cost no query; a text that would be a red flag after some treatment
+    costs one lookup of the patient's last visit."""
+    body = params.get("Body", "")
+    result = guards.check(body)
+    if result is None and params.get("OptOutType", "").upper() in TWILIO_OPT_OUT_TYPES:
+        # Twilio's Advanced Opt-Out matched one of the keywords configured on the account.
+        kind = params["OptOutType"].upper()
+        return guards.GuardResult(TWILIO_OPT_OUT_TYPES[kind], "none", f"twilio_opt_out_type:{kind.lower()}", kind)
+    # An occlusion is a filler's red flag: without the treatment it is assumed, so look the treatment up.
+    occlusion = result is not None and result.rule.endswith("redflag:vascular_occlusion")
+    if (result is not None and not occlusion) or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
+        return result
+    with session_scope(runtime.db_url()) as session:
+        patients = patients_for_inbound(session, params["From"], params["To"])
+        visit = last_visit(session, patients[0].id) if patients else None
+    if visit is None:
+        return guards.check(body, "other")
+    appointment, service = visit
+    days = max(0, (runtime.clock().now() - appointment.start_at).days)
+    return guards.check(body, service.category, days)
+
+
+def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str | None:
+    """Act on a guard at once, in the request: opt-outs are final and red flags open an escalation
+    before any LLM call, even if no worker ever runs. Returns the safety reply to answer a red flag
+    with (TwiML), written as the message's reply so the worker does not send it again."""
+    reply = None
+    with session_scope(runtime.db_url()) as session:
+        patients = patients_for_inbound(session, params["From"], params["To"])
+        if guard.intent == "opt_out":
+            for patient in patients:
+                opt_out(session, patient, source=f"sms:{guard.rule}", message_id=message_id)
+        elif guard.intent == "opt_in" and guard.keyword in ("START", "UNSTOP"):
+            for patient in patients:
+                opt_in(session, patient, message_id=message_id)
+        if guard.urgency in ("urgent", "emergency"):  # also when the same text opted out
+            patient = patients[0] if patients else None
+            open_escalation(session, message_id, patient, guard.urgency, guard.rule)
+            if guard.intent == "side_effect_concern" and patient is not None:
+                reply = _safety_reply(session, message_id, params, patient, guard.urgency)
+        record = {
+            "guard": {
+                "intent": guard.intent,
+                "urgency": guard.urgency,
+                "rule": guard.rule,
+                "keyword": guard.keyword,
+                "at": "webhook",
+            }
+        }
+        if reply:
+            record["guard"]["reply"] = "twiml"
+        session.exec(update(Message).where(Message.id == message_id).values(decision=record))
+    log.info("guard %s on message %s from %s", guard.rule, message_id, mask(params["From"]))
+    return reply
+
+
+def _safety_reply(session: Session, message_id: int, params: dict, patient: Patient, urgency: str) -> str | None:
+    """A red flag's safety reply (the "emergency" or "urgent" reply), recorded under the key the worker's
+    handler would use, so it is answered once, here, in the TwiML."""
+    now = runtime.clock().now()
+    if not may_reply(session, patient, urgency, now):
+        return None
+    row = outbox.queue_text(
+        session,
+        key=f"reply-{message_id}-{urgency}",
+        to=params["From"],
+        from_=params["To"],
+        body=compose(session, patient, urgency),
+        kind="reply",
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        now=now,
+        status="twiml",
+    )
+    return row.body if row is not None else None
+
+
+REQUEUE_AFTER_S = 60
+"""An inbound text still unprocessed after this long lost its job (Redis restarted): enqueue it again."""
+
+
+def enqueue(message_id: int) -> None:
+    """Queue the processing job; the deterministic id keeps one job per message in Redis."""
+    from bot.queue import get_queue
+
+    queue = get_queue("inbound", runtime.settings())
+    with queue.connection.pipeline() as pipe:  # one round trip instead of two
+        queue.enqueue(
+            PROCESS_JOB,
+            message_id,
+            job_id=f"inbound-{message_id}",
+            retry=PROCESS_RETRY,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            pipeline=pipe,
+        )
+        pipe.execute()
+
+
+def requeue_unprocessed(limit: int = 500) -> int:
+    """Enqueue inbound texts whose job vanished; the claim in process_inbound keeps this at-most-once."""
+    from rq.job import Job
+
+    from bot.queue import redis_connection
+
+    cutoff = runtime.clock().now() - timedelta(seconds=REQUEUE_AFTER_S)
+    with session_scope(runtime.db_url()) as session:
+        ids = list(
+            session.exec(
+                select(Message.id)
+                .where(
+                    Message.direction == "in",
+                    Message.processed_at == None,  # noqa: E711
+                    Message.created_at < cutoff,
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            )
+        )
+    connection = redis_connection(runtime.settings())
+    requeued = 0
+    for message_id in ids:
+        if not Job.exists(f"inbound-{message_id}", connection=connection):
+            enqueue(message_id)
+            requeued += 1
+    if requeued:
+        log.warning("re-enqueued %d inbound message(s) whose job was lost", requeued)
+    return requeued

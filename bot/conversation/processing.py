@@ -1,0 +1,152 @@
+"""Handling one inbound message in the worker: who sent it, what it means, what happens now."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from sqlalchemy import update
+from sqlmodel import Session
+
+from bot import runtime
+from bot.conversation.escalations import open_escalation
+from bot.messaging import outbox
+from bot.messaging.phones import mask
+from bot.staff import paging
+from bot.understanding import guards
+from bot.understanding.classifier import classify
+from handlers import Turn, route
+from store.db import session_scope
+from store.models import ConversationState, Message, Patient
+from store.queries import last_visit, patients_for_inbound, recent_messages
+
+log = logging.getLogger(__name__)
+
+ESCALATING = ("urgent", "emergency")
+
+
+def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
+    """What the classifier may know: treatment, days since the visit, the thread, the pending question.
+    Never the patient's name, phone or birthday."""
+    context = {
+        "treatment": None,
+        "days_since_visit": None,
+        "last_outbound": None,
+        "history": [],
+        "pending": None,
+        "language": None,
+        "redact": [],
+    }
+    if patient is None:
+        return context
+    context["language"] = patient.language
+    # Our own texts greet the patient by name: the classifier scrubs these before any LLM call.
+    context["redact"] = [name for name in (patient.first_name, patient.last_name) if name]
+    visit = last_visit(session, patient.id)
+    if visit is not None:
+        appointment, service = visit
+        context["treatment"] = service.category
+        context["days_since_visit"] = max(0, (message.created_at - appointment.start_at).days)
+    history = recent_messages(session, patient.id, limit=6, before_id=message.id)
+    context["history"] = [{"direction": m.direction, "body": m.body} for m in history]
+    outbound = [m for m in history if m.direction == "out"]
+    context["last_outbound"] = outbound[-1].body if outbound else None
+    state = session.get(ConversationState, patient.id)
+    if state is not None and state.pending:
+        context["pending"] = state.pending
+    return context
+
+
+def handle_message(message_id: int) -> str:
+    """Guards, then the classifier, then the decision's consequences; the decision is stored on the message."""
+    settings = runtime.settings()
+    now = runtime.clock().now()
+    with session_scope(runtime.db_url()) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            return "no such message"
+        if paging.staff_acknowledgement(session, message):
+            return "staff"
+        patients = patients_for_inbound(session, message.from_number, message.to_number)
+        patient = patients[0] if patients else None
+        if patient is not None:
+            message.patient_id = patient.id
+            message.practice_id = patient.practice_id
+        context = build_context(session, message, patient)
+
+        # Guards again, now with the treatment known: a red flag is escalated before any LLM call.
+        guard = guards.check(message.body, context["treatment"], context["days_since_visit"])
+        red_flag = None
+        if guard is not None and guard.urgency in ESCALATING:
+            red_flag = open_escalation(session, message.id, patient, guard.urgency, guard.rule).id
+            session.commit()
+    if red_flag is not None:
+        try:
+            paging.enqueue(red_flag)  # staff are paged before the classifier is even asked
+        except RedisError as error:
+            log.warning("escalation %s: page waits for the sweep (%s)", red_flag, error)
+
+    decision = classify(message.body, context, settings)
+
+    with session_scope(runtime.db_url()) as session:
+        message = session.get(Message, message_id)
+        patient = session.get(Patient, message.patient_id) if message.patient_id else None
+        record = dict(message.decision or {})
+        record.update(decision.to_record())
+        turn = Turn(session=session, message=message, patient=patient, decision=decision, now=now, settings=settings)
+        route(turn)
+        if patient is not None:
+            state = turn.state()
+            state.last_inbound_at = message.created_at
+            state.updated_at = now
+        record["actions"] = turn.actions
+        record["handler"] = turn.handler
+        message.decision = record
+        session.add(message)
+    # Committed: now the texts may leave (replies, pages). The work is done and must not run again if Redis
+    # fails here: the worker's sweeps send rows and page escalations whose job never got queued.
+    try:
+        for escalation_id in turn.pages:
+            paging.enqueue(escalation_id)
+        outbox.enqueue(turn.outbound)
+    except RedisError as error:
+        log.warning("message %s handled; its texts wait for the sweep (%s)", message_id, error)
+    log.info(
+        "message %s from %s: %s/%s via %s",
+        message_id,
+        mask(message.from_number),
+        decision.intent,
+        decision.urgency,
+        decision.path,
+    )
+    return decision.intent
+
+
+def claim(message_id: int) -> bool:
+    """Mark a message as being processed; False when another run already did (at-most-once)."""
+    with session_scope(runtime.db_url()) as session:
+        result = session.exec(
+            update(Message)
+            .where(Message.id == message_id, Message.processed_at == None)  # noqa: E711
+            .values(processed_at=runtime.clock().now())
+        )
+        return result.rowcount == 1
+
+
+def process_inbound(message_id: int) -> str:
+    """Classify one inbound message and act on it (job; runs at most once per message)."""
+    if not claim(message_id):
+        return "already processed"
+    try:
+        return handle_message(message_id)
+    except Exception:
+        # Give the claim back so the job's retry can finish the work; every step of handling is
+        # idempotent per message (one escalation per message, opt-outs recorded once).
+        release(message_id)
+        raise
+
+
+def release(message_id: int) -> None:
+    """Undo a claim whose processing failed."""
+    with session_scope(runtime.db_url()) as session:
+        session.exec(update(Message).where(Message.id == message_id).values(processed_at=None))

@@ -1,0 +1,108 @@
+"""Replies Aftercare writes on its own: the texts per kind and language, and who may get one now."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.clock import to_utc
+from bot.touches import composer
+from store.models import Appointment, ConversationState, Location, Message, Patient, Practice, Provider, Service
+from store.queries import last_visit
+
+REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
+"""The texts Aftercare sends back on its own, per kind and language."""
+
+ESCALATING = ("urgent", "emergency")
+"""Urgencies that page staff (bot.staff.paging) and get a safety reply."""
+
+REPEAT_WINDOW = timedelta(hours=12)
+"""A courtesy reply of one kind goes to a patient at most once in this long."""
+
+SAFETY_REPLIES = frozenset({"emergency", "urgent", "opt_out", "opt_out_cancel"})
+"""Replies that are never held back, by a staff takeover or anything else."""
+
+COURTESY_REPLIES = frozenset(
+    {"side_effect", "rebook", "reschedule", "question", "thanks", "sorry", "defer", "help", "opt_in", "wrong_number"}
+)
+"""Replies that say the same thing every time: at most one per kind per REPEAT_WINDOW. The others carry
+something new each time (offered times, an answer, a check-back day) and always go."""
+
+REPLY_PLACEHOLDERS = {
+    "options": "1) Wed, Nov 25 10:30 AM with Dr. Katherine Lee; 2) Thu, Nov 26 12:30 PM with Dr. Katherine Lee; "
+    "3) Fri, Nov 27 3:30 PM with Dr. Katherine Lee",
+    "slot": "Wednesday, Nov 25 at 10:30 AM",
+    "with_provider": "Dr. Katherine Lee",
+    "when": "el miércoles 25 de noviembre",
+    "code": "GA-MAXI7KQ2",
+    "reward": "un regalo de nuestra parte en su proxima visita",
+    "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
+    "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
+}
+"""Placeholders only replies use, with long sample values (tests render every reply with them)."""
+
+
+@lru_cache(maxsize=1)
+def replies() -> dict[str, dict[str, str]]:
+    """Reply kind -> {language: template}, read once."""
+    with open(REPLIES_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def compose(
+    session: Session, patient: Patient, kind: str, appointment: Appointment | None = None, **values: str
+) -> str:
+    """The `kind` reply for this patient, in their language, names and numbers filled in, about
+    `appointment` (its service, provider, location and time as {slot}) or else their last visit."""
+    templates = replies()[kind]
+    language = patient.language if patient.language in templates else "en"
+    practice = session.get(Practice, patient.practice_id)
+    provider = None
+    if appointment is not None:
+        service = session.get(Service, appointment.service_id)
+        provider = session.get(Provider, appointment.provider_id) if appointment.provider_id else None
+    else:
+        visit = last_visit(session, patient.id)
+        appointment, service = visit if visit else (None, None)
+    location = session.get(Location, appointment.location_id) if appointment and appointment.location_id else None
+    # The location they visited gives the number to call; the practice's emergency line stays the same.
+    context = composer.context_for(practice, patient, service, provider, language, location)
+    if provider is not None:
+        tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+        context |= {"slot": composer.visit_time(appointment.start_at, tz, language), "with_provider": provider.name}
+    return templates[language].format_map({**context, **values})
+
+
+def may_reply(session: Session, patient: Patient | None, kind: str, now: datetime) -> bool:
+    """Whether the `kind` reply may go to this patient now.
+
+    Never to an unknown number, a wrong number or an opted-out patient (except the opt-out
+    confirmation itself); only safety replies while staff have taken over the conversation;
+    courtesy replies at most once per REPEAT_WINDOW."""
+    if patient is None:
+        return False
+    if patient.opted_out_at is not None and not kind.startswith("opt_out"):
+        return False
+    state = session.get(ConversationState, patient.id)
+    if state is not None and state.wrong_number and kind != "wrong_number":
+        return False
+    if kind not in SAFETY_REPLIES and state is not None and state.takeover_until and to_utc(state.takeover_until) > now:
+        return False
+    if kind in COURTESY_REPLIES:
+        return (
+            session.exec(
+                select(Message.id).where(
+                    Message.patient_id == patient.id,
+                    Message.direction == "out",
+                    Message.kind == "reply",
+                    col(Message.idempotency_key).like(f"reply-%-{kind}"),
+                    Message.created_at > now - REPEAT_WINDOW,
+                )
+            ).first()
+            is None
+        )
+    return True

@@ -1,0 +1,953 @@
+"""The demo practice: Glow Aesthetics Med Spa, its people, menu and eight months of patients.
+
+Appointments go in through `bot.intake.appointments.validate` and `upsert`, exactly as a
+practice system's webhook would send them, so the planner runs as in production.
+The data is fictional: 555-01xx numbers, example.com addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from werkzeug.security import generate_password_hash
+
+from bot import runtime
+from bot.clock import FrozenClock, to_utc
+from bot.consent.opt_out import opt_out
+from bot.intake import appointments
+from bot.touches import composer, sending_rules
+from bot.touches.plans import plans_for
+from store.db import session_scope
+from store.models import (
+    Appointment,
+    ConversationState,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    Provider,
+    Service,
+    StaffUser,
+    Touch,
+)
+
+log = logging.getLogger(__name__)
+
+PRACTICE_SLUG = "glow-aesthetics"
+"""The demo practice's slug; its presence means the demo is already seeded."""
+
+DEMO_PASSWORD = "glow-demo-2026"
+"""Every demo staff user's password (printed in the demo banner)."""
+
+MANAGER_EMAIL = "dana.whitfield@glowaesthetics.example"
+"""The manager's sign-in, printed in the demo banner."""
+
+CHECKER_PHONE = "+15125550143"
+"""A patient the outside webhook checker texts from (Ana Ruiz, Austin)."""
+
+AUSTIN = {
+    "external_id": "L-AUS",
+    "name": "Austin - South Congress",
+    "timezone": "America/Chicago",
+    "sms_number": "+15125550100",
+    "phone": "+15125550100",
+    "state": "TX",
+    "address": "1600 S Congress Ave, Suite 210, Austin, TX 78704",
+}
+MIAMI = {
+    "external_id": "L-MIA",
+    "name": "Miami - Brickell",
+    "timezone": "America/New_York",
+    "sms_number": "+13055550100",
+    "phone": "+13055550100",
+    "state": "FL",
+    "address": "1200 Brickell Ave, Suite 500, Miami, FL 33131",
+}
+
+FACTS = {
+    "sender_name": "Carla",
+    "hours": {
+        "en": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
+        "es": "martes a viernes de 9 a 19 h y sabado de 9 a 16 h; domingo y lunes cerrado",
+    },
+    "address": {"L-AUS": AUSTIN["address"], "L-MIA": MIAMI["address"]},
+    "parking": {
+        "L-AUS": "Free garage parking behind the building (level 2), validated at the front desk.",
+        "L-MIA": "Valet at the Brickell Ave entrance; we validate 2 hours.",
+    },
+    "cancellation_policy": "Please give us 24 hours' notice to reschedule or cancel; late cancellations "
+    "and no-shows are charged $50.",
+    "payment": "All major cards, HSA/FSA cards for eligible treatments, Cherry financing on $300+.",
+    "membership": "Glow Club: $99/month, one HydraFacial or peel each month and 10% off injectables.",
+    "consultations": "Consultations are free and take about 30 minutes.",
+    "aftercare_sheets": "https://glowaesthetics.example/aftercare",
+    "booking_url": "https://glowaesthetics.example/book",
+}
+
+LOCATIONS = (AUSTIN, MIAMI)
+
+WEEKDAYS = {
+    "tue": ["09:00", "19:00"],
+    "wed": ["09:00", "19:00"],
+    "thu": ["09:00", "19:00"],
+    "fri": ["09:00", "19:00"],
+    "sat": ["09:00", "16:00"],
+}
+
+# external_id, name, title, location, working hours, the categories they perform
+PROVIDERS = (
+    (
+        "P-LEE",
+        "Dr. Olivia Lee",
+        "MD, Medical Director",
+        "L-AUS",
+        {"tue": ["10:00", "18:00"], "thu": ["10:00", "18:00"], "sat": ["09:00", "14:00"]},
+        ("neuromodulator", "filler", "prp", "laser_resurfacing", "consultation"),
+    ),
+    (
+        "P-REYES",
+        "Sofia Reyes",
+        "NP-C, Nurse Injector",
+        "L-AUS",
+        WEEKDAYS,
+        ("neuromodulator", "filler", "prp", "microneedling", "consultation"),
+    ),
+    (
+        "P-PATEL",
+        "Priya Patel",
+        "Licensed Aesthetician",
+        "L-AUS",
+        {"tue": ["09:00", "17:00"], "wed": ["09:00", "17:00"], "fri": ["11:00", "19:00"], "sat": ["09:00", "16:00"]},
+        ("facial", "peel", "microneedling", "consultation"),
+    ),
+    (
+        "P-BROOKS",
+        "Jordan Brooks",
+        "Certified Laser Technician",
+        "L-AUS",
+        {"wed": ["10:00", "19:00"], "thu": ["10:00", "19:00"], "fri": ["09:00", "17:00"]},
+        ("laser_resurfacing", "ipl", "laser_hair_removal", "body_contouring"),
+    ),
+    (
+        "P-CHEN",
+        "Marcus Chen",
+        "PA-C, Injector",
+        "L-MIA",
+        WEEKDAYS,
+        (
+            "neuromodulator",
+            "filler",
+            "prp",
+            "facial",
+            "peel",
+            "microneedling",
+            "ipl",
+            "laser_hair_removal",
+            "body_contouring",
+            "laser_resurfacing",
+            "consultation",
+        ),
+    ),
+)
+
+# name, role, phone, email, on_call, backup
+STAFF = (
+    ("Sofia Reyes, NP", "injector", "+15125550181", "sofia.reyes@glowaesthetics.example", True, False),
+    ("Hannah Kim, RN", "nurse", "+15125550182", "hannah.kim@glowaesthetics.example", False, True),
+    ("Carla Mendoza", "front_desk", "+15125550183", "carla.mendoza@glowaesthetics.example", False, False),
+    ("Dana Whitfield", "manager", "+15125550184", MANAGER_EMAIL, False, False),
+    ("Marcus Chen, PA-C", "injector", "+13055550181", "marcus.chen@glowaesthetics.example", False, False),
+)
+
+# code, name, Spanish name, category, minutes, price, area
+SERVICES = (
+    ("BOTOX-FOREHEAD", "Botox for forehead lines", "Botox en la frente", "neuromodulator", 30, 300, "forehead"),
+    ("BOTOX-GLABELLA", "Botox for frown lines", "Botox en el entrecejo", "neuromodulator", 30, 280, "glabella"),
+    ("BOTOX-CROWS", "Botox for crow's feet", "Botox en las patas de gallo", "neuromodulator", 30, 280, "crows_feet"),
+    (
+        "BOTOX-MASSETER",
+        "Botox for jaw slimming",
+        "Botox para afinar la mandíbula",
+        "neuromodulator",
+        30,
+        550,
+        "masseter",
+    ),
+    (
+        "DYSPORT-UPPER",
+        "Dysport, upper face",
+        "Dysport en la frente y los ojos",
+        "neuromodulator",
+        45,
+        650,
+        "upper_face",
+    ),
+    ("XEOMIN-GLABELLA", "Xeomin for frown lines", "Xeomin en el entrecejo", "neuromodulator", 30, 300, "glabella"),
+    ("FILLER-LIPS", "Lip filler", "relleno de labios", "filler", 45, 750, "lips"),
+    ("FILLER-CHEEKS", "Cheek filler", "relleno de pómulos", "filler", 60, 1600, "cheeks"),
+    ("FILLER-JAWLINE", "Jawline filler", "relleno de mandíbula", "filler", 60, 1500, "jawline"),
+    ("FILLER-UNDEREYE", "Under-eye filler", "relleno de ojeras", "filler", 45, 850, "under_eyes"),
+    ("HYDRAFACIAL", "HydraFacial", "facial HydraFacial", "facial", 60, 225, None),
+    ("HYDRAFACIAL-DELUXE", "Deluxe HydraFacial", "facial HydraFacial Deluxe", "facial", 75, 299, None),
+    ("PEEL-VI", "VI Peel", "peeling VI", "peel", 45, 350, None),
+    ("PEEL-GLYCOLIC", "Glycolic peel", "peeling de ácido glicólico", "peel", 30, 150, None),
+    ("MICRONEEDLING", "Microneedling", "microneedling", "microneedling", 60, 350, None),
+    ("MICRONEEDLING-PRP", "Microneedling with PRP", "microneedling con PRP", "microneedling", 90, 650, None),
+    ("LASER-HALO", "Halo laser", "láser Halo", "laser_resurfacing", 90, 1500, "full_face"),
+    ("LASER-CO2", "CO2 laser resurfacing", "láser CO2", "laser_resurfacing", 120, 2800, "full_face"),
+    ("IPL-PHOTOFACIAL", "IPL photofacial", "fotofacial IPL", "ipl", 45, 400, "full_face"),
+    (
+        "LHR-UNDERARM",
+        "Underarm laser hair removal",
+        "depilación láser de axilas",
+        "laser_hair_removal",
+        20,
+        150,
+        "underarms",
+    ),
+    ("LHR-BIKINI", "Bikini laser hair removal", "depilación láser de bikini", "laser_hair_removal", 30, 200, "bikini"),
+    (
+        "LHR-LEGS",
+        "Full-leg laser hair removal",
+        "depilación láser de piernas completas",
+        "laser_hair_removal",
+        60,
+        450,
+        "legs",
+    ),
+    (
+        "COOLSCULPT-ABDOMEN",
+        "CoolSculpting, abdomen",
+        "CoolSculpting en el abdomen",
+        "body_contouring",
+        90,
+        1500,
+        "abdomen",
+    ),
+    (
+        "COOLSCULPT-FLANKS",
+        "CoolSculpting, flanks",
+        "CoolSculpting en los costados",
+        "body_contouring",
+        70,
+        1200,
+        "flanks",
+    ),
+    ("PRP-HAIR", "PRP hair restoration", "PRP para el cabello", "prp", 60, 750, "scalp"),
+    ("PRP-UNDEREYE", "PRP under-eye treatment", "PRP para ojeras", "prp", 45, 600, "under_eyes"),
+    ("CONSULT", "Consultation", "consulta", "consultation", 30, 0, None),
+)
+
+# What each kind of patient comes in for, and roughly how often (days between visits).
+ROUTINES = {
+    "tox": (("BOTOX-FOREHEAD", "BOTOX-GLABELLA", "BOTOX-CROWS", "DYSPORT-UPPER", "XEOMIN-GLABELLA"), 100),
+    "tox_filler": (("BOTOX-GLABELLA", "FILLER-LIPS", "BOTOX-CROWS", "FILLER-CHEEKS"), 80),
+    "filler": (("FILLER-LIPS", "FILLER-UNDEREYE", "FILLER-JAWLINE", "FILLER-CHEEKS"), 120),
+    "facial": (("HYDRAFACIAL", "HYDRAFACIAL-DELUXE", "PEEL-GLYCOLIC", "HYDRAFACIAL"), 35),
+    "skin": (("MICRONEEDLING", "PEEL-VI", "MICRONEEDLING-PRP", "IPL-PHOTOFACIAL"), 45),
+    "laser": (("IPL-PHOTOFACIAL", "LASER-HALO", "IPL-PHOTOFACIAL"), 70),
+    "lhr": (("LHR-UNDERARM", "LHR-BIKINI", "LHR-LEGS"), 42),
+    "body": (("CONSULT", "COOLSCULPT-ABDOMEN", "COOLSCULPT-FLANKS"), 60),
+    "prp": (("PRP-HAIR", "PRP-HAIR", "PRP-UNDEREYE"), 35),
+    "jaw": (("BOTOX-MASSETER", "FILLER-JAWLINE"), 110),
+}
+
+# first, last, language, location, routine, visits, marketing consent, email
+PATIENTS = (
+    ("Ana", "Ruiz", "es", "L-AUS", "tox", 2, False, None),
+    ("Emily", "Carter", "en", "L-AUS", "tox", 3, True, "emily.carter@example.com"),
+    ("Jessica", "Nguyen", "en", "L-AUS", "tox_filler", 4, True, "jess.nguyen@example.com"),
+    ("Lauren", "Mitchell", "en", "L-AUS", "filler", 2, True, None),
+    ("Megan", "Brooks", "en", "L-AUS", "facial", 5, True, "megan.brooks@example.com"),
+    ("Ashley", "Thompson", "en", "L-AUS", "lhr", 4, False, None),
+    ("Rachel", "Kim", "en", "L-AUS", "skin", 3, True, "rachel.kim@example.com"),
+    ("Olivia", "Hart", "en", "L-AUS", "tox", 2, True, None),
+    ("Sarah", "Bennett", "en", "L-AUS", "laser", 3, True, "sbennett@example.com"),
+    ("Hannah", "Foster", "en", "L-AUS", "facial", 4, False, None),
+    ("Natalie", "Price", "en", "L-AUS", "tox_filler", 3, True, "natalie.price@example.com"),
+    ("Brittany", "Cole", "en", "L-AUS", "body", 3, True, None),
+    ("Kayla", "Jensen", "en", "L-AUS", "filler", 1, True, None),
+    ("Amanda", "Reed", "en", "L-AUS", "prp", 3, False, "amanda.reed@example.com"),
+    ("Michael", "Turner", "en", "L-AUS", "jaw", 2, True, None),
+    ("David", "Walsh", "en", "L-AUS", "tox", 2, False, None),
+    ("Chloe", "Sullivan", "en", "L-AUS", "skin", 2, True, "chloe.s@example.com"),
+    ("Madison", "Hayes", "en", "L-AUS", "lhr", 3, True, None),
+    ("Taylor", "Morgan", "en", "L-AUS", "facial", 3, True, None),
+    ("Grace", "Patterson", "en", "L-AUS", "tox", 3, True, "grace.patterson@example.com"),
+    ("Victoria", "Long", "en", "L-AUS", "laser", 2, False, None),
+    ("Caroline", "Webb", "en", "L-AUS", "tox_filler", 2, True, None),
+    ("Erin", "Doyle", "en", "L-AUS", "facial", 2, True, None),
+    ("Valeria", "Gonzalez", "es", "L-AUS", "tox_filler", 3, True, "valeria.g@example.com"),
+    ("Camila", "Hernandez", "es", "L-AUS", "facial", 4, True, None),
+    ("Lucia", "Martinez", "es", "L-AUS", "filler", 2, False, None),
+    ("Mariana", "Lopez", "es", "L-AUS", "lhr", 4, True, None),
+    ("Daniela", "Ramirez", "es", "L-AUS", "skin", 3, True, "daniela.ramirez@example.com"),
+    ("Gabriela", "Torres", "es", "L-AUS", "tox", 2, True, None),
+    ("Isabel", "Flores", "es", "L-AUS", "body", 2, False, None),
+    ("Sofia", "Castillo", "es", "L-AUS", "prp", 2, True, None),
+    ("Alejandro", "Vargas", "es", "L-AUS", "jaw", 1, True, None),
+    ("Paula", "Jimenez", "es", "L-AUS", "laser", 2, True, None),
+    ("Jennifer", "Blake", "en", "L-AUS", "tox", 1, True, None),
+    ("Stephanie", "Ward", "en", "L-AUS", "filler", 2, True, "stephanie.ward@example.com"),
+    ("Nicole", "Alvarez", "en", "L-MIA", "tox_filler", 3, True, "nicole.alvarez@example.com"),
+    ("Brianna", "Stone", "en", "L-MIA", "facial", 3, True, None),
+    ("Samantha", "Greene", "en", "L-MIA", "laser", 2, True, None),
+    ("Alexis", "Parker", "en", "L-MIA", "body", 2, False, None),
+    ("Morgan", "Ellis", "en", "L-MIA", "tox", 2, True, None),
+    ("Christina", "Wolfe", "en", "L-MIA", "skin", 2, True, "c.wolfe@example.com"),
+    ("Rebecca", "Lane", "en", "L-MIA", "lhr", 3, False, None),
+    ("Carolina", "Mendez", "es", "L-MIA", "tox_filler", 3, True, "carolina.mendez@example.com"),
+    ("Fernanda", "Rojas", "es", "L-MIA", "facial", 4, True, None),
+    ("Valentina", "Herrera", "es", "L-MIA", "filler", 2, True, None),
+    ("Adriana", "Navarro", "es", "L-MIA", "tox", 3, True, None),
+    ("Ximena", "Cruz", "es", "L-MIA", "skin", 2, False, None),
+    ("Renata", "Silva", "es", "L-MIA", "lhr", 3, True, "renata.silva@example.com"),
+    ("Javier", "Morales", "es", "L-MIA", "prp", 2, True, None),
+    ("Patricia", "Ortiz", "es", "L-MIA", "laser", 1, True, None),
+)
+
+MARKETING_SOURCES = ("online booking form (checkbox)", "intake form, signed", "front desk tablet", "Glow Club sign-up")
+
+
+def seed_demo(db_url: str, now: datetime | None = None) -> dict:
+    """Create the demo practice once; returns what was made ({"created": False} when it exists).
+
+    The history is replayed in time order: each appointment is booked, then completed (or missed),
+    at the moment it happened, and each planned touch meets the sending rules on its due date, so
+    the touches, texts and numbers are what eight months of running Aftercare would have left.
+
+    Arguments:
+        db_url: a migrated database.
+        now: the demo's present (default: the runtime clock); history is laid out before it.
+    """
+    now = to_utc(now or runtime.clock().now())
+    with session_scope(db_url) as session:
+        existing = session.exec(select(Practice).where(Practice.slug == PRACTICE_SLUG)).first()
+        if existing is not None:
+            return {"created": False, "practice_id": existing.id}
+        practice = _practice(session, now)
+        practice_id = practice.id
+
+    rng = random.Random(20261123)
+    events = _timeline(_visit_plan(rng, now), now)
+    with session_scope(db_url) as session:
+        for at, _order, kind, data in events:
+            _settle_touches(session, practice_id, at, rng)
+            with _clock_at(at):
+                if kind == "appointment":
+                    appointments.upsert(session, appointments.validate(data), source="seed")
+                else:
+                    _opt_out_by_text(session, practice_id, data, at)
+        _settle_touches(session, practice_id, now, rng)
+    with session_scope(db_url) as session:
+        _patient_details(session, practice_id)
+        _conversations(session, practice_id, now)
+        summary = _summary(session, practice_id)
+    log.info("seeded %s: %s", PRACTICE_SLUG, summary)
+    return {"created": True, "practice_id": practice_id, **summary}
+
+
+@contextmanager
+def _clock_at(moment: datetime):
+    """Run ingestion as if at `moment` (planning, record times), then put the real clock back."""
+    settings, previous = runtime.settings(), runtime.clock()
+    runtime.configure(settings, FrozenClock(moment))
+    try:
+        yield
+    finally:
+        runtime.configure(settings, previous)
+
+
+def _timeline(visits: list[tuple[dict, datetime]], now: datetime) -> list[tuple]:
+    """Every booking, status change and opt-out as (at, order, kind, data), oldest first."""
+    events = []
+    for payload, booked_at in visits:
+        start = to_utc(datetime.fromisoformat(payload["start"]))
+        end = to_utc(datetime.fromisoformat(payload["end"]))
+        events.append((booked_at, 0, "appointment", {**payload, "status": "booked"}))
+        changed_at = {
+            "completed": end + timedelta(minutes=20),
+            "no_show": start + timedelta(hours=1),
+            "cancelled": start - timedelta(days=1),
+        }.get(payload["status"])
+        if changed_at is not None:
+            events.append((min(changed_at, now), 1, "appointment", payload))
+    events.append((now - timedelta(days=58, hours=5), 2, "opt_out", OPTED_OUT))
+    events.sort(key=lambda event: (event[0], event[1]))
+    return events
+
+
+def _settle_touches(session, practice_id: int, until: datetime, rng: random.Random) -> None:
+    """Decide every touch due by `until` at its due time, with the dispatcher's own rules."""
+    for _ in range(20):  # deferrals (quiet hours, caps) move a touch later; a few rounds settle them
+        due = session.exec(
+            select(Touch)
+            .where(Touch.practice_id == practice_id, Touch.status == "scheduled", Touch.due_at <= until)
+            .order_by(Touch.due_at, Touch.id)
+        ).all()
+        if not due:
+            return
+        for touch in due:
+            at = to_utc(touch.due_at)
+            facts = sending_rules.load_facts(session, touch, at)
+            verdict = sending_rules.decide(touch, facts, at)
+            if verdict.action == sending_rules.DEFER:
+                touch.deferrals += 1
+                touch.due_at, touch.reason = verdict.due_at, verdict.reason
+            elif verdict.action != sending_rules.SEND:
+                touch.status, touch.reason = sending_rules.STATUS_FOR[verdict.action], verdict.reason
+            else:
+                _send_in_the_past(session, touch, facts, at + timedelta(seconds=rng.randint(5, 240)), rng)
+            touch.updated_at = at
+            session.add(touch)
+        session.flush()
+
+
+def _send_in_the_past(session, touch: Touch, facts, at: datetime, rng: random.Random) -> None:
+    step = plans_for(runtime.settings()).step(touch.plan, touch.step)
+    touch.status, touch.reason, touch.sent_at = "sent", None, at
+    if step is None:
+        return
+    patient = facts.patient
+    language = patient.language if patient.language in step.text else "en"
+    if step.channel == "email" and patient.email:
+        return  # an email long ago: nothing for the text thread
+    rendered = composer.render(
+        step.template(language),
+        composer.context_for(
+            facts.practice,
+            patient,
+            facts.service,
+            facts.provider,
+            language,
+            facts.location,
+            facts.appointment,
+            facts.timezone,
+        ),
+    )
+    sender = (facts.location.sms_number if facts.location else None) or facts.practice.phone
+    message = _text_out(session, patient, sender, rendered.body, at, kind="touch", touch_id=touch.id)
+    message.segments, message.encoding = rendered.segments, rendered.encoding
+    touch.message_id, touch.body = message.id, rendered.body
+    if touch.purpose == "care" and rng.random() < 0.3:
+        # About a third of patients answer a check-in, usually to say all is well.
+        text, answer = rng.choice(HAPPY_REPLIES[language])
+        reply_at = at + timedelta(minutes=rng.randint(4, 180))
+        _text_in(
+            session,
+            patient,
+            text,
+            reply_at,
+            {
+                "intent": "positive_feedback",
+                "urgency": "none",
+                "path": "local",
+                "confidence": round(0.8 + rng.random() * 0.18, 2),
+                "rationale": "thanks, no concern raised",
+                "actions": [],
+            },
+        )
+        # Answered by the front desk: the assistant itself does not reply yet.
+        _text_out(
+            session,
+            patient,
+            sender,
+            answer.format(first=patient.first_name),
+            reply_at + timedelta(minutes=rng.randint(5, 40)),
+            kind="staff",
+            staff_user_id=_front_desk(session, patient.practice_id),
+        )
+
+
+def _practice(session, now: datetime) -> Practice:
+    practice = Practice(
+        name="Glow Aesthetics Med Spa",
+        slug=PRACTICE_SLUG,
+        timezone="America/Chicago",
+        phone=AUSTIN["sms_number"],
+        emergency_line="+15125550199",
+        website="https://glowaesthetics.example",
+        review_url="https://g.page/r/glow-aesthetics-austin/review",
+        facts=FACTS,
+        created_at=now - timedelta(days=400),
+    )
+    session.add(practice)
+    session.flush()
+    locations = {}
+    for spec in LOCATIONS:
+        location = Location(practice_id=practice.id, **spec)
+        session.add(location)
+        session.flush()
+        locations[spec["external_id"]] = location.id
+    for external_id, name, title, location, hours, _ in PROVIDERS:
+        session.add(
+            Provider(
+                practice_id=practice.id,
+                location_id=locations[location],
+                external_id=external_id,
+                name=name,
+                title=title,
+                working_hours=hours,
+            )
+        )
+    password = generate_password_hash(DEMO_PASSWORD)
+    for name, role, phone, email, on_call, backup in STAFF:
+        session.add(
+            StaffUser(
+                practice_id=practice.id,
+                name=name,
+                role=role,
+                phone=phone,
+                email=email,
+                on_call=on_call,
+                backup=backup,
+                password_hash=password,
+            )
+        )
+    for code, name, name_es, category, minutes, price, area in SERVICES:
+        session.add(
+            Service(
+                practice_id=practice.id,
+                code=code,
+                name=name,
+                name_es=name_es,
+                category=category,
+                duration_min=minutes,
+                buffer_min=15 if minutes >= 60 else 10,
+                price=float(price),
+                area=area,
+            )
+        )
+    session.flush()
+    return practice
+
+
+def _phone(location: str, index: int) -> str:
+    prefix = "+1512555" if location == "L-AUS" else "+1305555"
+    return f"{prefix}{index:04d}"
+
+
+def _providers_for(category: str, location: str) -> list[tuple[str, str, dict]]:
+    return [(pid, name, hours) for pid, name, _, loc, hours, cats in PROVIDERS if loc == location and category in cats]
+
+
+def _slot(rng: random.Random, day: date, hours: dict, tz: str, minutes: int) -> datetime | None:
+    """A start time on `day` inside the provider's hours, on the half hour; None when not working."""
+    window = hours.get(day.strftime("%a").lower())
+    if not window:
+        return None
+    opens, closes = (time.fromisoformat(t) for t in window)
+    last = closes.hour * 60 + closes.minute - minutes
+    first = opens.hour * 60 + opens.minute
+    start = first + 30 * rng.randint(0, max(0, (last - first) // 30))
+    return datetime.combine(day, time(start // 60, start % 60), ZoneInfo(tz))
+
+
+def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]]:
+    """Appointment payloads in time order, each with when it was booked."""
+    services = {code: rest for code, *rest in SERVICES}
+    taken: set[tuple[str, datetime]] = set()
+    planned = []
+    austin, miami = 101, 101
+    for index, (first, last, language, location, routine, count, marketing, email) in enumerate(PATIENTS):
+        if location == "L-AUS":
+            number, austin = austin, austin + 1
+            if number == 143:  # keep 0143 for Ana Ruiz, the checker's patient
+                number, austin = austin, austin + 1
+        else:
+            number, miami = miami, miami + 1
+        phone = CHECKER_PHONE if (first, last) == ("Ana", "Ruiz") else _phone(location, number)
+        site = AUSTIN if location == "L-AUS" else MIAMI
+        tz = site["timezone"]
+        codes, every = ROUTINES[routine]
+        # Most recent visit between 2 and 16 weeks ago; earlier ones spaced by the routine's rhythm.
+        latest = 14 + rng.randint(0, 100) if (first, last) != ("Ana", "Ruiz") else 105
+        days_ago = [latest + k * (every + rng.randint(-7, 10)) for k in range(count)][::-1]
+        days_ago = [d for d in days_ago if d <= 240] or [latest]
+        first_visit = now - timedelta(days=days_ago[0] + 22)  # consent came with the first booking
+        consent = {
+            "care_sms": True,
+            "marketing_sms": marketing,
+            "source": rng.choice(MARKETING_SOURCES) if marketing else "intake form, signed",
+            "at": first_visit.isoformat(),
+        }
+        patient = {
+            "external_id": f"C-{1001 + index}",
+            "first_name": first,
+            "last_name": last,
+            "phone": phone,
+            "email": email,
+            "language": language,
+            "consent": consent,
+            "birthday": _birthday(rng, now, index).isoformat(),
+        }
+        statuses = ["completed"] * len(days_ago)
+        if index in (9, 27):  # two no-shows
+            statuses[-1] = "no_show"
+        if index == 16:
+            statuses[-1] = "cancelled"
+        visits = [(-d, status) for d, status in zip(days_ago, statuses)]
+        if index % 7 == 3 or index in (2, 24, 35):  # a few already booked again
+            visits.append((rng.randint(3, 20), "booked"))
+        for k, (offset, status) in enumerate(visits):
+            code = codes[k % len(codes)]
+            name, name_es, category, minutes, price, area = services[code]
+            options = _providers_for(category, location)
+            provider_id, provider_name, hours = options[(index + k) % len(options)]
+            start = None
+            for shift in range(0, 14):
+                day = (now + timedelta(days=offset + shift)).astimezone(ZoneInfo(tz)).date()
+                candidate = _slot(rng, day, hours, tz, minutes)
+                if candidate is not None and (provider_id, candidate) not in taken:
+                    if status == "booked" or to_utc(candidate) < now - timedelta(hours=2):
+                        start = candidate
+                        break
+            if start is None:
+                continue
+            taken.add((provider_id, start))
+            payload = {
+                "external_id": f"A-{2000 + len(planned)}",
+                "status": status,
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=minutes)).isoformat(),
+                "service": {
+                    "code": code,
+                    "name": name,
+                    "name_es": name_es,
+                    "category": category,
+                    **({"area": area} if area else {}),
+                },
+                "provider": {"external_id": provider_id, "name": provider_name},
+                "location": {"external_id": location, "timezone": tz, "phone": site["phone"]},
+                "price": float(price),
+                "patient": patient,
+                "referral_code": None,
+            }
+            booked_at = to_utc(start) - timedelta(days=rng.randint(3, 21))
+            if status == "booked":
+                booked_at = min(booked_at, now - timedelta(days=rng.randint(1, 4)))
+            planned.append((payload, booked_at))
+    planned.sort(key=lambda item: item[0]["start"])
+    return planned
+
+
+def _birthday(rng: random.Random, now: datetime, index: int) -> date:
+    year = 1972 + rng.randint(0, 28)
+    if index % 12 == 5:  # a few birthdays coming up this month
+        soon = now.date() + timedelta(days=3 + index % 20)
+        return date(year, soon.month, min(soon.day, 28))
+    return date(year, rng.randint(1, 12), rng.randint(1, 28))
+
+
+def _patient_details(session, practice_id: int) -> None:
+    """What a practice system does not send: home state (for quiet hours), referral codes, VIPs."""
+    locations = {loc.id: loc for loc in session.exec(select(Location).where(Location.practice_id == practice_id))}
+    for patient in session.exec(select(Patient).where(Patient.practice_id == practice_id)):
+        visit = session.exec(select(Appointment).where(Appointment.patient_id == patient.id)).first()
+        if visit is not None and visit.location_id in locations:
+            patient.state = locations[visit.location_id].state
+        patient.referral_code = f"GLOW-{patient.first_name.upper()[:4]}{patient.id:03d}"
+        patient.vip = patient.last_name in ("Nguyen", "Gonzalez", "Alvarez", "Mendez")
+        session.add(patient)
+
+
+HAPPY_REPLIES = {
+    "en": (
+        ("Doing great, thank you!", "So glad to hear it, {first}! We're here if anything comes up."),
+        ("All good so far :)", "Great to hear, {first}. Just reply here if you have any questions."),
+        (
+            "A little tender but fine. Thanks for checking!",
+            "Thanks, {first}! Tenderness usually fades in a day or two. Text us if anything changes.",
+        ),
+        ("Love it!! Thank you", "Yay, we love to hear that, {first}!"),
+    ),
+    "es": (
+        ("Muy bien, gracias!", "Que gusto, {first}! Aqui estamos si necesitas algo."),
+        ("Todo bien por ahora, gracias", "Perfecto, {first}. Escribenos si tienes alguna pregunta."),
+        ("Me encanto el resultado!", "Nos alegra mucho, {first}!"),
+    ),
+}
+
+OPTED_OUT = ("David", "Walsh")
+"""The patient who texted STOP two months ago: he keeps his history and gets nothing more."""
+
+# Conversations already had: (patient, their text, intent, urgency, the answer, days ago).
+# An answer starting "staff:" was written by the nurse after a routine escalation.
+CONVERSATIONS = (
+    (
+        "Emily",
+        "All good, thank you!! Already seeing a difference",
+        "positive_feedback",
+        "none",
+        "So glad to hear it, Emily! If you have a minute, a review helps us a lot: {review}",
+        40,
+    ),
+    (
+        "Camila",
+        "Gracias! Me encanto el facial, mi piel se siente increible",
+        "positive_feedback",
+        "none",
+        "Que gusto, Camila! Gracias por escribirnos.",
+        25,
+    ),
+    (
+        "Jessica",
+        "A little bruising on my upper lip, is that normal?",
+        "side_effect_concern",
+        "routine",
+        "staff:Hi Jessica, this is Hannah, RN. Mild bruising for 3-7 days is normal after lip filler. Arnica and a "
+        "cold compress help. If it gets darker, more painful or the skin turns pale or dusky, call us right away.",
+        60,
+    ),
+    (
+        "Lucia",
+        "Ahorita no puedo, escribame despues de las fiestas",
+        "defer",
+        "none",
+        "Claro, Lucia. Le escribimos mas adelante. Felices fiestas!",
+        18,
+    ),
+    (
+        "Megan",
+        "Yes! Can I come in a Saturday morning?",
+        "rebook_request",
+        "none",
+        "Great! Sat 10:00am or Sat 11:30am with Priya. Reply 1 or 2 and we'll book it.",
+        9,
+    ),
+)
+
+
+def _sid() -> str:
+    return "SM" + secrets.token_hex(16)
+
+
+def _sender(session, patient: Patient) -> str:
+    """The number the patient texts: their latest visit's location, else the practice's."""
+    number = session.exec(
+        select(Location.sms_number)
+        .join(Appointment, Appointment.location_id == Location.id)
+        .where(Appointment.patient_id == patient.id)
+        .order_by(Appointment.start_at.desc())
+    ).first()
+    return number or session.get(Practice, patient.practice_id).phone
+
+
+def _front_desk(session, practice_id: int) -> int | None:
+    return session.exec(
+        select(StaffUser.id).where(StaffUser.practice_id == practice_id, StaffUser.role == "front_desk")
+    ).first()
+
+
+def _text_out(
+    session,
+    patient: Patient,
+    sender: str,
+    body: str,
+    at: datetime,
+    kind: str,
+    touch_id: int | None = None,
+    staff_user_id: int | None = None,
+    decision: dict | None = None,
+) -> Message:
+    message = Message(
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        direction="out",
+        kind=kind,
+        from_number=sender,
+        to_number=patient.phone,
+        body=body,
+        twilio_sid=_sid(),
+        status="delivered",
+        segments=1 + len(body) // 154,
+        encoding="GSM-7",
+        touch_id=touch_id,
+        staff_user_id=staff_user_id,
+        decision=decision,
+        created_at=at,
+        sent_at=at,
+        status_at=at,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _text_in(session, patient: Patient, body: str, at: datetime, decision: dict) -> Message:
+    message = Message(
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        direction="in",
+        kind="inbound",
+        from_number=patient.phone,
+        to_number=_sender(session, patient),
+        body=body,
+        twilio_sid=_sid(),
+        status="received",
+        segments=1,
+        decision=decision,
+        processed_at=at,
+        created_at=at,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _by_name(session, practice_id: int, first: str, last: str | None = None) -> Patient:
+    query = select(Patient).where(Patient.practice_id == practice_id, Patient.first_name == first)
+    if last:
+        query = query.where(Patient.last_name == last)
+    return session.exec(query).first()
+
+
+def _opt_out_by_text(session, practice_id: int, name: tuple[str, str], at: datetime) -> None:
+    patient = _by_name(session, practice_id, *name)
+    stop = _text_in(
+        session,
+        patient,
+        "STOP",
+        at,
+        {
+            "guard": {
+                "intent": "opt_out",
+                "urgency": "none",
+                "rule": "carrier_keyword",
+                "keyword": "STOP",
+                "at": "webhook",
+            },
+            "intent": "opt_out",
+            "urgency": "none",
+            "path": "guard",
+            "confidence": 1.0,
+            "rationale": "carrier opt-out keyword",
+            "actions": ["opted_out"],
+        },
+    )
+    with _clock_at(at):
+        opt_out(session, patient, source="sms:carrier_keyword", message_id=stop.id)
+
+
+def _conversations(session, practice_id: int, now: datetime) -> None:
+    """A few replies already handled, and one routine question from yesterday still open."""
+    practice = session.get(Practice, practice_id)
+    nurse = session.exec(
+        select(StaffUser).where(StaffUser.practice_id == practice_id, StaffUser.role == "nurse")
+    ).first()
+    for first, text, intent, urgency, answer, days_ago in CONVERSATIONS:
+        patient = _by_name(session, practice_id, first)
+        last_visit = session.exec(
+            select(Appointment)
+            .where(
+                Appointment.patient_id == patient.id,
+                Appointment.status == "completed",
+                Appointment.start_at < now - timedelta(days=days_ago),
+            )
+            .order_by(Appointment.start_at.desc())
+        ).first()
+        at = now - timedelta(days=days_ago, hours=3)
+        if last_visit is not None:
+            at = min(max(at, to_utc(last_visit.end_at) + timedelta(days=1, hours=2)), now - timedelta(hours=6))
+        inbound = _text_in(
+            session,
+            patient,
+            text,
+            at,
+            {
+                "intent": intent,
+                "urgency": urgency,
+                "path": "local",
+                "confidence": 0.93,
+                "rationale": f"reads as {intent.replace('_', ' ')}",
+                "actions": ["staff_inbox"],
+            },
+        )
+        sender = inbound.to_number
+        if answer.startswith("staff:"):
+            session.add(
+                Escalation(
+                    practice_id=practice_id,
+                    patient_id=patient.id,
+                    message_id=inbound.id,
+                    urgency=urgency,
+                    reason="side_effect_concern",
+                    status="resolved",
+                    assigned_staff_id=nurse.id,
+                    created_at=at,
+                    paged_at=at,
+                    acknowledged_at=at + timedelta(minutes=7),
+                    acknowledged_by=nurse.id,
+                    resolved_at=at + timedelta(minutes=19),
+                    note="Normal bruising; reassured, aftercare sheet sent.",
+                )
+            )
+            reply_at = at + timedelta(minutes=18)
+            _text_out(session, patient, sender, answer[len("staff:") :], reply_at, kind="staff", staff_user_id=nurse.id)
+        else:
+            reply_at = at + timedelta(minutes=12)
+            _text_out(
+                session,
+                patient,
+                sender,
+                answer.format(review=practice.review_url),
+                reply_at,
+                kind="staff",
+                staff_user_id=_front_desk(session, practice_id),
+            )
+        state = session.get(ConversationState, patient.id) or ConversationState(patient_id=patient.id)
+        state.last_inbound_at, state.last_outbound_at, state.updated_at = at, reply_at, reply_at
+        session.add(state)
+
+    kayla = _by_name(session, practice_id, "Kayla")
+    at = now - timedelta(hours=20)
+    worry = _text_in(
+        session,
+        kayla,
+        "One side of my lips still feels a bit lumpy, should I massage it?",
+        at,
+        {
+            "intent": "side_effect_concern",
+            "urgency": "routine",
+            "path": "local",
+            "confidence": 0.88,
+            "rationale": "asks about a lump after filler; no red flag",
+            "actions": ["escalated"],
+        },
+    )
+    session.add(
+        Escalation(
+            practice_id=practice_id,
+            patient_id=kayla.id,
+            message_id=worry.id,
+            urgency="routine",
+            reason="side_effect_concern",
+            status="open",
+            created_at=at,
+        )
+    )
+
+
+def _summary(session, practice_id: int) -> dict:
+    def count(model, *where):
+        return len(session.exec(select(model.id).where(model.practice_id == practice_id, *where)).all())
+
+    touches = {}
+    for status in session.exec(select(Touch.status).where(Touch.practice_id == practice_id)):
+        touches[status] = touches.get(status, 0) + 1
+    return {
+        "patients": count(Patient),
+        "appointments": count(Appointment),
+        "services": count(Service),
+        "providers": count(Provider),
+        "staff": count(StaffUser),
+        "messages": count(Message),
+        "touches": touches,
+    }

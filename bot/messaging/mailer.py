@@ -1,0 +1,80 @@
+"""Email to patients (long-form results education) and staff: SMTP when SMTP_URL is set, else a local mail sink.
+
+The sink stores each mail as an .eml file under <data_dir>/mail, so the demo
+can show what would have been sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import smtplib
+import ssl
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from bot.errors import TransportError
+
+SMTP_TIMEOUT_S = 10.0
+"""Seconds to connect to and talk with the SMTP server."""
+
+_counter = itertools.count()
+_lock = threading.Lock()
+
+
+def build(settings, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="aftercare.local")
+    message.set_content(body)
+    return message
+
+
+def send(settings, to: str, subject: str, body: str) -> str:
+    """Send one mail; returns where it went ("smtp:<host>" or the sink file's path).
+
+    Raises TransportError (permanent when the server refused the recipient).
+    """
+    message = build(settings, to, subject, body)
+    if settings.smtp_url:
+        return _send_smtp(settings.smtp_url, message)
+    return str(_store(Path(settings.data_dir) / "mail", message))
+
+
+def _store(folder: Path, message: EmailMessage) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with _lock:
+        name = (
+            f"{time.strftime('%Y%m%d-%H%M%S')}-{next(_counter):06d}-{abs(hash(message['Message-ID'])) % 10**8:08d}.eml"
+        )
+    path = folder / name
+    path.write_bytes(bytes(message))
+    return path
+
+
+def _send_smtp(url: str, message: EmailMessage) -> str:
+    parsed = urlparse(url)
+    host, secure = parsed.hostname or "localhost", parsed.scheme == "smtps"
+    port = parsed.port or (465 if secure else 25)
+    try:
+        if secure:
+            client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S)
+        with client:
+            if not secure and client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+            if parsed.username:
+                client.login(unquote(parsed.username), unquote(parsed.password or ""))
+            client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise TransportError(f"mail server refused the recipient: {exc}", permanent=True) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransportError(f"mail not sent: {type(exc).__name__}: {exc}", permanent=False) from exc
+    return f"smtp:{host}"

@@ -1,0 +1,355 @@
+"""Setting a practice up from the command line: its details and facts, and the staff who sign in and get paged.
+
+    aftercare practice show
+    aftercare practice set --name "Glow Med Spa" --phone "(512) 555-0100" --emergency-line "(512) 555-0199" \
+        --timezone America/Chicago --review-url https://g.page/glow/review --sender-name Maya --facts facts.json
+    aftercare staff list
+    aftercare staff add --name "Nina Park, RN" --role nurse --phone "(512) 555-0111" --email nina@glow.example \
+        --on-call --password-stdin < password.txt
+    aftercare staff set 3 --no-on-call --backup
+
+A deployment serves one practice unless `--practice SLUG` names another. Every
+value is checked before anything is written: a bad phone number, time zone,
+URL, role or facts file is refused with its name and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, select
+from werkzeug.security import generate_password_hash
+
+from bot import runtime
+from bot.errors import ValidationError
+from bot.messaging import phones
+from store.db import session_scope
+from store.models import Practice, StaffUser
+
+ROLES = ("injector", "nurse", "front_desk", "manager")
+MIN_PASSWORD = 10
+"""Characters a staff password needs at least."""
+
+
+class AdminError(Exception):
+    """A value that cannot be used; nothing was written."""
+
+
+def _practice(session: Session, slug: str | None, create: bool = False) -> Practice:
+    """The practice named by slug, else the only one (made on first set-up when `create`)."""
+    query = select(Practice).order_by(Practice.id)
+    if slug:
+        query = query.where(Practice.slug == slug)
+    practice = session.exec(query).first()
+    if practice is None and not slug and create:
+        practice = Practice(name="My Med Spa", slug="my-med-spa")
+        session.add(practice)
+        session.flush()
+    if practice is None:
+        raise AdminError(
+            f"no practice with slug {slug!r}"
+            if slug
+            else "no practice yet: start with `aftercare practice set --name ...`"
+        )
+    return practice
+
+
+def _phone(value: str, name: str) -> str:
+    try:
+        return phones.normalize(value, runtime.settings().default_country)
+    except ValidationError as error:
+        raise AdminError(f"{name}: {error.errors[0]['message']}") from None
+
+
+def _url(value: str, name: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise AdminError(f"{name}: expected a URL starting with https://, got {value!r}")
+    return value
+
+
+def practice_view(practice: Practice) -> dict:
+    return {
+        "id": practice.id,
+        "slug": practice.slug,
+        "name": practice.name,
+        "timezone": practice.timezone,
+        "phone": practice.phone,
+        "emergency_line": practice.emergency_line,
+        "website": practice.website,
+        "review_url": practice.review_url,
+        "quiet_hours": [practice.quiet_start_hour, practice.quiet_end_hour],
+        "facts": practice.facts or {},
+    }
+
+
+def practice_set(session: Session, slug: str | None = None, **values) -> Practice:
+    """Check every given value, then write them all."""
+    practice = _practice(session, slug, create=True)
+    changes: dict = {}
+    if values.get("name") is not None:
+        if not values["name"].strip():
+            raise AdminError("--name: must not be empty")
+        changes["name"] = values["name"].strip()
+    for key in ("phone", "emergency_line"):
+        if values.get(key) is not None:
+            changes[key] = _phone(values[key], "--" + key.replace("_", "-"))
+    for key in ("website", "review_url"):
+        if values.get(key) is not None:
+            changes[key] = _url(values[key], "--" + key.replace("_", "-"))
+    if values.get("timezone") is not None:
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AdminError(f"--timezone: {values['timezone']!r} is not a time zone (e.g. America/Chicago)") from None
+        changes["timezone"] = values["timezone"]
+    if values.get("quiet_hours") is not None:
+        try:
+            start, end = (int(part) for part in values["quiet_hours"].split("-"))
+        except ValueError:
+            raise AdminError("--quiet-hours: expected START-END hours, e.g. 9-20") from None
+        if not 0 <= start < end <= 24:
+            raise AdminError("--quiet-hours: expected 0 <= START < END <= 24")
+        changes["quiet_start_hour"], changes["quiet_end_hour"] = start, end
+    facts = dict(practice.facts or {})
+    if values.get("facts") is not None:
+        path = Path(values["facts"])
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise AdminError(f"--facts: cannot read {path}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise AdminError(f"--facts: {path} is not valid JSON (line {error.lineno}: {error.msg})") from None
+        if not isinstance(loaded, dict):
+            raise AdminError(f"--facts: {path} must hold a JSON object of fact name to text")
+        bad = [key for key, value in loaded.items() if not isinstance(value, (str, dict))]
+        if bad:
+            raise AdminError(
+                f"--facts: {', '.join(sorted(bad))}: a fact is text, or an object of language or location to text"
+            )
+        facts.update(loaded)
+    if values.get("sender_name") is not None:
+        facts["sender_name"] = values["sender_name"].strip()
+    for key, value in changes.items():
+        setattr(practice, key, value)
+    practice.facts = facts
+    session.add(practice)
+    session.flush()
+    return practice
+
+
+def staff_view(person: StaffUser) -> dict:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "role": person.role,
+        "phone": phones.mask(person.phone),
+        "email": person.email,
+        "on_call": person.on_call,
+        "backup": person.backup,
+        "active": person.active,
+        "can_sign_in": bool(person.password_hash),
+    }
+
+
+def _password(text: str | None) -> str | None:
+    if text is None:
+        return None
+    password = text.rstrip("\n")
+    if len(password) < MIN_PASSWORD:
+        raise AdminError(f"password: at least {MIN_PASSWORD} characters")
+    return generate_password_hash(password)
+
+
+def staff_add(
+    session: Session,
+    slug: str | None,
+    name: str,
+    role: str,
+    phone: str | None = None,
+    email: str | None = None,
+    on_call: bool = False,
+    backup: bool = False,
+    password: str | None = None,
+) -> StaffUser:
+    practice = _practice(session, slug, create=True)
+    if not name or not name.strip():
+        raise AdminError("--name: must not be empty")
+    if role not in ROLES:
+        raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
+    number = _phone(phone, "--phone") if phone else None
+    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
+        raise AdminError(f"--email: {email!r} is not an email address")
+    if email and session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
+        raise AdminError(f"--email: {email} already belongs to a staff member")
+    if (on_call or backup) and number is None:
+        raise AdminError("--phone: staff on call or backup need a mobile number to be paged")
+    person = StaffUser(
+        practice_id=practice.id,
+        name=name.strip(),
+        role=role,
+        phone=number,
+        email=email,
+        on_call=on_call,
+        backup=backup,
+        password_hash=_password(password),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
+    person = session.get(StaffUser, staff_id)
+    if person is None:
+        raise AdminError(f"no staff member with id {staff_id}")
+    if values.get("phone") is not None:
+        person.phone = _phone(values["phone"], "--phone")
+    if values.get("role") is not None:
+        if values["role"] not in ROLES:
+            raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {values['role']!r}")
+        person.role = values["role"]
+    for key in ("on_call", "backup", "active"):
+        if values.get(key) is not None:
+            setattr(person, key, values[key])
+    if (person.on_call or person.backup) and not person.phone:
+        raise AdminError("--phone: staff on call or backup need a mobile number to be paged")
+    if values.get("password") is not None:
+        person.password_hash = _password(values["password"])
+    session.add(person)
+    session.flush()
+    return person
+
+
+# ------------------------------------------------------------------- CLI
+
+
+def add_commands(commands) -> None:
+    """The `practice` and `staff` subcommands of `aftercare`."""
+    practice = commands.add_parser("practice", help="the practice's details and facts")
+    practice.add_argument("--practice", metavar="SLUG", help="which practice (default: the only one)")
+    practice_commands = practice.add_subparsers(dest="practice_command", required=True)
+    practice_commands.add_parser("show", help="print the practice's details as JSON").set_defaults(func=_practice_show)
+    setter = practice_commands.add_parser("set", help="change the practice's details")
+    for flag in ("--name", "--phone", "--emergency-line", "--website", "--review-url", "--timezone", "--sender-name"):
+        setter.add_argument(flag)
+    setter.add_argument("--quiet-hours", metavar="START-END", help="allowed sending hours, e.g. 9-20")
+    setter.add_argument("--facts", metavar="FILE.json", help="facts the bot may quote (hours, parking, payment, ...)")
+    setter.set_defaults(func=_practice_set)
+
+    staff = commands.add_parser("staff", help="staff who sign in and get paged")
+    staff.add_argument("--practice", metavar="SLUG", help="which practice (default: the only one)")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    staff_commands.add_parser("list", help="print the staff as JSON").set_defaults(func=_staff_list)
+    add = staff_commands.add_parser("add", help="add a staff member")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--phone", help="mobile number, for pages")
+    add.add_argument("--email", help="sign-in and email pages")
+    add.add_argument("--on-call", action="store_true")
+    add.add_argument("--backup", action="store_true")
+    add.add_argument("--password-stdin", action="store_true", help="read a dashboard password from standard input")
+    add.set_defaults(func=_staff_add)
+    change = staff_commands.add_parser("set", help="change a staff member")
+    change.add_argument("id", type=int)
+    change.add_argument("--phone")
+    change.add_argument("--role", choices=ROLES)
+    for flag in ("on-call", "backup", "active"):
+        change.add_argument(f"--{flag}", dest=flag.replace("-", "_"), action="store_true", default=None)
+        change.add_argument(f"--no-{flag}", dest=flag.replace("-", "_"), action="store_false")
+    change.add_argument("--password-stdin", action="store_true")
+    change.set_defaults(func=_staff_set)
+
+
+def _run(fn) -> int:
+    try:
+        with session_scope(runtime.db_url()) as session:
+            fn(session)
+    except AdminError as error:
+        print(f"error: {error}; nothing was changed", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _practice_show(args) -> int:
+    return _run(lambda session: print(json.dumps(practice_view(_practice(session, args.practice)), indent=2)))
+
+
+def _practice_set(args) -> int:
+    values = {
+        key: getattr(args, key)
+        for key in (
+            "name",
+            "phone",
+            "emergency_line",
+            "website",
+            "review_url",
+            "timezone",
+            "sender_name",
+            "quiet_hours",
+            "facts",
+        )
+    }
+    return _run(
+        lambda session: print(json.dumps(practice_view(practice_set(session, args.practice, **values)), indent=2))
+    )
+
+
+def _staff_list(args) -> int:
+    def show(session):
+        practice = _practice(session, args.practice)
+        people = session.exec(select(StaffUser).where(StaffUser.practice_id == practice.id).order_by(StaffUser.id))
+        print(json.dumps([staff_view(p) for p in people], indent=2))
+
+    return _run(show)
+
+
+def _staff_add(args) -> int:
+    password = sys.stdin.read() if args.password_stdin else None
+    return _run(
+        lambda session: print(
+            json.dumps(
+                staff_view(
+                    staff_add(
+                        session,
+                        args.practice,
+                        args.name,
+                        args.role,
+                        args.phone,
+                        args.email,
+                        args.on_call,
+                        args.backup,
+                        password,
+                    )
+                ),
+                indent=2,
+            )
+        )
+    )
+
+
+def _staff_set(args) -> int:
+    password = sys.stdin.read() if args.password_stdin else None
+    return _run(
+        lambda session: print(
+            json.dumps(
+                staff_view(
+                    staff_set(
+                        session,
+                        args.id,
+                        phone=args.phone,
+                        role=args.role,
+                        on_call=args.on_call,
+                        backup=args.backup,
+                        active=args.active,
+                        password=password,
+                    )
+                ),
+                indent=2,
+            )
+        )
+    )

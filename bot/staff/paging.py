@@ -1,0 +1,297 @@
+"""Paging staff when a patient may need a clinician now.
+
+- An urgent escalation pages the practice's on-call staff; an emergency pages
+  on-call and backup at once. Routine items wait in the dashboard's inbox.
+- Each page is an outbound row per person (kind "alert", key
+  page-<escalation>-<round>-<staff>) sent through the outbox, plus an email
+  to those with an address; `paged_at` is set when the rows exist.
+- Still open (nobody acknowledged) after `AFTERCARE_REPAGE_MINUTES`: round 2
+  pages the backup staff and the managers, once.
+- No one on call: managers are paged instead, and an audit event says so.
+- Staff acknowledge in the dashboard, or by texting "ACK 42" (or just "ACK"
+  for their latest page) back to the number that paged them.
+
+A page says who and how urgent, and links to the dashboard; it carries no
+clinical detail beyond the reason the patient's words raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot import runtime
+from bot.clock import to_utc
+from bot.messaging import outbox
+from bot.messaging.phones import mask
+from store.db import session_scope
+from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
+from store.queries import patients_for_inbound
+
+log = logging.getLogger(__name__)
+
+PAGE_JOB = "bot.staff.paging.page_escalation"
+PAGED_URGENCIES = ("urgent", "emergency")
+"""Urgencies that page someone; routine items wait in the inbox."""
+ACK = re.compile(r"^\s*(?:ack|ok|got it|on it|yes)\W*(?:#?\s*(\d+))?\W*$", re.IGNORECASE)
+"""A staff member's text that takes a page: "ACK", "ack 42", "OK #42"."""
+
+
+def enqueue(escalation_id: int, round_: int = 1) -> None:
+    """Queue a page round (after the escalation is committed); one job per escalation and round."""
+    from bot.queue import get_queue
+
+    get_queue(outbox.QUEUE, runtime.settings()).enqueue(
+        PAGE_JOB,
+        escalation_id,
+        round_,
+        job_id=f"page-{escalation_id}-{round_}",
+        retry=outbox.DELIVER_RETRY,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
+def page_escalation(escalation_id: int, round_: int = 1) -> int:
+    """Write the page rows for one round and send them; returns how many texts were written. Idempotent."""
+    now = runtime.clock().now()
+    with session_scope(runtime.db_url()) as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None or escalation.urgency not in PAGED_URGENCIES:
+            return 0
+        if escalation.status != "open":
+            return 0  # someone took it (in the dashboard) before the page went out
+        staff = recipients(session, escalation, round_)
+        body, subject = page_text(session, escalation, round_)
+        sender = _sender(session, escalation)
+        written = []
+        for person in staff:
+            if person.phone:
+                row = outbox.queue_text(
+                    session,
+                    key=f"page-{escalation.id}-{round_}-{person.id}",
+                    to=person.phone,
+                    from_=sender,
+                    body=body,
+                    kind="alert",
+                    practice_id=escalation.practice_id,
+                    staff_user_id=person.id,
+                    now=now,
+                )
+                if row is not None:
+                    written.append(row.id)
+        column = Escalation.paged_at if round_ == 1 else Escalation.repaged_at
+        first = (
+            session.exec(
+                update(Escalation)
+                .where(Escalation.id == escalation.id, col(column).is_(None))
+                .values({column.key: now})
+            ).rowcount
+            == 1
+        )
+        if first and not written:
+            session.add(
+                AuditEvent(
+                    practice_id=escalation.practice_id,
+                    actor="system",
+                    action="page_failed",
+                    subject_type="escalation",
+                    subject_id=escalation.id,
+                    detail={"reason": "no staff with a phone to page", "round": round_},
+                    created_at=now,
+                )
+            )
+            log.error("escalation %s: nobody to page (round %s)", escalation.id, round_)
+        # Texts are keyed rows; email has no such key, so only the job that stamped the round sends it.
+        emails = [(p.email, p.id) for p in staff if p.email] if first else []
+    outbox.enqueue(written)
+    _email(emails, subject, body, escalation_id, round_)
+    return len(written)
+
+
+def recipients(session: Session, escalation: Escalation, round_: int) -> list[StaffUser]:
+    """Who a round pages: on-call (and backup for an emergency) first; backup and managers on the re-page."""
+    staff = session.exec(
+        select(StaffUser)
+        .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
+        .order_by(StaffUser.id)
+    ).all()
+    managers = [s for s in staff if s.role == "manager"]
+    if round_ == 1:
+        chosen = [s for s in staff if s.on_call]
+        if not any(s.phone for s in chosen):
+            chosen += managers  # nobody on call: the managers are
+        if escalation.urgency == "emergency":
+            chosen += [s for s in staff if s.backup]
+    else:
+        chosen = [s for s in staff if s.backup] + managers
+    unique = list({s.id: s for s in chosen}.values())
+    return [s for s in unique if s.phone or s.email]
+
+
+def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[str, str]:
+    """(text, email subject) of a page: urgency, who, what raised it, where to act."""
+    patient = session.get(Patient, escalation.patient_id) if escalation.patient_id else None
+    practice = session.get(Practice, escalation.practice_id) if escalation.practice_id else None
+    who = "A patient"
+    if patient is not None and patient.first_name:
+        who = patient.first_name.strip().split()[0] + (f" {patient.last_name.strip()[0]}." if patient.last_name else "")
+    treatment = ""
+    if patient is not None:
+        visit = session.exec(
+            select(Service.name, Appointment.start_at)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(Appointment.patient_id == patient.id, Appointment.status == "completed")
+            .order_by(col(Appointment.start_at).desc())
+        ).first()
+        if visit is not None:
+            days = max(0, (to_utc(escalation.created_at) - to_utc(visit[1])).days)
+            treatment = f" ({visit[0]}, day {days})"
+    reason = _reason_words(escalation.reason)
+    level = escalation.urgency.upper()
+    again = "STILL OPEN, " if round_ > 1 else ""
+    link = ""
+    base = runtime.settings().public_base_url
+    if base and patient is not None:
+        link = f" {base.rstrip('/')}/patients/{patient.id}"
+    action = "Call the patient now." if escalation.urgency == "emergency" else "Please call the patient back soon."
+    body = (
+        f"{again}{level} #{escalation.id}{' at ' + practice.name if practice else ''}: {who}{treatment} "
+        f"wrote about {reason}. {action}{link} Reply ACK {escalation.id} to take it."
+    )
+    subject = f"{again}{level} #{escalation.id}: {who} needs a call back"
+    return body, subject
+
+
+def _reason_words(reason: str | None) -> str:
+    """'redflag:vascular_occlusion' as 'signs of possible vascular occlusion'; an intent as plain words."""
+    reason = reason or ""
+    if reason.startswith("redflag:"):
+        return "signs of possible " + reason.split(":", 1)[1].replace("_", " ")
+    if reason.startswith("freetext_opt_out+redflag:"):
+        return "signs of possible " + reason.split(":", 1)[1].replace("_", " ") + " (and opted out of texts)"
+    return {"side_effect_concern": "a possible side effect"}.get(
+        reason, reason.replace("_", " ") or "a possible side effect"
+    )
+
+
+def _sender(session: Session, escalation: Escalation) -> str:
+    """Page from the number the patient wrote to, else the practice's."""
+    if escalation.message_id:
+        message = session.get(Message, escalation.message_id)
+        if message is not None and message.to_number:
+            return message.to_number
+    practice = session.get(Practice, escalation.practice_id) if escalation.practice_id else None
+    return (practice.phone if practice else None) or runtime.settings().twilio_from_number or ""
+
+
+def _email(recipients_: list[tuple[str, int]], subject: str, body: str, escalation_id: int, round_: int) -> None:
+    from bot.errors import TransportError
+    from bot.messaging import mailer
+
+    for address, staff_id in recipients_:
+        try:
+            mailer.send(runtime.settings(), address, subject, body)
+        except TransportError as error:  # the text page still goes; email is the second channel
+            log.warning("page %s/%s email to staff %s failed: %s", escalation_id, round_, staff_id, error)
+
+
+def sweep(now: datetime | None = None) -> dict:
+    """Page escalations whose page job was lost, and re-page the ones nobody took in time (every tick)."""
+    now = to_utc(now or runtime.clock().now())
+    after = runtime.settings().repage_after
+    with session_scope(runtime.db_url()) as session:
+        unpaged = list(
+            session.exec(
+                select(Escalation.id).where(
+                    col(Escalation.urgency).in_(PAGED_URGENCIES),
+                    col(Escalation.paged_at).is_(None),
+                    Escalation.status == "open",
+                    Escalation.created_at < now - outbox.QUEUED_GRACE,
+                )
+            )
+        )
+        stale = list(
+            session.exec(
+                select(Escalation.id).where(
+                    col(Escalation.urgency).in_(PAGED_URGENCIES),
+                    Escalation.status == "open",
+                    col(Escalation.paged_at).is_not(None),
+                    col(Escalation.repaged_at).is_(None),
+                    Escalation.paged_at <= now - after,
+                )
+            )
+        )
+    for escalation_id in unpaged:
+        enqueue(escalation_id, 1)
+    for escalation_id in stale:
+        enqueue(escalation_id, 2)
+    return {"paged": len(unpaged), "repaged": len(stale)}
+
+
+def acknowledge(session: Session, escalation: Escalation, staff_id: int, now: datetime, via: str) -> None:
+    """Staff take an escalation: it stops being re-paged and shows who has it; the audit log keeps who and how."""
+    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = "acknowledged", now, staff_id
+    escalation.assigned_staff_id = escalation.assigned_staff_id or staff_id
+    session.add(escalation)
+    session.add(
+        AuditEvent(
+            practice_id=escalation.practice_id,
+            actor=f"staff:{staff_id}",
+            action="escalation_acknowledged",
+            subject_type="escalation",
+            subject_id=escalation.id,
+            detail={"via": via},
+            created_at=now,
+        )
+    )
+
+
+def staff_acknowledgement(session: Session, message: Message) -> bool:
+    """Handle a text from a staff member's phone ("ACK 42"); True when it was one (it never reaches the classifier).
+
+    A staff member who is also a patient and writes anything but an ACK is handled as the patient.
+    """
+    staff = session.exec(
+        select(StaffUser).where(StaffUser.phone == message.from_number, StaffUser.active == True)
+    ).all()
+    if not staff:
+        return False
+    match = ACK.match(message.body or "")
+    if not match and patients_for_inbound(session, message.from_number, message.to_number):
+        return False  # staff are patients too: anything but an ACK is read as the patient's text
+    now = runtime.clock().now()
+    record = {"intent": "staff", "path": "staff", "actions": []}
+    if match:
+        person_ids = [s.id for s in staff]
+        query = select(Escalation).where(
+            col(Escalation.practice_id).in_([s.practice_id for s in staff]), Escalation.status == "open"
+        )
+        if match.group(1):
+            query = query.where(Escalation.id == int(match.group(1)))
+        else:  # the latest escalation this person was paged about
+            paged = select(Message.idempotency_key).where(
+                col(Message.staff_user_id).in_(person_ids),
+                Message.kind == "alert",
+                Message.to_number == message.from_number,
+            )
+            keys = [k for k in session.exec(paged.order_by(col(Message.id).desc()).limit(1)) if k]
+            ids = [int(k.split("-")[1]) for k in keys]
+            query = query.where(col(Escalation.id).in_(ids or [-1]))
+        escalation = session.exec(query).first()
+        if escalation is not None:
+            person = next(s for s in staff if s.practice_id == escalation.practice_id)
+            acknowledge(session, escalation, person.id, now, via="sms")
+            record["actions"].append(f"acknowledged:{escalation.id}")
+            log.info(
+                "escalation %s acknowledged by staff %s from %s", escalation.id, person.id, mask(message.from_number)
+            )
+    message.practice_id = staff[0].practice_id
+    message.decision = record
+    message.processed_at = now
+    session.add(message)
+    return True

@@ -1,0 +1,408 @@
+"""Turn appointments into touches: one row per planned step, the database being the truth.
+
+Called by appointment ingestion (API, CSV) after every upsert, whatever the
+status, so it is cheap and idempotent:
+
+- completed: plan the category's steps and the everyone plan's; the patient's
+  older plans lose their pending steps of the same kind ("replaced_by_newer_plan");
+- booked (or requested, e.g. by text) in the future: pending rebook and win-back touches
+  are suppressed ("rebooked"); a booked one also gets the upcoming plan's reminders,
+  counted back from the start (a moved visit moves them: the old ones are suppressed
+  as "rescheduled");
+- cancelled / no-show: the missed plan (a friendly "want to rebook?" text);
+- anything else: nothing.
+
+Birthdays are planned apart from visits, by `plan_birthdays` (the worker runs it
+hourly): one birthday touch a year, a week ahead, for every patient it applies to.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
+
+from bot import runtime
+from bot.clock import to_utc
+from bot.touches import caps
+from bot.touches.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, SPECIAL, UPCOMING, PlanBook, Step, plans_for
+from store.models import Appointment, Location, Patient, Practice, Service, Touch
+from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
+
+REPLACED = "replaced_by_newer_plan"
+REBOOKED = "rebooked"
+CHUNK = 500
+"""Appointments read per query when planning many at once."""
+BIRTHDAY_HORIZON = timedelta(days=7)
+"""Birthday touches are planned this far ahead, so `aftercare preview` shows them before they go out."""
+
+
+def plan_appointment(session: Session, appointment_id: int, now: datetime | None = None) -> list[Touch]:
+    """Plan (or un-plan) what one appointment's status calls for; returns the touches created."""
+    return plan_appointments(session, [appointment_id], now)
+
+
+def plan_appointments(
+    session: Session, appointment_ids, now: datetime | None = None, book: PlanBook | None = None
+) -> list[Touch]:
+    """`plan_appointment` for many appointments, with a few queries per chunk (imports, benchmarks)."""
+    now = to_utc(now or runtime.clock().now())
+    book = book or plans_for(runtime.settings())
+    created: list[Touch] = []
+    ids = list(dict.fromkeys(appointment_ids))
+    for start in range(0, len(ids), CHUNK):
+        created += _plan_chunk(session, ids[start : start + CHUNK], now, book)
+    return created
+
+
+def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook) -> list[Touch]:
+    rows = session.exec(
+        select(Appointment, Service, Patient, Practice, Location)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(Practice, Practice.id == Appointment.practice_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .where(col(Appointment.id).in_(ids))
+    ).all()
+    if not rows:
+        return []
+    planned: dict[int, set[str]] = {}
+    for appointment_id, plan in session.exec(
+        # Birthday and check-back touches hang off the latest visit, and reminders come before it:
+        # none of them is the visit's own plan.
+        select(Touch.appointment_id, Touch.plan)
+        .where(col(Touch.appointment_id).in_(ids), col(Touch.plan).not_in(SPECIAL))
+        .distinct()
+    ):
+        planned.setdefault(appointment_id, set()).add(plan)
+
+    reminders: dict[int, dict[str, Touch]] = {}
+    for touch in session.exec(
+        select(Touch).where(
+            col(Touch.appointment_id).in_(ids), Touch.plan == UPCOMING, col(Touch.status).in_(PENDING_TOUCH_STATUSES)
+        )
+    ):
+        reminders.setdefault(touch.appointment_id, {})[touch.step] = touch
+
+    patient_ids = {row[0].patient_id for row in rows}
+    visits = _patient_visits(session, patient_ids)
+    new_rows: list[dict] = []
+    for appointment, service, patient, practice, location in rows:
+        status = appointment.status
+        tz = (location.timezone if location is not None and location.timezone else practice.timezone) or "UTC"
+        if status == "completed":
+            if planned.get(appointment.id, set()) - {MISSED}:
+                continue
+            if MISSED in planned.get(appointment.id, set()):
+                _unplan(session, appointment.id, keep_plan=None, only_plan=MISSED, reason="appointment_completed")
+            if reminders.get(appointment.id):
+                _unplan(session, appointment.id, keep_plan=None, only_plan=UPCOMING, reason="appointment_completed")
+            visit_start = to_utc(appointment.start_at)
+            newer = any(
+                to_utc(start) > visit_start for _id, start in visits.get(patient.id, ()) if _id != appointment.id
+            )
+            _replace_older_plans(session, appointment, service.category, visits.get(patient.id, ()))
+            for plan, step in book.steps_after_visit(service.category, service.area, patient.vip):
+                replaced = newer and _is_replaced_by_newer(plan.name, step, service.category)
+                new_rows.append(
+                    _touch_row(
+                        appointment,
+                        patient,
+                        plan.name,
+                        step,
+                        to_utc(appointment.end_at),
+                        tz,
+                        now,
+                        REPLACED if replaced else None,
+                    )
+                )
+        elif status in ("booked", "requested"):
+            if to_utc(appointment.start_at) > now:
+                cancel_pending_touches(session, patient.id, REBOOKED, purposes=REBOOK_PURPOSES)
+            if status == "booked" and to_utc(appointment.start_at) > now:
+                new_rows += _plan_reminders(
+                    session, appointment, service, patient, tz, now, book, reminders.get(appointment.id, {})
+                )
+        elif status in ("cancelled", "no_show"):
+            if planned.get(appointment.id, set()) - {MISSED} or reminders.get(appointment.id):
+                _unplan(session, appointment.id, keep_plan=MISSED, only_plan=None, reason=f"appointment_{status}")
+            if MISSED in planned.get(appointment.id, set()):
+                continue
+            if now - to_utc(appointment.start_at) > caps.PLANNING_GRACE:
+                continue  # an old record arriving late: no "sorry we missed you" weeks after
+            if _has_future_booking(session, patient.id, appointment.id, now):
+                continue
+            base = max(to_utc(appointment.start_at), now)
+            for plan, step in book.steps_after_missed():
+                new_rows.append(_touch_row(appointment, patient, plan.name, step, base, tz, now, None))
+    if not new_rows:
+        return []
+    return list(session.scalars(insert(Touch).returning(Touch), new_rows))
+
+
+def _plan_reminders(
+    session: Session,
+    appointment: Appointment,
+    service: Service,
+    patient: Patient,
+    tz: str,
+    now: datetime,
+    book: PlanBook,
+    existing: dict[str, Touch],
+) -> list[dict]:
+    """Rows for the upcoming plan's steps still ahead of a booked visit; pending ones whose time moved are
+    suppressed ("rescheduled") and planned again. A step already past when the visit is booked is left out."""
+    rows = []
+    wanted = {
+        step.key: (plan, step) for plan, step in book.steps_before_visit(service.category, service.area, patient.vip)
+    }
+    for key, touch in existing.items():
+        if key not in wanted or to_utc(touch.due_at) != before_time(appointment.start_at, wanted[key][1], tz):
+            touch.status, touch.reason, touch.updated_at = "suppressed", "rescheduled", now
+            session.add(touch)
+    for key, (plan, step) in wanted.items():
+        due = before_time(appointment.start_at, step, tz)
+        if due <= now or due >= to_utc(appointment.start_at):
+            continue
+        if key in existing and to_utc(existing[key].due_at) == due:
+            continue
+        rows.append(_touch_row(appointment, patient, plan.name, step, due, tz, now, None, due=due))
+    return rows
+
+
+def before_time(start: datetime, step: Step, tz: str) -> datetime:
+    """When an upcoming step falls due: the visit's start minus the offset, at the step's local time of day
+    when it names one (the calendar day of start - offset)."""
+    due = to_utc(start) - step.offset
+    if step.at is None:
+        return due
+    zone = ZoneInfo(tz)
+    return to_utc(datetime.combine(due.astimezone(zone).date(), step.at, tzinfo=zone))
+
+
+def _touch_row(
+    appointment: Appointment,
+    patient: Patient,
+    plan: str,
+    step: Step,
+    base: datetime,
+    tz: str,
+    now: datetime,
+    suppressed: str | None,
+    due: datetime | None = None,
+) -> dict:
+    due = due or due_time(base, step, tz)
+    status, reason = "scheduled", None
+    if suppressed:
+        status, reason = "suppressed", suppressed
+    elif patient.opted_out_at is not None:
+        status, reason = "skipped", "opted_out"
+    elif now - due > caps.PLANNING_GRACE:
+        status, reason = "skipped", "past_due_when_planned"
+    return {
+        "practice_id": appointment.practice_id,
+        "patient_id": appointment.patient_id,
+        "appointment_id": appointment.id,
+        "plan": plan,
+        "step": step.key,
+        "purpose": step.purpose,
+        "channel": step.channel,
+        "marketing": step.marketing,
+        "due_at": due,
+        "status": status,
+        "reason": reason,
+        "deferrals": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def due_time(base: datetime, step: Step, tz: str) -> datetime:
+    """When a step falls due: base + offset, moved to the step's local time of day when it names one."""
+    due = to_utc(base) + step.offset
+    if step.at is None:
+        return due
+    zone = ZoneInfo(tz)
+    day = due.astimezone(zone).date()
+    # Built from the local calendar day, so 11:00 stays 11:00 across a DST change.
+    return to_utc(datetime.combine(day, step.at, tzinfo=zone))
+
+
+def _patient_visits(session: Session, patient_ids: set[int]) -> dict[int, list[tuple[int, datetime]]]:
+    visits: dict[int, list[tuple[int, datetime]]] = {}
+    for appointment_id, patient_id, start in session.exec(
+        select(Appointment.id, Appointment.patient_id, Appointment.start_at).where(
+            col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed"
+        )
+    ):
+        visits.setdefault(patient_id, []).append((appointment_id, start))
+    return visits
+
+
+def _is_replaced_by_newer(plan: str, step: Step, category: str) -> bool:
+    """Whether a newer visit of `category` makes this pending step of an older plan pointless."""
+    return plan in (category, EVERYONE, MISSED) or step.purpose == "reactivation"
+
+
+def _replace_older_plans(session: Session, appointment: Appointment, category: str, visits) -> None:
+    visit_start = to_utc(appointment.start_at)
+    older = [vid for vid, start in visits if vid != appointment.id and to_utc(start) < visit_start]
+    if not older:
+        return
+    older_categories = dict(
+        session.exec(
+            select(Appointment.id, Service.category)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(col(Appointment.id).in_(older))
+        ).all()
+    )
+    same = [vid for vid in older if older_categories.get(vid) == category]
+    condition = col(Touch.plan).in_((EVERYONE, MISSED)) | (Touch.purpose == "reactivation")
+    if same:
+        condition = condition | col(Touch.appointment_id).in_(same)
+    session.exec(
+        update(Touch)
+        .where(
+            col(Touch.appointment_id).in_(older),
+            col(Touch.status).in_(PENDING_TOUCH_STATUSES),
+            Touch.plan != BIRTHDAY,
+            condition,
+        )
+        .values(status="suppressed", reason=REPLACED, updated_at=runtime.clock().now())
+    )
+
+
+def _unplan(session: Session, appointment_id: int, keep_plan: str | None, only_plan: str | None, reason: str) -> None:
+    """Suppress an appointment's pending touches that its new status no longer calls for."""
+    statement = update(Touch).where(
+        Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES), Touch.plan != BIRTHDAY
+    )
+    if keep_plan is not None:
+        statement = statement.where(Touch.plan != keep_plan)
+    if only_plan is not None:
+        statement = statement.where(Touch.plan == only_plan)
+    session.exec(statement.values(status="suppressed", reason=reason, updated_at=runtime.clock().now()))
+
+
+def _has_future_booking(session: Session, patient_id: int, other_than: int, now: datetime) -> bool:
+    return (
+        session.exec(
+            select(Appointment.id)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.id != other_than,
+                col(Appointment.status).in_(("booked", "requested")),
+                Appointment.start_at > now,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def plan_birthdays(
+    session: Session,
+    now: datetime | None = None,
+    horizon: timedelta = BIRTHDAY_HORIZON,
+    book: PlanBook | None = None,
+    patient_id: int | None = None,
+) -> list[Touch]:
+    """Plan the birthday steps falling due within `horizon` for every patient they apply to; returns the touches created.
+
+    A patient qualifies with a birthday on file, marketing consent, no opt-out and at least
+    one completed visit (the touch hangs off the latest, whose location sends it and whose
+    provider the text may name). Idempotent: a patient's birthday is planned once a year.
+    A birthday already more than PLANNING_GRACE past is not planned late.
+    """
+    now = to_utc(now or runtime.clock().now())
+    book = book or plans_for(runtime.settings())
+    if not book.steps_on_birthday(False) and not book.steps_on_birthday(True):
+        return []
+    query = select(Patient.id, Patient.birthday, Patient.vip).where(
+        col(Patient.birthday).is_not(None),
+        Patient.marketing_sms == True,  # noqa: E712
+        col(Patient.opted_out_at).is_(None),
+        col(Patient.flagged_at).is_(None),
+    )
+    if patient_id is not None:
+        query = query.where(Patient.id == patient_id)
+    # A day's slack each side: the local calendar day of a birthday differs from UTC's.
+    first, last = (now - caps.PLANNING_GRACE).date() - timedelta(days=1), (now + horizon).date() + timedelta(days=1)
+    candidates = {
+        pid: (birthday, vip)
+        for pid, birthday, vip in session.exec(query)
+        if _birthday_between(birthday, first, last) is not None
+    }
+    if not candidates:
+        return []
+    latest = _latest_visits(session, set(candidates))
+    already = set(
+        session.exec(
+            select(Touch.patient_id)
+            .where(
+                col(Touch.patient_id).in_(set(latest)), Touch.plan == BIRTHDAY, Touch.due_at > now - timedelta(days=300)
+            )
+            .distinct()
+        )
+    )
+    new_rows: list[dict] = []
+    for patient_id_, (appointment, tz) in latest.items():
+        if patient_id_ in already:
+            continue
+        birthday, vip = candidates[patient_id_]
+        day = _birthday_between(birthday, first, last)
+        base = to_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)))
+        for plan, step in book.steps_on_birthday(vip):
+            due = due_time(base, step, tz)
+            if not now - caps.PLANNING_GRACE <= due <= now + horizon:
+                continue
+            new_rows.append(
+                {
+                    "practice_id": appointment.practice_id,
+                    "patient_id": patient_id_,
+                    "appointment_id": appointment.id,
+                    "plan": plan.name,
+                    "step": step.key,
+                    "purpose": step.purpose,
+                    "channel": step.channel,
+                    "marketing": step.marketing,
+                    "due_at": due,
+                    "status": "scheduled",
+                    "reason": None,
+                    "deferrals": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if not new_rows:
+        return []
+    return list(session.scalars(insert(Touch).returning(Touch), new_rows))
+
+
+def _birthday_between(birthday: date, first: date, last: date) -> date | None:
+    """The patient's birthday in a year of [first, last], if one falls there (29 February is kept on the 28th)."""
+    for year in range(first.year, last.year + 1):
+        try:
+            day = birthday.replace(year=year)
+        except ValueError:
+            day = date(year, 2, 28)
+        if first <= day <= last:
+            return day
+    return None
+
+
+def _latest_visits(session: Session, patient_ids: set[int]) -> dict[int, tuple[Appointment, str]]:
+    """Each patient's latest completed appointment, with the time zone its texts go out in."""
+    latest: dict[int, tuple[Appointment, str]] = {}
+    rows = session.exec(
+        select(Appointment, Location.timezone, Practice.timezone)
+        .join(Practice, Practice.id == Appointment.practice_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed")
+        .order_by(Appointment.patient_id, Appointment.start_at)
+    )
+    for appointment, location_tz, practice_tz in rows:
+        latest[appointment.patient_id] = (appointment, location_tz or practice_tz or "UTC")
+    return latest

@@ -1,0 +1,257 @@
+"""Whether a touch may go out now: consent, suppression, quiet hours, caps, in that order.
+
+`load_facts` reads what the rules need from the database; `decide` is a pure
+function of the touch, those facts and the time, so the sender, the preview
+and the simulator all take the same decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.clock import to_local, to_utc
+from bot.touches import caps, quiet_hours
+from bot.touches.plans import MISSED, REBOOK_PURPOSES, UPCOMING
+from store.models import (
+    Appointment,
+    ConversationState,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    Provider,
+    Service,
+    Touch,
+)
+
+SEND, SKIP, SUPPRESS, DEFER = "send", "skip", "suppress", "defer"
+"""What `decide` can say: send now, skip for good, suppress for good, or try again later."""
+
+STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
+"""The touch status each final verdict leaves."""
+
+TEAM_TASKS = ("referral_booked",)
+"""Inbox items that are work for the team, not a reason to hold back the patient's texts."""
+
+
+@dataclass
+class Verdict:
+    action: str
+    reason: str | None = None
+    due_at: datetime | None = None
+    """For DEFER: the next moment worth trying."""
+
+
+@dataclass
+class Facts:
+    """What the rules know about one touch's patient at one moment."""
+
+    patient: Patient
+    practice: Practice | None
+    appointment: Appointment | None = None
+    service: Service | None = None
+    provider: Provider | None = None
+    location: Location | None = None
+    conversation: ConversationState | None = None
+    open_escalation: bool = False
+    escalated_since_visit: bool = False
+    complained_since_visit: bool = False
+    rebooked_since: bool = False
+    sent: list = field(default_factory=list)
+    """(sent_at, marketing) of the patient's touches sent within caps.HISTORY."""
+
+    @property
+    def timezone(self) -> str:
+        if self.location is not None and self.location.timezone:
+            return self.location.timezone
+        return self.practice.timezone if self.practice is not None else "America/Chicago"
+
+    @property
+    def state(self) -> str | None:
+        return quiet_hours.state_for(self.patient.state, self.patient.phone)
+
+
+def load_facts(session: Session, touch: Touch, now: datetime) -> Facts:
+    """Read the patient, visit, conversation and history a decision about `touch` needs."""
+    return load_facts_many(session, [touch], now)[touch.id]
+
+
+def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> dict[int, Facts]:
+    """Facts for many touches in three queries whatever their number (the sender decides in batches)."""
+    if not touches:
+        return {}
+    ids = [touch.id for touch in touches]
+    later = aliased(Appointment)
+    # A task for the team about the patient (a referral reward to apply) is not a problem with the patient.
+    about_patient = col(Escalation.reason).not_in(TEAM_TASKS)
+    open_escalation = exists().where(
+        Escalation.patient_id == Patient.id, Escalation.status != "resolved", about_patient
+    )
+    escalated_since = exists().where(
+        Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at, about_patient
+    )
+    rebooked = exists().where(
+        later.patient_id == Patient.id,
+        later.id != Appointment.id,
+        col(later.status).in_(("booked", "completed", "requested")),
+        later.start_at > Appointment.start_at,
+    )
+    rows = session.exec(
+        select(
+            Touch.id,
+            Patient,
+            Practice,
+            Appointment,
+            Service,
+            Provider,
+            Location,
+            ConversationState,
+            open_escalation.label("open_escalation"),
+            escalated_since.label("escalated_since"),
+            rebooked.label("rebooked"),
+        )
+        .select_from(Touch)
+        .join(Patient, Patient.id == Touch.patient_id)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
+        .outerjoin(Service, Service.id == Appointment.service_id)
+        .outerjoin(Provider, Provider.id == Appointment.provider_id)
+        .outerjoin(Location, Location.id == Appointment.location_id)
+        .outerjoin(ConversationState, ConversationState.patient_id == Patient.id)
+        .where(col(Touch.id).in_(ids))
+    ).all()
+    found: dict[int, Facts] = {}
+    for (
+        touch_id,
+        patient,
+        practice,
+        appointment,
+        service,
+        provider,
+        location,
+        conversation,
+        is_open,
+        since,
+        again,
+    ) in rows:
+        found[touch_id] = Facts(
+            patient=patient,
+            practice=practice,
+            appointment=appointment,
+            service=service,
+            provider=provider,
+            location=location,
+            conversation=conversation,
+            open_escalation=bool(is_open),
+            escalated_since_visit=bool(since) and appointment is not None,
+            rebooked_since=bool(again) and appointment is not None,
+        )
+
+    history: dict[int, list] = {}
+    patient_ids = {touch.patient_id for touch in touches}
+    for patient_id, touch_id, at, marketing in session.exec(
+        select(Touch.patient_id, Touch.id, Touch.sent_at, Touch.marketing).where(
+            col(Touch.patient_id).in_(patient_ids), Touch.status == "sent", Touch.sent_at >= now - caps.HISTORY
+        )
+    ):
+        if at is not None:
+            history.setdefault(patient_id, []).append((touch_id, to_utc(at), marketing))
+
+    facts_by_touch: dict[int, Facts] = {}
+    for touch in touches:
+        facts = found.get(touch.id) or Facts(patient=None, practice=None)
+        facts.sent = [
+            (at, marketing) for touch_id, at, marketing in history.get(touch.patient_id, ()) if touch_id != touch.id
+        ]
+        if touch.purpose == "review" and facts.appointment is not None:
+            facts.complained_since_visit = _complained_since(session, touch.patient_id, facts.appointment.start_at)
+        facts_by_touch[touch.id] = facts
+    return facts_by_touch
+
+
+def _complained_since(session: Session, patient_id: int, since: datetime) -> bool:
+    """Whether the patient sent a complaint (a negative_feedback decision) since `since`."""
+    for decision in session.exec(
+        select(Message.decision).where(
+            Message.patient_id == patient_id, Message.direction == "in", Message.created_at >= since
+        )
+    ):
+        if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
+            return True
+    return False
+
+
+def _local_text(moment: datetime, tz: str) -> str:
+    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
+    """The rules, in order: opted out, marketing consent, care consent, suppression, lateness, quiet hours, caps."""
+    patient = facts.patient
+    if patient is None or patient.opted_out_at is not None:
+        return Verdict(SKIP, "opted_out")
+    if touch.marketing and not patient.marketing_sms:
+        return Verdict(SKIP, "no_marketing_consent")
+    if not patient.care_sms:
+        return Verdict(SKIP, "no_care_consent")
+
+    conversation = facts.conversation
+    if patient.flagged_at is not None:
+        return Verdict(SUPPRESS, f"number_flagged: {patient.flag_reason or 'flagged'}")
+    if conversation is not None and conversation.wrong_number:
+        return Verdict(SUPPRESS, "wrong_number")
+    if conversation is not None and conversation.takeover_until and to_utc(conversation.takeover_until) > now:
+        return Verdict(SUPPRESS, "staff_takeover")
+    if facts.open_escalation:
+        return Verdict(SUPPRESS, "open_escalation")
+    if (touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED) and facts.rebooked_since:
+        return Verdict(SUPPRESS, "rebooked")
+    if touch.plan == UPCOMING:
+        visit = facts.appointment
+        if visit is None or visit.status not in ("booked", "requested") or to_utc(visit.start_at) <= now:
+            return Verdict(SKIP, "visit_no_longer_ahead")
+    if touch.purpose == "review":
+        if facts.complained_since_visit:
+            return Verdict(SUPPRESS, "complained_since_visit")
+        if facts.escalated_since_visit:
+            return Verdict(SUPPRESS, "escalated_since_visit")
+        if not (
+            (facts.practice and facts.practice.review_url)
+            or (facts.practice and (facts.practice.facts or {}).get("review_url"))
+        ):
+            return Verdict(SKIP, "no_review_url")
+
+    due = to_utc(touch.due_at)
+    if now - due > caps.LATE_LIMIT:
+        return Verdict(SKIP, f"too_late: due {_local_text(due, facts.timezone)}")
+    if touch.deferrals >= caps.MAX_DEFERRALS:
+        return Verdict(SKIP, f"deferred_too_often ({touch.deferrals})")
+
+    tz, state = facts.timezone, facts.state
+    window = quiet_hours.practice_window(facts.practice)
+    allowed = quiet_hours.next_allowed(now, tz, window, state, touch.marketing)
+    if allowed > now:
+        return Verdict(
+            DEFER, f"quiet_hours: deferred from {_local_text(now, tz)} to {_local_text(allowed, tz)}", allowed
+        )
+
+    rule = quiet_hours.STATE_RULES.get(state or "") if touch.marketing else None
+    held = caps.cap_until(facts.sent, now, touch.marketing, rule.max_per_24h if rule else None)
+    if held is not None:
+        until, which = held
+        until = quiet_hours.next_allowed(until, tz, window, state, touch.marketing)
+        return Verdict(
+            DEFER, f"frequency_cap ({which}): deferred from {_local_text(now, tz)} to {_local_text(until, tz)}", until
+        )
+    return Verdict(SEND)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before attempt number `attempts + 1` after a transient failure."""
+    return caps.RETRY_BACKOFF[min(max(attempts - 1, 0), len(caps.RETRY_BACKOFF) - 1)]

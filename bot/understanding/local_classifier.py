@@ -1,0 +1,348 @@
+"""The classifier that needs no network: guards, a few thread rules, a small linear model.
+
+The model is multinomial logistic regression over word, word-pair and
+character n-gram features of the reply plus what the practice last asked
+(an offer of times, a reminder, a check-in...). It is trained by
+scripts/train_classifier.py from data/training/ and shipped as
+bot/understanding/data/local_model.json; scoring is a dictionary walk in pure Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from bot.understanding import guards
+from bot.understanding.decision import Decision
+from bot.understanding.textnorm import emoji, fold, words
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "local_model.json"
+"""The shipped model; rebuild with `python scripts/train_classifier.py`."""
+
+OPT_OUT_MODEL_MIN = 0.8
+"""Confidence the model needs to call an opt-out that no guard matched."""
+
+# ------------------------------------------------------------ the thread
+
+_OUTBOUND_KINDS = [
+    ("unsubscribed", r"unsubscribed|dado de baja|no longer receive|no recibiras"),
+    (
+        "slots",
+        r"\b1\)|\b1\.|reply with (?:a|the) number|responde con el numero|openings?:|which works|cual te queda|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b.*\bor\b.*\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b",
+    ),
+    ("reminder_code", r"reply c\b|responde c\b|reply r\b"),
+    (
+        "offer",
+        r"want (?:us|me) to (?:find|hold|book)|want to (?:grab|get on)|reply yes|what days work|ready for your|due for|openings|find you a (?:time|spot)|hold .* for you|te toca|quieres que te|agendar|refresh\?|time for",
+    ),
+    ("referral", r"refer|recomienda"),
+    ("promo", r"\b\d+% off|\$\d+ off|special|sale|promo|descuento|reply book|deal"),
+    ("winback", r"miss you|extranamos|been a while"),
+    ("reminder", r"reminder|recordatorio|see you then|your appointment is|tu cita es"),
+    ("feedback", r"how was your (?:experience|visit)|como fue tu experiencia|hear from you"),
+    ("results", r"how are your results|results settl|como van tus resultados|loving your"),
+    (
+        "checkin",
+        r"checking in|how are you feeling|how is your skin|como te sientes|como va tu piel|let us know how|swelling|any concerns",
+    ),
+    ("aftercare", r"aftercare|avoid|no facials|stay upright|cuidados|skip"),
+]
+_OUTBOUND_RX = [(kind, re.compile(rx)) for kind, rx in _OUTBOUND_KINDS]
+
+
+def outbound_kind(last_outbound: str | None, pending: dict | None = None) -> str:
+    """What the practice's last text asked for, as one word ("slots", "offer", "reminder", ...)."""
+    if pending and pending.get("kind") == "slots" and pending.get("options"):
+        return "slots"
+    if not last_outbound:
+        return "none"
+    text = fold(last_outbound)
+    for kind, rx in _OUTBOUND_RX:
+        if rx.search(text):
+            return kind
+    return "other"
+
+
+def _days_bucket(days) -> str:
+    if days is None:
+        return "unknown"
+    if days <= 0:
+        return "0"
+    if days <= 3:
+        return "1-3"
+    if days <= 14:
+        return "4-14"
+    if days <= 60:
+        return "15-60"
+    return "60+"
+
+
+def features(body: str, context: dict) -> list[str]:
+    """Feature names for one reply in its thread (the model's input)."""
+    folded = fold(body)
+    toks = words(body)
+    kind = outbound_kind(context.get("last_outbound"), context.get("pending"))
+    feats = [f"w:{t}" for t in toks]
+    feats += [f"b:{a}_{b}" for a, b in zip(toks, toks[1:])]
+    padded = " " + " ".join(toks) + " "
+    for n in (3, 4, 5):
+        feats += [f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
+    marks = emoji(body)
+    feats += [f"e:{m}" for m in marks]
+    feats.append(f"lo:{kind}")
+    size = "0" if not toks else "1" if len(toks) == 1 else "2-4" if len(toks) <= 4 else "5+"
+    feats.append(f"len:{size}")
+    feats.append(f"lo:{kind}|len:{size}")
+    if len(toks) <= 4:
+        feats += [f"lo:{kind}|w:{t}" for t in toks] + [f"lo:{kind}|e:{m}" for m in marks]
+    if "?" in folded:
+        feats.append("q:?")
+    feats.append(f"fam:{guards.treatment_family(context.get('treatment'))}")
+    feats.append(f"days:{_days_bucket(context.get('days_since_visit'))}")
+    return feats
+
+
+# ------------------------------------------------------------- the model
+
+
+class LinearModel:
+    """Softmax over summed feature weights; weights are {feature: [one per class]}."""
+
+    def __init__(self, classes: list[str], bias: list[float], weights: dict[str, list[float]]):
+        self.classes = classes
+        self.bias = bias
+        self.weights = weights
+
+    def probabilities(self, feats: list[str]) -> dict[str, float]:
+        scores = list(self.bias)
+        n = len(scores)
+        for f in feats:
+            w = self.weights.get(f)
+            if w is not None:
+                for i in range(n):
+                    scores[i] += w[i]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return {c: e / total for c, e in zip(self.classes, exps)}
+
+
+@lru_cache(maxsize=1)
+def load_model(path: str | None = None) -> dict[str, LinearModel]:
+    """The intent and urgency models, read once per process."""
+    data = json.loads(Path(path or MODEL_PATH).read_text(encoding="utf-8"))
+    return {name: LinearModel(m["classes"], m["bias"], m["weights"]) for name, m in data["models"].items()}
+
+
+# ------------------------------------------------------------ thread rules
+
+_AFFIRM = re.compile(
+    r"^(?:y|yes|yess|yea|yeah|yep|yup|ya|sure|ok|okay|k|kk|okie|si|claro|va|dale|orale si|sounds good|perfect|perfecto|great|please|please do|absolutely|definitely|that works|works for me|book it|book me|do it|lets do it)(?: (?:please|pls|plz|porfa|por favor|thanks|thank you|thx|gracias|book me|sign me up|that works|works))*$"
+)
+_SLOT_PICK = re.compile(
+    r"^(?:(?:option|opcion|number|numero|num|no|#|el|la|the)\s*)?#?([1-9])(?:st|nd|rd|th|ro|do)?(?:\s*(?:please|pls|plz|porfa|por favor|works|is good|thanks|thx|gracias|one|works for me|esta bien))*$"
+)
+_ORDINAL = re.compile(
+    r"^(?:the |el |la )?(first|second|third|last|primero|primera|segundo|segunda|tercero|tercera|ultimo|ultima)(?: one| option| opcion)?(?: (?:please|pls|porfa))?$"
+)
+_ORDINALS = {
+    "first": 1,
+    "primero": 1,
+    "primera": 1,
+    "second": 2,
+    "segundo": 2,
+    "segunda": 2,
+    "third": 3,
+    "tercero": 3,
+    "tercera": 3,
+}
+_ACK_ONLY = re.compile(
+    r"^(?:ok|okay|k|kk|okie|thanks|thank you|thx|ty|got it|noted|cool|gracias|ok gracias|ok thanks|entendido|va|sale)$"
+)
+
+
+def _plain(body: str) -> str:
+    return " ".join(words(body))
+
+
+def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, dict] | None:
+    """(intent, rationale, entities) for short replies that only make sense against the last text."""
+    plain = _plain(body)
+    only_emoji = not plain and bool(emoji(body))
+    if guard is not None and guard.keyword == "YES":
+        if kind in ("slots", "offer", "promo", "winback"):
+            return "rebook_request", "YES answers an offer of times, not a re-subscribe", {}
+        return None
+    pick = _SLOT_PICK.match(plain)
+    ordinal = _ORDINAL.match(plain)
+    if pick or ordinal:
+        if kind == "slots":
+            n = int(pick.group(1)) if pick else _ORDINALS.get(ordinal.group(1), -1)
+            return "rebook_request", "picks one of the offered times", {"slot_choice": n}
+        if kind in ("offer",) and ordinal:
+            return "rebook_request", "picks an offered time", {}
+        if kind in ("none", "other", "aftercare", "results", "checkin", "feedback") and pick:
+            return "other", "a bare number with no times offered", {}
+    if plain in ("c", "r") and kind in ("reminder_code", "reminder"):
+        return "reschedule_or_cancel", "the reminder's cancel/reschedule code", {}
+    if kind in ("slots", "offer") and (
+        _AFFIRM.match(plain) or (only_emoji and set(emoji(body)) & {"👍", "👌", "🙌", "✅", "🙏"})
+    ):
+        return "rebook_request", "accepts the offered time", {}
+    if kind in ("reminder", "reminder_code", "aftercare", "checkin", "none", "other") and (
+        _ACK_ONLY.match(plain) or only_emoji and set(emoji(body)) & {"👍", "👌", "🙏", "✅"}
+    ):
+        return "other", "acknowledgement", {}
+    return None
+
+
+_ES_MARKERS = {
+    "que",
+    "de",
+    "la",
+    "el",
+    "mi",
+    "me",
+    "por",
+    "favor",
+    "gracias",
+    "si",
+    "tengo",
+    "quiero",
+    "puedo",
+    "cita",
+    "los",
+    "las",
+    "una",
+    "es",
+    "porfa",
+    "hola",
+    "no",
+    "mas",
+    "muy",
+    "para",
+    "esta",
+    "pero",
+    "ya",
+}
+_EN_MARKERS = {
+    "the",
+    "my",
+    "i",
+    "is",
+    "you",
+    "can",
+    "and",
+    "it",
+    "to",
+    "a",
+    "me",
+    "please",
+    "pls",
+    "thanks",
+    "yes",
+    "im",
+    "have",
+    "of",
+    "for",
+    "this",
+    "no",
+}
+
+
+def detect_language(body: str) -> str:
+    toks = words(body)
+    es = sum(t in _ES_MARKERS for t in toks) + 2 * bool(re.search(r"[ñ¿¡áéíóú]", body or "", re.I))
+    en = sum(t in _EN_MARKERS for t in toks)
+    return "es" if es > en else "en"
+
+
+_DAY = re.compile(
+    r"\b(mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday|fri|friday|sat|saturday|sun|sunday|lunes|martes|miercoles|jueves|viernes|sabado|domingo|today|tomorrow|tmrw|manana|hoy|next week|this week|weekend|la proxima semana)\b"
+)
+_TIME = re.compile(
+    r"\b(\d{1,2}(?::\d\d)?\s?(?:am|pm)|\d{1,2}:\d\d|noon|morning|mornings|afternoon|afternoons|evening|evenings|after work|lunch|en la manana|en la tarde|temprano)\b"
+)
+
+
+def entities(body: str, context: dict) -> dict:
+    """Preferences a handler can act on: days, times, slot picks, language."""
+    folded = fold(body)
+    found: dict = {"language": context.get("language") or detect_language(body)}
+    days = _DAY.findall(folded)
+    times = _TIME.findall(folded)
+    if days:
+        found["date_preference"] = " ".join(dict.fromkeys(days))
+    if times:
+        found["time_preference"] = " ".join(dict.fromkeys(times))
+    return found
+
+
+# --------------------------------------------------------------- classify
+
+
+def classify_local(body: str, context: dict):
+    """Decide a reply's intent and urgency without any network call."""
+    started = time.perf_counter()
+    context = context or {}
+    guard = guards.check(body, context.get("treatment"), context.get("days_since_visit"))
+    ents = entities(body, context)
+    kind = outbound_kind(context.get("last_outbound"), context.get("pending"))
+
+    def done(intent, urgency, confidence, rationale, path="local", extra=None):
+        if extra:
+            ents.update(extra)
+        return Decision(
+            intent=intent,
+            urgency=urgency,
+            entities=ents,
+            confidence=round(confidence, 4),
+            rationale=rationale,
+            path=path,
+            guard_rule=guard.rule if guard else None,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    if guard is not None and guard.final and guard.keyword != "YES":
+        return done(
+            guard.intent,
+            guard.urgency if guard.intent in ("side_effect_concern", "opt_out") else "none",
+            1.0,
+            f"guard {guard.rule}",
+            path="guard",
+        )
+    rule = _thread_rule(body, context, kind, guard)
+    if rule is not None:
+        intent, why, extra = rule
+        return done(intent, "none", 0.9, why, extra=extra)
+    if guard is not None and guard.keyword == "YES":
+        return done("opt_in", "none", 0.9, "carrier keyword YES with no offer to answer", path="guard")
+
+    models = load_model()
+    feats = features(body, context)
+    probs = models["intent"].probabilities(feats)
+    ranked = sorted(probs, key=probs.get, reverse=True)
+    intent = ranked[0]
+    if intent == "opt_out" and probs[intent] < OPT_OUT_MODEL_MIN:
+        # The guards catch opt-outs; the model alone must be sure before it silences a patient.
+        intent = ranked[1]
+    confidence = probs[intent]
+    if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(r"\bresubscribe\b|\bre subscribe\b", fold(body)):
+        intent, confidence = "opt_in", max(confidence, 0.9)
+    urgency = "none"
+    if intent == "side_effect_concern":
+        uprobs = models["urgency"].probabilities(feats)
+        urgency = max(uprobs, key=uprobs.get)
+        if urgency == "emergency" and (guard is None or guard.urgency != "emergency"):
+            # "Call 911 now" and paging the backup are for the red flags (bot.understanding.guards); a statistical hunch
+            # gets a clinician's call back (urgent), which is what it got right on every labelled set.
+            urgency = "urgent"
+        if guard is not None and guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK[urgency]:
+            urgency = guard.urgency
+    elif intent == "negative_feedback":
+        urgency = "routine"
+    return done(intent, urgency, confidence, f"model: {intent} ({confidence:.2f}), last text: {kind}")

@@ -1,0 +1,99 @@
+"""Text normalisation shared by the guards and the local classifier.
+
+Patients type fast on phones: accents dropped or added, letters doubled
+("sooo"), curly quotes, emoji, typos. Everything that matches words folds the
+text the same way first, so a rule written once for "hinchazón" also catches
+"hinchazon" and "HINCHAZON".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_QUOTES = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."}
+)
+_REPEATS = re.compile(r"(.)\1{2,}")
+_APOSTROPHE = re.compile(r"(?<=[a-z])'(?=[a-z])")
+_WORD = re.compile(r"[a-z0-9]+")
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, curly quotes straightened, "sooo" -> "soo", "don't" -> "dont"."""
+    text = (text or "").translate(_QUOTES)
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = stripped.lower()
+    lowered = _REPEATS.sub(r"\1\1", lowered)
+    return _APOSTROPHE.sub("", lowered)
+
+
+def words(text: str) -> list[str]:
+    """The folded text's words (letters and digits only)."""
+    return _WORD.findall(fold(text))
+
+
+def emoji(text: str) -> list[str]:
+    """Emoji characters in the raw text, in order."""
+    return _EMOJI.findall(text or "")
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance, capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] | None = None
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        best = cur[0]
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if prev2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+            best = min(best, cur[j])
+        if best > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class FuzzyLexicon:
+    """Maps a typed word to the lexicon word it most likely meant.
+
+    Short words must match exactly: at four letters one typo turns "blue" into
+    "glue". Longer words allow one edit (two from nine letters) and must keep
+    their first letter, which people rarely get wrong. Words in
+    `protected` are real words that sit one edit away from a lexicon word
+    ("while" / "white") and are never corrected.
+    """
+
+    def __init__(self, lexicon, protected=()):
+        self.lexicon = frozenset(lexicon)
+        self.protected = frozenset(protected)
+        self._by_len: dict[int, list[str]] = {}
+        for word in self.lexicon:
+            self._by_len.setdefault(len(word), []).append(word)
+        self.lookup = lru_cache(maxsize=20000)(self._lookup)
+
+    def _lookup(self, token: str) -> str:
+        if token in self.lexicon or token in self.protected or len(token) < 5 or token.isdigit():
+            return token
+        limit = 2 if len(token) >= 9 else 1
+        best, best_d = token, limit + 1
+        for size in range(len(token) - limit, len(token) + limit + 1):
+            for word in self._by_len.get(size, ()):
+                if len(word) < 5 or word[0] != token[0]:
+                    continue
+                d = edit_distance(token, word, limit)
+                if d < best_d:
+                    best, best_d = word, d
+        return best
+
+    def canonical(self, text: str) -> str:
+        """The folded text with each word replaced by its lexicon spelling, joined by single spaces."""
+        return " ".join(self.lookup(w) for w in words(text))
