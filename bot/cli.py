@@ -28,7 +28,7 @@ def _safe_url(url: str) -> str:
 
 
 def _import_appointments(args) -> int:
-    from bot.intake.appointments import import_csv
+    from bot.intake.csv_import import import_csv
 
     report = import_csv(args.file, runtime.db_url())
     for line, errors in report.errors:

@@ -3,7 +3,7 @@
 The code is the patient's own (`Patient.referral_code`, made on first ask);
 each ask is logged as an issued referral, with the friend's first name when the
 patient gave it. When a new patient books with the code (appointments API or
-CSV, `referral_code`), bot.intake.appointments links them: the referrer is thanked
+CSV, `referral_code`), bot.intake.referrals links them: the referrer is thanked
 by text (the `referred` plan, marketing consent and quiet hours apply; the
 friend is never named) and the team gets an inbox item to apply the reward.
 The friend is never texted because of the referral: only their own visit's

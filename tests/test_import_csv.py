@@ -7,7 +7,8 @@ import csv
 from sqlmodel import select
 
 from bot.cli import main
-from bot.intake.appointments import CSV_FIELDS, CSV_OPTIONAL_FIELDS, import_csv
+from bot.intake.csv_import import import_csv
+from bot.intake.schema import CSV_FIELDS, CSV_OPTIONAL_FIELDS
 from store.db import session_scope
 from store.models import Appointment, Location, Service
 

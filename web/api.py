@@ -12,7 +12,8 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.errors import ValidationError
-from bot.intake import appointments
+from bot.intake.schema import validate
+from bot.intake.upsert import upsert
 from bot.messaging.phones import normalize
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Touch
@@ -38,11 +39,11 @@ def post_appointment():
     except (ValueError, UnicodeDecodeError):
         return jsonify(error="invalid JSON", errors=[{"field": "(body)", "message": "is not valid JSON"}]), 400
     try:
-        item = appointments.validate(payload)
+        item = validate(payload)
     except ValidationError as exc:
         return jsonify(error="invalid appointment", errors=exc.errors), 400
     with session_scope(runtime.db_url()) as session:
-        ids = appointments.upsert(session, item, source="api")
+        ids = upsert(session, item, source="api")
     return jsonify(status="ok", **ids)
 
 

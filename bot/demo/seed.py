@@ -1,6 +1,6 @@
 """The demo practice: Glow Aesthetics Med Spa, its people, menu and eight months of patients.
 
-Appointments go in through `bot.intake.appointments.validate` and `upsert`, exactly as a
+Appointments go in through `bot.intake.schema.validate` and `bot.intake.upsert.upsert`, exactly as a
 practice system's webhook would send them, so the planner runs as in production.
 The data is fictional: 555-01xx numbers, example.com addresses.
 """
@@ -20,7 +20,8 @@ from werkzeug.security import generate_password_hash
 from bot import runtime
 from bot.clock import FrozenClock, to_utc
 from bot.consent.opt_out import opt_out
-from bot.intake import appointments
+from bot.intake.schema import validate
+from bot.intake.upsert import upsert
 from bot.touches import composer, sending_rules
 from bot.touches.plans import plans_for
 from store.db import session_scope
@@ -342,7 +343,7 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
             _settle_touches(session, practice_id, at, rng)
             with _clock_at(at):
                 if kind == "appointment":
-                    appointments.upsert(session, appointments.validate(data), source="seed")
+                    upsert(session, validate(data), source="seed")
                 else:
                     _opt_out_by_text(session, practice_id, data, at)
         _settle_touches(session, practice_id, now, rng)
