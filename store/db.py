@@ -34,20 +34,28 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def make_engine(url: str, autocommit: bool = False) -> Engine:
-    """A new engine for a URL, SQLite set up for two processes sharing one file."""
+    """A new engine for a URL, SQLite set up for two processes sharing one file.
+
+    Bound parameters are phone numbers and message bodies: `hide_parameters` keeps them out of every
+    SQL error and traceback."""
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
+            **options,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No ping before every checkout (a round trip per webhook): a connection the server dropped
     # raises a disconnect error, the pool discards it, and callers retry (see `retry_on_disconnect`).
-    return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5, max_overflow=10, **options)
+    return create_engine(
+        url, pool_pre_ping=False, pool_recycle=1800, pool_size=5, max_overflow=10, hide_parameters=True, **options
+    )
 
 
 def get_engine(url: str, autocommit: bool = False) -> Engine:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from bot.messaging.transport import QuietHttpClient
 from fakes.twilio_server import FakeTwilio, count_segments
 
 SID = "AC" + "1" * 32
@@ -90,7 +90,7 @@ def fake(now, receiver):
 @pytest.fixture
 def client(fake):
     # the real twilio client, pointed at the fake
-    http = TwilioHttpClient(timeout=5)
+    http = QuietHttpClient(timeout=5)
     twilio = Client(SID, TOKEN, http_client=http)
     twilio.api.base_url = fake.base_url
     yield twilio
@@ -122,7 +122,7 @@ def test_messaging_service_send_is_accepted_then_gets_a_sender(client, fake):
 
 
 def test_wrong_credentials_get_twilio_401(fake):
-    http = TwilioHttpClient(timeout=5)
+    http = QuietHttpClient(timeout=5)
     intruder = Client(SID, "wrong-token", http_client=http)
     intruder.api.base_url = fake.base_url
     try:

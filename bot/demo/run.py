@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:web.gunicorn_conf",
                 "--bind",
                 f"{HOST}:{settings.port}",
                 "--workers",

@@ -63,7 +63,7 @@ class _Retry(Exception):
         self.code, self.status = code, status
 
 
-class _QuietHttpClient(TwilioHttpClient):
+class QuietHttpClient(TwilioHttpClient):
     # The stock client logs query parameters (phone numbers) at INFO.
     def log_request(self, kwargs):
         pass
@@ -120,7 +120,7 @@ class SmsTransport:
         # Proxy variables (HTTPS_PROXY, NO_PROXY) are read once, for the one API this client calls:
         # left to requests, they are re-read from the environment on every request.
         base = settings.twilio_api_base_url or "https://api.twilio.com"
-        self.http = _QuietHttpClient(timeout=timeout, proxy=requests.utils.get_environ_proxies(base) or None)
+        self.http = QuietHttpClient(timeout=timeout, proxy=requests.utils.get_environ_proxies(base) or None)
         self.http.session.trust_env = False
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
         if settings.twilio_api_base_url:
