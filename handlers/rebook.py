@@ -95,6 +95,8 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     session, patient = turn.session, turn.patient
     service = session.get(Service, pending["service_id"])
     start = to_utc(datetime.fromisoformat(option["start"]))
+    if service is not None:
+        slots.hold_calendar(session, option["provider_id"])
     if (
         service is None
         or start <= turn.now + timedelta(hours=1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.clock import to_utc
@@ -180,6 +181,15 @@ def open_slots(
                     found.append(Slot(provider.id, provider.name, to_utc(start)))
                 start += GRID
     return _spread(found, zone, count)
+
+
+def hold_calendar(session: Session, provider_id: int) -> None:
+    """Take the provider's calendar for this transaction: a booking made by another worker either
+    committed before this returns (and `still_open` sees it) or waits until this one commits.
+
+    A no-op UPDATE of the provider's row is a row lock on PostgreSQL and the write lock on SQLite,
+    so checking a time and inserting the visit cannot interleave with another booking of it."""
+    session.exec(update(Provider).where(col(Provider.id) == provider_id).values(id=Provider.id))
 
 
 def still_open(session: Session, service: Service, provider_id: int, start: datetime) -> bool:
