@@ -5,7 +5,7 @@ VENV := .venv
 PYTHON ?= $(shell for p in python3.12 python3.11 python3 python; do \
 	  $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2])' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: demo test bench venv check-python clean
+.PHONY: demo test bench drill venv check-python clean
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Aftercare needs Python 3.11 or newer (3.11 or 3.12 preferred)."; exit 1; }
@@ -26,6 +26,10 @@ test: venv
 
 bench: venv
 	$(VENV)/bin/python -m bench
+
+# The fault drill (issue #11): N scripted patients under chaos, audited; DRILL_ARGS="--patients 50 --strict".
+drill: venv
+	$(VENV)/bin/python -m bench.drill $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) var .bench
