@@ -331,7 +331,7 @@ def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio
 
 
 def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, clock, spa, db_url):  # noqa: F811
-    from web.dashboard import practice_numbers
+    from web.dashboard.numbers import practice_numbers
 
     with session_scope(db_url) as session:  # the rebook text went out yesterday
         touch = session.exec(select(Touch)).one()

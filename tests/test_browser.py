@@ -15,7 +15,7 @@ from bot.clock import to_local
 from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Practice
-from web.dashboard import TIME_FORMAT, thread_query
+from web.transcript import TIME_FORMAT, thread_query
 
 pytestmark = pytest.mark.browser
 

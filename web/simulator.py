@@ -20,12 +20,9 @@ from bot.clock import to_local, to_utc
 from store.db import session_scope
 from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
 from web.auth import check_csrf, load_staff, render_error
-from web.dashboard import TIME_FORMAT, _decision_view, practice_number, reason_text, thread_query
+from web.transcript import TIME_FORMAT, URGENCY_ORDER, decision_view, practice_number, reason_text, thread_query
 
 log = logging.getLogger(__name__)
-
-URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
-"""Most urgent first, as in the dashboard's inbox (newest first within each)."""
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 for _code in (400, 404):
@@ -141,7 +138,7 @@ def _message_json(message: Message, staff: dict, tz: str) -> dict:
         "at": to_utc(message.created_at).isoformat(),
         "time": _shown(message.created_at, tz),
         "staff": staff.get(message.staff_user_id),
-        "decision": _decision_view(message.decision),
+        "decision": decision_view(message.decision),
     }
 
 

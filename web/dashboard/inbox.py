@@ -1,0 +1,142 @@
+"""The inbox: open escalations first (most urgent, then oldest), the latest texts in; acknowledge and resolve."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from bot import runtime
+from bot.clock import to_utc
+from bot.staff.paging import acknowledge as acknowledge_escalation
+from store.db import session_scope
+from store.models import AuditEvent, Escalation, Message, Patient, StaffUser
+from web.auth import login_required, safe_next
+from web.dashboard import bp
+from web.dashboard.context import current_time, staff_practice
+from web.transcript import URGENCY_ORDER, ago, decision_view, reason_text
+
+
+@bp.get("/")
+@login_required
+def inbox():
+    """Open escalations first (most urgent, then oldest), then the latest texts in."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        rows = db.exec(
+            select(Escalation, Patient, Message)
+            .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
+            .join(Message, Message.id == Escalation.message_id, isouter=True)
+            .where(
+                col(Escalation.status).in_(("open", "acknowledged")),
+                or_(Escalation.practice_id == practice.id, col(Escalation.practice_id).is_(None)),
+            )
+        ).all()
+        staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
+        paged = _paged(db, [e.id for e, _p, _m in rows], staff)
+        escalations = sorted(
+            (
+                {
+                    "id": e.id,
+                    "urgency": e.urgency,
+                    "status": e.status,
+                    "reason": reason_text(e.reason),
+                    "patient_id": p.id if p else None,
+                    "first_name": (p.first_name if p else None) or "Unknown number",
+                    "body": m.body if m else (e.note or ""),
+                    "note": e.note if m else None,
+                    "created_at": e.created_at,
+                    "age": ago(e.created_at, now),
+                    "acknowledged_by": staff.get(e.acknowledged_by),
+                    "assigned": staff.get(e.assigned_staff_id),
+                    "paged": paged.get(e.id, []),
+                    "repaged": e.repaged_at is not None,
+                }
+                for e, p, m in rows
+            ),
+            key=lambda e: (e["status"] != "open", URGENCY_ORDER.get(e["urgency"], 3), to_utc(e["created_at"])),
+        )
+        recent = db.exec(
+            select(Message, Patient)
+            .join(Patient, Patient.id == Message.patient_id, isouter=True)
+            .where(
+                Message.direction == "in", or_(Message.practice_id == practice.id, col(Message.practice_id).is_(None))
+            )
+            .order_by(col(Message.id).desc())
+            .limit(15)
+        ).all()
+        latest = [
+            {"message": m, "patient": p, "decision": decision_view(m.decision), "age": ago(m.created_at, now)}
+            for m, p in recent
+        ]
+        return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice)
+
+
+def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, list[str]]:
+    """Who was texted a page for each escalation (keys page-<escalation>-<round>-<staff>), first page first."""
+    if not escalation_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    keys = db.exec(
+        select(Message.idempotency_key)
+        .where(Message.kind == "alert", Message.direction == "out", col(Message.idempotency_key).like("page-%"))
+        .order_by(Message.id)
+    )
+    wanted = set(escalation_ids)
+    for key in keys:
+        parts = (key or "").split("-")
+        if len(parts) == 4 and parts[1].isdigit() and int(parts[1]) in wanted:
+            name = staff.get(int(parts[3])) if parts[3].isdigit() else None
+            names = found.setdefault(int(parts[1]), [])
+            if name and name not in names:
+                names.append(name)
+    return found
+
+
+def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:
+    escalation = db.get(Escalation, escalation_id)
+    if escalation is None or escalation.practice_id not in (None, g.staff.practice_id):
+        abort(404, description="No such escalation.")
+    return escalation
+
+
+@bp.post("/escalations/<int:escalation_id>/acknowledge")
+@login_required
+def acknowledge(escalation_id: int):
+    """Say 'I have it': the escalation shows who took it."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        escalation = _escalation_for_staff(db, escalation_id)
+        if escalation.status == "open":
+            acknowledge_escalation(db, escalation, g.staff.id, now, via="dashboard")
+            flash("Acknowledged: it is yours now.", "info")
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/escalations/<int:escalation_id>/resolve")
+@login_required
+def resolve(escalation_id: int):
+    """Close an escalation, with an optional note."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        escalation = _escalation_for_staff(db, escalation_id)
+        if escalation.status != "resolved":
+            if escalation.acknowledged_at is None:
+                escalation.acknowledged_at, escalation.acknowledged_by = now, g.staff.id
+            escalation.status, escalation.resolved_at = "resolved", now
+            note = (request.form.get("note") or "").strip()[:500]
+            escalation.note = note or escalation.note
+            db.add(escalation)
+            db.add(
+                AuditEvent(
+                    practice_id=g.staff.practice_id,
+                    actor=f"staff:{g.staff.id}",
+                    action="escalation_resolved",
+                    subject_type="escalation",
+                    subject_id=escalation.id,
+                    created_at=now,
+                )
+            )
+            flash("Resolved.", "info")
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,261 @@
+"""A patient's page: the transcript with each decision, takeover and release, and staff replies."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from bot import runtime
+from bot.clock import to_utc
+from bot.errors import TransportError
+from bot.messaging.phones import mask
+from bot.messaging.transport import SmsTransport
+from store.db import session_scope
+from store.models import (
+    Appointment,
+    AuditEvent,
+    ConversationState,
+    Escalation,
+    Message,
+    Patient,
+    Service,
+    StaffUser,
+    Touch,
+)
+from web.auth import login_required
+from web.dashboard import bp
+from web.dashboard.context import current_time, patient_or_404, staff_practice
+from web.transcript import decision_view, practice_number, thread_query
+
+log = logging.getLogger(__name__)
+
+TAKEOVER_HOURS = 24
+"""How long a takeover keeps the bot quiet for one patient unless released earlier."""
+
+MAX_REPLY = 640
+"""Staff replies stay within four segments."""
+
+
+@bp.get("/patients")
+@login_required
+def patients():
+    """Every patient, searchable by name or phone, most recently in touch first."""
+    query_text = (request.args.get("q") or "").strip()
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        query = select(Patient).where(Patient.practice_id == practice.id)
+        if query_text:
+            like = f"%{query_text.lower()}%"
+            digits = "".join(c for c in query_text if c.isdigit())
+            conditions = [
+                func.lower(Patient.first_name + " " + func.coalesce(Patient.last_name, "")).like(like),
+                func.lower(func.coalesce(Patient.last_name, "")).like(like),
+            ]
+            if len(digits) >= 3:
+                conditions.append(Patient.phone.like(f"%{digits}%"))
+            query = query.where(or_(*conditions))
+        found = db.exec(query.order_by(Patient.first_name, Patient.last_name).limit(200)).all()
+        last_visits = dict(
+            db.exec(
+                select(Appointment.patient_id, func.max(Appointment.start_at))
+                .where(Appointment.status == "completed", Appointment.practice_id == practice.id)
+                .group_by(Appointment.patient_id)
+            ).all()
+        )
+        open_escalations = set(db.exec(select(Escalation.patient_id).where(Escalation.status == "open")).all())
+        rows = [{"patient": p, "last_visit": last_visits.get(p.id), "open": p.id in open_escalations} for p in found]
+        return render_template("patients.html", rows=rows, q=query_text, now=now)
+
+
+@bp.get("/patients/<int:patient_id>")
+@login_required
+def patient(patient_id: int):
+    """Transcript with each decision, planned touches, consent and takeover state."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        person = patient_or_404(db, patient_id)
+        messages = db.exec(thread_query(person).order_by(Message.created_at, Message.id)).all()
+        staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
+        thread = [
+            {"message": m, "decision": decision_view(m.decision), "staff": staff.get(m.staff_user_id)} for m in messages
+        ]
+        touches = db.exec(select(Touch).where(Touch.patient_id == person.id).order_by(col(Touch.due_at).desc())).all()
+        visits = db.exec(
+            select(Appointment, Service)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(Appointment.patient_id == person.id)
+            .order_by(col(Appointment.start_at).desc())
+        ).all()
+        state = db.get(ConversationState, person.id)
+        takeover = None
+        if state and state.takeover_until and to_utc(state.takeover_until) > now:
+            takeover = {
+                "until": state.takeover_until,
+                "by": staff.get(state.takeover_staff_id),
+                "mine": state.takeover_staff_id == g.staff.id,
+            }
+        escalations = db.exec(
+            select(Escalation).where(Escalation.patient_id == person.id).order_by(col(Escalation.id).desc())
+        ).all()
+        # Reading a transcript is an access to health information: keep who did it.
+        db.add(
+            AuditEvent(
+                practice_id=practice.id,
+                actor=f"staff:{g.staff.id}",
+                action="transcript_viewed",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
+        return render_template(
+            "patient.html",
+            patient=person,
+            thread=thread,
+            touches=touches,
+            visits=visits,
+            takeover=takeover,
+            escalations=escalations,
+            practice=practice,
+            now=now,
+            max_reply=MAX_REPLY,
+            sender=practice_number(db, person),
+        )
+
+
+@bp.post("/patients/<int:patient_id>/takeover")
+@login_required
+def take_over(patient_id: int):
+    """Staff take the conversation: the bot stays quiet for this patient for TAKEOVER_HOURS."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        person = patient_or_404(db, patient_id)
+        state = db.get(ConversationState, person.id) or ConversationState(patient_id=person.id)
+        state.takeover_staff_id, state.takeover_until, state.updated_at = (
+            g.staff.id,
+            now + timedelta(hours=TAKEOVER_HOURS),
+            now,
+        )
+        db.add(state)
+        db.add(
+            AuditEvent(
+                practice_id=person.practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="takeover",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
+    flash(
+        f"You have this conversation for the next {TAKEOVER_HOURS} hours; the bot will not answer or send touches.",
+        "info",
+    )
+    return redirect(url_for("dashboard.patient", patient_id=patient_id))
+
+
+@bp.post("/patients/<int:patient_id>/release")
+@login_required
+def release(patient_id: int):
+    """Hand the conversation back to the bot."""
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        person = patient_or_404(db, patient_id)
+        state = db.get(ConversationState, person.id)
+        if state is not None:
+            state.takeover_staff_id, state.takeover_until, state.updated_at = None, None, now
+            db.add(state)
+        db.add(
+            AuditEvent(
+                practice_id=person.practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="takeover_released",
+                subject_type="patient",
+                subject_id=person.id,
+                created_at=now,
+            )
+        )
+    flash("Released: the bot handles this conversation again.", "info")
+    return redirect(url_for("dashboard.patient", patient_id=patient_id))
+
+
+@bp.post("/patients/<int:patient_id>/reply")
+@login_required
+def reply(patient_id: int):
+    """Text the patient as staff: the row is stored before the send, so a crash never hides a sent text."""
+    body = " ".join((request.form.get("body") or "").split())
+    now = current_time()
+    if not body:
+        flash("Write a message first.", "error")
+        return redirect(url_for("dashboard.patient", patient_id=patient_id))
+    if len(body) > MAX_REPLY:
+        flash(f"Keep replies under {MAX_REPLY} characters.", "error")
+        return redirect(url_for("dashboard.patient", patient_id=patient_id))
+    with session_scope(runtime.db_url()) as db:
+        person = patient_or_404(db, patient_id)
+        if person.opted_out_at is not None:
+            flash("This patient opted out: no texts may be sent until they text START.", "error")
+            return redirect(url_for("dashboard.patient", patient_id=patient_id))
+        sender = practice_number(db, person)
+        message = Message(
+            practice_id=person.practice_id,
+            patient_id=person.id,
+            staff_user_id=g.staff.id,
+            direction="out",
+            kind="staff",
+            from_number=sender or "",
+            to_number=person.phone,
+            body=body,
+            status="sending",
+            idempotency_key=f"staff-{secrets.token_hex(12)}",
+            created_at=now,
+        )
+        db.add(message)
+        state = db.get(ConversationState, person.id) or ConversationState(patient_id=person.id)
+        state.last_outbound_at, state.updated_at = now, now
+        db.add(state)
+        db.flush()
+        message_id, to, practice_id = message.id, person.phone, person.practice_id
+    status, sid, segments, error = _send(to, body, sender)
+    with session_scope(runtime.db_url()) as db:
+        message = db.get(Message, message_id)
+        message.status, message.twilio_sid, message.segments = status, sid, segments
+        message.sent_at = now if sid else None
+        message.status_at = current_time()
+        db.add(message)
+        db.add(
+            AuditEvent(
+                practice_id=practice_id,
+                actor=f"staff:{g.staff.id}",
+                action="staff_reply",
+                subject_type="patient",
+                subject_id=patient_id,
+                detail={"message_id": message_id},
+                created_at=now,
+            )
+        )
+    if error:
+        flash(f"Not sent: {error}", "error")
+    else:
+        flash("Sent.", "info")
+    return redirect(url_for("dashboard.patient", patient_id=patient_id) + "#reply")
+
+
+def _send(to: str, body: str, sender: str | None) -> tuple[str, str | None, int | None, str | None]:
+    """(status, sid, segments, error) of one staff text."""
+    settings = runtime.settings()
+    callback = settings.public_base_url + "/sms/status" if settings.public_base_url else None
+    try:
+        with SmsTransport(settings) as transport:
+            result = transport.send(to, body, from_=sender, status_callback=callback)
+    except TransportError as error:
+        log.warning("staff reply to %s failed: %s", mask(to), error)
+        return "failed", None, None, str(error)
+    return result.status, result.sid, result.num_segments, None
