@@ -25,6 +25,7 @@ BLUEPRINTS = (
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the web app for these settings (read from the environment when not given)."""
     settings = runtime.configure(settings, runtime.clock())
+    settings.require_secrets()  # a production start without its secrets stops here, naming each
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["AFTERCARE"] = settings

@@ -11,6 +11,7 @@ import threading
 from rq import SimpleWorker
 
 from bot import runtime
+from bot.errors import ConfigError
 from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
 
 log = logging.getLogger("aftercare.worker")
@@ -98,7 +99,12 @@ def preload() -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
-    settings = runtime.configure()
+    try:
+        settings = runtime.configure()
+        settings.require_secrets()
+    except ConfigError as error:
+        log.error("configuration error: %s", error)
+        return 2
     connection = redis_connection(settings)
     queues = [get_queue(name, settings) for name in QUEUES]
     preload()

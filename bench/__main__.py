@@ -146,6 +146,10 @@ def child_environment(database_url: str, redis_url: str, run_dir: Path) -> dict:
         AFTERCARE_DATA_DIR=str(run_dir),
         PUBLIC_BASE_URL=webhook.PUBLIC_BASE_URL,
         TWILIO_AUTH_TOKEN=webhook.AUTH_TOKEN,
+        SECRET_KEY="bench-secret-key",
+        AFTERCARE_API_TOKEN="bench-api-token",
+        APPOINTMENTS_WEBHOOK_SECRET="bench-appointments-secret",
+        AFTERCARE_DEMO="1",  # the bench endpoints are demo-only surfaces
         # Replies a job might send go to a closed loopback port, never to Twilio.
         TWILIO_API_BASE_URL="http://127.0.0.1:9",
         PYTHONUNBUFFERED="1",

@@ -105,8 +105,10 @@ def _backends():
 def _configure(db_url: str, redis_url: str, data_dir: Path, **extra):
     from bot import runtime
     from bot.clock import FrozenClock
-    from bot.settings import Settings
+    from bot.settings import DEMO_SECRETS, Settings
 
+    # The fake Twilio's own default token: the bench talks to it alone.
+    extra.setdefault("twilio_auth_token", DEMO_SECRETS["TWILIO_AUTH_TOKEN"])
     settings = Settings(database_url=db_url, redis_url=redis_url, data_dir=data_dir, pacing=False, **extra)
     clock = FrozenClock(START)
     runtime.configure(settings, clock)
@@ -288,7 +290,7 @@ def _fake_twilio_process():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    from bot.settings import Settings
+    from bot.settings import DEMO_SECRETS, Settings
 
     defaults = Settings()
     process = subprocess.Popen(
@@ -305,7 +307,7 @@ def _fake_twilio_process():
             "--account-sid",
             defaults.twilio_account_sid,
             "--auth-token",
-            defaults.twilio_auth_token,
+            DEMO_SECRETS["TWILIO_AUTH_TOKEN"],
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -17,6 +17,21 @@ from bot.errors import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 """The project folder: prompts/, plans and the demo's data live under it."""
 
+SECRETS = {
+    "SECRET_KEY": "secret_key",
+    "AFTERCARE_API_TOKEN": "aftercare_api_token",
+    "TWILIO_AUTH_TOKEN": "twilio_auth_token",
+    "APPOINTMENTS_WEBHOOK_SECRET": "appointments_webhook_secret",
+}
+"""Variables with no default: the web app and the worker refuse to start without each (variable: field)."""
+
+DEMO_SECRETS = {
+    "TWILIO_AUTH_TOKEN": "dev-twilio-token",
+    "APPOINTMENTS_WEBHOOK_SECRET": "dev-appointments-secret",
+    "AFTERCARE_API_TOKEN": "dev-api-token",
+}
+"""What `make demo` uses when these are unset (it prints them); public, so refused outside the demo."""
+
 
 def _raw(env: dict, name: str) -> str | None:
     value = env.get(name)
@@ -102,7 +117,7 @@ class Settings:
     port: int = 8000
     public_base_url: str | None = None
     twilio_account_sid: str = "AC" + "0" * 32
-    twilio_auth_token: str = "dev-twilio-token"
+    twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_api_base_url: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_from_number: str | None = None
@@ -111,15 +126,16 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 4.0
-    appointments_webhook_secret: str = "dev-appointments-secret"
-    aftercare_api_token: str = "dev-api-token"
+    appointments_webhook_secret: str | None = field(default=None, repr=False)
+    aftercare_api_token: str | None = field(default=None, repr=False)
     smtp_url: str | None = None
     mail_from: str = "aftercare@localhost"
     plans_file: Path | None = None
     default_country: str = "US"
     sender_mps: float = 1.0
     pacing: bool = True
-    secret_key: str = "dev-secret-key"
+    secret_key: str | None = field(default=None, repr=False)
+    demo: bool = False
     repage_minutes: int = 10
     extra: dict = field(default_factory=dict)
 
@@ -144,7 +160,7 @@ class Settings:
             port=_int(env, "PORT", 8000, 1, 65535),
             public_base_url=_url(env, "PUBLIC_BASE_URL"),
             twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", cls.twilio_account_sid),
-            twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN", cls.twilio_auth_token),
+            twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN"),
             twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL"),
             twilio_messaging_service_sid=_str(env, "TWILIO_MESSAGING_SERVICE_SID"),
             twilio_from_number=_str(env, "TWILIO_FROM_NUMBER"),
@@ -153,17 +169,37 @@ class Settings:
             openai_base_url=_url(env, "OPENAI_BASE_URL"),
             openai_model=_str(env, "OPENAI_MODEL", cls.openai_model),
             llm_timeout_s=_float(env, "OPENAI_TIMEOUT_S", cls.llm_timeout_s, minimum=0.1),
-            appointments_webhook_secret=_str(env, "APPOINTMENTS_WEBHOOK_SECRET", cls.appointments_webhook_secret),
-            aftercare_api_token=_str(env, "AFTERCARE_API_TOKEN", cls.aftercare_api_token),
+            appointments_webhook_secret=_str(env, "APPOINTMENTS_WEBHOOK_SECRET"),
+            aftercare_api_token=_str(env, "AFTERCARE_API_TOKEN"),
             smtp_url=_url(env, "SMTP_URL", schemes=("smtp", "smtps")),
             mail_from=_str(env, "MAIL_FROM", cls.mail_from),
             plans_file=Path(plans) if plans else None,
             default_country=_str(env, "AFTERCARE_DEFAULT_COUNTRY", "US").upper(),
             sender_mps=_float(env, "AFTERCARE_SENDER_MPS", cls.sender_mps, minimum=0.01),
             pacing=_bool(env, "AFTERCARE_PACING", True),
-            secret_key=_str(env, "SECRET_KEY", cls.secret_key),
+            secret_key=_str(env, "SECRET_KEY"),
+            demo=_bool(env, "AFTERCARE_DEMO", False),
             repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
         )
+
+    def require_secrets(self) -> None:
+        """Refuse to serve without every secret, or with a demo value outside the demo; names each variable."""
+        missing = [name for name, attr in SECRETS.items() if not getattr(self, attr)]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)}: not set; {'it has' if len(missing) == 1 else 'they have'} no default"
+                " (set a long random value, or NAME_FILE with its path)"
+            )
+        public = [
+            name for name, value in DEMO_SECRETS.items() if not self.demo and getattr(self, SECRETS[name]) == value
+        ]
+        if public:
+            raise ConfigError(f"{', '.join(public)}: the demo's public value is refused outside `make demo`")
+
+    @property
+    def email_enabled(self) -> bool:
+        """Email goes out through SMTP_URL; the demo's local mail sink stands in only in demo mode."""
+        return bool(self.smtp_url) or self.demo
 
     def with_(self, **changes) -> Settings:
         """A copy with some fields changed (tests use this)."""

@@ -27,6 +27,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 TWILIO_TOKEN = "test-auth-token"
 HMAC_SECRET = "test-appointments-secret"
 API_TOKEN = "test-api-token"
+SECRET_KEY = "test-secret-key"
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +122,7 @@ def settings(tmp_path, db_url, redis, _redis_server_url, clock) -> Settings:
         twilio_auth_token=TWILIO_TOKEN,
         appointments_webhook_secret=HMAC_SECRET,
         aftercare_api_token=API_TOKEN,
+        secret_key=SECRET_KEY,
         openai_api_key=None,
         openai_base_url=None,
         pacing=False,

@@ -59,7 +59,11 @@ def check_csrf() -> None:
 
 @bp.app_context_processor
 def _template_helpers():
-    return {"csrf_token": csrf_token, "current_staff": g.get("staff")}
+    return {
+        "csrf_token": csrf_token,
+        "current_staff": g.get("staff"),
+        "email_off": not runtime.settings().email_enabled,
+    }
 
 
 def load_staff() -> StaffUser | None:

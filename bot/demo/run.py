@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot import runtime
 from bot.errors import ConfigError
-from bot.settings import ROOT, Settings
+from bot.settings import DEMO_SECRETS, ROOT, Settings
 
 HOST = "127.0.0.1"
 """The demo never listens on anything but loopback."""
@@ -150,11 +150,8 @@ def _settings_and_env(environ: dict) -> tuple[Settings, dict, list[str]]:
     if not env.get("PUBLIC_BASE_URL"):
         env["PUBLIC_BASE_URL"] = f"http://{HOST}:{port}"
         defaulted.append("PUBLIC_BASE_URL")
-    for name, value in (
-        ("TWILIO_AUTH_TOKEN", Settings.twilio_auth_token),
-        ("APPOINTMENTS_WEBHOOK_SECRET", Settings.appointments_webhook_secret),
-        ("AFTERCARE_API_TOKEN", Settings.aftercare_api_token),
-    ):
+    env["AFTERCARE_DEMO"] = "1"  # the only place demo values, the mail sink and the simulator are allowed
+    for name, value in DEMO_SECRETS.items():
         if not env.get(name):
             env[name] = value
             defaulted.append(name)
