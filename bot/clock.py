@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = "America/Chicago"
+"""The zone of a location or practice that names none (also the models' default): the one fallback."""
+
+
+class _Zoned(Protocol):
+    @property
+    def timezone(self) -> str | None: ...
+
+
+def zone_name(*names: str | None) -> str:
+    """The first time zone named, most specific first (location, then practice), else DEFAULT_TIMEZONE."""
+    return next((name for name in names if name), DEFAULT_TIMEZONE)
+
+
+def local_zone(location: _Zoned | None = None, practice: _Zoned | None = None) -> str:
+    """The time zone a patient's texts and times are in: the location's, else its practice's, else
+    DEFAULT_TIMEZONE."""
+    return zone_name(
+        location.timezone if location is not None else None, practice.timezone if practice is not None else None
+    )
 
 
 def utcnow() -> datetime:

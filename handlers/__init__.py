@@ -10,6 +10,9 @@ so a clinical problem never waits behind a booking question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.vocabulary import Intent, is_paging
 from handlers import (
     defer,
     feedback,
@@ -24,22 +27,22 @@ from handlers import (
     side_effect,
     wrong_number,
 )
-from handlers.turn import ESCALATING, Turn
+from handlers.turn import Turn
 
-ROUTES = {
-    "side_effect_concern": side_effect.handle,
-    "rebook_request": rebook.handle,
-    "reschedule_or_cancel": reschedule.handle,
-    "defer": defer.handle,
-    "referral": referral.handle,
-    "opt_out": opt_out.handle,
-    "opt_in": opt_in.handle,
-    "help": help.handle,
-    "question": question.handle,
-    "positive_feedback": feedback.positive,
-    "negative_feedback": feedback.negative,
-    "wrong_number": wrong_number.handle,
-    "other": other.handle,
+ROUTES: dict[str, Callable[[Turn], None]] = {
+    Intent.SIDE_EFFECT_CONCERN: side_effect.handle,
+    Intent.REBOOK_REQUEST: rebook.handle,
+    Intent.RESCHEDULE_OR_CANCEL: reschedule.handle,
+    Intent.DEFER: defer.handle,
+    Intent.REFERRAL: referral.handle,
+    Intent.OPT_OUT: opt_out.handle,
+    Intent.OPT_IN: opt_in.handle,
+    Intent.HELP: help.handle,
+    Intent.QUESTION: question.handle,
+    Intent.POSITIVE_FEEDBACK: feedback.positive,
+    Intent.NEGATIVE_FEEDBACK: feedback.negative,
+    Intent.WRONG_NUMBER: wrong_number.handle,
+    Intent.OTHER: other.handle,
 }
 """Intent -> handler; an intent missing here is a bug (tests check every classifier intent is routed)."""
 
@@ -48,7 +51,7 @@ def route(turn: Turn) -> None:
     """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself)."""
     intent = turn.decision.intent
     handler = ROUTES.get(intent, other.handle)
-    if turn.decision.urgency in ESCALATING and intent != "opt_out":
+    if is_paging(turn.decision.urgency) and intent != Intent.OPT_OUT:
         handler = side_effect.handle
     turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
     handler(turn)

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.clock import to_local, to_utc
+from bot.clock import local_zone, to_local, to_utc
 from bot.touches import composer
 from bot.touches.planner import due_time
 from bot.touches.plans import DEFERRED, REBOOK_PURPOSES, plans_for
 from bot.understanding.textnorm import fold
+from bot.vocabulary import TouchStatus
 from handlers.turn import Turn
 from store.models import Location, Practice, Touch
 from store.queries import PENDING_TOUCH_STATUSES, last_visit
@@ -162,7 +163,7 @@ def handle(turn: Turn) -> None:
     appointment, _service = visit
     location = session.get(Location, appointment.location_id) if appointment.location_id else None
     practice = session.get(Practice, patient.practice_id)
-    tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+    tz = local_zone(location, practice)
     today = to_local(turn.now, tz).date()
     named = check_back_day(turn.message.body, today)
     if named is not None:
@@ -178,7 +179,7 @@ def handle(turn: Turn) -> None:
             col(Touch.status).in_(PENDING_TOUCH_STATUSES),
             (col(Touch.purpose).in_(REBOOK_PURPOSES) & (Touch.due_at < due)) | (Touch.plan == DEFERRED),
         )
-        .values(status="suppressed", reason="deferred_by_patient", updated_at=turn.now)
+        .values(status=TouchStatus.SUPPRESSED, reason="deferred_by_patient", updated_at=turn.now)
     )
     touch = Touch(
         practice_id=patient.practice_id,
@@ -190,7 +191,7 @@ def handle(turn: Turn) -> None:
         channel=step.channel,
         marketing=step.marketing,
         due_at=due,
-        status="scheduled",
+        status=TouchStatus.SCHEDULED,
         created_at=turn.now,
         updated_at=turn.now,
     )

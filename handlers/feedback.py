@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.vocabulary import TouchStatus
 from handlers.turn import Turn
 from store.models import Touch
 
@@ -23,7 +24,7 @@ def positive(turn: Turn) -> None:
         .where(
             Touch.patient_id == turn.patient.id,
             Touch.purpose == "review",
-            Touch.status == "scheduled",
+            Touch.status == TouchStatus.SCHEDULED,
             Touch.due_at > turn.now + REVIEW_AFTER_PRAISE,
         )
         .order_by(col(Touch.due_at))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.consent.opt_out import opt_out
-from handlers.turn import ESCALATING, Turn
+from bot.vocabulary import Direction, MessageKind, is_paging
+from handlers.turn import Turn
 from store.models import Message
 from store.queries import patients_for_inbound
 
@@ -21,7 +22,7 @@ def handle(turn: Turn) -> None:
     for each in patients_for_inbound(turn.session, message.from_number, message.to_number):
         if opt_out(turn.session, each, source=f"sms:{decision.path}", message_id=message.id):
             turn.actions.append("opted_out")
-    if decision.urgency in ESCALATING:
+    if is_paging(decision.urgency):
         # "Stop texting me, my lip is turning white": staff are still paged; the patient gets only the confirmation.
         turn.escalate(decision.urgency, decision.guard_rule or "opt_out_with_red_flag")
     rule = decision.guard_rule or ""
@@ -32,6 +33,10 @@ def handle(turn: Turn) -> None:
     turn.reply("opt_out_cancel" if rule == "keyword:cancel" else "opt_out")
 
 
+OPT_OUT_REPLIES = ("opt_out", "opt_out_cancel")
+"""The replies that confirm an opt-out."""
+
+
 def _confirmed_since_opt_out(turn: Turn) -> bool:
     patient = turn.patient
     if patient.opted_out_at is None:
@@ -40,9 +45,9 @@ def _confirmed_since_opt_out(turn: Turn) -> bool:
         turn.session.exec(
             select(Message.id).where(
                 Message.patient_id == patient.id,
-                Message.direction == "out",
-                Message.kind == "reply",
-                col(Message.idempotency_key).like("reply-%-opt_out%"),
+                Message.direction == Direction.OUT,
+                Message.kind == MessageKind.REPLY,
+                col(Message.reply_kind).in_(OPT_OUT_REPLIES),
                 Message.created_at >= patient.opted_out_at,
             )
         ).first()

@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.booking import open_times as slots
-from bot.clock import to_local, to_utc
+from bot.clock import local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
 from bot.touches import composer
 from bot.touches.planner import plan_appointment
+from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind
 from handlers.turn import Turn
 from store.models import Appointment, Location, Practice, Provider, Service
 from store.queries import last_visit
@@ -58,7 +59,7 @@ def offer(turn: Turn, taken: bool = False) -> None:
     appointment, service = visit
     location = session.get(Location, appointment.location_id) if appointment.location_id else None
     practice = session.get(Practice, patient.practice_id)
-    tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+    tz = local_zone(location, practice)
     entities = turn.decision.entities or {}
     prefs = slots.Preferences.parse(
         entities.get("date_preference"), entities.get("time_preference"), to_local(turn.now, tz).date()
@@ -111,7 +112,7 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
         service_id=service.id,
         provider_id=option["provider_id"],
         location_id=pending.get("location_id"),
-        status="requested",
+        status=AppointmentStatus.REQUESTED,
         start_at=start,
         price=service.price,
         end_at=start + timedelta(minutes=service.duration_min or 30),
@@ -157,7 +158,7 @@ def _providers(session, appointment: Appointment, location: Location | None) -> 
             .join(Service, Service.id == Appointment.service_id)
             .where(
                 Appointment.practice_id == appointment.practice_id,
-                Appointment.status == "completed",
+                Appointment.status == AppointmentStatus.COMPLETED,
                 Service.category == category,
             )
             .distinct()
@@ -201,7 +202,7 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
         select(Escalation).where(
             Escalation.patient_id == appointment.patient_id,
             Escalation.reason == "booking_request",
-            Escalation.status != "resolved",
+            Escalation.status != EscalationStatus.RESOLVED,
         )
     ):
         item.status, item.resolved_at = "resolved", now
@@ -226,7 +227,8 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
         to=patient.phone,
         from_=sender,
         body=body,
-        kind="reply",
+        kind=MessageKind.REPLY,
+        reply_kind=kind,
         practice_id=patient.practice_id,
         patient_id=patient.id,
         staff_user_id=staff_id,

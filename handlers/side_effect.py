@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from handlers.turn import ESCALATING, Turn
+from bot.vocabulary import Urgency, is_paging
+from handlers.turn import Turn
 
 
 def handle(turn: Turn) -> None:
     decision = turn.decision
-    urgency = decision.urgency if decision.urgency in ("routine", *ESCALATING) else "routine"
+    urgency = Urgency.highest(decision.urgency, Urgency.ROUTINE)
     escalation = turn.escalate(urgency, decision.guard_rule or decision.intent)
-    # The escalation may already be more urgent (the webhook's red-flag check): answer at its level.
-    turn.reply({"emergency": "emergency", "urgent": "urgent"}.get(escalation.urgency, "side_effect"))
+    # The escalation may already be more urgent (the webhook's red-flag check): answer at its level, whose
+    # reply (replies.toml "urgent", "emergency") is named after it.
+    turn.reply(escalation.urgency if is_paging(escalation.urgency) else "side_effect")

@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.conversation.escalations import open_escalation
-from bot.conversation.replies import ESCALATING, compose, may_reply
+from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
+from bot.vocabulary import EscalationStatus, MessageKind, Urgency, is_paging
 from store.models import (
     Appointment,
     ConversationState,
@@ -43,7 +44,7 @@ class Turn:
         """Open (or raise) this message's escalation; urgent and emergency ones are paged after the commit."""
         escalation = open_escalation(self.session, self.message.id, self.patient, urgency, reason)
         self.actions.append(f"escalation:{escalation.urgency}")
-        if escalation.urgency in ESCALATING and escalation.id not in self.pages:
+        if is_paging(escalation.urgency) and escalation.id not in self.pages:
             self.pages.append(escalation.id)
         return escalation
 
@@ -52,11 +53,13 @@ class Turn:
         if self.patient is None:
             return False
         open_item = self.session.exec(
-            select(Escalation.id).where(Escalation.patient_id == self.patient.id, Escalation.status != "resolved")
+            select(Escalation.id).where(
+                Escalation.patient_id == self.patient.id, Escalation.status != EscalationStatus.RESOLVED
+            )
         ).first()
         if open_item is not None:
             return False
-        open_escalation(self.session, self.message.id, self.patient, "routine", f"needs_reply:{why}")
+        open_escalation(self.session, self.message.id, self.patient, Urgency.ROUTINE, f"needs_reply:{why}")
         self.actions.append("staff_inbox")
         return True
 
@@ -91,7 +94,8 @@ class Turn:
             to=self.message.from_number,
             from_=self.message.to_number,
             body=body,
-            kind="reply",
+            kind=MessageKind.REPLY,
+            reply_kind=kind,
             practice_id=patient.practice_id,
             patient_id=patient.id,
             now=self.now,

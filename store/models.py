@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.clock import DEFAULT_TIMEZONE
+from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind, Role, TouchStatus
+
 
 def utcnow() -> datetime:
     """Now, aware, in UTC: the default of every created/updated column."""
@@ -17,7 +20,7 @@ class Practice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     slug: str = Field(unique=True)
-    timezone: str = "America/Chicago"
+    timezone: str = DEFAULT_TIMEZONE
     phone: str | None = None
     emergency_line: str | None = None
     website: str | None = None
@@ -34,7 +37,7 @@ class Location(SQLModel, table=True):
     practice_id: int = Field(foreign_key="practice.id", index=True)
     external_id: str | None = None
     name: str
-    timezone: str = "America/Chicago"
+    timezone: str = DEFAULT_TIMEZONE
     sms_number: str | None = Field(default=None, index=True)
     phone: str | None = None  # the number patients call here; texts fall back on the practice's
     address: str | None = None
@@ -59,7 +62,7 @@ class StaffUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     name: str
-    role: str = "front_desk"  # injector | nurse | front_desk | manager
+    role: str = Role.FRONT_DESK  # a bot.vocabulary.Role
     phone: str | None = None
     email: str | None = None
     on_call: bool = False
@@ -123,7 +126,7 @@ class Appointment(SQLModel, table=True):
     service_id: int = Field(foreign_key="service.id")
     provider_id: int | None = Field(default=None, foreign_key="provider.id")
     location_id: int | None = Field(default=None, foreign_key="location.id")
-    status: str = "booked"  # booked | completed | cancelled | no_show | requested (by text) | declined (a request)
+    status: str = AppointmentStatus.BOOKED  # a bot.vocabulary.AppointmentStatus
     start_at: datetime = Field(index=True)
     end_at: datetime
     price: float | None = None
@@ -147,7 +150,7 @@ class Touch(SQLModel, table=True):
     channel: str = "sms"
     marketing: bool = False
     due_at: datetime
-    status: str = "scheduled"  # scheduled | queued | sending | sent | suppressed | skipped | failed
+    status: str = TouchStatus.SCHEDULED  # a bot.vocabulary.TouchStatus
     reason: str | None = None
     deferrals: int = 0
     job_id: str | None = None
@@ -168,8 +171,8 @@ class Message(SQLModel, table=True):
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     staff_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
-    direction: str  # in | out
-    kind: str = "reply"  # inbound | touch | reply | alert | confirmation | staff
+    direction: str  # a bot.vocabulary.Direction
+    kind: str = MessageKind.REPLY  # a bot.vocabulary.MessageKind
     from_number: str
     to_number: str
     body: str
@@ -180,6 +183,10 @@ class Message(SQLModel, table=True):
     segments: int | None = None
     encoding: str | None = None
     touch_id: int | None = None
+    reply_kind: str | None = None
+    """Which reply (replies.toml) a reply row is: "how often was this reply sent" asks this column."""
+    escalation_id: int | None = Field(default=None, index=True)
+    """The escalation a page is about (no foreign key: escalation already points at its message)."""
     decision: dict | None = Field(default=None, sa_column=Column(JSON))
     processed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -205,9 +212,9 @@ class Escalation(SQLModel, table=True):
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="message.id")
-    urgency: str  # routine | urgent | emergency
+    urgency: str  # a bot.vocabulary.Urgency, routine or above
     reason: str
-    status: str = Field(default="open", index=True)  # open | acknowledged | resolved
+    status: str = Field(default=EscalationStatus.OPEN, index=True)  # a bot.vocabulary.EscalationStatus
     assigned_staff_id: int | None = Field(default=None, foreign_key="staff_user.id")
     paged_at: datetime | None = None
     repaged_at: datetime | None = None

@@ -5,10 +5,8 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.vocabulary import PENDING_TOUCH_STATUSES, AppointmentStatus, MessageKind, TouchStatus
 from store.models import Appointment, Location, Message, Patient, Service, Touch
-
-PENDING_TOUCH_STATUSES = ("scheduled", "queued")
-"""Touch statuses that can still turn into a text."""
 
 
 def practice_for_number(session: Session, sms_number: str) -> int | None:
@@ -40,7 +38,7 @@ def cancel_pending_touches(
     statement = (
         update(Touch)
         .where(Touch.patient_id == patient_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES))
-        .values(status="suppressed", reason=reason)
+        .values(status=TouchStatus.SUPPRESSED, reason=reason)
     )
     if purposes is not None:
         statement = statement.where(col(Touch.purpose).in_(purposes))
@@ -52,14 +50,14 @@ def last_visit(session: Session, patient_id: int) -> tuple[Appointment, Service]
     return session.exec(
         select(Appointment, Service)
         .join(Service, Service.id == Appointment.service_id)
-        .where(Appointment.patient_id == patient_id, Appointment.status == "completed")
+        .where(Appointment.patient_id == patient_id, Appointment.status == AppointmentStatus.COMPLETED)
         .order_by(col(Appointment.start_at).desc())
     ).first()
 
 
 def recent_messages(session: Session, patient_id: int, limit: int = 6, before_id: int | None = None) -> list[Message]:
     """The last few texts of a patient's thread, oldest first."""
-    query = select(Message).where(Message.patient_id == patient_id, Message.kind != "alert")
+    query = select(Message).where(Message.patient_id == patient_id, Message.kind != MessageKind.PAGE)
     if before_id is not None:
         query = query.where(Message.id < before_id)
     rows = list(session.exec(query.order_by(col(Message.id).desc()).limit(limit)))

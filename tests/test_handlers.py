@@ -124,7 +124,7 @@ def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(set
         assert message.decision["guard"]["reply"] == "twiml"  # answered in the webhook's TwiML, before any worker
         reply = session.exec(select(Message).where(Message.kind == "reply")).one()
         assert (reply.status, reply.body) == ("twiml", sent_to(twilio, PATIENT)[0])
-        pages = session.exec(select(Message).where(Message.kind == "alert")).all()
+        pages = session.exec(select(Message).where(Message.kind == "page")).all()
         assert len(pages) == 2 and all(m.twilio_sid and m.status not in ("pending", "transmitting") for m in pages)
 
 

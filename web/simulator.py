@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_local, to_utc
+from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
 from web.auth import check_csrf, load_staff, render_error
@@ -155,7 +156,7 @@ def alerts():
     with session_scope(runtime.db_url()) as db:
         staff = {s.phone: s.name for s in db.exec(select(StaffUser)) if s.phone}
         messages = db.exec(
-            select(Message).where(Message.kind == "alert").order_by(col(Message.id).desc()).limit(20)
+            select(Message).where(Message.kind == MessageKind.PAGE).order_by(col(Message.id).desc()).limit(20)
         ).all()
         escalations = db.exec(
             select(Escalation, Patient.first_name)

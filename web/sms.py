@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from bot.conversation import inbound
 from bot.messaging import delivery
+from bot.vocabulary import is_paging
 from web.twilio_auth import valid_twilio_request
 
 bp = Blueprint("sms", __name__)
@@ -39,7 +40,7 @@ def sms_inbound():
         return twiml()
     guard = inbound.guard(params)
     reply = None
-    if guard is not None and (guard.final or guard.urgency in ("urgent", "emergency")):
+    if guard is not None and (guard.final or is_paging(guard.urgency)):
         reply = inbound.apply_guard(message_id, params, guard)
     inbound.enqueue(message_id)
     return twiml(message=reply)  # a red flag is answered at once, even with no worker running

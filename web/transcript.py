@@ -10,10 +10,11 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.vocabulary import ESCALATION_URGENCIES, MessageKind, Urgency
 from store.models import Appointment, Location, Message, Patient, Practice
 
-URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
-"""Open escalations are listed most urgent first."""
+URGENCY_ORDER = {urgency.value: Urgency.EMERGENCY.rank - urgency.rank for urgency in ESCALATION_URGENCIES}
+"""Open escalations are listed most urgent first (emergency 0, urgent 1, routine 2)."""
 
 TIME_FORMAT = "%b %-d, %-I:%M %p"
 """How a time is shown to staff, in the practice's zone: "Nov 23, 10:04 AM"."""
@@ -22,7 +23,7 @@ TIME_FORMAT = "%b %-d, %-I:%M %p"
 def thread_query(patient: Patient):
     """A patient's texts in and out; inbound ones count before the worker has linked them to the patient."""
     return select(Message).where(
-        Message.kind != "alert",
+        Message.kind != MessageKind.PAGE,
         or_(
             Message.patient_id == patient.id,
             (col(Message.patient_id).is_(None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot import runtime
+from bot.vocabulary import Urgency
 from store.models import ConversationState, Escalation, Patient
 
 
@@ -13,9 +14,8 @@ def open_escalation(
 ) -> Escalation:
     """The message's open escalation, created if it has none (one per message), raised if more urgent."""
     existing = session.exec(select(Escalation).where(Escalation.message_id == message_id)).first()
-    rank = {"routine": 0, "urgent": 1, "emergency": 2}
     if existing is not None:
-        if rank.get(urgency, 0) > rank.get(existing.urgency, 0):
+        if Urgency.of(urgency).outranks(existing.urgency):
             existing.urgency = urgency
             existing.reason = reason
             session.add(existing)

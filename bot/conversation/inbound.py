@@ -17,6 +17,7 @@ from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
 from bot.messaging.phones import mask
 from bot.understanding import guards
+from bot.vocabulary import Direction, Intent, MessageKind, is_paging
 from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
 from store.models import Message, Patient
 from store.queries import last_visit, patients_for_inbound
@@ -69,8 +70,8 @@ def record(params: dict) -> int | None:
     url = runtime.db_url()
     statement = _record_statement(get_engine(url).dialect.name)
     values = {
-        "direction": "in",
-        "kind": "inbound",
+        "direction": Direction.IN,
+        "kind": MessageKind.INBOUND,
         "from_number": params["From"],
         "to_number": params["To"],
         "body": params.get("Body", ""),
@@ -133,16 +134,16 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
     reply = None
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])
-        if guard.intent == "opt_out":
+        if guard.intent == Intent.OPT_OUT:
             for patient in patients:
                 opt_out(session, patient, source=f"sms:{guard.rule}", message_id=message_id)
-        elif guard.intent == "opt_in" and guard.keyword in ("START", "UNSTOP"):
+        elif guard.intent == Intent.OPT_IN and guard.keyword in ("START", "UNSTOP"):
             for patient in patients:
                 opt_in(session, patient, message_id=message_id)
-        if guard.urgency in ("urgent", "emergency"):  # also when the same text opted out
+        if is_paging(guard.urgency):  # also when the same text opted out
             patient = patients[0] if patients else None
             open_escalation(session, message_id, patient, guard.urgency, guard.rule)
-            if guard.intent == "side_effect_concern" and patient is not None:
+            if guard.intent == Intent.SIDE_EFFECT_CONCERN and patient is not None:
                 reply = _safety_reply(session, message_id, params, patient, guard.urgency)
         record = {
             "guard": {
@@ -172,7 +173,8 @@ def _safety_reply(session: Session, message_id: int, params: dict, patient: Pati
         to=params["From"],
         from_=params["To"],
         body=compose(session, patient, urgency),
-        kind="reply",
+        kind=MessageKind.REPLY,
+        reply_kind=urgency,
         practice_id=patient.practice_id,
         patient_id=patient.id,
         now=now,
@@ -215,7 +217,7 @@ def requeue_unprocessed(limit: int = 500) -> int:
             session.exec(
                 select(Message.id)
                 .where(
-                    Message.direction == "in",
+                    Message.direction == Direction.IN,
                     Message.processed_at == None,  # noqa: E711
                     Message.created_at < cutoff,
                 )

@@ -15,14 +15,13 @@ from bot.messaging.phones import mask
 from bot.staff import paging
 from bot.understanding import guards
 from bot.understanding.classifier import classify
+from bot.vocabulary import Direction, is_paging
 from handlers import Turn, route
 from store.db import session_scope
 from store.models import ConversationState, Message, Patient
 from store.queries import last_visit, patients_for_inbound, recent_messages
 
 log = logging.getLogger(__name__)
-
-ESCALATING = ("urgent", "emergency")
 
 
 def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
@@ -49,7 +48,7 @@ def build_context(session: Session, message: Message, patient: Patient | None) -
         context["days_since_visit"] = max(0, (message.created_at - appointment.start_at).days)
     history = recent_messages(session, patient.id, limit=6, before_id=message.id)
     context["history"] = [{"direction": m.direction, "body": m.body} for m in history]
-    outbound = [m for m in history if m.direction == "out"]
+    outbound = [m for m in history if m.direction == Direction.OUT]
     context["last_outbound"] = outbound[-1].body if outbound else None
     state = session.get(ConversationState, patient.id)
     if state is not None and state.pending:
@@ -77,7 +76,7 @@ def handle_message(message_id: int) -> str:
         # Guards again, now with the treatment known: a red flag is escalated before any LLM call.
         guard = guards.check(message.body, context["treatment"], context["days_since_visit"])
         red_flag = None
-        if guard is not None and guard.urgency in ESCALATING:
+        if guard is not None and is_paging(guard.urgency):
             red_flag = open_escalation(session, message.id, patient, guard.urgency, guard.rule).id
             session.commit()
     if red_flag is not None:

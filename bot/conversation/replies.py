@@ -7,23 +7,21 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from bot.clock import to_utc
+from bot.clock import local_zone, to_utc
 from bot.touches import composer
+from bot.vocabulary import Direction, Intent, MessageKind, Urgency
 from store.models import Appointment, ConversationState, Location, Message, Patient, Practice, Provider, Service
 from store.queries import last_visit
 
 REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
 """The texts Aftercare sends back on its own, per kind and language."""
 
-ESCALATING = ("urgent", "emergency")
-"""Urgencies that page staff (bot.staff.paging) and get a safety reply."""
-
 REPEAT_WINDOW = timedelta(hours=12)
 """A courtesy reply of one kind goes to a patient at most once in this long."""
 
-SAFETY_REPLIES = frozenset({"emergency", "urgent", "opt_out", "opt_out_cancel"})
+SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
 
 COURTESY_REPLIES = frozenset(
@@ -72,7 +70,7 @@ def compose(
     # The location they visited gives the number to call; the practice's emergency line stays the same.
     context = composer.context_for(practice, patient, service, provider, language, location)
     if provider is not None:
-        tz = (location.timezone if location and location.timezone else None) or practice.timezone or "UTC"
+        tz = local_zone(location, practice)
         context |= {"slot": composer.visit_time(appointment.start_at, tz, language), "with_provider": provider.name}
     return templates[language].format_map({**context, **values})
 
@@ -88,7 +86,7 @@ def may_reply(session: Session, patient: Patient | None, kind: str, now: datetim
     if patient.opted_out_at is not None and not kind.startswith("opt_out"):
         return False
     state = session.get(ConversationState, patient.id)
-    if state is not None and state.wrong_number and kind != "wrong_number":
+    if state is not None and state.wrong_number and kind != Intent.WRONG_NUMBER:
         return False
     if kind not in SAFETY_REPLIES and state is not None and state.takeover_until and to_utc(state.takeover_until) > now:
         return False
@@ -97,9 +95,9 @@ def may_reply(session: Session, patient: Patient | None, kind: str, now: datetim
             session.exec(
                 select(Message.id).where(
                     Message.patient_id == patient.id,
-                    Message.direction == "out",
-                    Message.kind == "reply",
-                    col(Message.idempotency_key).like(f"reply-%-{kind}"),
+                    Message.direction == Direction.OUT,
+                    Message.kind == MessageKind.REPLY,
+                    Message.reply_kind == kind,
                     Message.created_at > now - REPEAT_WINDOW,
                 )
             ).first()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot import runtime
+from bot.clock import local_zone
 from bot.touches.planner import due_time
 from bot.touches.plans import REFERRED, plans_for
 from store.models import (
@@ -77,7 +78,7 @@ def _thank_referrer(session: Session, referrer: Patient, appointment: Appointmen
                 purpose=step.purpose,
                 channel=step.channel,
                 marketing=step.marketing,
-                due_at=due_time(now, step, practice.timezone or "UTC"),
+                due_at=due_time(now, step, local_zone(None, practice)),
                 status="scheduled" if referrer.opted_out_at is None else "skipped",
                 reason=None if referrer.opted_out_at is None else "opted_out",
                 created_at=now,

@@ -9,11 +9,10 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot import runtime
-from bot.consent.opt_out import opt_out
-from bot.messaging.phones import mask
+from bot.messaging import carrier_errors
+from bot.vocabulary import Direction, MessageKind
 from store.db import session_scope
-from store.models import AuditEvent, Message, Patient
-from store.queries import cancel_pending_touches
+from store.models import Message, Patient
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +32,6 @@ STATUS_RANK = {
     "read": 6,
 }
 """Order of Twilio statuses: callbacks arrive out of order, a status only moves forward."""
-
-FINAL_OPT_OUT_CODES = {21610}
-"""The carrier says the recipient unsubscribed: mark the patient opted out."""
-
-BAD_NUMBER_CODES = {21211, 21614}
-"""Invalid or not-mobile number: flag it at once."""
-
-UNREACHABLE_CODES = {30003, 30005, 30006}
-"""Handset or carrier unreachable: flag the number after repeated failures."""
-
-UNREACHABLE_LIMIT = 3
-"""Undelivered texts in a row before a number is flagged."""
-
-FILTERED_CODE = 30007
-"""Carrier filtering: a content or registration problem the manager must see."""
 
 STALE_AFTER = timedelta(hours=2)
 """A text still not final after this long is fetched from the API (callbacks may be lost)."""
@@ -71,9 +55,9 @@ def record_status(sid: str, status: str, error_code: str | int | None = None) ->
         ).rowcount
         if not changed:
             return False
-        if code and message.patient_id and message.kind != "alert":
+        if code and message.patient_id and message.kind != MessageKind.PAGE:
             act_on_error(session, message, code)
-        elif status == "delivered" and message.patient_id and message.kind != "alert":
+        elif status == "delivered" and message.patient_id and message.kind != MessageKind.PAGE:
             patient = session.get(Patient, message.patient_id)
             if patient and patient.undelivered_count:
                 patient.undelivered_count = 0
@@ -82,36 +66,10 @@ def record_status(sid: str, status: str, error_code: str | int | None = None) ->
 
 
 def act_on_error(session: Session, message: Message, code: int) -> None:
-    """What a Twilio error code means for the patient's number."""
-
+    """What a Twilio error code in a status callback means for the patient's number (carrier_errors decides)."""
     patient = session.get(Patient, message.patient_id)
-    if patient is None:
-        return
-    now = runtime.clock().now()
-    if code in FINAL_OPT_OUT_CODES:
-        opt_out(session, patient, source=f"carrier:{code}", message_id=message.id)
-    elif code in BAD_NUMBER_CODES or code in UNREACHABLE_CODES:
-        patient.undelivered_count += 1
-        if code in BAD_NUMBER_CODES or patient.undelivered_count >= UNREACHABLE_LIMIT:
-            if patient.flagged_at is None:
-                patient.flagged_at = now
-                patient.flag_reason = f"twilio {code}"
-                cancel_pending_touches(session, patient.id, reason=f"number_flagged:{code}")
-                log.warning("number %s flagged after error %s", mask(patient.phone), code)
-        session.add(patient)
-    elif code == FILTERED_CODE:
-        session.add(
-            AuditEvent(
-                practice_id=patient.practice_id,
-                actor="system",
-                action="carrier_filtering",
-                subject_type="message",
-                subject_id=message.id,
-                detail={"code": code},
-                created_at=now,
-            )
-        )
-        log.error("carrier filtered message %s (30007): check content and registration", message.id)
+    if patient is not None:
+        carrier_errors.act_on(session, patient, code, message.id, runtime.clock().now())
 
 
 def stale_sids(session: Session, limit: int = 200) -> list[str]:
@@ -121,7 +79,7 @@ def stale_sids(session: Session, limit: int = 200) -> list[str]:
         session.exec(
             select(Message.twilio_sid)
             .where(
-                Message.direction == "out",
+                Message.direction == Direction.OUT,
                 col(Message.twilio_sid).is_not(None),
                 col(Message.status).in_(("accepted", "queued", "sending", "sent")),
                 Message.created_at < cutoff,

@@ -32,10 +32,12 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import to_utc
 from bot.errors import AmbiguousSendError, TransportError
+from bot.messaging import carrier_errors
 from bot.messaging.phones import mask
 from bot.messaging.transport import transport
+from bot.vocabulary import Direction, MessageKind
 from store.db import session_scope
-from store.models import Message
+from store.models import Message, Patient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ PENDING, TRANSMITTING = "pending", "transmitting"
 DELIVER_JOB = "bot.messaging.outbox.deliver"
 QUEUE = "alerts"
 """Replies and pages share the alerts queue, ahead of the bulk touch sends."""
+ANSWERS = (MessageKind.REPLY, MessageKind.PAGE)
+"""The kinds of text this outbox sends (touches have their own path, bot.touches.dispatch)."""
 DELIVER_RETRY = Retry(max=3, interval=[5, 20, 60])
 """A transient failure (Twilio 5xx after the transport's own retries) is tried again by RQ."""
 QUEUED_GRACE = timedelta(seconds=30)
@@ -61,7 +65,9 @@ def queue_text(
     to: str,
     from_: str,
     body: str,
-    kind: str,
+    kind: MessageKind,
+    reply_kind: str | None = None,
+    escalation_id: int | None = None,
     practice_id: int | None = None,
     patient_id: int | None = None,
     staff_user_id: int | None = None,
@@ -69,6 +75,9 @@ def queue_text(
     status: str = PENDING,
 ) -> Message | None:
     """The outbound row for `key`, written once; None when a row with this key already exists.
+
+    A reply names its `reply_kind` (replies.toml) and a page its `escalation_id`: queries ask those
+    columns, never the key.
 
     `status` other than PENDING records a text that left another way (the webhook's TwiML answer)."""
     if session.exec(select(Message.id).where(Message.idempotency_key == key)).first() is not None:
@@ -82,8 +91,10 @@ def queue_text(
         practice_id=practice_id,
         patient_id=patient_id,
         staff_user_id=staff_user_id,
-        direction="out",
+        direction=Direction.OUT,
         kind=kind,
+        reply_kind=reply_kind,
+        escalation_id=escalation_id,
         from_number=from_,
         to_number=to,
         body=body,
@@ -132,7 +143,7 @@ def deliver(message_id: int) -> str:
             return "no such message"
         if message.status != PENDING:
             return f"already {message.status}"
-        if message.kind == "reply" and now - to_utc(message.created_at) > GIVE_UP_AFTER:
+        if message.kind == MessageKind.REPLY and now - to_utc(message.created_at) > GIVE_UP_AFTER:
             message.status, message.status_at = "failed", now
             session.add(message)
             log.warning(
@@ -160,6 +171,9 @@ def deliver(message_id: int) -> str:
             message.error_code = error.code
             message.status = "failed" if error.permanent else PENDING
             session.add(message)
+            patient = session.get(Patient, message.patient_id) if message.patient_id else None
+            if error.permanent and error.code is not None and patient is not None and message.kind != MessageKind.PAGE:
+                carrier_errors.act_on(session, patient, error.code, message.id, message.status_at)
         if error.permanent:
             log.warning("%s to %s refused: %s", message_id, mask(to), error)
             return "failed"
@@ -186,18 +200,18 @@ def sweep(now: datetime | None = None) -> dict:
         lost = list(
             session.exec(
                 select(Message.id).where(
-                    Message.direction == "out",
+                    Message.direction == Direction.OUT,
                     Message.status == PENDING,
-                    col(Message.kind).in_(("reply", "alert")),
+                    col(Message.kind).in_(ANSWERS),
                     Message.created_at < now - QUEUED_GRACE,
                 )
             )
         )
         stuck = session.exec(
             select(Message).where(
-                Message.direction == "out",
+                Message.direction == Direction.OUT,
                 Message.status == TRANSMITTING,
-                col(Message.kind).in_(("reply", "alert")),
+                col(Message.kind).in_(ANSWERS),
                 Message.status_at < now - SENDING_GRACE,
             )
         ).all()

@@ -27,10 +27,12 @@ from werkzeug.security import generate_password_hash
 from bot import runtime
 from bot.errors import ValidationError
 from bot.messaging import phones
+from bot.vocabulary import Role
 from store.db import session_scope
 from store.models import Practice, StaffUser
 
-ROLES = ("injector", "nurse", "front_desk", "manager")
+ROLES = tuple(Role)
+"""Staff roles, as `aftercare staff` accepts them."""
 MIN_PASSWORD = 10
 """Characters a staff password needs at least."""
 

@@ -2,8 +2,8 @@
 
 - An urgent escalation pages the practice's on-call staff; an emergency pages
   on-call and backup at once. Routine items wait in the dashboard's inbox.
-- Each page is an outbound row per person (kind "alert", key
-  page-<escalation>-<round>-<staff>) sent through the outbox, plus an email
+- Each page is an outbound row per person (kind "page", its escalation in
+  `escalation_id`, key page-<escalation>-<round>-<staff>) sent through the outbox, plus an email
   to those with an address; `paged_at` is set when the rows exist.
 - Still open (nobody acknowledged) after `AFTERCARE_REPAGE_MINUTES`: round 2
   pages the backup staff and the managers, once.
@@ -28,6 +28,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.messaging import outbox
 from bot.messaging.phones import mask
+from bot.vocabulary import PAGING_URGENCIES, AppointmentStatus, EscalationStatus, MessageKind, Role, Urgency, is_paging
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
 from store.queries import patients_for_inbound
@@ -35,8 +36,6 @@ from store.queries import patients_for_inbound
 log = logging.getLogger(__name__)
 
 PAGE_JOB = "bot.staff.paging.page_escalation"
-PAGED_URGENCIES = ("urgent", "emergency")
-"""Urgencies that page someone; routine items wait in the inbox."""
 ACK = re.compile(r"^\s*(?:ack|ok|got it|on it|yes)\W*(?:#?\s*(\d+))?\W*$", re.IGNORECASE)
 """A staff member's text that takes a page: "ACK", "ack 42", "OK #42"."""
 
@@ -61,9 +60,9 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
     now = runtime.clock().now()
     with session_scope(runtime.db_url()) as session:
         escalation = session.get(Escalation, escalation_id)
-        if escalation is None or escalation.urgency not in PAGED_URGENCIES:
+        if escalation is None or not is_paging(escalation.urgency):
             return 0
-        if escalation.status != "open":
+        if escalation.status != EscalationStatus.OPEN:
             return 0  # someone took it (in the dashboard) before the page went out
         staff = recipients(session, escalation, round_)
         body, subject = page_text(session, escalation, round_)
@@ -77,7 +76,8 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
                     to=person.phone,
                     from_=sender,
                     body=body,
-                    kind="alert",
+                    kind=MessageKind.PAGE,
+                    escalation_id=escalation.id,
                     practice_id=escalation.practice_id,
                     staff_user_id=person.id,
                     now=now,
@@ -120,12 +120,12 @@ def recipients(session: Session, escalation: Escalation, round_: int) -> list[St
         .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
         .order_by(StaffUser.id)
     ).all()
-    managers = [s for s in staff if s.role == "manager"]
+    managers = [s for s in staff if s.role == Role.MANAGER]
     if round_ == 1:
         chosen = [s for s in staff if s.on_call]
         if not any(s.phone for s in chosen):
             chosen += managers  # nobody on call: the managers are
-        if escalation.urgency == "emergency":
+        if escalation.urgency == Urgency.EMERGENCY:
             chosen += [s for s in staff if s.backup]
     else:
         chosen = [s for s in staff if s.backup] + managers
@@ -145,7 +145,7 @@ def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[st
         visit = session.exec(
             select(Service.name, Appointment.start_at)
             .join(Service, Service.id == Appointment.service_id)
-            .where(Appointment.patient_id == patient.id, Appointment.status == "completed")
+            .where(Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.COMPLETED)
             .order_by(col(Appointment.start_at).desc())
         ).first()
         if visit is not None:
@@ -158,7 +158,9 @@ def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[st
     base = runtime.settings().public_base_url
     if base and patient is not None:
         link = f" {base.rstrip('/')}/patients/{patient.id}"
-    action = "Call the patient now." if escalation.urgency == "emergency" else "Please call the patient back soon."
+    action = (
+        "Call the patient now." if escalation.urgency == Urgency.EMERGENCY else "Please call the patient back soon."
+    )
     body = (
         f"{again}{level} #{escalation.id}{' at ' + practice.name if practice else ''}: {who}{treatment} "
         f"wrote about {reason}. {action}{link} Reply ACK {escalation.id} to take it."
@@ -208,9 +210,9 @@ def sweep(now: datetime | None = None) -> dict:
         unpaged = list(
             session.exec(
                 select(Escalation.id).where(
-                    col(Escalation.urgency).in_(PAGED_URGENCIES),
+                    col(Escalation.urgency).in_(PAGING_URGENCIES),
                     col(Escalation.paged_at).is_(None),
-                    Escalation.status == "open",
+                    Escalation.status == EscalationStatus.OPEN,
                     Escalation.created_at < now - outbox.QUEUED_GRACE,
                 )
             )
@@ -218,8 +220,8 @@ def sweep(now: datetime | None = None) -> dict:
         stale = list(
             session.exec(
                 select(Escalation.id).where(
-                    col(Escalation.urgency).in_(PAGED_URGENCIES),
-                    Escalation.status == "open",
+                    col(Escalation.urgency).in_(PAGING_URGENCIES),
+                    Escalation.status == EscalationStatus.OPEN,
                     col(Escalation.paged_at).is_not(None),
                     col(Escalation.repaged_at).is_(None),
                     Escalation.paged_at <= now - after,
@@ -235,7 +237,11 @@ def sweep(now: datetime | None = None) -> dict:
 
 def acknowledge(session: Session, escalation: Escalation, staff_id: int, now: datetime, via: str) -> None:
     """Staff take an escalation: it stops being re-paged and shows who has it; the audit log keeps who and how."""
-    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = "acknowledged", now, staff_id
+    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = (
+        EscalationStatus.ACKNOWLEDGED,
+        now,
+        staff_id,
+    )
     escalation.assigned_staff_id = escalation.assigned_staff_id or staff_id
     session.add(escalation)
     session.add(
@@ -269,19 +275,18 @@ def staff_acknowledgement(session: Session, message: Message) -> bool:
     if match:
         person_ids = [s.id for s in staff]
         query = select(Escalation).where(
-            col(Escalation.practice_id).in_([s.practice_id for s in staff]), Escalation.status == "open"
+            col(Escalation.practice_id).in_([s.practice_id for s in staff]), Escalation.status == EscalationStatus.OPEN
         )
         if match.group(1):
             query = query.where(Escalation.id == int(match.group(1)))
         else:  # the latest escalation this person was paged about
-            paged = select(Message.idempotency_key).where(
+            paged = select(Message.escalation_id).where(
                 col(Message.staff_user_id).in_(person_ids),
-                Message.kind == "alert",
+                Message.kind == MessageKind.PAGE,
                 Message.to_number == message.from_number,
             )
-            keys = [k for k in session.exec(paged.order_by(col(Message.id).desc()).limit(1)) if k]
-            ids = [int(k.split("-")[1]) for k in keys]
-            query = query.where(col(Escalation.id).in_(ids or [-1]))
+            latest = session.exec(paged.order_by(col(Message.id).desc()).limit(1)).first()
+            query = query.where(Escalation.id == (latest if latest is not None else -1))
         escalation = session.exec(query).first()
         if escalation is not None:
             person = next(s for s in staff if s.practice_id == escalation.practice_id)

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from bot.clock import to_local
+from bot.clock import to_local, zone_name
 from bot.messaging import segments
 
 PLACEHOLDERS = {
@@ -173,7 +173,7 @@ def context_for(
         "booking_hint": words["booking_hint_phone"].format(phone=phone) if phone else words["booking_hint"],
         "area": _area(service, language) or words["area"],
         "visit_time": (
-            visit_time(appointment.start_at, tz or "UTC", language)
+            visit_time(appointment.start_at, zone_name(tz), language)
             if appointment is not None and appointment.start_at
             else words["visit_time"]
         ),

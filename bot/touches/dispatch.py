@@ -31,9 +31,8 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
-from bot.consent.opt_out import opt_out
 from bot.errors import AmbiguousSendError, TransportError
-from bot.messaging import mailer
+from bot.messaging import carrier_errors, mailer
 from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import transport
@@ -41,9 +40,9 @@ from bot.queue import get_queue, redis_connection
 from bot.touches import caps, composer
 from bot.touches.plans import plans_for
 from bot.touches.sending_rules import DEFER, SEND, STATUS_FOR, decide, load_facts_many, retry_delay
+from bot.vocabulary import Direction, MessageKind, TouchStatus
 from store.db import get_engine, session_scope
 from store.models import Location, Message, Patient, Touch
-from store.queries import cancel_pending_touches
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,6 @@ RECONCILE_BATCH = 1000
 
 JOB_RESULT_TTL = 24 * 3600
 """Seconds RQ keeps a finished send job (its id shows it ran)."""
-
-BAD_NUMBER_CODES = (21211, 21614)
-OPT_OUT_CODES = (21610,)
 
 SEND_BATCH = 100
 """Touches per send job: one job's touches go out over SEND_THREADS connections at once."""
@@ -149,7 +145,9 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
     settings = runtime.settings()
     engine = get_engine(runtime.db_url())
     candidates = (
-        select(Touch.id).where(Touch.status == "scheduled", Touch.due_at <= now).order_by(Touch.due_at, Touch.id)
+        select(Touch.id)
+        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now)
+        .order_by(Touch.due_at, Touch.id)
     )
     with session_scope(runtime.db_url()) as session:
         if settings.pacing:
@@ -164,8 +162,8 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
             chosen = col(Touch.id).in_(inner.scalar_subquery())
         statement = (
             update(Touch)
-            .where(chosen, Touch.status == "scheduled")
-            .values(status="queued", claimed_at=now, updated_at=now)
+            .where(chosen, Touch.status == TouchStatus.SCHEDULED)
+            .values(status=TouchStatus.QUEUED, claimed_at=now, updated_at=now)
             .returning(Touch.id)
         )
         return sorted(session.exec(statement).scalars().all())
@@ -180,7 +178,7 @@ def _paced_candidates(session, now: datetime, settings) -> list[int]:
         select(Touch.id, Location.sms_number)
         .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
         .outerjoin(Location, Location.id == Appointment.location_id)
-        .where(Touch.status == "scheduled", Touch.due_at <= now)
+        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now)
         .order_by(Touch.due_at, Touch.id)
         .limit(CLAIM_BATCH * 5)
     ).all()
@@ -254,7 +252,7 @@ def reconcile(now: datetime | None = None) -> dict:
         queued = list(
             session.exec(
                 select(Touch.id)
-                .where(Touch.status == "queued", Touch.claimed_at < now - QUEUED_GRACE)
+                .where(Touch.status == TouchStatus.QUEUED, Touch.claimed_at < now - QUEUED_GRACE)
                 .order_by(Touch.id)
                 .limit(RECONCILE_BATCH)
             )
@@ -262,7 +260,7 @@ def reconcile(now: datetime | None = None) -> dict:
         sending = list(
             session.exec(
                 select(Touch.id)
-                .where(Touch.status == "sending", Touch.claimed_at < now - SENDING_GRACE)
+                .where(Touch.status == TouchStatus.SENDING, Touch.claimed_at < now - SENDING_GRACE)
                 .order_by(Touch.id)
                 .limit(RECONCILE_BATCH)
             )
@@ -296,14 +294,16 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
     """Decide what happened to a touch left "sending": sent (adopt the SID) or provably not (schedule again)."""
     with session_scope(runtime.db_url()) as session:
         touch = session.get(Touch, touch_id)
-        if touch is None or touch.status != "sending":
+        if touch is None or touch.status != TouchStatus.SENDING:
             return False
         if touch.channel == "email" and touch.message_id is None:
             # Mail has no lookup: never risk a second copy.
-            return _finish(session, touch, "failed", "email_outcome_unknown", now)
+            return _finish(session, touch, TouchStatus.FAILED, "email_outcome_unknown", now)
         message = session.exec(select(Message).where(Message.idempotency_key == idempotency_key(touch_id))).first()
         if message is None or message.status == "not_sent":
-            return _finish(session, touch, "scheduled", "retry: worker stopped before sending", now, due_at=now)
+            return _finish(
+                session, touch, TouchStatus.SCHEDULED, "retry: worker stopped before sending", now, due_at=now
+            )
         if message.twilio_sid:
             return _mark_sent(session, touch, message, now)
         patient = session.get(Patient, touch.patient_id)
@@ -321,7 +321,7 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
     with session_scope(runtime.db_url()) as session:
         touch = session.get(Touch, touch_id)
         message = session.get(Message, message.id)
-        if touch.status != "sending":
+        if touch.status != TouchStatus.SENDING:
             return False
         if found is not None:
             message.twilio_sid, message.status = found.sid, found.status
@@ -330,7 +330,9 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
             return _mark_sent(session, touch, message, now)
         message.status = "not_sent"
         session.add(message)
-        return _finish(session, touch, "scheduled", "retry: not found at Twilio after worker stopped", now, due_at=now)
+        return _finish(
+            session, touch, TouchStatus.SCHEDULED, "retry: not found at Twilio after worker stopped", now, due_at=now
+        )
 
 
 def _attempt_wall(message: Message) -> datetime:
@@ -354,7 +356,13 @@ def _finish(
 def _mark_sent(session, touch: Touch, message: Message, now: datetime) -> bool:
     message.sent_at = message.sent_at or now
     session.add(message)
-    touch.status, touch.reason, touch.sent_at, touch.message_id, touch.updated_at = "sent", None, now, message.id, now
+    touch.status, touch.reason, touch.sent_at, touch.message_id, touch.updated_at = (
+        TouchStatus.SENT,
+        None,
+        now,
+        message.id,
+        now,
+    )
     touch.body = message.body
     session.add(touch)
     return True
@@ -396,8 +404,8 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
         claimed = (
             session.exec(
                 update(Touch)
-                .where(col(Touch.id).in_(touch_ids), Touch.status == "queued")
-                .values(status="sending", claimed_at=now, updated_at=now)
+                .where(col(Touch.id).in_(touch_ids), Touch.status == TouchStatus.QUEUED)
+                .values(status=TouchStatus.SENDING, claimed_at=now, updated_at=now)
                 .returning(Touch.id)
             )
             .scalars()
@@ -443,14 +451,14 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
     verdict = decide(touch, facts, now)
     if verdict.action == DEFER:
         touch.deferrals += 1
-        _finish(session, touch, "scheduled", verdict.reason, now, due_at=verdict.due_at)
+        _finish(session, touch, TouchStatus.SCHEDULED, verdict.reason, now, due_at=verdict.due_at)
         return f"deferred: {verdict.reason}"
     if verdict.action != SEND:
         _finish(session, touch, STATUS_FOR[verdict.action], verdict.reason, now)
         return f"{STATUS_FOR[verdict.action]}: {verdict.reason}"
     step = plans_for(settings).step(touch.plan, touch.step)
     if step is None:
-        _finish(session, touch, "skipped", f"step {touch.plan}.{touch.step} no longer in the plans", now)
+        _finish(session, touch, TouchStatus.SKIPPED, f"step {touch.plan}.{touch.step} no longer in the plans", now)
         return "skipped: step removed"
     patient = facts.patient
     language = patient.language if patient.language in step.text else "en"
@@ -546,8 +554,8 @@ def _record_sent(sent: list, now: datetime) -> None:
         )
         connection.execute(
             update(Touch.__table__)
-            .where(Touch.__table__.c.id == bindparam("tid"), Touch.__table__.c.status == "sending")
-            .values(status="sent", reason=None, sent_at=now, updated_at=now),
+            .where(Touch.__table__.c.id == bindparam("tid"), Touch.__table__.c.status == TouchStatus.SENDING)
+            .values(status=TouchStatus.SENT, reason=None, sent_at=now, updated_at=now),
             [{"tid": item.touch_id} for item, _ in sent],
         )
 
@@ -575,8 +583,8 @@ def _prepare_many(session, pairs: list, now: datetime) -> dict[int, str]:
                 {
                     "practice_id": item.practice_id,
                     "patient_id": item.patient_id,
-                    "direction": "out",
-                    "kind": "touch",
+                    "direction": Direction.OUT,
+                    "kind": MessageKind.TOUCH,
                     "from_number": item.sender.number or item.sender.service_sid or "",
                     "to_number": item.to,
                     "body": item.body,
@@ -642,19 +650,22 @@ def _failed(touch_id: int, message_id: int, exc: TransportError, attempts: int, 
         message.decision = {**(message.decision or {}), "attempts": attempts}
         session.add(message)
         if exc.permanent:
-            if exc.code in OPT_OUT_CODES:
-                opt_out(session, patient, source=f"carrier:{exc.code}", message_id=message_id)
-            elif exc.code in BAD_NUMBER_CODES and patient.flagged_at is None:
-                patient.flagged_at, patient.flag_reason = now, f"twilio {exc.code}"
-                session.add(patient)
-                cancel_pending_touches(session, patient.id, reason=f"number_flagged:{exc.code}")
+            if exc.code is not None:
+                carrier_errors.act_on(session, patient, exc.code, message_id, now)
             session.refresh(touch)
-            _finish(session, touch, "failed", f"twilio {exc.code}: {exc}"[:500], now)
+            _finish(session, touch, TouchStatus.FAILED, f"twilio {exc.code}: {exc}"[:500], now)
             return f"failed: {exc.code}"
         if attempts >= caps.MAX_SEND_ATTEMPTS:
-            _finish(session, touch, "failed", f"gave up after {attempts} attempts: {exc}"[:500], now)
+            _finish(session, touch, TouchStatus.FAILED, f"gave up after {attempts} attempts: {exc}"[:500], now)
             return "failed: attempts"
-        _finish(session, touch, "scheduled", f"retry {attempts}: {exc}"[:500], now, due_at=now + retry_delay(attempts))
+        _finish(
+            session,
+            touch,
+            TouchStatus.SCHEDULED,
+            f"retry {attempts}: {exc}"[:500],
+            now,
+            due_at=now + retry_delay(attempts),
+        )
         return "retry"
 
 
@@ -668,10 +679,10 @@ def _send_email(
         where = mailer.send(settings, address, subject, body)
     except TransportError as exc:
         if exc.permanent:
-            _finish(session, touch, "failed", f"email: {exc}"[:500], now)
+            _finish(session, touch, TouchStatus.FAILED, f"email: {exc}"[:500], now)
             return "failed: email"
-        _finish(session, touch, "scheduled", f"email retry: {exc}"[:500], now, due_at=now + retry_delay(1))
+        _finish(session, touch, TouchStatus.SCHEDULED, f"email retry: {exc}"[:500], now, due_at=now + retry_delay(1))
         return "retry"
     touch.sent_at = now
-    _finish(session, touch, "sent", f"email: {where}", now)
+    _finish(session, touch, TouchStatus.SENT, f"email: {where}", now)
     return "sent (email)"

@@ -25,9 +25,10 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from bot import runtime
-from bot.clock import to_utc
+from bot.clock import local_zone, to_utc, zone_name
 from bot.touches import caps
 from bot.touches.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, SPECIAL, UPCOMING, PlanBook, Step, plans_for
+from bot.vocabulary import AppointmentStatus, TouchStatus
 from store.models import Appointment, Location, Patient, Practice, Service, Touch
 from store.queries import PENDING_TOUCH_STATUSES, cancel_pending_touches
 
@@ -91,8 +92,8 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
     new_rows: list[dict] = []
     for appointment, service, patient, practice, location in rows:
         status = appointment.status
-        tz = (location.timezone if location is not None and location.timezone else practice.timezone) or "UTC"
-        if status == "completed":
+        tz = local_zone(location, practice)
+        if status == AppointmentStatus.COMPLETED:
             if planned.get(appointment.id, set()) - {MISSED}:
                 continue
             if MISSED in planned.get(appointment.id, set()):
@@ -121,7 +122,7 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
         elif status in ("booked", "requested"):
             if to_utc(appointment.start_at) > now:
                 cancel_pending_touches(session, patient.id, REBOOKED, purposes=REBOOK_PURPOSES)
-            if status == "booked" and to_utc(appointment.start_at) > now:
+            if status == AppointmentStatus.BOOKED and to_utc(appointment.start_at) > now:
                 new_rows += _plan_reminders(
                     session, appointment, service, patient, tz, now, book, reminders.get(appointment.id, {})
                 )
@@ -234,7 +235,7 @@ def _patient_visits(session: Session, patient_ids: set[int]) -> dict[int, list[t
     visits: dict[int, list[tuple[int, datetime]]] = {}
     for appointment_id, patient_id, start in session.exec(
         select(Appointment.id, Appointment.patient_id, Appointment.start_at).where(
-            col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed"
+            col(Appointment.patient_id).in_(patient_ids), Appointment.status == AppointmentStatus.COMPLETED
         )
     ):
         visits.setdefault(patient_id, []).append((appointment_id, start))
@@ -270,7 +271,7 @@ def _replace_older_plans(session: Session, appointment: Appointment, category: s
             Touch.plan != BIRTHDAY,
             condition,
         )
-        .values(status="suppressed", reason=REPLACED, updated_at=runtime.clock().now())
+        .values(status=TouchStatus.SUPPRESSED, reason=REPLACED, updated_at=runtime.clock().now())
     )
 
 
@@ -283,7 +284,7 @@ def _unplan(session: Session, appointment_id: int, keep_plan: str | None, only_p
         statement = statement.where(Touch.plan != keep_plan)
     if only_plan is not None:
         statement = statement.where(Touch.plan == only_plan)
-    session.exec(statement.values(status="suppressed", reason=reason, updated_at=runtime.clock().now()))
+    session.exec(statement.values(status=TouchStatus.SUPPRESSED, reason=reason, updated_at=runtime.clock().now()))
 
 
 def _has_future_booking(session: Session, patient_id: int, other_than: int, now: datetime) -> bool:
@@ -293,7 +294,7 @@ def _has_future_booking(session: Session, patient_id: int, other_than: int, now:
             .where(
                 Appointment.patient_id == patient_id,
                 Appointment.id != other_than,
-                col(Appointment.status).in_(("booked", "requested")),
+                col(Appointment.status).in_((AppointmentStatus.BOOKED, AppointmentStatus.REQUESTED)),
                 Appointment.start_at > now,
             )
             .limit(1)
@@ -369,7 +370,7 @@ def plan_birthdays(
                     "channel": step.channel,
                     "marketing": step.marketing,
                     "due_at": due,
-                    "status": "scheduled",
+                    "status": TouchStatus.SCHEDULED,
                     "reason": None,
                     "deferrals": 0,
                     "created_at": now,
@@ -400,9 +401,9 @@ def _latest_visits(session: Session, patient_ids: set[int]) -> dict[int, tuple[A
         select(Appointment, Location.timezone, Practice.timezone)
         .join(Practice, Practice.id == Appointment.practice_id)
         .outerjoin(Location, Location.id == Appointment.location_id)
-        .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == "completed")
+        .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == AppointmentStatus.COMPLETED)
         .order_by(Appointment.patient_id, Appointment.start_at)
     )
     for appointment, location_tz, practice_tz in rows:
-        latest[appointment.patient_id] = (appointment, location_tz or practice_tz or "UTC")
+        latest[appointment.patient_id] = (appointment, zone_name(location_tz, practice_tz))
     return latest

@@ -14,9 +14,10 @@ from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.clock import to_local, to_utc
+from bot.clock import local_zone, to_local, to_utc
 from bot.touches import caps, quiet_hours
 from bot.touches.plans import MISSED, REBOOK_PURPOSES, UPCOMING
+from bot.vocabulary import AppointmentStatus, Direction, EscalationStatus, Intent, TouchStatus
 from store.models import (
     Appointment,
     ConversationState,
@@ -68,9 +69,7 @@ class Facts:
 
     @property
     def timezone(self) -> str:
-        if self.location is not None and self.location.timezone:
-            return self.location.timezone
-        return self.practice.timezone if self.practice is not None else "America/Chicago"
+        return local_zone(self.location, self.practice)
 
     @property
     def state(self) -> str | None:
@@ -91,7 +90,7 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
     # A task for the team about the patient (a referral reward to apply) is not a problem with the patient.
     about_patient = col(Escalation.reason).not_in(TEAM_TASKS)
     open_escalation = exists().where(
-        Escalation.patient_id == Patient.id, Escalation.status != "resolved", about_patient
+        Escalation.patient_id == Patient.id, Escalation.status != EscalationStatus.RESOLVED, about_patient
     )
     escalated_since = exists().where(
         Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at, about_patient
@@ -99,7 +98,7 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
     rebooked = exists().where(
         later.patient_id == Patient.id,
         later.id != Appointment.id,
-        col(later.status).in_(("booked", "completed", "requested")),
+        col(later.status).in_((AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.REQUESTED)),
         later.start_at > Appointment.start_at,
     )
     rows = session.exec(
@@ -157,7 +156,9 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
     patient_ids = {touch.patient_id for touch in touches}
     for patient_id, touch_id, at, marketing in session.exec(
         select(Touch.patient_id, Touch.id, Touch.sent_at, Touch.marketing).where(
-            col(Touch.patient_id).in_(patient_ids), Touch.status == "sent", Touch.sent_at >= now - caps.HISTORY
+            col(Touch.patient_id).in_(patient_ids),
+            Touch.status == TouchStatus.SENT,
+            Touch.sent_at >= now - caps.HISTORY,
         )
     ):
         if at is not None:
@@ -179,10 +180,10 @@ def _complained_since(session: Session, patient_id: int, since: datetime) -> boo
     """Whether the patient sent a complaint (a negative_feedback decision) since `since`."""
     for decision in session.exec(
         select(Message.decision).where(
-            Message.patient_id == patient_id, Message.direction == "in", Message.created_at >= since
+            Message.patient_id == patient_id, Message.direction == Direction.IN, Message.created_at >= since
         )
     ):
-        if isinstance(decision, dict) and decision.get("intent") == "negative_feedback":
+        if isinstance(decision, dict) and decision.get("intent") == Intent.NEGATIVE_FEEDBACK:
             return True
     return False
 

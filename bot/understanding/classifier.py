@@ -23,6 +23,7 @@ from bot.understanding import guards
 from bot.understanding.decision import INTENTS, URGENCIES, Decision
 from bot.understanding.local_classifier import classify_local
 from bot.understanding.redaction import redact
+from bot.vocabulary import Direction, Intent, Urgency
 
 PROMPT_VERSION = "classify_v1"
 """The prompt file (prompts/<version>.txt) the LLM path uses."""
@@ -45,7 +46,10 @@ def build_messages(body: str, context: dict, version: str = PROMPT_VERSION) -> l
     """The chat messages for one reply: only what the minimum-necessary rule allows."""
     names = tuple(context.get("redact") or ())
     history = [
-        {"direction": "in" if m.get("direction") == "in" else "out", "text": redact(m.get("body"), names)}
+        {
+            "direction": Direction.IN if m.get("direction") == Direction.IN else Direction.OUT,
+            "text": redact(m.get("body"), names),
+        }
         for m in (context.get("history") or [])[-HISTORY_LIMIT:]
     ]
     pending = context.get("pending")
@@ -217,17 +221,14 @@ def _parse(response) -> dict:
 
 def _from_llm(answer: dict, guard, started: float) -> Decision:
     intent, urgency = answer["intent"], answer["urgency"]
-    if intent == "side_effect_concern" and urgency == "none":
-        urgency = "routine"
-    if intent == "negative_feedback" and urgency == "none":
-        urgency = "routine"
+    if intent in (Intent.SIDE_EFFECT_CONCERN, Intent.NEGATIVE_FEEDBACK) and urgency == Urgency.NONE:
+        urgency = Urgency.ROUTINE
     rule = None
     if guard is not None and guard.intent is not None and guard.keyword != "YES":
         # A red flag's intent stands; the model can only raise its urgency.
         rule = guard.rule
         intent = guard.intent
-        if guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK.get(urgency, 0):
-            urgency = guard.urgency
+        urgency = Urgency.highest(urgency, guard.urgency)
     entities = {k: v for k, v in answer["entities"].items() if v is not None}
     return Decision(
         intent=intent,

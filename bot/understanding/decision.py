@@ -5,23 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-INTENTS = (
-    "side_effect_concern",
-    "rebook_request",
-    "reschedule_or_cancel",
-    "defer",
-    "referral",
-    "opt_out",
-    "opt_in",
-    "help",
-    "question",
-    "positive_feedback",
-    "negative_feedback",
-    "wrong_number",
-    "other",
-)
-"""Every intent a reply can have (shared/data/README.md)."""
-URGENCIES = ("none", "routine", "urgent", "emergency")
+from bot.vocabulary import Intent, Urgency
+
+INTENTS: tuple[Intent, ...] = tuple(intent for intent in Intent if intent is not Intent.ASK_FOR_PERSON)
+"""Every intent the classifier answers (shared/data/README.md); ask_for_person joins once it is routed."""
+URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
 """Urgency levels, lowest first."""
 
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from bot.understanding.textnorm import FuzzyLexicon, fold
+from bot.vocabulary import URGENCY_RANK  # noqa: F401  (guards.URGENCY_RANK: the order is bot.vocabulary's)
 
 OPT_OUT_KEYWORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
 """Carrier opt-out keywords (Twilio defaults, REVOKE and OPTOUT since 2025)."""
@@ -37,8 +38,6 @@ SPANISH_OPT_OUT_WORDS = (
     "BASTA",
 )
 """Whole-message Spanish opt-outs: not carrier keywords, but a revocation by any reasonable reading."""
-
-URGENCY_RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 
 
 @dataclass(frozen=True)

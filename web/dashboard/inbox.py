@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import to_utc
 from bot.staff.paging import acknowledge as acknowledge_escalation
+from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, StaffUser
 from web.auth import login_required, safe_next
@@ -74,23 +75,20 @@ def inbox():
 
 
 def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, list[str]]:
-    """Who was texted a page for each escalation (keys page-<escalation>-<round>-<staff>), first page first."""
+    """Who was texted a page for each escalation, first page first."""
     if not escalation_ids:
         return {}
     found: dict[int, list[str]] = {}
-    keys = db.exec(
-        select(Message.idempotency_key)
-        .where(Message.kind == "alert", Message.direction == "out", col(Message.idempotency_key).like("page-%"))
+    pages = db.exec(
+        select(Message.escalation_id, Message.staff_user_id)
+        .where(Message.kind == MessageKind.PAGE, col(Message.escalation_id).in_(escalation_ids))
         .order_by(Message.id)
     )
-    wanted = set(escalation_ids)
-    for key in keys:
-        parts = (key or "").split("-")
-        if len(parts) == 4 and parts[1].isdigit() and int(parts[1]) in wanted:
-            name = staff.get(int(parts[3])) if parts[3].isdigit() else None
-            names = found.setdefault(int(parts[1]), [])
-            if name and name not in names:
-                names.append(name)
+    for escalation_id, staff_id in pages:
+        name = staff.get(staff_id)
+        names = found.setdefault(escalation_id, [])
+        if name and name not in names:
+            names.append(name)
     return found
 
 

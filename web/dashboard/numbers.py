@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.vocabulary import ESCALATION_URGENCIES, MessageKind
 from store.db import session_scope
 from store.models import Appointment, Escalation, Message, Patient, Touch
 from web.auth import manager_required
@@ -48,9 +49,9 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
             Message.practice_id == practice_id, Message.created_at >= since, Message.created_at <= now
         )
     ).all()
-    out = [m for m in messages if m.direction == "out" and m.kind != "alert"]
+    out = [m for m in messages if m.direction == "out" and m.kind != MessageKind.PAGE]
     inbound = [m for m in messages if m.direction == "in"]
-    alerts = [m for m in messages if m.kind == "alert"]
+    alerts = [m for m in messages if m.kind == MessageKind.PAGE]
 
     sent_touches = db.exec(
         select(Touch).where(
@@ -85,7 +86,7 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
         )
     ).all()
     escalations = []
-    for urgency in ("emergency", "urgent", "routine"):
+    for urgency in reversed(ESCALATION_URGENCIES):
         rows = [e for e in escalation_rows if e.urgency == urgency]
         waits = [
             (to_utc(e.acknowledged_at) - to_utc(e.created_at)).total_seconds() / 60 for e in rows if e.acknowledged_at
