@@ -263,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ndrill: interrupted; servers stopped, drill database and Redis cleaned up")
         return 130
-    print_report(results)
     (OUT / "drill.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_report(results)
     print(f"\n  wrote {(OUT / 'drill.json').relative_to(ROOT)} in {results['run']['seconds']:.0f} s")
     broken = {k: v for k, v in results["invariants"].items() if v}
     return 1 if args.strict and broken else 0

@@ -16,8 +16,12 @@ from sqlmodel import Session, col, select
 from bench.drill_patients import STAFF_PHONES, Ledger
 from store.models import Appointment, Escalation, Message, Patient, Touch
 
+SAMPLES = 5
+"""Examples kept in drill.json for each broken figure, for whoever fixes it."""
 STUCK_AFTER = timedelta(minutes=1)
 """A touch still "queued" or "sending" this long after it was claimed counts as stuck (issue #11: a minute)."""
+CONFIRMATION = re.compile(r"unsubscribed|dado de baja", re.IGNORECASE)
+"""How an opt-out confirmation reads (bot/conversation/replies.toml)."""
 FINAL = ("delivered", "undelivered", "failed")
 
 INVARIANTS = (
@@ -29,6 +33,7 @@ INVARIANTS = (
     ("texts after opt-out", ("opt_out", "texts_after")),
     ("sends attempted after opt-out", ("opt_out", "attempts_after")),
     ("status callbacks ignored", ("callbacks", "ignored")),
+    ("texts stuck in the outbox", ("outbox", "stuck")),
     ("emergencies not paged", ("emergencies", "not_paged")),
     ("double bookings", ("bookings", "double_booked")),
     ("phone numbers in logs", ("logs", "phone_numbers")),
@@ -58,6 +63,7 @@ def audit(session: Session, ledger: Ledger, fake_messages: list[dict], mails: li
     results["touches"] = _touches(touches, patients, fake_messages, outbound_rows, now)
     results["opt_out"] = _opt_out(ledger, patients, fake_messages, outbound_rows)
     results["callbacks"] = _callbacks(fake_messages, outbound_rows)
+    results["outbox"] = _outbox(outbound_rows, patients, now)
     results["emergencies"] = _emergencies(session, ledger, inbound_rows, fake_messages)
     results["bookings"] = _bookings(session, ledger)
     results["email"] = _email(mails)
@@ -86,6 +92,21 @@ def _inbound(ledger: Ledger, rows: list[Message]) -> dict:
         "lost": sum(1 for sid in received if sid not in processed),
         "lost_unanswered": sum(1 for sid in received if sid not in processed and sid not in answered_ok),
         "answered_5xx": sum(1 for post in ledger.posts if post.status is None or post.status >= 500),
+        "samples_lost": [_post_sample(post, rows) for post in ledger.posts if post.first and post.sid not in processed][
+            :SAMPLES
+        ],
+    }
+
+
+def _post_sample(post, rows: list[Message]) -> dict:
+    row = next((r for r in rows if r.twilio_sid == post.sid), None)
+    return {
+        "script": post.script,
+        "body": post.body,
+        "answered": post.status,
+        "stored": row is not None,
+        "processed_at": str(row.processed_at) if row else None,
+        "decision": bool(row.decision) if row else None,
     }
 
 
@@ -93,6 +114,7 @@ def _touches(touches, patients, fake_messages, outbound_rows, now) -> dict:
     to_body = Counter((m["to"], m["body"]) for m in fake_messages)
     sent_once = sent_twice = stuck = 0
     skipped: Counter = Counter()
+    samples: dict[str, list] = {"twice": [], "stuck": []}
     due = [t for t in touches if _aware(t.due_at) <= now]
     for touch in due:
         phone = patients[touch.patient_id].phone
@@ -102,12 +124,15 @@ def _touches(touches, patients, fake_messages, outbound_rows, now) -> dict:
                 sent_once += 1
             elif copies > 1:
                 sent_twice += 1
+                samples["twice"].append({"touch": touch.id, "copies": copies, "status": touch.status})
         elif touch.status == "sent":
             sent_once += 1  # email: counted from the mail log below
         if touch.status in ("queued", "sending") and (
             touch.claimed_at is None or now - _aware(touch.claimed_at) > STUCK_AFTER
         ):
             stuck += 1
+            age = (now - _aware(touch.claimed_at)).total_seconds() if touch.claimed_at else None
+            samples["stuck"].append({"touch": touch.id, "status": touch.status, "claimed_s_ago": age})
         if touch.status in ("skipped", "suppressed", "failed"):
             skipped[f"{touch.status}: {touch.reason or 'no reason'}"] += 1
     statuses = Counter(t.status for t in due)
@@ -121,6 +146,8 @@ def _touches(touches, patients, fake_messages, outbound_rows, now) -> dict:
         "skipped_no_reason": sum(n for k, n in skipped.items() if k.endswith("no reason")),
         "reasons": dict(skipped.most_common()),
         "statuses": dict(statuses),
+        "samples_twice": samples["twice"][:SAMPLES],
+        "samples_stuck": samples["stuck"][:SAMPLES],
     }
 
 
@@ -135,33 +162,100 @@ def _opt_out(ledger, patients, fake_messages, outbound_rows) -> dict:
             # Free-text opt-outs land in the worker; the fake stamps whole seconds, so allow one.
             cut[phone] = _aware(patient.opted_out_at) + timedelta(seconds=1)
     after = 0
+    samples = []
+    kinds = {row.twilio_sid: row.kind for row in outbound_rows}
+    confirmed: set[str] = set()
     for message in fake_messages:
         phone = message["to"]
         created = _parse_rfc2822(message.get("date_created"))
-        if phone in cut and created and created > cut[phone] and message["sid"] not in confirmations:
-            after += 1
+        if phone not in cut or not created or created <= cut[phone]:
+            continue
+        if phone not in confirmed and (message["sid"] in confirmations or CONFIRMATION.search(message["body"])):
+            confirmed.add(phone)  # the one confirmation the opt-out promises
+            continue
+        after += 1
+        samples.append(
+            {
+                "kind": kinds.get(message["sid"]),
+                "body": message["body"][:60],
+                "seconds_after_opt_out": (created - cut[phone]).total_seconds(),
+                "by": "STOP" if phone in ledger.stops else "words",
+            }
+        )
     attempts = 0
     for row in outbound_rows:
         if row.to_number in ledger.stops and row.kind != "confirmation":
             created = _aware(row.created_at)
             if created > ledger.stops[row.to_number] and row.error_code == 21610:
                 attempts += 1
-    return {"opted_out": len(cut), "keyword_stops": len(ledger.stops), "texts_after": after, "attempts_after": attempts}
+    return {
+        "opted_out": len(cut),
+        "keyword_stops": len(ledger.stops),
+        "texts_after": after,
+        "attempts_after": attempts,
+        "samples_after": samples[:SAMPLES],
+    }
+
+
+def _outbox(outbound_rows, patients, now) -> dict:
+    """Texts still waiting to be handed to Twilio long after they were written."""
+    opted_out = {p.phone for p in patients.values() if p.opted_out_at is not None}
+    stuck = [
+        row
+        for row in outbound_rows
+        if row.status in ("pending", "transmitting") and now - _aware(row.created_at) > STUCK_AFTER
+    ]
+    return {
+        "stuck": len(stuck),
+        "by_kind": dict(Counter(f"{row.kind} {row.status}" for row in stuck)),
+        "samples": [
+            {
+                "kind": row.kind,
+                "status": row.status,
+                "age_s": round((now - _aware(row.created_at)).total_seconds()),
+                "to_opted_out": row.to_number in opted_out,
+                "error_code": row.error_code,
+                "body": row.body[:60],
+            }
+            for row in stuck[:SAMPLES]
+        ],
+    }
 
 
 def _callbacks(fake_messages, outbound_rows) -> dict:
     """A final status the fake reached and posted back: applied when the row shows it, else ignored."""
     by_sid = {row.twilio_sid: row for row in outbound_rows if row.twilio_sid}
-    applied = ignored = 0
+    applied = ignored = unknown = 0
+    samples = []
+    unknown_samples = []
     for message in fake_messages:
-        if message["status"] not in FINAL or message["to"] in STAFF_PHONES and message["sid"] not in by_sid:
+        if message["status"] not in FINAL:
             continue
         row = by_sid.get(message["sid"])
-        if row is not None and row.status == message["status"]:
+        if row is None:
+            # Twilio has the text, the database never stored its SID: an ambiguous send left unresolved.
+            unknown += 1
+            unknown_samples.append({"to_staff": message["to"] in STAFF_PHONES, "body": message["body"][:60]})
+        elif row.status == message["status"]:
             applied += 1
         else:
             ignored += 1
-    return {"final_statuses": applied + ignored, "applied": applied, "ignored": ignored}
+            samples.append(
+                {
+                    "twilio": message["status"],
+                    "row": row.status if row else None,
+                    "kind": row.kind if row else None,
+                    "row_has_sid": row is not None,
+                }
+            )
+    return {
+        "final_statuses": applied + ignored,
+        "applied": applied,
+        "ignored": ignored,
+        "texts_unknown_to_database": unknown,
+        "samples_ignored": samples[:SAMPLES],
+        "samples_unknown": unknown_samples[:SAMPLES],
+    }
 
 
 def _emergencies(session, ledger, inbound_rows, fake_messages) -> dict:
@@ -169,6 +263,7 @@ def _emergencies(session, ledger, inbound_rows, fake_messages) -> dict:
     message_ids = {row.twilio_sid: row.id for row in inbound_rows}
     paged = not_paged = safety_replies = 0
     slowest = 0.0
+    no_reply: list[dict] = []
     for post in posts:
         message_id = message_ids.get(post.sid)
         escalation = (
@@ -180,6 +275,8 @@ def _emergencies(session, ledger, inbound_rows, fake_messages) -> dict:
         else:
             not_paged += 1
         safety_replies += post.twiml_reply
+        if not post.twiml_reply and len(no_reply) < SAMPLES:
+            no_reply.append({"answered": post.status, "paged": bool(escalation and escalation.paged_at)})
     pages = sum(1 for m in fake_messages if m["to"] in STAFF_PHONES)
     return {
         "sent": len(posts),
@@ -187,6 +284,7 @@ def _emergencies(session, ledger, inbound_rows, fake_messages) -> dict:
         "not_paged": not_paged,
         "slowest_page_s": round(slowest, 2),
         "safety_replies_in_twiml": safety_replies,
+        "samples_without_safety_reply": no_reply,
         "page_texts": pages,
     }
 
@@ -249,7 +347,9 @@ def table(results: dict) -> list[str]:
         ("texts after opt-out", o["texts_after"], f"{o['opted_out']} opted out ({o['keyword_stops']} by STOP)"),
         ("  sends attempted after STOP", o["attempts_after"], "refused 21610 by the carrier"),
         ("status callbacks applied", c["applied"], f"of {c['final_statuses']} final statuses"),
-        ("  ignored", c["ignored"], "final at Twilio, not in the database"),
+        ("  ignored", c["ignored"], "final at Twilio, another status in the database"),
+        ("texts at Twilio without their SID", c["texts_unknown_to_database"], "sent, never linked to a row"),
+        ("texts stuck in the outbox", results["outbox"]["stuck"], _top(results["outbox"]["by_kind"])),
         ("emergencies paged", e["paged"], f"of {e['sent']}; {e['safety_replies_in_twiml']} safety replies in TwiML"),
         ("  not paged", e["not_paged"], ""),
         ("  slowest page (s)", e["slowest_page_s"], "from the webhook post to paged_at"),

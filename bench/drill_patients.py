@@ -1,7 +1,8 @@
 """The drill's patients: appointments through the signed API, scripted replies through the signed webhook.
 
-Each patient gets one completed visit whose first touch (the "thanks" text, 3 h after the visit)
-falls due at a moment spread over the drill's first minutes, and one script:
+Each patient gets one completed visit, backdated so that its first touch falls due at a moment
+spread over the drill's first minutes (the worker's real clock is the fast clock: the visit is in
+the past, the tick runs every 2 s), and one script:
 
     quiet       says nothing
     question    asks an ordinary question
@@ -124,7 +125,10 @@ def cast(n: int, seed: int, active_s: float) -> list[Patient]:
 
 
 def appointment_payload(patient: Patient, now: datetime) -> dict:
-    """A completed visit whose 3-hour "thanks" touch falls due `patient.due_s` seconds from now."""
+    """A completed visit whose "thanks" text (3 hours after it) falls due `patient.due_s` seconds from now.
+
+    A second touch could not fall due in the drill's minutes: two touches to one patient keep a
+    12-hour gap (bot/touches/caps.py), so STOP "mid-sequence" lands before, during or after the first."""
     end = now + timedelta(seconds=patient.due_s) - timedelta(hours=3)
     start = end - timedelta(minutes=30)
     category = CATEGORIES[patient.index % len(CATEGORIES)]
