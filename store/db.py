@@ -6,14 +6,15 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-"""Alembic's script folder."""
+MIGRATIONS = Path(str(resources.files("store") / "migrations"))
+"""Alembic's script folder, inside the installed package (Alembic needs a real folder, not a zip)."""
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for the lock before failing (web and worker share the file)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from datetime import datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
 from sqlmodel import Session, select
 
@@ -15,7 +15,7 @@ from bot.vocabulary import Direction, Intent, MessageKind, Urgency
 from store.models import Appointment, ConversationState, Location, Message, Patient, Practice, Provider, Service
 from store.queries import last_visit
 
-REPLIES_FILE = Path(__file__).resolve().parent / "replies.toml"
+REPLIES_FILE = resources.files("bot.conversation") / "replies.toml"
 """The texts Aftercare sends back on its own, per kind and language."""
 
 REPEAT_WINDOW = timedelta(hours=12)
@@ -47,7 +47,7 @@ REPLY_PLACEHOLDERS = {
 @lru_cache(maxsize=1)
 def replies() -> dict[str, dict[str, str]]:
     """Reply kind -> {language: template}, read once."""
-    with open(REPLIES_FILE, "rb") as handle:
+    with REPLIES_FILE.open("rb") as handle:
         return tomllib.load(handle)
 
 

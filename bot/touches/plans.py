@@ -40,12 +40,14 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from bot.errors import PlanError
 from bot.touches import composer
 
-DEFAULT_FILE = Path(__file__).resolve().parent / "plans_default.toml"
+DEFAULT_FILE = resources.files("bot.touches") / "plans_default.toml"
 """The plans every practice starts with."""
 
 CATEGORIES = (
@@ -386,9 +388,9 @@ def _templates(where: str, raw: dict, part: str, require: bool, require_all: boo
     return dict(value)
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path | Traversable) -> dict:
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             data = tomllib.load(handle)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read: {exc.strerror}") from None
@@ -436,7 +438,7 @@ def _build_plan(source: str, name: str, raw: dict, base: Plan | None, require_al
     )
 
 
-def load(practice_file: Path | str | None = None, default_file: Path = DEFAULT_FILE) -> PlanBook:
+def load(practice_file: Path | str | None = None, default_file: Path | Traversable = DEFAULT_FILE) -> PlanBook:
     """The defaults, with a practice's file merged over them; PlanError on any mistake."""
     plans: dict[str, Plan] = {}
     files = [str(default_file)]

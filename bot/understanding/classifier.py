@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import time
 from functools import lru_cache
+from importlib import resources
 
 from bot.errors import LLMError
-from bot.settings import ROOT
 from bot.understanding import guards
 from bot.understanding.decision import INTENTS, URGENCIES, Decision
 from bot.understanding.local_classifier import classify_local
@@ -26,7 +26,7 @@ from bot.understanding.redaction import redact
 from bot.vocabulary import Direction, Intent, Urgency
 
 PROMPT_VERSION = "classify_v1"
-"""The prompt file (prompts/<version>.txt) the LLM path uses."""
+"""The prompt file (prompts/<version>.txt, package data of the `prompts` package) the LLM path uses."""
 LLM_BUDGET_S = 10.0
 """Wall-clock ceiling for the whole LLM path, retries included."""
 HISTORY_LIMIT = 6
@@ -38,8 +38,11 @@ HISTORY_LIMIT = 6
 
 @lru_cache(maxsize=8)
 def load_prompt(version: str = PROMPT_VERSION) -> str:
-    """The system prompt text of prompts/<version>.txt."""
-    return (ROOT / "prompts" / f"{version}.txt").read_text(encoding="utf-8")
+    """The system prompt text of prompts/<version>.txt; raise _Fallback when it cannot be read."""
+    try:
+        return (resources.files("prompts") / f"{version}.txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Fallback("prompt_unavailable") from exc
 
 
 def build_messages(body: str, context: dict, version: str = PROMPT_VERSION) -> list[dict]:
@@ -261,10 +264,14 @@ def classify(body: str, context: dict, settings) -> Decision:
     reason = "llm_not_configured"
     if settings is not None and settings.llm_configured:
         try:
-            answer = _call_llm(build_messages(body, context), settings)
+            answer = _call_llm(build_messages(body, context, PROMPT_VERSION), settings)
             return _from_llm(answer, guard, started)
         except _Fallback as exc:
             reason = exc.reason
+        except Exception as exc:
+            # Whatever else breaks on the LLM path (a bug, an odd client error), the reply is still
+            # understood: the local classifier decides and the decision names what failed.
+            reason = f"llm_failed:{type(exc).__name__}"
     decision = classify_local(body, context)
     decision.fallback_reason = reason
     decision.latency_ms = (time.perf_counter() - started) * 1000

@@ -14,13 +14,14 @@ import math
 import re
 import time
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from bot.understanding import guards
 from bot.understanding.decision import Decision
 from bot.understanding.textnorm import emoji, fold, words
 
-MODEL_PATH = Path(__file__).resolve().parent / "data" / "local_model.json"
+MODEL_PATH = resources.files("bot.understanding") / "data" / "local_model.json"
 """The shipped model; rebuild with `python scripts/train_classifier.py`."""
 
 OPT_OUT_MODEL_MIN = 0.8
@@ -134,7 +135,7 @@ class LinearModel:
 @lru_cache(maxsize=1)
 def load_model(path: str | None = None) -> dict[str, LinearModel]:
     """The intent and urgency models, read once per process."""
-    data = json.loads(Path(path or MODEL_PATH).read_text(encoding="utf-8"))
+    data = json.loads((Path(path) if path else MODEL_PATH).read_text(encoding="utf-8"))
     return {name: LinearModel(m["classes"], m["bias"], m["weights"]) for name, m in data["models"].items()}
 
 
