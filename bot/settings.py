@@ -14,8 +14,11 @@ from urllib.parse import urlparse
 
 from bot.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The project folder: prompts/, plans and the demo's data live under it."""
+
+def default_data_dir() -> Path:
+    """`./var` of the working directory: where the SQLite file, embedded Redis and mail sink go
+    unless AFTERCARE_DATA_DIR says otherwise (never inside the installed package)."""
+    return Path.cwd() / "var"
 
 SECRETS = {
     "SECRET_KEY": "secret_key",
@@ -113,7 +116,7 @@ class Settings:
 
     database_url: str | None = None
     redis_url: str | None = None
-    data_dir: Path = ROOT / "var"
+    data_dir: Path = field(default_factory=default_data_dir)
     port: int = 8000
     public_base_url: str | None = None
     twilio_account_sid: str = "AC" + "0" * 32
@@ -156,7 +159,7 @@ class Settings:
         return cls(
             database_url=database_url,
             redis_url=_url(env, "REDIS_URL", schemes=("redis", "rediss", "unix")),
-            data_dir=Path(_str(env, "AFTERCARE_DATA_DIR", str(ROOT / "var"))),
+            data_dir=Path(_str(env, "AFTERCARE_DATA_DIR") or default_data_dir()),
             port=_int(env, "PORT", 8000, 1, 65535),
             public_base_url=_url(env, "PUBLIC_BASE_URL"),
             twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", cls.twilio_account_sid),

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT
-
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 90
@@ -103,7 +101,7 @@ def demo(tmp_path):
     )
     log = (tmp_path / "demo.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.demo.run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bot.demo.run"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         yield {

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot import runtime
 from bot.errors import ConfigError
-from bot.settings import DEMO_SECRETS, ROOT, Settings
+from bot.settings import DEMO_SECRETS, Settings, default_data_dir
 
 HOST = "127.0.0.1"
 """The demo never listens on anything but loopback."""
@@ -109,7 +109,6 @@ class Demo:
     def spawn(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
         process = subprocess.Popen(
             args,
-            cwd=ROOT,
             env=env,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
@@ -142,7 +141,7 @@ def _settings_and_env(environ: dict) -> tuple[Settings, dict, list[str]]:
     """Settings for the demo, the environment its children get, and which values were defaulted."""
     env = dict(environ)
     defaulted: list[str] = []
-    data_dir = Path(env.get("AFTERCARE_DATA_DIR") or ROOT / "var").resolve()
+    data_dir = Path(env.get("AFTERCARE_DATA_DIR") or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env["AFTERCARE_DATA_DIR"] = str(data_dir)
     port = env.get("PORT") or "8000"
@@ -239,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             env,
         )
-        demo.spawn("worker", [sys.executable, "worker.py"], env)
+        demo.spawn("worker", [sys.executable, "-m", "worker"], env)
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
         while not _healthy(base_url + "/healthz"):
             problem = demo.dead_child()
