@@ -182,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"drill: database: {database_label}\ndrill: redis:    {redis_label}", flush=True)
             seed_practice(database_url)
 
+            from bot.demo.fake_twilio import FakeTwilio
             from fakes.openai_server import FakeOpenAI
-            from fakes.twilio_server import FakeTwilio
 
             server = webhook.Server(bench_main.child_environment(database_url, redis_url, run_dir), logs / "web.log")
             public = f"http://127.0.0.1:{server.port}"

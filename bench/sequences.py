@@ -297,7 +297,7 @@ def _fake_twilio_process():
         [
             sys.executable,
             "-m",
-            "fakes.twilio_server",
+            "bot.demo.fake_twilio",
             "--host",
             "127.0.0.1",
             "--port",
@@ -361,7 +361,7 @@ def run_dispatch_bench(n: int = 10000) -> dict:
 
 def run_pacing_check(n: int = 50, mps: float = 10) -> dict:
     """Send n due touches from one number with pacing on; the observed rate must not exceed the configured one."""
-    from fakes.twilio_server import FakeTwilio
+    from bot.demo.fake_twilio import FakeTwilio
 
     with _backends() as (db_url, redis_url, data_dir):
         fake = FakeTwilio(callbacks=False)

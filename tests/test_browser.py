@@ -42,7 +42,7 @@ if not Path(CHROMIUM).exists():
 def live(settings, clock):
     """The seeded app served on a free port and a fake Twilio that posts signed texts back to it."""
     from app import create_app
-    from fakes.twilio_server import FakeTwilio
+    from bot.demo.fake_twilio import FakeTwilio
 
     seed_demo(settings.database_url, now=clock.now())
     app = create_app(settings)

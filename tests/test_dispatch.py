@@ -10,10 +10,10 @@ from sqlmodel import select
 from tenacity import wait_none
 
 from bot import runtime
+from bot.demo.fake_twilio import FakeTwilio
 from bot.messaging import transport as transport_module
 from bot.queue import get_queue, redis_connection
 from bot.touches import dispatch
-from fakes.twilio_server import FakeTwilio
 from store.db import session_scope
 from store.models import (
     Appointment,

@@ -14,8 +14,8 @@ from twilio.rest import Client
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from bot.demo.fake_twilio import FakeTwilio, count_segments
 from bot.messaging.transport import QuietHttpClient
-from fakes.twilio_server import FakeTwilio, count_segments
 
 SID = "AC" + "1" * 32
 TOKEN = "test-token"

@@ -10,10 +10,10 @@ import pytest
 from tenacity import wait_none
 
 from bot.clock import FrozenClock
+from bot.demo.fake_twilio import FakeTwilio
 from bot.errors import AmbiguousSendError, TransportError
 from bot.messaging.transport import SendResult, SmsTransport, mask_phone
 from bot.settings import Settings
-from fakes.twilio_server import FakeTwilio
 
 SID = "AC" + "3" * 32
 TOKEN = "transport-token"

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "fakes.twilio_server",
+                "bot.demo.fake_twilio",
                 "--host",
                 HOST,
                 "--port",

@@ -16,12 +16,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from fakes.twilio_server.callbacks import StatusCallbacks
-from fakes.twilio_server.errors import TwilioError, json_response
-from fakes.twilio_server.faults import Fault, FaultInjection
-from fakes.twilio_server.inbound import InboundTexts
-from fakes.twilio_server.messages import DEFAULT_SERVICE_NUMBER, MessagesResource
-from fakes.twilio_server.phones import mask
+from bot.demo.fake_twilio.callbacks import StatusCallbacks
+from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.faults import Fault, FaultInjection
+from bot.demo.fake_twilio.inbound import InboundTexts
+from bot.demo.fake_twilio.messages import DEFAULT_SERVICE_NUMBER, MessagesResource
+from bot.demo.fake_twilio.phones import mask
 
 log = logging.getLogger("fakes.twilio")
 
@@ -242,7 +242,7 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m fakes.twilio_server", description="A local fake of Twilio's Messages API."
+        prog="python -m bot.demo.fake_twilio", description="A local fake of Twilio's Messages API."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8010)

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 import requests
 from werkzeug.wrappers import Request, Response
 
-from fakes.twilio_server.encoding import count_segments
-from fakes.twilio_server.errors import TwilioError, json_response
-from fakes.twilio_server.messages import API_VERSION, new_sid
-from fakes.twilio_server.phones import country
+from bot.demo.fake_twilio.encoding import count_segments
+from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.messages import API_VERSION, new_sid
+from bot.demo.fake_twilio.phones import country
 
 log = logging.getLogger("fakes.twilio")
 

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.twilio_server.encoding import count_segments
-from fakes.twilio_server.errors import TwilioError, json_response
-from fakes.twilio_server.phones import filter_number, is_phone, mask
+from bot.demo.fake_twilio.encoding import count_segments
+from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.phones import filter_number, is_phone, mask
 
 API_VERSION = "2010-04-01"
 DEFAULT_SERVICE_NUMBER = "+15005550006"

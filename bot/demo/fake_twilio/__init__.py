@@ -17,12 +17,12 @@ and a few control endpoints that Twilio does not have:
 
 One module per resource: messages (create, list, fetch), callbacks (delivery and
 status callbacks), faults, inbound (playing the patient); server holds the state,
-the routing and `main`. Run it on its own with `python -m fakes.twilio_server --port 8010 ...`.
+the routing and `main`. Run it on its own with `python -m bot.demo.fake_twilio --port 8010 ...`.
 """
 
-from fakes.twilio_server.encoding import count_segments
-from fakes.twilio_server.errors import TwilioError
-from fakes.twilio_server.faults import Fault
-from fakes.twilio_server.server import FakeTwilio, main
+from bot.demo.fake_twilio.encoding import count_segments
+from bot.demo.fake_twilio.errors import TwilioError
+from bot.demo.fake_twilio.faults import Fault
+from bot.demo.fake_twilio.server import FakeTwilio, main
 
 __all__ = ["FakeTwilio", "Fault", "TwilioError", "count_segments", "main"]

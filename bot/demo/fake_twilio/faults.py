@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.twilio_server.errors import TwilioError, json_response
+from bot.demo.fake_twilio.errors import TwilioError, json_response
 
 
 @dataclass

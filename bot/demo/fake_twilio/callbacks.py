@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from fakes.twilio_server.messages import API_VERSION, rfc2822
+from bot.demo.fake_twilio.messages import API_VERSION, rfc2822
 
 log = logging.getLogger("fakes.twilio")
 
