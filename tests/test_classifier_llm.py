@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import socket
 import time
+from importlib import resources
 
 import pytest
 
 from bot.settings import Settings
+from bot.understanding import classifier
 from bot.understanding.classifier import (
     INTENTS,
     URGENCIES,
@@ -16,6 +18,7 @@ from bot.understanding.classifier import (
     SchemaViolation,
     build_messages,
     classify,
+    load_prompt,
     redact,
     validate,
 )
@@ -118,6 +121,20 @@ def test_slow_llm_times_out_and_falls_back(fake, llm):
     assert decision.path == "local"
     assert decision.fallback_reason == "llm_timeout"
     assert time.monotonic() - started < 10
+
+
+def test_a_prompt_that_cannot_be_read_falls_back_to_local(fake, llm, monkeypatch):
+    monkeypatch.setattr(classifier, "PROMPT_VERSION", "classify_v999")
+    decision = classify("can i come in friday for botox?", SLOTS, llm)
+    assert decision.path == "local"
+    assert decision.fallback_reason == "prompt_unavailable"
+    assert decision.intent == "rebook_request"
+    assert fake.requests == []
+
+
+def test_the_shipped_prompt_is_package_data():
+    text = (resources.files("prompts") / f"{classifier.PROMPT_VERSION}.txt").read_text(encoding="utf-8")
+    assert load_prompt() == text and "intent" in text
 
 
 def _free_port() -> int:

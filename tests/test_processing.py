@@ -131,6 +131,24 @@ def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
     assert message.decision["path"] == "llm" and message.decision["prompt_version"] == "classify_v1"
 
 
+def test_a_prompt_that_cannot_be_read_does_not_fail_the_job(client, settings, redis, clock, monkeypatch):
+    from app import create_app
+    from bot.understanding import classifier
+
+    monkeypatch.setattr(classifier, "PROMPT_VERSION", "classify_v999")
+    with FakeOpenAI() as fake:
+        client = create_app(settings.with_(openai_base_url=fake.base_url, openai_api_key="k")).test_client()
+        seed(settings.database_url, clock)
+        inbound(client, "can I come in next Tuesday after 5?", "SM" + "7" * 32)
+        work(redis)
+    assert fake.requests == []
+    message = message_by_sid(settings.database_url, "SM" + "7" * 32)
+    assert message.processed_at is not None
+    assert message.decision["path"] == "local" and message.decision["fallback_reason"] == "prompt_unavailable"
+    assert message.decision["intent"] == "rebook_request"
+    assert Queue("inbound", connection=redis).failed_job_registry.count == 0
+
+
 def test_message_whose_job_was_lost_is_requeued_once(client, settings, redis, clock):
     from bot.conversation.inbound import requeue_unprocessed
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.errors import ConfigError
@@ -65,3 +67,10 @@ def test_subcommands_with_their_own_options_show_their_help(capsys):
             main([command, "--help"])
         assert exited.value.code == 0
         assert f"usage: aftercare {command}" in capsys.readouterr().out
+
+
+def test_data_folder_is_var_of_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).data_dir == tmp_path / "var"
+    assert Settings().data_dir == tmp_path / "var"
+    assert Settings.from_env({"AFTERCARE_DATA_DIR": "/srv/aftercare"}).data_dir == Path("/srv/aftercare")
