@@ -1,6 +1,6 @@
 """`python -m bot.demo` (what `make demo` runs)."""
 
-from bot.demo.run.run import main
+from bot.demo.run import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
