@@ -131,13 +131,20 @@ def appointment_payload(patient: Patient, now: datetime) -> dict:
     12-hour gap (bot/touches/caps.py), so STOP "mid-sequence" lands before, during or after the first."""
     end = now + timedelta(seconds=patient.due_s) - timedelta(hours=3)
     start = end - timedelta(minutes=30)
-    category = CATEGORIES[patient.index % len(CATEGORIES)]
+    # "My lip is turning white" is a red flag after filler in the lips (a vascular occlusion), so the
+    # patients whose script is that emergency had lip filler; the others any treatment.
+    category = "filler" if patient.script == "emergency" else CATEGORIES[patient.index % len(CATEGORIES)]
     return {
         "external_id": f"DRILL-{patient.index}",
         "status": "completed",
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "service": {"code": category.upper(), "name": category.replace("_", " ").title(), "category": category},
+        "service": {
+            "code": category.upper(),
+            "name": category.replace("_", " ").title(),
+            "category": category,
+            "area": "lips" if category == "filler" else None,
+        },
         "provider": {"external_id": "P-1", "name": "Dr. Lee"},
         "location": {"external_id": "L-1", "timezone": "America/Chicago"},
         "price": 300.0,
