@@ -4,10 +4,11 @@
 
 Builds the wheel, installs it with requirements.lock into a fresh virtualenv in a temporary
 folder, and from a working directory outside the repository: runs `aftercare db upgrade`,
-starts the app from the installed package under gunicorn and waits for /healthz 200, then
-classifies replies through the fake OpenAI-compatible server (fakes/openai_server.py, run from
-this source tree) with the prompt read from the installed package. Exits 1 naming the step that
-failed. .ci/run calls it; `--keep` leaves the temporary folder for a look.
+starts the app from the installed package under gunicorn and waits for /healthz 200, starts
+`python -m worker` until it listens, then classifies a reply through the fake OpenAI-compatible
+server (fakes/openai_server.py, run from this source tree) with the prompt read from the
+installed package. Exits 1 naming the step that failed. .ci/run calls it; `--keep` leaves the
+temporary folder for a look.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def check(work: Path, children: list[subprocess.Popen]) -> None:
 
     _run([sys.executable, "-m", "venv", venv], cwd=work, what="venv")
     pip = [venv / "bin" / "python", "-m", "pip", "--quiet", "--disable-pip-version-check"]
-    _run([*pip, "install", "--require-hashes", "-r", REPO / "requirements.lock"], cwd=run, what="install lock")
+    # No byte-compiling: it is most of the install time, and the check imports each module once anyway.
+    lock = ["install", "--no-compile", "--require-hashes", "-r", REPO / "requirements.lock"]
+    _run([*pip, *lock], cwd=run, what="install lock")
     _run([*pip, "install", "--no-deps", wheels[0]], cwd=run, what="install wheel")
     _run([*pip, "check"], cwd=run, what="pip check (a dependency the wheel declares is not in requirements.lock)")
     step("installed the wheel from requirements.lock into a fresh virtualenv")
@@ -195,6 +198,18 @@ def check(work: Path, children: list[subprocess.Popen]) -> None:
     if health != {"status": "ok", "db": "ok", "redis": "ok"}:
         raise CheckFailed(f"/healthz answered 200 with {health}")
     step("gunicorn 'app:create_app()' from the installed package: /healthz 200")
+
+    worker_log = work / "worker.log"
+    worker = subprocess.Popen(
+        [python, "-m", "worker"], cwd=run, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT
+    )
+    children.append(worker)
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while "Listening on" not in worker_log.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise CheckFailed(f"python -m worker did not start listening:\n{worker_log.read_text()[-3000:]}")
+        time.sleep(0.25)
+    step("python -m worker from the installed package: listening on its queues")
 
     fake = subprocess.Popen(
         [sys.executable, "-m", "fakes.openai_server", "--port", str(llm_port)],
