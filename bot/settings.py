@@ -140,6 +140,10 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     demo: bool = False
     repage_minutes: int = 10
+    booking_mode: str = "request"
+    """"request": a time picked by text is a request the front desk confirms; "direct": it is booked at once."""
+    offer_valid_hours: int = 48
+    """How long times offered by text can be picked."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -183,6 +187,8 @@ class Settings:
             secret_key=_str(env, "SECRET_KEY"),
             demo=_bool(env, "AFTERCARE_DEMO", False),
             repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
+            booking_mode=_choice(env, "AFTERCARE_BOOKING_MODE", cls.booking_mode, ("request", "direct")),
+            offer_valid_hours=_int(env, "AFTERCARE_OFFER_VALID_HOURS", cls.offer_valid_hours, 1, 24 * 14),
         )
 
     def require_secrets(self) -> None:

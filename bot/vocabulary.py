@@ -128,6 +128,7 @@ class AppointmentStatus(StrEnum):
     NO_SHOW = "no_show"
     REQUESTED = "requested"
     DECLINED = "declined"
+    MOVED = "moved"  # a booked visit whose move (a requested visit that `replaces` it) the front desk confirmed
 
 
 class Role(StrEnum):

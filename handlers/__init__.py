@@ -48,9 +48,13 @@ ROUTES: dict[str, Callable[[Turn], None]] = {
 
 
 def route(turn: Turn) -> None:
-    """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself)."""
+    """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself).
+
+    A bare yes or no to our "reply YES to cancel" question answers it, whatever the classifier made of it."""
     intent = turn.decision.intent
     handler = ROUTES.get(intent, other.handle)
+    if intent not in (Intent.OPT_OUT, Intent.HELP) and reschedule.awaiting_answer(turn):
+        handler = reschedule.answer
     if is_paging(turn.decision.urgency) and intent != Intent.OPT_OUT:
         handler = side_effect.handle
     turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"

@@ -2,15 +2,24 @@
 
 - "Can I come in next Tuesday after 5?": up to three open times for the
   service they had last, with their provider when that provider works then
-  (else anyone at the practice), matching the days and times they named
-  (bot.booking.open_times); others only if they have done that kind of treatment here
-  before. The offer is kept on the conversation for 48 hours.
-- "2" / "the second one": the time is checked again (someone may have taken
-  it), then written as a *requested* appointment, which suppresses the
-  pending rebook and win-back texts at once; the front desk confirms it in
-  the practice system from the staff inbox, and the patient is told so;
-  Confirm in the dashboard books it (reminders follow) and texts the patient,
-  Decline frees it and asks the patient for another day.
+  (else anyone at the practice who has done that kind of treatment here),
+  matching the days and times they named (bot.booking.open_times). The offer
+  is kept on the conversation for AFTERCARE_OFFER_VALID_HOURS (48 by default).
+- A pick, by number, ordinal, time of day or weekday ("2", "la segunda",
+  "the 3pm", "thursday's"; bot.booking.picks): the time is checked again
+  (someone may have taken it), then, in request mode (the default), written
+  as a *requested* appointment, which suppresses the pending rebook and
+  win-back texts at once; the front desk confirms it in the practice system
+  from the staff inbox, and the patient is told so. Confirm in the dashboard
+  books it (reminders follow) and texts the patient, Decline frees it and asks
+  the patient for another day. A different pick while the request is pending
+  moves the request. In direct mode (AFTERCARE_BOOKING_MODE=direct) the pick
+  is booked at once, reminders planned, and staff see it in the inbox.
+- A bare yes keeps the standing offer (one time: booked; several: the same
+  times again); "none of those" asks again, with the new constraint when
+  they gave one, never the times they turned down.
+- Moving a booked visit (handlers/reschedule.py) uses the same offer, with
+  that visit's service and provider.
 - No visit on record, no provider hours, or nothing open: a person answers
   from the staff inbox, and the patient is told someone will text back.
 """
@@ -22,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.booking import open_times as slots
+from bot.booking import picks, visits
 from bot.clock import local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
 from bot.touches import composer
@@ -31,28 +41,60 @@ from handlers.turn import Turn
 from store.models import Appointment, Location, Practice, Provider, Service
 from store.queries import last_visit
 
-OFFER_VALID = timedelta(hours=48)
-"""How long offered times can be picked by number."""
-
 
 def handle(turn: Turn) -> None:
     if turn.patient is None:
         return
-    state = turn.state()
-    pending = state.pending if state.pending and state.pending.get("kind") == "slots" else None
-    choice = (turn.decision.entities or {}).get("slot_choice")
-    if pending and isinstance(choice, int) and _fresh(pending, turn.now):
-        options = pending.get("options") or []
-        if 1 <= choice <= len(options):
-            _book(turn, pending, options[choice - 1])
+    pending = standing_offer(turn)
+    if pending is None:
+        offer(turn)
+        return
+    options = pending.get("options") or []
+    body = turn.message.body
+    choice = picks.pick(body, options, pending.get("tz") or "UTC", (turn.decision.entities or {}).get("slot_choice"))
+    if choice is not None:
+        _book(turn, pending, options[choice - 1])
+        return
+    asked_again = _has_preferences(turn)
+    if picks.says_yes(body) and not asked_again:
+        if pending.get("moves") and pending.get("picked"):
+            turn.actions.append("already_requested")  # "ok" to "we've asked for Tuesday": nothing new to do
+        elif len(options) == 1:
+            _book(turn, pending, options[0])
+        else:  # "yes" to three times: the same three again, not new ones
+            _offer_again(turn, pending)
+        return
+    if picks.turns_all_down(body):
+        declined = [o["start"] for o in options]
+        if not asked_again:
+            turn.reply("slots_ask")
+            pending["declined"] = sorted(set(pending.get("declined", []) + declined))
+            turn.state().pending = dict(pending)
             return
-    offer(turn)
+        offer(turn, exclude=set(pending.get("declined", [])) | set(declined), moving=pending.get("moves"))
+        return
+    offer(turn, exclude=set(pending.get("declined", [])), moving=pending.get("moves"))
 
 
-def offer(turn: Turn, taken: bool = False) -> None:
-    """Text up to three open times and remember them; the staff inbox when there are none."""
+def standing_offer(turn: Turn) -> dict | None:
+    """The times last offered to this patient, while they can still be picked."""
+    state = turn.state()
+    pending = state.pending if state and state.pending and state.pending.get("kind") == "slots" else None
+    if pending is None or not _fresh(pending, turn.now, timedelta(hours=turn.settings.offer_valid_hours)):
+        return None
+    return pending
+
+
+def offer(turn: Turn, taken: bool = False, exclude: set[str] = frozenset(), moving: int | None = None) -> None:
+    """Text up to three open times and remember them; the staff inbox when there are none.
+
+    `moving` is the id of an upcoming visit to move: its service and provider are looked at first."""
     session, patient = turn.session, turn.patient
-    visit = last_visit(session, patient.id)
+    moved = session.get(Appointment, moving) if moving else None
+    if moved is not None and moved.status in visits.UPCOMING_STATUSES:
+        visit = (moved, session.get(Service, moved.service_id))
+    else:
+        moved, visit = None, last_visit(session, patient.id)
     if visit is None:
         _to_staff(turn)
         return
@@ -62,11 +104,23 @@ def offer(turn: Turn, taken: bool = False) -> None:
     tz = local_zone(location, practice)
     entities = turn.decision.entities or {}
     prefs = slots.Preferences.parse(
-        entities.get("date_preference"), entities.get("time_preference"), to_local(turn.now, tz).date()
+        entities.get("date_preference"),
+        entities.get("time_preference"),
+        to_local(turn.now, tz).date(),
+        body=turn.message.body,
     )
     found = []
     for providers in _providers(session, appointment, location):
-        found = slots.open_slots(session, service, providers, tz, turn.now, prefs)
+        found = slots.open_slots(
+            session,
+            service,
+            providers,
+            tz,
+            turn.now,
+            prefs,
+            exclude=_own_time(moved, exclude),
+            ignore=moved.id if moved else None,
+        )
         if found:
             break
     if not found:  # nothing open that matches what they asked: a person finds an alternative
@@ -77,7 +131,8 @@ def offer(turn: Turn, taken: bool = False) -> None:
         f"{n}) {describe(s.start, tz, language)} {'con' if language == 'es' else 'with'} {s.provider}"
         for n, s in enumerate(found, 1)
     )
-    if turn.reply("slots_taken" if taken else "slots", options=listed) is None:
+    kind = "slots_taken" if taken else "move_slots" if moved is not None and moved.status == "booked" else "slots"
+    if turn.reply(kind, appointment=moved, options=listed) is None:
         _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
         return
     turn.state().pending = {
@@ -88,23 +143,58 @@ def offer(turn: Turn, taken: bool = False) -> None:
         "tz": tz,
         "asked_at": turn.now.isoformat(),
         "message_id": turn.message.id,
+        "moves": moved.id if moved is not None else None,
+        "declined": sorted(exclude),
     }
     turn.actions.append(f"offered_slots:{len(found)}")
+
+
+def _offer_again(turn: Turn, pending: dict) -> None:
+    tz, language = pending.get("tz") or "UTC", turn.language()
+    listed = "; ".join(
+        f"{n}) {describe(to_utc(datetime.fromisoformat(o['start'])), tz, language)} "
+        f"{'con' if language == 'es' else 'with'} {o.get('provider')}"
+        for n, o in enumerate(pending.get("options") or [], 1)
+    )
+    if turn.reply("slots_again", options=listed) is not None:
+        turn.actions.append("offer_kept")
 
 
 def _book(turn: Turn, pending: dict, option: dict) -> None:
     session, patient = turn.session, turn.patient
     service = session.get(Service, pending["service_id"])
     start = to_utc(datetime.fromisoformat(option["start"]))
+    moving = session.get(Appointment, pending["moves"]) if pending.get("moves") else None
+    if moving is not None and moving.status not in visits.UPCOMING_STATUSES:
+        moving = None  # settled or cancelled since: this is a new booking
+    if moving is not None and to_utc(moving.start_at) == start and moving.provider_id == option["provider_id"]:
+        turn.actions.append("same_time")
+        turn.reply("requested" if moving.status == "requested" else "confirmed", appointment=moving)
+        return
     if service is not None:
         slots.hold_calendar(session, option["provider_id"])
     if (
         service is None
         or start <= turn.now + timedelta(hours=1)
-        or not slots.still_open(session, service, option["provider_id"], start)
+        or not slots.still_open(session, service, option["provider_id"], start, ignore=moving.id if moving else None)
     ):
         turn.actions.append("slot_taken")
-        offer(turn, taken=True)
+        offer(turn, taken=True, moving=moving.id if moving else None)
+        return
+    when = describe(start, pending.get("tz") or "UTC", "en")
+    who = option.get("provider") or "any provider"
+    direct = turn.settings.booking_mode == "direct"
+    if moving is not None and (direct or moving.status == "requested"):
+        # Booked outright, or a request not yet answered: the visit itself moves (a change of mind moves the request).
+        was = describe(moving.start_at, pending.get("tz") or "UTC", "en")
+        visits.move(session, moving, option["provider_id"], start, turn.now)
+        reason = "booking_request" if moving.status == "requested" else "visit_moved"
+        item = _inbox_item(turn, moving, reason, f"Moved by text from {was} to {when} with {who}: {service.name}.")
+        if reason == "booking_request":
+            item.note += " Confirm or decline on the patient's page."
+        turn.actions += [f"moved_appointment:{moving.id}", "staff_inbox"]
+        turn.state().pending = dict(pending, moves=moving.id, picked=option["start"]) if not direct else None
+        turn.reply("requested" if moving.status == "requested" else "moved", appointment=moving)
         return
     appointment = Appointment(
         practice_id=patient.practice_id,
@@ -112,25 +202,55 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
         service_id=service.id,
         provider_id=option["provider_id"],
         location_id=pending.get("location_id"),
-        status=AppointmentStatus.REQUESTED,
+        status=AppointmentStatus.BOOKED if direct else AppointmentStatus.REQUESTED,
         start_at=start,
         price=service.price,
         end_at=start + timedelta(minutes=service.duration_min or 30),
         source="bot",
+        replaces_id=moving.id if moving is not None else None,
         created_at=turn.now,
         updated_at=turn.now,
     )
     session.add(appointment)
     session.flush()
     plan_appointment(session, appointment.id, turn.now)  # a future booking holds back rebook and win-back texts
-    turn.state().pending = None
-    request = open_escalation(session, turn.message.id, patient, "routine", "booking_request")
-    request.note = (
-        f"Asked by text for {describe(start, pending.get('tz') or 'UTC', 'en')} with "
-        f"{option.get('provider') or 'any provider'}: {service.name}. Confirm or decline on the patient's page."
-    )
+    if direct:
+        _inbox_item(turn, appointment, "booked_by_text", f"Booked by text for {when} with {who}: {service.name}.")
+        turn.state().pending = None
+        turn.actions += [f"booked_appointment:{appointment.id}", "staff_inbox"]
+        turn.reply("confirmed", appointment=appointment)
+        return
+    if moving is not None:
+        was = describe(moving.start_at, pending.get("tz") or "UTC", "en")
+        note = f"Asked by text to move {was} to {when} with {who}: {service.name}. Confirm or decline on the patient's page."
+    else:
+        note = f"Asked by text for {when} with {who}: {service.name}. Confirm or decline on the patient's page."
+    _inbox_item(turn, appointment, "booking_request", note)
+    # The offer stays: a different pick before the front desk answers moves this request.
+    turn.state().pending = dict(pending, moves=appointment.id, picked=option["start"])
     turn.actions += [f"requested_appointment:{appointment.id}", "staff_inbox"]
-    turn.reply("requested", appointment=appointment)
+    turn.reply("move_requested" if moving is not None else "requested", appointment=appointment)
+
+
+def _inbox_item(turn: Turn, appointment: Appointment, reason: str, note: str):
+    item = open_escalation(turn.session, turn.message.id, turn.patient, "routine", reason)
+    item.note = note
+    turn.session.add(item)
+    return item
+
+
+def _own_time(moved: Appointment | None, exclude: set[str]) -> set[str]:
+    """Times not to offer: those turned down, and the visit's own time when it is the one being moved."""
+    if moved is None:
+        return set(exclude)
+    return set(exclude) | {to_utc(moved.start_at).isoformat()}
+
+
+def _has_preferences(turn: Turn) -> bool:
+    entities = turn.decision.entities or {}
+    if entities.get("date_preference") or entities.get("time_preference"):
+        return True
+    return not slots.Preferences.parse(None, None, turn.now.date(), body=turn.message.body).empty()
 
 
 def describe(start: datetime, tz: str, language: str) -> str:
@@ -173,12 +293,12 @@ def _providers(session, appointment: Appointment, location: Location | None) -> 
     return [group for group in (last, here) if group]
 
 
-def _fresh(pending: dict, now: datetime) -> bool:
+def _fresh(pending: dict, now: datetime, valid: timedelta) -> bool:
     try:
         asked = to_utc(datetime.fromisoformat(pending["asked_at"]))
     except (KeyError, TypeError, ValueError):
         return False
-    return now - asked <= OFFER_VALID
+    return now - asked <= valid
 
 
 def _to_staff(turn: Turn) -> None:
@@ -198,6 +318,7 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
     session.flush()
     if confirmed:
         plan_appointment(session, appointment.id, now)
+        visits.settle_move(session, appointment, now)  # a move: the old time is freed, its reminders dropped
     for item in session.exec(
         select(Escalation).where(
             Escalation.patient_id == appointment.patient_id,

@@ -132,6 +132,8 @@ class Appointment(SQLModel, table=True):
     price: float | None = None
     referral_code: str | None = None
     source: str = "api"  # api | csv | bot | staff | seed
+    # A visit requested by text to move this booked one there; confirming it frees the old one.
+    replaces_id: int | None = Field(default=None, foreign_key="appointment.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -36,7 +36,7 @@ BUSY = ("booked", "requested", "completed")
 """Appointment statuses that hold a provider's time."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_WORDS = {
+DAY_WORDS = {  # weekday names and short forms, English and Spanish (folded) -> Monday = 0
     "mon": 0,
     "monday": 0,
     "lunes": 0,
@@ -76,6 +76,13 @@ _PARTS = {  # local start hours [from, to)
     "evening": (16, 24),
     "evenings": (16, 24),
     "after work": (16, 24),
+    "por la manana": (0, 12),
+    "por las mananas": (0, 12),
+    "por la tarde": (12, 19),
+    "por las tardes": (12, 19),
+    "en las tardes": (12, 19),
+    "por la noche": (17, 24),
+    "en la noche": (17, 24),
 }
 _CLOCK = re.compile(r"\b(\d{1,2})(?::(\d\d))?\s?(am|pm)?\b")
 
@@ -99,35 +106,58 @@ class Preferences:
     around: time | None = None
     earliest: date | None = None
     latest: date | None = None
+    after: time | None = None
+    before: time | None = None
 
     @classmethod
-    def parse(cls, date_preference: str | None, time_preference: str | None, today: date) -> Preferences:
+    def parse(
+        cls, date_preference: str | None, time_preference: str | None, today: date, body: str | None = None
+    ) -> Preferences:
+        """What the classifier's day and time preferences say, and what the raw `body` adds to them
+        ("weekdays after 5", "antes de las 11", "the week of Dec 7", "por las tardes")."""
         prefs = cls(weekdays=set())
-        days = fold(date_preference or "")
+        text = fold(body or "")
+        days = fold(date_preference or "") + " " + text
         for word in re.findall(r"[a-z]+", days):
-            if word in _DAY_WORDS:
-                prefs.weekdays.add(_DAY_WORDS[word])
-        if "weekend" in days:
+            if word in DAY_WORDS:
+                prefs.weekdays.add(DAY_WORDS[word])
+        if re.search(r"\b(weekdays?|week days?|entre semana|during the week|dias de semana)\b", days):
+            prefs.weekdays |= {0, 1, 2, 3, 4}
+        if re.search(r"\b(weekends?|fin(es)? de semana)\b", days):
             prefs.weekdays |= {5, 6}
-        times = fold(time_preference or "")
+        times = fold(time_preference or "") + " " + text
         # "mañana" is tomorrow, but "en la mañana" is the morning (the time preference then says so).
-        tomorrow_es = re.search(r"\bmanana\b", days) and "manana" not in times
-        if re.search(r"\b(tomorrow|tmrw)\b", days) or tomorrow_es:
+        morning = "manana" in fold(time_preference or "") or re.search(r"\b(la|las) mananas?\b", text)
+        if re.search(r"\b(tomorrow|tmrw)\b", days) or (re.search(r"\bmanana\b", days) and not morning):
             prefs.earliest = prefs.latest = today + timedelta(days=1)
-        if "next week" in days or "proxima semana" in days:
-            prefs.earliest = today + timedelta(days=7 - today.weekday())
+        monday = today - timedelta(days=today.weekday())
+        if re.search(r"\b(this week|esta semana)\b", days):
+            prefs.earliest, prefs.latest = today, monday + timedelta(days=6)
+        if re.search(r"\b(next week|proxima semana|semana que viene|siguiente semana)\b", days):
+            prefs.earliest = monday + timedelta(days=7)
             prefs.latest = prefs.earliest + timedelta(days=6)
+        if re.search(r"\b(in (two|2) weeks|en (dos|2) semanas)\b", days):
+            prefs.earliest = monday + timedelta(days=14)
+            prefs.latest = prefs.earliest + timedelta(days=6)
+        week_of = _week_of(text, today)
+        if week_of is not None:
+            prefs.earliest, prefs.latest = max(week_of, today), week_of + timedelta(days=6)
         for phrase, hours in _PARTS.items():  # whole words: "noon" is not in "afternoon"
             if re.search(rf"\b{phrase}\b", times):
                 prefs.hours = hours
+        for pattern, name in ((_AFTER, "after"), (_BEFORE, "before")):
+            match = pattern.search(times)
+            if match:
+                setattr(prefs, name, _clock_time(match.group(1), match.group(2), match.group(3)))
+                times = pattern.sub(" ", times)
         match = _CLOCK.search(times)
         if match and (match.group(3) or match.group(2)):
-            hour = int(match.group(1)) % 12 + (12 if match.group(3) == "pm" else 0)
-            if match.group(3) is None and int(match.group(1)) < 8:
-                hour += 12  # "3:30" at a spa means the afternoon
-            if 0 <= hour < 24:
-                prefs.around = time(hour, int(match.group(2) or 0))
+            prefs.around = _clock_time(match.group(1), match.group(2), match.group(3))
         return prefs
+
+    def empty(self) -> bool:
+        """Nothing asked for: any day, any time."""
+        return self == Preferences(weekdays=set())
 
     def accepts(self, local: datetime) -> bool:
         if self.weekdays and local.weekday() not in self.weekdays:
@@ -138,11 +168,108 @@ class Preferences:
             return False
         if self.hours and not self.hours[0] <= local.hour < self.hours[1]:
             return False
+        if self.after and local.time() < self.after:
+            return False
+        if self.before and local.time() >= self.before:
+            return False
         if self.around:
             minutes = local.hour * 60 + local.minute - (self.around.hour * 60 + self.around.minute)
             if not -60 <= minutes <= 90:
                 return False
         return True
+
+
+_AFTER = re.compile(
+    r"\b(?:after|past|from|later than|despues de(?: las?)?|a partir de(?: las?)?)\s+(\d{1,2}|noon|mediodia)(?::(\d\d))?\s?(am|pm)?"
+)
+_BEFORE = re.compile(
+    r"\b(?:before|by|until|till|earlier than|antes de(?: las?)?|hasta(?: las?)?)\s+(\d{1,2}|noon|mediodia)(?::(\d\d))?\s?(am|pm)?"
+)
+_MONTHS = {
+    **{
+        m: n
+        for n, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+    },
+    **{
+        m: n
+        for n, m in enumerate(
+            (
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ),
+            1,
+        )
+    },
+    **{
+        m: n
+        for n, m in enumerate(
+            (
+                "enero",
+                "febrero",
+                "marzo",
+                "abril",
+                "mayo",
+                "junio",
+                "julio",
+                "agosto",
+                "septiembre",
+                "octubre",
+                "noviembre",
+                "diciembre",
+            ),
+            1,
+        )
+    },
+}
+_WEEK_OF = re.compile(
+    r"\b(?:week of(?: the)?|semana del?)\s+(?:([a-z]+)\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+(?:de\s+)?([a-z]+))?"
+)
+
+
+def _clock_time(hour: str, minute: str | None, meridiem: str | None) -> time:
+    """A time as patients write it: "5" and "3:30" at a spa are in the afternoon, "noon" is 12:00."""
+    if hour in ("noon", "mediodia"):
+        return time(12)
+    value = int(hour) % 12 + (12 if meridiem == "pm" else 0) if meridiem else int(hour)
+    if meridiem is None and value < 8:
+        value += 12
+    return time(min(value, 23), min(int(minute or 0), 59))
+
+
+def _week_of(text: str, today: date) -> date | None:
+    """The Monday of "the week of Dec 7" / "la semana del 7 de diciembre" (the next such date from today)."""
+    match = _WEEK_OF.search(text)
+    if match is None:
+        return None
+    month = _MONTHS.get(match.group(1) or "") or _MONTHS.get(match.group(3) or "")
+    day = int(match.group(2))
+    candidates = []
+    for year, m in ((today.year, month or today.month), (today.year, (month or today.month + 1))):
+        year, m = (year + 1, m - 12) if m > 12 else (year, m)
+        try:
+            candidates.append(date(year, m, day))
+        except ValueError:
+            continue
+    ahead = [d for d in candidates if d >= today - timedelta(days=6)]
+    if not ahead and month:
+        try:
+            ahead = [date(today.year + 1, month, day)]
+        except ValueError:
+            return None
+    if not ahead:
+        return None
+    chosen = min(ahead)
+    return chosen - timedelta(days=chosen.weekday())
 
 
 def open_slots(
@@ -153,15 +280,20 @@ def open_slots(
     now: datetime,
     prefs: Preferences | None = None,
     count: int = OFFERED,
+    exclude: set[str] = frozenset(),
+    ignore: int | None = None,
 ) -> list[Slot]:
-    """Up to `count` open times for `service` with any of `providers`, on different days first."""
+    """Up to `count` open times for `service` with any of `providers`, on different days first.
+
+    `exclude` holds start times (UTC, ISO) not to offer, e.g. ones the patient turned down; `ignore` is a
+    visit whose own time counts as free (the one being moved)."""
     zone = ZoneInfo(tz)
     now = to_utc(now)
     today = now.astimezone(zone).date()
     prefs = prefs or Preferences(weekdays=set())
     length = timedelta(minutes=service.duration_min or 30)
     buffer = timedelta(minutes=service.buffer_min or 0)
-    busy = _busy(session, [p.id for p in providers], now, now + timedelta(days=HORIZON_DAYS + 1))
+    busy = _busy(session, [p.id for p in providers], now, now + timedelta(days=HORIZON_DAYS + 1), ignore)
     found: list[Slot] = []
     for offset in range(1, HORIZON_DAYS + 1):
         day = today + timedelta(days=offset)
@@ -176,6 +308,7 @@ def open_slots(
                 if (
                     to_utc(start) >= now + MIN_NOTICE
                     and prefs.accepts(start)
+                    and to_utc(start).isoformat() not in exclude
                     and not _overlaps(busy.get(provider.id, ()), to_utc(start), to_utc(start + length + buffer))
                 ):
                     found.append(Slot(provider.id, provider.name, to_utc(start)))
@@ -192,16 +325,20 @@ def hold_calendar(session: Session, provider_id: int) -> None:
     session.exec(update(Provider).where(col(Provider.id) == provider_id).values(id=Provider.id))
 
 
-def still_open(session: Session, service: Service, provider_id: int, start: datetime) -> bool:
-    """Whether a previously offered time is still free (someone may have taken it since)."""
+def still_open(
+    session: Session, service: Service, provider_id: int, start: datetime, ignore: int | None = None
+) -> bool:
+    """Whether a previously offered time is still free (someone may have taken it since); `ignore` as in open_slots."""
     start = to_utc(start)
     end = start + timedelta(minutes=(service.duration_min or 30) + (service.buffer_min or 0))
-    busy = _busy(session, [provider_id], start - timedelta(days=1), end + timedelta(days=1))
+    busy = _busy(session, [provider_id], start - timedelta(days=1), end + timedelta(days=1), ignore)
     return not _overlaps(busy.get(provider_id, ()), start, end)
 
 
-def _busy(session: Session, provider_ids: list[int], since: datetime, until: datetime) -> dict[int, list]:
-    rows = session.exec(
+def _busy(
+    session: Session, provider_ids: list[int], since: datetime, until: datetime, ignore: int | None = None
+) -> dict[int, list]:
+    query = (
         select(Appointment.provider_id, Appointment.start_at, Appointment.end_at, Service.buffer_min)
         .join(Service, Service.id == Appointment.service_id)
         .where(
@@ -211,6 +348,9 @@ def _busy(session: Session, provider_ids: list[int], since: datetime, until: dat
             Appointment.end_at > since,
         )
     )
+    if ignore is not None:
+        query = query.where(Appointment.id != ignore)
+    rows = session.exec(query)
     busy: dict[int, list] = {}
     for provider_id, start, end, buffer in rows:
         busy.setdefault(provider_id, []).append((to_utc(start), to_utc(end) + timedelta(minutes=buffer or 0)))

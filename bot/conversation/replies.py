@@ -25,7 +25,19 @@ SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_o
 """Replies that are never held back, by a staff takeover or anything else."""
 
 COURTESY_REPLIES = frozenset(
-    {"side_effect", "rebook", "reschedule", "question", "thanks", "sorry", "defer", "help", "opt_in", "wrong_number"}
+    {
+        "side_effect",
+        "rebook",
+        "reschedule",
+        "question",
+        "thanks",
+        "sorry",
+        "defer",
+        "help",
+        "opt_in",
+        "wrong_number",
+        "slots_ask",
+    }
 )
 """Replies that say the same thing every time: at most one per kind per REPEAT_WINDOW. The others carry
 something new each time (offered times, an answer, a check-back day) and always go."""
@@ -38,6 +50,8 @@ REPLY_PLACEHOLDERS = {
     "when": "el miércoles 25 de noviembre",
     "code": "GA-MAXI7KQ2",
     "reward": "un regalo de nuestra parte en su proxima visita",
+    "policy": " Our cancellation policy: Please give us 24 hours' notice to reschedule or cancel; late "
+    "cancellations are charged $50.",
     "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }

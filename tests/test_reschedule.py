@@ -1,0 +1,223 @@
+"""Moving and cancelling a visit by text: signed webhook, the real worker, Redis, the database and the fake Twilio."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot import runtime
+from bot.touches.planner import plan_appointment
+from store.db import session_scope
+from store.models import Appointment, Escalation, Patient, Practice, Service, Touch
+from tests import factories
+from tests.test_booking import _answer, _front_desk, _utc
+from tests.test_booking import spa as spa  # (fixture)
+from tests.test_dispatch import twilio  # noqa: F401  (fixture)
+from tests.test_handlers import PATIENT, sent_to, text_in
+
+POLICY = "Please give us 24 hours' notice to reschedule or cancel; late cancellations are charged $50."
+
+
+@pytest.fixture
+def booked(spa, clock, db_url):
+    """Ana's next Lip filler with Maya: Thursday Dec 3, 2:00 PM in Austin, with its reminder planned."""
+    with session_scope(db_url) as session:
+        session.get(Practice, spa["practice_id"]).facts = {"cancellation_policy": POLICY}
+        visit = factories.appointment(
+            session,
+            session.get(Patient, spa["patient_id"]),
+            session.get(Service, spa["service_id"]),
+            _utc(2026, 12, 3, 14),
+            provider_id=spa["provider_id"],
+            location_id=spa["location_id"],
+            status="booked",
+        )
+        plan_appointment(session, visit.id, clock.now())
+        return visit.id
+
+
+def _visit(db_url, appointment_id) -> Appointment:
+    with session_scope(db_url) as session:
+        found = session.get(Appointment, appointment_id)
+        session.expunge(found)
+        return found
+
+
+def _touches(db_url, appointment_id) -> list[tuple[str, str, str | None]]:
+    with session_scope(db_url) as session:
+        rows = session.exec(select(Touch).where(Touch.appointment_id == appointment_id).order_by(Touch.id)).all()
+        return sorted((t.step, t.status, t.reason) for t in rows)
+
+
+# ------------------------------------------------------------------ cancel
+
+
+def test_a_cancel_is_confirmed_first_then_frees_the_time_drops_the_reminders_and_tells_staff(
+    settings,
+    twilio,  # noqa: F811
+    clock,
+    booked,
+    db_url,
+):
+    assert _touches(db_url, booked) == [("prep_injectable", "scheduled", None), ("reminder", "scheduled", None)]
+    text_in("I need to cancel my appointment")
+    assert sent_to(twilio, PATIENT) == [
+        "Ana, reply YES to cancel your Lip filler on Thursday, Dec 3 at 2:00 PM, or tell us a day to move it to instead."
+    ]
+    assert _visit(db_url, booked).status == "booked"  # nothing happens before the yes
+
+    text_in("YES")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Done, Ana: your Lip filler on Thursday, Dec 3 at 2:00 PM is cancelled. "
+        "Text us here whenever you'd like a new time."
+    )
+    assert _visit(db_url, booked).status == "cancelled"
+    assert _touches(db_url, booked) == [  # and no "sorry we missed you"
+        ("prep_injectable", "suppressed", "appointment_cancelled"),
+        ("reminder", "suppressed", "appointment_cancelled"),
+        ("sorry_missed", "suppressed", "cancelled_by_text"),
+    ]
+    with session_scope(db_url) as session:
+        item = session.exec(select(Escalation).where(Escalation.reason == "visit_cancelled")).one()
+        assert item.note == "Cancelled by text: Thu, Dec 3 2:00 PM, Lip filler. Update the practice system."
+        patient = session.get(Patient, booked and item.patient_id)
+        assert patient.opted_out_at is None and patient.care_sms  # a cancel is not an opt-out
+
+
+def test_a_late_cancel_quotes_the_practices_policy(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(Practice, spa["practice_id"]).facts = {"cancellation_policy": POLICY}
+        visit = factories.appointment(
+            session,
+            session.get(Patient, spa["patient_id"]),
+            session.get(Service, spa["service_id"]),
+            clock.now() + timedelta(hours=20),  # tomorrow 6:00 AM in Chicago
+            provider_id=spa["provider_id"],
+            location_id=spa["location_id"],
+            status="booked",
+        )
+    text_in("can't make it tomorrow, please cancel my appointment")
+    question = sent_to(twilio, PATIENT)[-1]
+    assert question.startswith("Ana, reply YES to cancel your Lip filler on Tuesday, Nov 24 at 6:00 AM")
+    assert question.endswith(f"Our cancellation policy: {POLICY}")
+    text_in("yes please")
+    assert f"is cancelled. Our cancellation policy: {POLICY}" in sent_to(twilio, PATIENT)[-1]
+    with session_scope(db_url) as session:
+        assert session.get(Appointment, visit.id).status == "cancelled"
+        assert "(late cancel)" in session.exec(select(Escalation.note)).one()
+
+
+def test_spanish_cancel_is_asked_and_confirmed_in_spanish(settings, twilio, clock, booked, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = "es"
+    text_in("necesito cancelar mi cita")
+    assert sent_to(twilio, PATIENT) == [
+        "Ana, responde SI para cancelar tu Lip filler el jueves 3 de diciembre a las 14:00, o dinos otro dia para moverla."
+    ]
+    text_in("Sí")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Listo, Ana: cancelamos tu Lip filler el jueves 3 de diciembre a las 14:00. "
+        "Escribenos aqui cuando quieras una nueva fecha."
+    )
+    assert _visit(db_url, booked).status == "cancelled"
+
+
+def test_no_keeps_the_visit(settings, twilio, clock, booked, db_url):  # noqa: F811
+    text_in("I need to cancel my appointment")
+    text_in("no")
+    assert (
+        sent_to(twilio, PATIENT)[-1] == "No problem, Ana: your Lip filler on Thursday, Dec 3 at 2:00 PM stays as it is."
+    )
+    assert _visit(db_url, booked).status == "booked"
+    assert _touches(db_url, booked) == [("prep_injectable", "scheduled", None), ("reminder", "scheduled", None)]
+
+
+def test_a_bare_cancel_is_an_opt_out_and_leaves_the_visit_alone(settings, twilio, clock, booked, spa, db_url):  # noqa: F811
+    text_in("CANCEL")
+    with session_scope(db_url) as session:
+        assert session.get(Patient, spa["patient_id"]).opted_out_at is not None
+    assert _visit(db_url, booked).status == "booked"
+    assert not any("reply YES to cancel" in body for body in sent_to(twilio, PATIENT))
+
+
+def test_without_an_upcoming_visit_the_front_desk_answers(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("I need to cancel my appointment")
+    assert sent_to(twilio, PATIENT) == [
+        "Got it, Ana. Our front desk will take care of your appointment and text you to confirm."
+    ]
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation.reason)).one() == "needs_reply:reschedule_or_cancel"
+
+
+# -------------------------------------------------------------------- move
+
+
+def test_a_move_in_request_mode_keeps_the_old_time_until_the_front_desk_confirms(
+    settings,
+    twilio,  # noqa: F811
+    clock,
+    booked,
+    spa,
+    db_url,
+):
+    text_in("can I reschedule my appointment to tuesday morning?")
+    [offer] = sent_to(twilio, PATIENT)
+    assert offer == (
+        "Sure, Ana! Open times to move your Lip filler to: "
+        "1) Tue, Nov 24 9:00 AM with Maya Chen, NP; 2) Tue, Nov 24 11:00 AM with Maya Chen, NP; "
+        "3) Tue, Dec 1 9:00 AM with Maya Chen, NP. Reply 1, 2 or 3 to pick one, or tell us a day."
+    )
+    text_in("the second one")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Thanks, Ana! We've asked to move your Lip filler to Tuesday, Nov 24 at 11:00 AM with Maya Chen, NP. "
+        "Your current time stays yours until the front desk confirms."
+    )
+    with session_scope(db_url) as session:
+        request = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+        assert (request.replaces_id, request.start_at.replace(tzinfo=UTC)) == (booked, _utc(2026, 11, 24, 11))
+        assert session.get(Appointment, booked).status == "booked"
+        item = session.exec(select(Escalation)).one()
+        assert item.reason == "booking_request"
+        assert item.note.startswith("Asked by text to move Thu, Dec 3 2:00 PM to Tue, Nov 24 11:00 AM with Maya")
+
+    client, token = _front_desk(db_url, spa["practice_id"])
+    request_id, _token = _answer(client, token, db_url, "confirm")
+    assert sent_to(twilio, PATIENT)[-1].startswith("You're booked, Ana: Tuesday, Nov 24 at 11:00 AM with Maya")
+    assert _visit(db_url, booked).status == "moved"  # the old time is free
+    assert _touches(db_url, booked) == [
+        ("prep_injectable", "suppressed", "rescheduled"),
+        ("reminder", "suppressed", "rescheduled"),
+    ]
+    assert _touches(db_url, request_id) == []  # Nov 24's reminder (the day before at 10:00) would be in the past
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation.status)).all() == ["resolved"]
+
+
+def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twilio, clock, booked, db_url):  # noqa: F811
+    runtime.configure(runtime.settings().with_(booking_mode="direct"), clock)
+    text_in("can I move my appointment to next week?")
+    assert sent_to(twilio, PATIENT)[-1].startswith(
+        "Sure, Ana! Open times to move your Lip filler to: 1) Mon, Nov 30 9:00 AM"
+    )
+    text_in("3")
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Done, Ana: your Lip filler is now Wednesday, Dec 2 at 9:00 AM with Maya Chen, NP. "
+        "Need to change it again? Just reply here or call (512) 555-0199."
+    )
+    visit = _visit(db_url, booked)
+    assert (visit.status, visit.start_at.replace(tzinfo=UTC)) == ("booked", _utc(2026, 12, 2, 9))
+    assert _touches(db_url, booked) == [
+        ("prep_injectable", "scheduled", None),
+        ("prep_injectable", "suppressed", "rescheduled"),
+        ("reminder", "scheduled", None),
+        ("reminder", "suppressed", "rescheduled"),
+    ]
+    with session_scope(db_url) as session:
+        reminder = session.exec(select(Touch).where(Touch.status == "scheduled", Touch.step == "reminder")).one()
+        assert reminder.due_at.replace(tzinfo=UTC) == _utc(2026, 12, 1, 10)
+        item = session.exec(select(Escalation)).one()
+        assert item.reason == "visit_moved"
+        assert item.note.startswith("Moved by text from Thu, Dec 3 2:00 PM to Wed, Dec 2 9:00 AM with Maya")
+        assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
