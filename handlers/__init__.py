@@ -47,16 +47,40 @@ ROUTES: dict[str, Callable[[Turn], None]] = {
 """Intent -> handler; an intent missing here is a bug (tests check every classifier intent is routed)."""
 
 
+NOT_WHILE_OPTED_OUT = (
+    Intent.REBOOK_REQUEST,
+    Intent.RESCHEDULE_OR_CANCEL,
+    Intent.REFERRAL,
+    Intent.DEFER,
+    Intent.POSITIVE_FEEDBACK,
+)
+"""Intents whose handlers book, offer or market: an opted-out patient's text of these kinds only reaches staff."""
+PICKS_AN_OFFER = (
+    Intent.REBOOK_REQUEST,
+    Intent.RESCHEDULE_OR_CANCEL,
+    Intent.QUESTION,
+    Intent.OTHER,
+    Intent.POSITIVE_FEEDBACK,
+)
+"""Intents a text naming one of the times on offer may be read as; the pick wins ("can I do the 11am instead?")."""
+
+
 def route(turn: Turn) -> None:
     """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself).
 
-    A bare yes or no to our "reply YES to cancel" question answers it, whatever the classifier made of it."""
+    A bare yes or no to our "reply YES to cancel" question answers it, and a text naming one of the times on
+    offer picks it, whatever the classifier made of them."""
     intent = turn.decision.intent
     handler = ROUTES.get(intent, other.handle)
     if intent not in (Intent.OPT_OUT, Intent.HELP) and reschedule.awaiting_answer(turn):
         handler = reschedule.answer
+    elif intent in PICKS_AN_OFFER and rebook.picks_offered_time(turn):
+        handler = rebook.handle
+    opted_out = turn.patient is not None and turn.patient.opted_out_at is not None
+    if opted_out and (intent in NOT_WHILE_OPTED_OUT or handler is rebook.handle):
+        handler = opt_out.opted_out_wrote
     if is_paging(turn.decision.urgency) and intent != Intent.OPT_OUT:
-        handler = side_effect.handle
+        handler = side_effect.handle  # red flags are read whatever the consent
     turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
     handler(turn)
 

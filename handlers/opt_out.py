@@ -53,3 +53,10 @@ def _confirmed_since_opt_out(turn: Turn) -> bool:
         ).first()
         is not None
     )
+
+
+def opted_out_wrote(turn: Turn) -> None:
+    """An opted-out patient wrote something that would book, offer or market: nothing of the kind happens
+    (no reply may go to them either); a person reads it in the staff inbox."""
+    turn.actions.append("opted_out:nothing_booked")
+    turn.to_staff("opted_out_wrote")

@@ -38,7 +38,7 @@ from bot.touches import composer
 from bot.touches.planner import plan_appointment
 from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind
 from handlers.turn import Turn
-from store.models import Appointment, Location, Practice, Provider, Service
+from store.models import Appointment, Escalation, Location, Practice, Provider, Service
 from store.queries import last_visit
 
 
@@ -74,6 +74,15 @@ def handle(turn: Turn) -> None:
         offer(turn, exclude=set(pending.get("declined", [])) | set(declined), moving=pending.get("moves"))
         return
     offer(turn, exclude=set(pending.get("declined", [])), moving=pending.get("moves"))
+
+
+def picks_offered_time(turn: Turn) -> bool:
+    """Whether this text names one of the times still on offer ("the 11am instead?"), whatever else it reads as."""
+    pending = standing_offer(turn) if turn.patient is not None else None
+    return (
+        pending is not None
+        and picks.pick(turn.message.body, pending.get("options") or [], pending.get("tz") or "UTC") is not None
+    )
 
 
 def standing_offer(turn: Turn) -> dict | None:
@@ -233,7 +242,17 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
 
 
 def _inbox_item(turn: Turn, appointment: Appointment, reason: str, note: str):
-    item = open_escalation(turn.session, turn.message.id, turn.patient, "routine", reason)
+    """The staff inbox item about this visit; a moved request keeps its one open booking request."""
+    item = None
+    if reason == "booking_request":
+        item = turn.session.exec(
+            select(Escalation).where(
+                Escalation.patient_id == turn.patient.id,
+                Escalation.reason == reason,
+                Escalation.status != "resolved",
+            )
+        ).first()
+    item = item or open_escalation(turn.session, turn.message.id, turn.patient, "routine", reason)
     item.note = note
     turn.session.add(item)
     return item

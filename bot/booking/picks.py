@@ -110,7 +110,8 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
     starts = [to_local(to_utc(datetime.fromisoformat(o["start"])), tz) for o in options]
     candidates = set(range(1, count + 1))
     named = False
-    days = {DAY_WORDS[w] for w in text.split() if w in DAY_WORDS}
+    # "thursday's" folds to "thursdays"
+    days = {DAY_WORDS.get(w, DAY_WORDS.get(w[:-1])) for w in text.split() if w in DAY_WORDS or w[:-1] in DAY_WORDS}
     if days:
         named = True
         candidates &= {n for n, start in enumerate(starts, 1) if start.weekday() in days}
