@@ -3,50 +3,13 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
-import json
 
 from sqlmodel import select
 
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Location, Patient, Service
-from tests.conftest import HMAC_SECRET
-
-APPOINTMENT = {
-    "external_id": "A-1001",
-    "status": "completed",
-    "start": "2026-11-20T15:00:00-06:00",
-    "end": "2026-11-20T15:30:00-06:00",
-    "service": {"code": "BOTOX-FOREHEAD", "name": "Botox forehead", "category": "neuromodulator"},
-    "provider": {"external_id": "P-7", "name": "Dr. Lee"},
-    "location": {"external_id": "L-1", "timezone": "America/Chicago"},
-    "price": 450.00,
-    "patient": {
-        "external_id": "C-88",
-        "first_name": "Ana",
-        "last_name": "Ruiz",
-        "phone": "+15125550143",
-        "email": None,
-        "birthday": "1990-04-02",
-        "language": "es",
-        "consent": {
-            "care_sms": True,
-            "marketing_sms": False,
-            "source": "intake form",
-            "at": "2026-11-20T14:50:00-06:00",
-        },
-    },
-    "referral_code": None,
-}
-
-
-def post(client, payload, secret=HMAC_SECRET, raw=None):
-    body = raw if raw is not None else json.dumps(payload).encode()
-    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return client.post(
-        "/api/appointments", data=body, content_type="application/json", headers={"X-Aftercare-Signature": signature}
-    )
+from tests.helpers import APPOINTMENT
+from tests.helpers import post_appointment as post
 
 
 def count(db_url, model):

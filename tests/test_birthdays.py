@@ -17,7 +17,7 @@ from bot.touches.plans import load
 from bot.touches.preview import main_simulate
 from store.db import session_scope
 from store.models import Patient, Touch
-from tests.test_dispatch import dispatch_all, seed_visit, touch_row, twilio  # noqa: F401  (fixture)
+from tests.helpers import dispatch_all, seed_visit, touch_row
 
 CHICAGO_TEN_AM = 16  # 10:00 in Chicago in November is 16:00 UTC
 
@@ -102,7 +102,7 @@ def test_a_29_february_birthday_falls_on_the_28th_in_other_years(settings, clock
     assert touch.due_at.replace(tzinfo=UTC) == datetime(2027, 2, 28, CHICAGO_TEN_AM, tzinfo=UTC)
 
 
-def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, clock, db_url):  # noqa: F811
+def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, clock, db_url):
     ids = seed_visit(db_url, marketing=True, language="es", start=clock.now() - timedelta(days=40))
     _patient(db_url, ids, birthday=date(1990, 11, 25))
     (touch,) = _plan(db_url)
@@ -116,7 +116,7 @@ def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, 
     assert touch_row(db_url, touch.id).status == "sent"
 
 
-def test_consent_withdrawn_after_planning_skips_the_birthday_text(settings, twilio, clock, db_url):  # noqa: F811
+def test_consent_withdrawn_after_planning_skips_the_birthday_text(settings, twilio, clock, db_url):
     ids = seed_visit(db_url, marketing=True, start=clock.now() - timedelta(days=40))
     _patient(db_url, ids, birthday=date(1990, 11, 23))
     (touch,) = _plan(db_url)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot import runtime
 from bot.booking import open_times as slots
 from store.db import session_scope
 from store.models import (
@@ -23,47 +21,15 @@ from store.models import (
     Touch,
 )
 from tests import factories
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
-
-HOURS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
-
-
-def _utc(y, m, d, hh, mm=0):
-    """A Chicago wall time in November/December (CST, UTC-6) as UTC."""
-    return datetime(y, m, d, hh, mm, tzinfo=UTC) + timedelta(hours=6)
-
-
-@pytest.fixture
-def spa(settings, clock, db_url):
-    """Ana had lip filler with Maya five months ago; Maya works Monday to Friday, 9 to 5, in Austin."""
-    with session_scope(db_url) as session:
-        practice = factories.practice(session)
-        location = session.exec(select(Location)).one()
-        maya = factories.provider(session, practice.id, location_id=location.id, working_hours=HOURS)
-        patient = factories.patient(session, practice.id)
-        service = factories.service(session, practice.id)  # 45 min + a 10 min buffer
-        visit = factories.appointment(
-            session, patient, service, clock.now() - timedelta(days=150), provider_id=maya.id, location_id=location.id
-        )
-        session.add(
-            Touch(
-                practice_id=practice.id,
-                patient_id=patient.id,
-                appointment_id=visit.id,
-                plan="filler",
-                step="rebook_lips",
-                purpose="rebook",
-                due_at=clock.now() + timedelta(days=5),
-            )
-        )
-        return {
-            "practice_id": practice.id,
-            "patient_id": patient.id,
-            "provider_id": maya.id,
-            "service_id": service.id,
-            "location_id": location.id,
-        }
+from tests.helpers import (
+    HOURS,
+    PATIENT,
+    answer_request,
+    chicago_utc,
+    front_desk,
+    sent_to,
+    text_in,
+)
 
 
 def _pending(db_url, patient_id):
@@ -72,7 +38,7 @@ def _pending(db_url, patient_id):
         return state.pending if state else None
 
 
-def test_a_booking_wish_gets_three_real_times_matching_the_day_asked(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_booking_wish_gets_three_real_times_matching_the_day_asked(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     [offer] = sent_to(twilio, PATIENT)
     assert offer == (
@@ -86,7 +52,7 @@ def test_a_booking_wish_gets_three_real_times_matching_the_day_asked(settings, t
         assert session.exec(select(Escalation)).all() == []  # no person needed yet
 
 
-def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("3")
     confirmation = sent_to(twilio, PATIENT)[-1]
@@ -97,7 +63,7 @@ def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, c
     with session_scope(db_url) as session:
         booked = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
         assert (booked.provider_id, booked.service_id, booked.source) == (spa["provider_id"], spa["service_id"], "bot")
-        assert booked.start_at.replace(tzinfo=UTC) == _utc(2026, 12, 1, 9)
+        assert booked.start_at.replace(tzinfo=UTC) == chicago_utc(2026, 12, 1, 9)
         assert booked.end_at - booked.start_at == timedelta(minutes=45)
         escalation = session.exec(select(Escalation)).one()
         assert (escalation.urgency, escalation.reason) == ("routine", "booking_request")
@@ -108,7 +74,7 @@ def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, c
     assert _pending(db_url, spa["patient_id"])["moves"] == booked.id
 
 
-def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     with session_scope(db_url) as session:  # the front desk books Tuesday 9:00 for someone else
         other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
@@ -116,7 +82,7 @@ def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings
             session,
             other,
             session.get(Service, spa["service_id"]),
-            _utc(2026, 11, 24, 9),
+            chicago_utc(2026, 11, 24, 9),
             provider_id=spa["provider_id"],
             status="booked",
         )
@@ -127,7 +93,7 @@ def test_a_time_taken_meanwhile_is_not_booked_and_new_times_are_offered(settings
         assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
 
 
-def test_an_old_offer_cannot_be_picked_by_number(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_an_old_offer_cannot_be_picked_by_number(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     clock.advance(hours=49)
     text_in("1")
@@ -136,7 +102,7 @@ def test_an_old_offer_cannot_be_picked_by_number(settings, twilio, clock, spa, d
     assert sent_to(twilio, PATIENT)[-1].startswith("Hi Ana! Open times")
 
 
-def test_spanish_patients_are_offered_times_in_spanish(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_spanish_patients_are_offered_times_in_spanish(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("quiero una cita el jueves en la tarde por favor")
@@ -150,7 +116,7 @@ def test_spanish_patients_are_offered_times_in_spanish(settings, twilio, clock, 
     )
 
 
-def test_with_nothing_open_a_person_answers(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_with_nothing_open_a_person_answers(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Provider, spa["provider_id"]).working_hours = {}
     text_in("can I come in tuesday morning?")
@@ -169,13 +135,17 @@ def test_open_times_step_around_bookings_and_their_buffers(settings, clock, spa,
         service = session.get(Service, spa["service_id"])
         maya = session.get(Provider, spa["provider_id"])
         other = factories.patient(session, spa["practice_id"], phone="+15125550188", first_name="Bea")
-        factories.appointment(session, other, service, _utc(2026, 11, 24, 9), provider_id=maya.id, status="booked")
-        factories.appointment(session, other, service, _utc(2026, 11, 24, 10), provider_id=maya.id, status="cancelled")
+        factories.appointment(
+            session, other, service, chicago_utc(2026, 11, 24, 9), provider_id=maya.id, status="booked"
+        )
+        factories.appointment(
+            session, other, service, chicago_utc(2026, 11, 24, 10), provider_id=maya.id, status="cancelled"
+        )
         found = slots.open_slots(session, service, [maya], "America/Chicago", clock.now(), count=200)
         offered = slots.open_slots(session, service, [maya], "America/Chicago", clock.now())
     tuesday = [s.start for s in found if s.start.date() == date(2026, 11, 24)]
-    assert tuesday[0] == _utc(2026, 11, 24, 10)  # 9:00-9:45 + 10 min buffer; the cancelled 10:00 is free
-    assert max(tuesday) == _utc(2026, 11, 24, 16)  # 16:00 + 45 min still ends by 17:00
+    assert tuesday[0] == chicago_utc(2026, 11, 24, 10)  # 9:00-9:45 + 10 min buffer; the cancelled 10:00 is free
+    assert max(tuesday) == chicago_utc(2026, 11, 24, 16)  # 16:00 + 45 min still ends by 17:00
     assert all(s.start >= clock.now() + slots.MIN_NOTICE for s in found)
     assert len({s.start.date() for s in offered}) == 3  # spread over days first
 
@@ -208,48 +178,11 @@ def test_preferences_narrow_the_times(days, times, expect):
 # ------------------------------------------------------------ the front desk
 
 
-def _front_desk(db_url, practice_id):
-    """A signed-in front-desk client."""
-    from werkzeug.security import generate_password_hash
-
-    from app import create_app
-    from store.models import StaffUser
-
-    with session_scope(db_url) as session:
-        session.add(
-            StaffUser(
-                practice_id=practice_id,
-                name="Fran Desk",
-                role="front_desk",
-                email="fran@glow.test",
-                password_hash=generate_password_hash("pw-123456", method="pbkdf2"),
-            )
-        )
-    client = create_app(runtime.settings()).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"email": "fran@glow.test", "password": "pw-123456", "csrf_token": token})
-    return client, token
-
-
-def _answer(client, token, db_url, answer):
-    from tests.test_handlers import work
-
-    with session_scope(db_url) as session:
-        requested = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
-    page = client.get(f"/patients/{requested.patient_id}").get_data(as_text=True)
-    assert f"/appointments/{requested.id}/{answer}" in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # the signed-in session's token
-    response = client.post(f"/appointments/{requested.id}/{answer}", data={"csrf_token": token})
-    assert response.status_code == 302
-    work()
-    return requested.id, token
-
-
-def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("3")
-    client, token = _front_desk(db_url, spa["practice_id"])
-    appointment_id, token = _answer(client, token, db_url, "confirm")
+    client, token = front_desk(db_url, spa["practice_id"])
+    appointment_id, token = answer_request(client, token, db_url, "confirm")
     assert sent_to(twilio, PATIENT)[-1] == (
         "You're booked, Ana: Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
         "Lip filler. Need to change it? Just reply here or call (512) 555-0199."
@@ -259,7 +192,7 @@ def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(set
         reminder = session.exec(
             select(Touch).where(Touch.appointment_id == appointment_id, Touch.step == "reminder")
         ).one()
-        assert reminder.due_at.replace(tzinfo=UTC) == _utc(2026, 11, 30, 10)
+        assert reminder.due_at.replace(tzinfo=UTC) == chicago_utc(2026, 11, 30, 10)
         assert session.exec(select(Escalation.status)).all() == ["resolved"]
         assert session.exec(select(AuditEvent.action).where(AuditEvent.subject_id == appointment_id)).all() == [
             "booking_confirmed"
@@ -268,11 +201,11 @@ def test_the_front_desk_confirms_and_the_patient_gets_the_time_and_reminders(set
     assert len(sent_to(twilio, PATIENT)) == 3  # answering twice texts once
 
 
-def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("1")
-    client, token = _front_desk(db_url, spa["practice_id"])
-    appointment_id, _token = _answer(client, token, db_url, "decline")
+    client, token = front_desk(db_url, spa["practice_id"])
+    appointment_id, _token = answer_request(client, token, db_url, "decline")
     assert sent_to(twilio, PATIENT)[-1].startswith("Sorry, Ana, Tuesday, Nov 24 at 9:00 AM is no longer available.")
     with session_scope(db_url) as session:
         assert session.get(Appointment, appointment_id).status == "declined"
@@ -281,7 +214,7 @@ def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settin
 
 def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(
     settings,
-    twilio,  # noqa: F811
+    twilio,
     clock,
     spa,
     db_url,
@@ -313,7 +246,7 @@ def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_of
     assert offer.count("with Dr. Lee") == 3 and "Priya" not in offer
 
 
-def test_asking_again_for_another_day_gets_new_times(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_asking_again_for_another_day_gets_new_times(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("actually, do you have anything thursday afternoon?")
     first, second = sent_to(twilio, PATIENT)
@@ -321,7 +254,7 @@ def test_asking_again_for_another_day_gets_new_times(settings, twilio, clock, sp
     assert [o["start"][:10] for o in _pending(db_url, spa["patient_id"])["options"]][0] == "2026-11-26"
 
 
-def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.add(ConversationState(patient_id=spa["patient_id"], takeover_until=clock.now() + timedelta(hours=1)))
     text_in("can I come in tuesday morning?")
@@ -331,7 +264,7 @@ def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio
         assert session.exec(select(Escalation.reason)).one() == "needs_reply:rebook_request"
 
 
-def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, clock, spa, db_url):
     from web.dashboard.numbers import practice_numbers
 
     with session_scope(db_url) as session:  # the rebook text went out yesterday

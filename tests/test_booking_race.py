@@ -16,7 +16,7 @@ from bot.conversation.processing import process_inbound
 from store.db import session_scope
 from store.models import Appointment, ConversationState, Location, Message
 from tests import factories
-from tests.conftest import TWILIO_TOKEN
+from tests.helpers import TWILIO_TOKEN
 from tests.twilio_payloads import load, post_signed
 
 HOURS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}

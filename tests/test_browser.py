@@ -12,9 +12,10 @@ from werkzeug.serving import make_server
 
 from bot import runtime
 from bot.clock import to_local
-from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Practice
+from tests.helpers import work
 from web.transcript import TIME_FORMAT, thread_query
 
 pytestmark = pytest.mark.browser
@@ -39,12 +40,11 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture
-def live(settings, clock):
+def live(settings, clock, demo_practice):
     """The seeded app served on a free port and a fake Twilio that posts signed texts back to it."""
     from app import create_app
     from bot.demo.fake_twilio import FakeTwilio
 
-    seed_demo(settings.database_url, now=clock.now())
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
@@ -172,24 +172,12 @@ def test_simulator_shows_times_in_the_practice_zone_like_the_dashboard(live, pag
     expect(page.locator("#transcript")).to_contain_text(shown)
 
 
-def _work(db_url) -> None:
-    """What the worker would do now: process the texts that came in and send what they call for."""
-    from rq import Queue, SimpleWorker
-
-    from bot.queue import redis_connection
-
-    connection = redis_connection(runtime.settings())
-    SimpleWorker([Queue(name, connection=connection) for name in ("inbound", "alerts")], connection=connection).work(
-        burst=True
-    )
-
-
 def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     from playwright.sync_api import expect
 
     page.goto(live["base"] + "/simulator/")
     _text_as(page, "Ana Ruiz", "tienes algo el jueves en la tarde?")  # Ana texts in Spanish
-    _work(live["db_url"])
+    work()
     thread = page.locator("#sim-thread")
     expect(thread.locator(".from-practice.kind-reply").last).to_contain_text("Responde 1, 2 o 3", timeout=10_000)
     offer = thread.locator(".from-practice.kind-reply").last.inner_text()
@@ -199,7 +187,7 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     page.fill("#sim-body", "2")
     page.click("#sim-send")
     expect(thread.locator(".from-patient")).to_have_count(before + 1, timeout=10_000)
-    _work(live["db_url"])
+    work()
     expect(thread.locator(".from-practice.kind-reply").last).to_contain_text(
         "Pedimos el jueves 26 de noviembre", timeout=10_000
     )
@@ -212,7 +200,7 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     page.locator(".escalation", has_text="booking request").locator("a.esc-name").click()
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator(".flash")).to_contain_text("Booked")
-    _work(live["db_url"])
+    work()
     with session_scope(live["db_url"]) as db:
         ana = db.exec(select(Patient).where(Patient.phone == CHECKER_PHONE)).one()
         last = db.exec(thread_query(ana).order_by(Message.id.desc())).first()

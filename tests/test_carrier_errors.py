@@ -13,16 +13,16 @@ from bot.messaging.carrier_errors import Reaction, act_on, reaction
 from store.db import session_scope
 from store.models import AuditEvent, Patient, Touch
 from tests import factories
-from tests.conftest import TWILIO_TOKEN
-from tests.test_dispatch import (
-    PATIENT_PHONE,
+from tests.helpers import (
+    PATIENT,
+    TWILIO_TOKEN,
     add_touch,
     dispatch_all,
+    outbound_message,
+    seed_patient,
     seed_visit,
     touch_row,
-    twilio,  # noqa: F401  (fixture)
 )
-from tests.test_sms_webhook import _outbound, _seed_patient
 from tests.twilio_payloads import load, post_signed
 
 
@@ -93,7 +93,7 @@ def test_carrier_filtering_tells_the_manager_and_leaves_the_number_alone(setting
         assert patient.flagged_at is None and patient.opted_out_at is None
 
 
-def test_not_a_mobile_number_means_the_same_on_send_and_in_a_status_callback(settings, twilio, clock, db_url, request):  # noqa: F811
+def test_not_a_mobile_number_means_the_same_on_send_and_in_a_status_callback(settings, twilio, clock, db_url, request):
     # The send path: the fake Twilio refuses a landline (21614) when the touch goes out.
     ids = seed_visit(db_url, phone="+15125550199")
     touch_id = add_touch(db_url, ids)
@@ -101,8 +101,8 @@ def test_not_a_mobile_number_means_the_same_on_send_and_in_a_status_callback(set
     assert touch_row(db_url, touch_id).status == "failed"
     # The status-callback path: a text accepted, then reported undelivered with the same code.
     client = request.getfixturevalue("client")  # after the send: the app configures the runtime anew
-    other_id = _seed_patient(db_url, clock, phone=PATIENT_PHONE.replace("43", "44"))
-    _outbound(db_url, "SM" + "7" * 32, patient_id=other_id)
+    other_id = seed_patient(db_url, clock, phone=PATIENT.replace("43", "44"))
+    outbound_message(db_url, "SM" + "7" * 32, patient_id=other_id)
     params = load("status_undelivered_30003", MessageSid="SM" + "7" * 32, SmsSid="SM" + "7" * 32, ErrorCode="21614")
     assert post_signed(client, "/sms/status", params, TWILIO_TOKEN).status_code == 204
     with session_scope(db_url) as session:

@@ -12,8 +12,7 @@ from handlers.defer import check_back_day
 from store.db import session_scope
 from store.models import Touch
 from tests import factories
-from tests.test_dispatch import dispatch_all, twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
+from tests.helpers import PATIENT, dispatch_all, sent_to, text_in
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def _touches(db_url):
         return {(t.plan, t.step, t.status): t for t in session.exec(select(Touch).order_by(Touch.id))}
 
 
-def test_not_now_schedules_one_check_back_on_the_day_named(settings, twilio, clock, ana, db_url):  # noqa: F811
+def test_not_now_schedules_one_check_back_on_the_day_named(settings, twilio, clock, ana, db_url):
     text_in("not right now, maybe next month")
     assert sent_to(twilio, PATIENT) == [
         "No problem, Ana! We'll check back on Wednesday, Dec 23. If you're ready sooner, just text us here."
@@ -56,13 +55,13 @@ def test_not_now_schedules_one_check_back_on_the_day_named(settings, twilio, clo
     assert ("filler", "winback_16w", "scheduled") in touches  # due after the check-back: kept
 
 
-def test_without_a_named_time_the_check_back_is_in_thirty_days(settings, twilio, clock, ana, db_url):  # noqa: F811
+def test_without_a_named_time_the_check_back_is_in_thirty_days(settings, twilio, clock, ana, db_url):
     text_in("not now, maybe later")
     nudge = _touches(db_url)[("deferred", "nudge", "scheduled")]
     assert nudge.due_at.replace(tzinfo=UTC) == datetime(2026, 12, 23, 17, 0, tzinfo=UTC)
 
 
-def test_a_newer_not_now_replaces_the_check_back(settings, twilio, clock, ana, db_url):  # noqa: F811
+def test_a_newer_not_now_replaces_the_check_back(settings, twilio, clock, ana, db_url):
     text_in("not right now, maybe next month")
     clock.advance(days=1)
     text_in("actually, can you text me after the holidays instead")
@@ -73,7 +72,7 @@ def test_a_newer_not_now_replaces_the_check_back(settings, twilio, clock, ana, d
     )
 
 
-def test_the_check_back_goes_out_on_its_day(settings, twilio, clock, ana, db_url):  # noqa: F811
+def test_the_check_back_goes_out_on_its_day(settings, twilio, clock, ana, db_url):
     text_in("not right now, in 2 weeks")
     clock.set(datetime(2026, 12, 7, 17, 1, tzinfo=UTC))
     dispatch_all(runtime.settings(), rounds=2)

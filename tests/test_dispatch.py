@@ -5,175 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlmodel import select
-from tenacity import wait_none
 
 from bot import runtime
-from bot.demo.fake_twilio import FakeTwilio
-from bot.messaging import transport as transport_module
-from bot.queue import get_queue, redis_connection
 from bot.touches import dispatch
 from store.db import session_scope
 from store.models import (
-    Appointment,
     ConversationState,
     Escalation,
     Location,
     Message,
     Patient,
-    Practice,
-    Provider,
     Service,
     Touch,
 )
-
-PRACTICE_NUMBER = "+15125550100"
-PATIENT_PHONE = "+15125550143"  # a Texas (512) number
-
-
-def seed_visit(
-    db_url: str,
-    *,
-    category="neuromodulator",
-    area=None,
-    phone=PATIENT_PHONE,
-    care=True,
-    marketing=False,
-    tz="America/Chicago",
-    state=None,
-    language="en",
-    email=None,
-    start=None,
-    status="completed",
-    practice_id=None,
-    patient_id=None,
-    service_name="Botox forehead",
-) -> dict:
-    """One practice, location, provider, service, patient and appointment (reused when ids are given)."""
-    start = start or datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    with session_scope(db_url) as session:
-        if practice_id is None:
-            practice = Practice(
-                name="Glow Med Spa",
-                slug=f"glow-{phone[-4:]}",
-                timezone=tz,
-                phone="(512) 555-0100",
-                review_url="https://g.page/glow/review",
-                facts={"sender_name": "Maya"},
-            )
-            session.add(practice)
-            session.flush()
-            practice_id = practice.id
-        location = session.exec(select(Location).where(Location.practice_id == practice_id)).first()
-        if location is None:
-            location = Location(practice_id=practice_id, name="Main", timezone=tz, sms_number=PRACTICE_NUMBER)
-            provider = Provider(practice_id=practice_id, name="Dr. Lee")
-            session.add_all([location, provider])
-            session.flush()
-        provider = session.exec(select(Provider).where(Provider.practice_id == practice_id)).first()
-        service = session.exec(
-            select(Service).where(
-                Service.practice_id == practice_id, Service.category == category, Service.area == area
-            )
-        ).first()
-        if service is None:
-            service = Service(
-                practice_id=practice_id, code=f"{category}-{area}", name=service_name, category=category, area=area
-            )
-            session.add(service)
-            session.flush()
-        if patient_id is None:
-            patient = Patient(
-                practice_id=practice_id,
-                phone=phone,
-                first_name="Ana",
-                language=language,
-                state=state,
-                email=email,
-                care_sms=care,
-                marketing_sms=marketing,
-            )
-            session.add(patient)
-            session.flush()
-            patient_id = patient.id
-        appointment = Appointment(
-            practice_id=practice_id,
-            patient_id=patient_id,
-            service_id=service.id,
-            provider_id=provider.id,
-            location_id=location.id,
-            status=status,
-            start_at=start,
-            end_at=start + timedelta(minutes=30),
-        )
-        session.add(appointment)
-        session.flush()
-        return {
-            "practice_id": practice_id,
-            "patient_id": patient_id,
-            "appointment_id": appointment.id,
-            "location_id": location.id,
-            "service_id": service.id,
-        }
-
-
-def add_touch(
-    db_url: str,
-    ids: dict,
-    *,
-    plan="neuromodulator",
-    step="checkin",
-    purpose="care",
-    marketing=False,
-    due_at=None,
-    status="scheduled",
-) -> int:
-    """A touch row due at `due_at` (a plan's step, without planning the whole visit)."""
-    with session_scope(db_url) as session:
-        touch = Touch(
-            practice_id=ids["practice_id"],
-            patient_id=ids["patient_id"],
-            appointment_id=ids["appointment_id"],
-            plan=plan,
-            step=step,
-            purpose=purpose,
-            marketing=marketing,
-            due_at=due_at or runtime.clock().now(),
-            status=status,
-        )
-        session.add(touch)
-        session.flush()
-        return touch.id
-
-
-def touch_row(db_url: str, touch_id: int) -> Touch:
-    with session_scope(db_url) as session:
-        return session.get(Touch, touch_id)
-
-
-def run_worker(settings) -> None:
-    """Run every queued job in this process (RQ's SimpleWorker, burst mode)."""
-    SimpleWorker([get_queue("touches", settings)], connection=redis_connection(settings)).work(burst=True)
-
-
-def dispatch_all(settings, rounds: int = 1) -> None:
-    for _ in range(rounds):
-        dispatch.tick()
-        run_worker(settings)
-
-
-@pytest.fixture
-def twilio(settings, clock, monkeypatch):
-    """The fake Twilio on a real port, with the app's settings pointed at it (no retry waits)."""
-    fake = FakeTwilio(
-        settings.twilio_account_sid, settings.twilio_auth_token, callbacks=False, landlines={"+15125550199"}
-    )
-    base = fake.start()
-    runtime.configure(settings.with_(twilio_api_base_url=base, twilio_from_number=PRACTICE_NUMBER), clock)
-    monkeypatch.setattr(transport_module, "TRANSPORT_OPTIONS", {"wait": wait_none()})
-    yield fake
-    fake.stop()
+from tests.helpers import PATIENT, PRACTICE_NUMBER, add_touch, dispatch_all, run_worker, seed_visit, touch_row
 
 
 def test_due_touch_is_sent_once_with_who_is_texting(settings, twilio, clock, db_url):
@@ -182,7 +28,7 @@ def test_due_touch_is_sent_once_with_who_is_texting(settings, twilio, clock, db_
     dispatch_all(runtime.settings(), rounds=2)
     assert len(twilio.messages) == 1
     text = twilio.messages[0]
-    assert text["to"] == PATIENT_PHONE and text["from"] == PRACTICE_NUMBER
+    assert text["to"] == PATIENT and text["from"] == PRACTICE_NUMBER
     assert text["body"].startswith("Hi Ana, it's Maya at Glow Med Spa.")
     assert "Botox forehead" in text["body"]
     touch = touch_row(db_url, touch_id)
@@ -348,7 +194,7 @@ def test_carrier_opt_out_21610_opts_the_patient_out(settings, twilio, clock, db_
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids)
     later = add_touch(db_url, ids, step="rebook", purpose="rebook", due_at=clock.now() + timedelta(days=70))
-    twilio.opt_out(PATIENT_PHONE)
+    twilio.opt_out(PATIENT)
     dispatch_all(runtime.settings())
     touch = touch_row(db_url, touch_id)
     assert touch.status == "failed" and "21610" in touch.reason

@@ -18,7 +18,7 @@ from bot.messaging.transport import SmsTransport
 from bot.touches import dispatch
 from store.db import session_scope
 from store.models import Message, Practice, Touch
-from tests.test_dispatch import PRACTICE_NUMBER, add_touch, dispatch_all, run_worker, seed_visit, touch_row, twilio  # noqa: F401
+from tests.helpers import PRACTICE_NUMBER, add_touch, dispatch_all, run_worker, seed_visit, touch_row
 
 ROOT = Path(__file__).resolve().parent.parent
 

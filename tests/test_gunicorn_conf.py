@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import API_TOKEN, HMAC_SECRET, TWILIO_TOKEN
+from tests.helpers import API_TOKEN, HMAC_SECRET, TWILIO_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
 from sqlmodel import select
 
 from bot import runtime
 from bot.conversation.replies import REPLY_PLACEHOLDERS, replies
 from bot.messaging import outbox
-from bot.queue import redis_connection
 from bot.staff import paging
 from bot.touches import composer
 from bot.understanding import classifier
@@ -24,11 +22,9 @@ from handlers import ROUTES, Turn, route
 from store.db import session_scope
 from store.models import AuditEvent, ConversationState, Escalation, Message, Patient, StaffUser
 from tests import factories
-from tests.conftest import TWILIO_TOKEN
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
+from tests.helpers import PATIENT, TWILIO_TOKEN, dispatch_all, next_sid, sent_to, set_password, sign_in, text_in, work
 from tests.twilio_payloads import load, post_signed
 
-PATIENT = "+15125550143"
 NURSE, INJECTOR, MANAGER = "+15125550111", "+15125550122", "+15125550133"
 EMERGENCY_LINE = "+15125550177"
 
@@ -64,37 +60,6 @@ def spa(settings, clock, db_url):
         }
 
 
-_sids = iter(range(1, 10_000))
-
-
-def text_in(body: str, from_: str = PATIENT) -> None:
-    """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
-    import xml.etree.ElementTree as ET
-
-    from app import create_app
-    from bot.messaging.transport import transport
-
-    sid = f"SM{next(_sids):032d}"
-    params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
-    client = create_app(runtime.settings()).test_client()
-    response = post_signed(client, "/sms/inbound", params, TWILIO_TOKEN)
-    assert response.status_code == 200
-    # As Twilio does: a <Message> in the TwiML answer goes out to the sender.
-    for answer in ET.fromstring(response.get_data()).iter("Message"):
-        transport().client.messages.create(to=from_, from_=params["To"], body=answer.text)
-    work()
-
-
-def work() -> None:
-    connection = redis_connection(runtime.settings())
-    queues = [Queue(name, connection=connection) for name in ("inbound", "alerts")]
-    SimpleWorker(queues, connection=connection).work(burst=True)
-
-
-def sent_to(fake, number: str) -> list[str]:
-    return [m["body"] for m in fake.messages if m["to"] == number]
-
-
 def escalation(db_url) -> Escalation:
     with session_scope(db_url) as session:
         return session.exec(select(Escalation).order_by(Escalation.id.desc())).first()
@@ -103,7 +68,7 @@ def escalation(db_url) -> Escalation:
 # ------------------------------------------------------------------ safety
 
 
-def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):
     text_in("my lip is turning white and blotchy and it hurts a lot")
     [reply] = sent_to(twilio, PATIENT)
     assert "(512) 555-0177" in reply and "911" in reply and reply.startswith("Ana, this needs attention right away.")
@@ -128,7 +93,7 @@ def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(set
         assert len(pages) == 2 and all(m.twilio_sid and m.status not in ("pending", "transmitting") for m in pages)
 
 
-def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock, spa, db_url):
     text_in("my lip is turning white and blotchy and it hurts a lot")
     found = escalation(db_url)
     assert paging.page_escalation(found.id) == 0  # rows exist: nothing new
@@ -141,7 +106,7 @@ def test_a_page_and_a_reply_go_once_whatever_runs_twice(settings, twilio, clock,
     assert len(twilio.messages) == 3  # patient, nurse, injector
 
 
-def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, spa, db_url):
     pages, outbound = _route_urgent(db_url, spa, settings, clock)
     for escalation_id in pages:
         paging.page_escalation(escalation_id)
@@ -153,7 +118,7 @@ def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, 
     assert escalation(db_url).urgency == "urgent"
 
 
-def test_unacknowledged_pages_go_to_backup_and_managers_once(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_unacknowledged_pages_go_to_backup_and_managers_once(settings, twilio, clock, spa, db_url):
     text_in("my lip is turning white and blotchy and it hurts a lot")
     found = escalation(db_url)
     clock.advance(minutes=settings.repage_minutes - 1)
@@ -168,7 +133,7 @@ def test_unacknowledged_pages_go_to_backup_and_managers_once(settings, twilio, c
     assert paging.sweep()["repaged"] == 0
 
 
-def test_staff_take_a_page_by_texting_ack(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_staff_take_a_page_by_texting_ack(settings, twilio, clock, spa, db_url):
     text_in("my lip is turning white and blotchy and it hurts a lot")
     found = escalation(db_url)
     text_in("ack", from_=NURSE)
@@ -184,14 +149,14 @@ def test_staff_take_a_page_by_texting_ack(settings, twilio, clock, spa, db_url):
     assert sent_to(twilio, NURSE)[-1].startswith("EMERGENCY")  # nothing texted back to the nurse
 
 
-def test_with_nobody_on_call_the_managers_are_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_with_nobody_on_call_the_managers_are_paged(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(StaffUser, spa["nurse"]).on_call = False
     text_in("my lip is turning white and blotchy and it hurts a lot")
     assert len(sent_to(twilio, MANAGER)) == 1 and len(sent_to(twilio, INJECTOR)) == 1
 
 
-def test_with_no_staff_at_all_the_failure_is_recorded(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_with_no_staff_at_all_the_failure_is_recorded(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         for person in session.exec(select(StaffUser)):
             person.active = False
@@ -202,7 +167,7 @@ def test_with_no_staff_at_all_the_failure_is_recorded(settings, twilio, clock, s
         assert failed.detail["reason"] == "no staff with a phone to page"
 
 
-def test_an_opted_out_patient_gets_no_reply_but_staff_are_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_an_opted_out_patient_gets_no_reply_but_staff_are_paged(settings, twilio, clock, spa, db_url):
     text_in("STOP")
     text_in("my lip is turning white and blotchy and it hurts a lot")
     assert sent_to(twilio, PATIENT) == []
@@ -212,7 +177,7 @@ def test_an_opted_out_patient_gets_no_reply_but_staff_are_paged(settings, twilio
 # --------------------------------------------------------------- opt-out
 
 
-def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_free_text_opt_out_gets_one_confirmation(settings, twilio, clock, spa, db_url):
     text_in("please stop texting me")
     text_in("i said stop texting me")
     [confirmation] = sent_to(twilio, PATIENT)
@@ -248,7 +213,7 @@ def test_carrier_keywords_are_confirmed_only_when_twilio_does_not(
         assert len(replies_sent) == 1 and expected in replies_sent[0]
 
 
-def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("ya no me manden mensajes por favor")
@@ -260,7 +225,7 @@ def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, d
 # ------------------------------------------------------------ courtesy
 
 
-def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, twilio, clock, spa, db_url):
     text_in("can I come in next Tuesday after 5?")
     text_in("or wednesday works too")
     assert sent_to(twilio, PATIENT) == [
@@ -271,7 +236,7 @@ def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, 
     assert sent_to(twilio, NURSE) == []  # routine items are not paged
 
 
-def test_courtesy_replies_wait_while_staff_have_taken_over(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_courtesy_replies_wait_while_staff_have_taken_over(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.add(
             ConversationState(
@@ -289,7 +254,7 @@ def test_courtesy_replies_wait_while_staff_have_taken_over(settings, twilio, clo
     assert len(sent_to(twilio, PATIENT)) == 1  # once per 12 hours
 
 
-def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock, spa, db_url):
     text_in("wrong number, I don't know any Ana")
     text_in("wrong number!!")
     assert sent_to(twilio, PATIENT) == ["Sorry about that! We've removed this number and won't text it again."]
@@ -298,7 +263,7 @@ def test_wrong_number_apologises_once_and_stops_the_plan(settings, twilio, clock
 # ---------------------------------------------------------------- outbox
 
 
-def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock, spa, db_url):
     _queued_reply(db_url, spa)
     clock.advance(seconds=10)
     assert outbox.sweep()["requeued"] == 0
@@ -310,7 +275,7 @@ def test_a_reply_whose_job_was_lost_is_sent_by_the_sweep(settings, twilio, clock
 
 
 @pytest.mark.parametrize("twilio_has_it", [True, False])
-def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, clock, spa, db_url, twilio_has_it):  # noqa: F811
+def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, clock, spa, db_url, twilio_has_it):
     message_id = _queued_reply(db_url, spa)
     with session_scope(db_url) as session:
         row = session.get(Message, message_id)
@@ -329,7 +294,7 @@ def test_a_reply_cut_off_mid_send_is_adopted_or_sent_once(settings, twilio, cloc
         assert row.twilio_sid == twilio.messages[0]["sid"] and row.status not in (outbox.PENDING, outbox.TRANSMITTING)
 
 
-def test_a_refused_reply_is_failed_not_retried(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_refused_reply_is_failed_not_retried(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         row = outbox.queue_text(
             session,
@@ -396,7 +361,7 @@ def _inbound(session, patient: Patient, body: str) -> Message:
         from_number=patient.phone,
         to_number=factories.AUSTIN_NUMBER,
         body=body,
-        twilio_sid=f"SM{next(_sids):032d}",
+        twilio_sid=next_sid(),
         created_at=runtime.clock().now(),
     )
     session.add(message)
@@ -420,19 +385,10 @@ def _queued_reply(db_url, spa) -> int:
         return row.id
 
 
-def test_the_inbox_shows_who_was_paged(settings, twilio, clock, spa, db_url):  # noqa: F811
-    import re
-
-    from werkzeug.security import generate_password_hash
-
-    from app import create_app
-
-    with session_scope(db_url) as session:
-        session.get(StaffUser, spa["manager"]).password_hash = generate_password_hash("pw-123456", method="pbkdf2")
+def test_the_inbox_shows_who_was_paged(settings, twilio, clock, spa, db_url):
+    set_password(db_url, spa["manager"])
     text_in("my lip is turning white and blotchy and it hurts a lot")
-    client = create_app(runtime.settings()).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"email": "mo@glow.test", "password": "pw-123456", "csrf_token": token})
+    client, _token = sign_in("mo@glow.test")
     page = client.get("/").get_data(as_text=True)
     assert "paged: Nina Nurse, Ivy Injector" in page
     clock.advance(minutes=settings.repage_minutes + 1)
@@ -441,7 +397,7 @@ def test_the_inbox_shows_who_was_paged(settings, twilio, clock, spa, db_url):  #
     assert "re-paged: Nina Nurse, Ivy Injector, Mo Manager" in client.get("/").get_data(as_text=True)
 
 
-def test_a_staff_member_who_is_a_patient_is_heard_as_a_patient(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_staff_member_who_is_a_patient_is_heard_as_a_patient(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(StaffUser, spa["nurse"]).phone = PATIENT  # Nina is also Ana's number
     text_in("my lip is turning white and blotchy and it hurts a lot")
@@ -449,9 +405,8 @@ def test_a_staff_member_who_is_a_patient_is_heard_as_a_patient(settings, twilio,
     assert sent_to(twilio, PATIENT)[0].startswith("Ana, this needs attention right away.")
 
 
-def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock, spa, db_url):
     from store.models import Practice, Touch
-    from tests.test_dispatch import dispatch_all
 
     with session_scope(db_url) as session:
         session.get(Practice, spa["practice_id"]).review_url = "https://g.page/glow/review"
@@ -475,7 +430,7 @@ def test_praise_brings_a_pending_review_request_forward(settings, twilio, clock,
     assert thanks.startswith("That's wonderful to hear") and "https://g.page/glow/review" in review_text
 
 
-def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_an_escalation_taken_before_its_page_runs_pages_nobody(settings, twilio, clock, spa, db_url):
     [escalation_id], _outbound = _route_urgent(db_url, spa, settings, clock)
     with session_scope(db_url) as session:
         session.get(Escalation, escalation_id).status = "acknowledged"  # a nurse saw it in the dashboard at once

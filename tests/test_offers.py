@@ -13,10 +13,12 @@ from bot.booking import open_times as slots
 from bot.booking import picks
 from store.db import session_scope
 from store.models import Appointment, ConversationState, Escalation, Patient, Touch
-from tests.test_booking import _utc
-from tests.test_booking import spa as spa  # (fixture)
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
+from tests.helpers import (
+    PATIENT,
+    chicago_utc,
+    sent_to,
+    text_in,
+)
 
 TUESDAY_OFFER = (
     "1) Tue, Nov 24 9:00 AM with Maya Chen, NP; 2) Tue, Nov 24 11:00 AM with Maya Chen, NP; "
@@ -35,21 +37,21 @@ def _requested(db_url) -> list[Appointment]:
 @pytest.mark.parametrize(
     "reply, start",
     [
-        ("the 11am", _utc(2026, 11, 24, 11)),
-        ("11:00 works", _utc(2026, 11, 24, 11)),
-        ("the last one", _utc(2026, 12, 1, 9)),
-        ("la segunda", _utc(2026, 11, 24, 11)),
-        ("#3", _utc(2026, 12, 1, 9)),
+        ("the 11am", chicago_utc(2026, 11, 24, 11)),
+        ("11:00 works", chicago_utc(2026, 11, 24, 11)),
+        ("the last one", chicago_utc(2026, 12, 1, 9)),
+        ("la segunda", chicago_utc(2026, 11, 24, 11)),
+        ("#3", chicago_utc(2026, 12, 1, 9)),
     ],
 )
-def test_a_pick_by_time_ordinal_or_number_books_that_time(settings, twilio, clock, spa, db_url, reply, start):  # noqa: F811
+def test_a_pick_by_time_ordinal_or_number_books_that_time(settings, twilio, clock, spa, db_url, reply, start):
     text_in("can I come in tuesday morning?")
     text_in(reply)
     [request] = _requested(db_url)
     assert request.start_at.replace(tzinfo=UTC) == start
 
 
-def test_a_pick_by_weekday_books_that_day(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_pick_by_weekday_books_that_day(settings, twilio, clock, spa, db_url):
     text_in("anything wednesday or thursday afternoon?")
     offer = sent_to(twilio, PATIENT)[-1]
     assert "Wed, Nov 25" in offer and "Thu, Nov 26" in offer
@@ -58,7 +60,7 @@ def test_a_pick_by_weekday_books_that_day(settings, twilio, clock, spa, db_url):
     assert request.start_at.replace(tzinfo=UTC).date() == date(2026, 11, 26)
 
 
-def test_weekdays_after_a_time_are_applied(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_weekdays_after_a_time_are_applied(settings, twilio, clock, spa, db_url):
     text_in("can I book a weekday after 3?")
     offer = sent_to(twilio, PATIENT)[-1]
     assert offer.startswith("Hi Ana! Open times for your next Lip filler: 1) Tue, Nov 24 3:00 PM with Maya")
@@ -69,7 +71,7 @@ def test_weekdays_after_a_time_are_applied(settings, twilio, clock, spa, db_url)
         assert local.weekday() < 5 and local.hour >= 15
 
 
-def test_a_bare_yes_keeps_the_standing_offer(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_bare_yes_keeps_the_standing_offer(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("yes")
     first, again = sent_to(twilio, PATIENT)
@@ -81,7 +83,7 @@ def test_a_bare_yes_keeps_the_standing_offer(settings, twilio, clock, spa, db_ur
     assert _requested(db_url) == []
 
 
-def test_turning_all_down_asks_again_and_then_applies_the_new_constraint(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_turning_all_down_asks_again_and_then_applies_the_new_constraint(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("none of those work")
     assert sent_to(twilio, PATIENT)[-1] == (
@@ -94,13 +96,13 @@ def test_turning_all_down_asks_again_and_then_applies_the_new_constraint(setting
     assert "Nov 24 11:00 AM" not in offer and "9:00 AM" not in offer  # never the times turned down
 
 
-def test_a_change_of_mind_while_the_request_is_pending_moves_the_request(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_change_of_mind_while_the_request_is_pending_moves_the_request(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     text_in("1")
     [first] = _requested(db_url)
     text_in("actually can I do the 11am instead?")
     [moved] = _requested(db_url)
-    assert moved.id == first.id and moved.start_at.replace(tzinfo=UTC) == _utc(2026, 11, 24, 11)
+    assert moved.id == first.id and moved.start_at.replace(tzinfo=UTC) == chicago_utc(2026, 11, 24, 11)
     assert sent_to(twilio, PATIENT)[-1].startswith("Thanks, Ana! We've asked for Tuesday, Nov 24 at 11:00 AM")
     with session_scope(db_url) as session:
         [item] = session.exec(select(Escalation)).all()
@@ -110,7 +112,7 @@ def test_a_change_of_mind_while_the_request_is_pending_moves_the_request(setting
     assert len(sent_to(twilio, PATIENT)) == 3  # "ok" to the request changes nothing
 
 
-def test_an_offer_expires_after_the_set_time(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_an_offer_expires_after_the_set_time(settings, twilio, clock, spa, db_url):
     runtime.configure(runtime.settings().with_(offer_valid_hours=2), clock)
     text_in("can I come in tuesday morning?")
     clock.advance(hours=3)
@@ -119,7 +121,7 @@ def test_an_offer_expires_after_the_set_time(settings, twilio, clock, spa, db_ur
     assert sent_to(twilio, PATIENT)[-1].startswith("Hi Ana! Open times")
 
 
-def test_direct_mode_books_the_pick_at_once(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_direct_mode_books_the_pick_at_once(settings, twilio, clock, spa, db_url):
     runtime.configure(runtime.settings().with_(booking_mode="direct"), clock)
     text_in("can I come in tuesday morning?")
     text_in("3")
@@ -134,7 +136,7 @@ def test_direct_mode_books_the_pick_at_once(settings, twilio, clock, spa, db_url
         assert session.exec(select(Escalation.reason)).one() == "booked_by_text"
 
 
-def test_spanish_preferences_and_picks(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_spanish_preferences_and_picks(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("tienes algo entre semana despues de las 4?")
@@ -142,7 +144,7 @@ def test_spanish_preferences_and_picks(settings, twilio, clock, spa, db_url):  #
     assert offer.startswith("¡Hola Ana! Horarios para tu proxima cita de Lip filler: 1) mar 24 nov 16:00 con Maya")
     text_in("la de las 16:00 del martes")
     [request] = _requested(db_url)
-    assert request.start_at.replace(tzinfo=UTC) == _utc(2026, 11, 24, 16)
+    assert request.start_at.replace(tzinfo=UTC) == chicago_utc(2026, 11, 24, 16)
 
 
 # ------------------------------------------------------------- the parsers
@@ -175,9 +177,9 @@ def test_preferences_from_the_words_sent(body, expect):
 
 
 OPTIONS = [
-    {"start": _utc(2026, 11, 24, 9).isoformat()},
-    {"start": _utc(2026, 11, 24, 15).isoformat()},
-    {"start": _utc(2026, 11, 26, 15).isoformat()},
+    {"start": chicago_utc(2026, 11, 24, 9).isoformat()},
+    {"start": chicago_utc(2026, 11, 24, 15).isoformat()},
+    {"start": chicago_utc(2026, 11, 26, 15).isoformat()},
 ]
 
 
@@ -224,7 +226,7 @@ def test_cancel_or_move(body, expect):
 
 def test_an_opted_out_patients_pick_books_nothing_but_an_emergency_still_escalates(
     settings,
-    twilio,  # noqa: F811
+    twilio,
     clock,
     spa,
     db_url,

@@ -10,7 +10,7 @@ from bot.clock import to_local, to_utc
 from bot.touches.planner import plan_appointment
 from store.db import session_scope
 from store.models import Appointment, Touch
-from tests.test_dispatch import seed_visit
+from tests.helpers import seed_visit
 
 
 def touches(db_url, **filters):

@@ -10,7 +10,7 @@ from bot.touches.planner import plan_appointment
 from bot.touches.preview import main_preview, main_simulate
 from store.db import session_scope
 from store.models import Message, Touch
-from tests.test_dispatch import seed_visit
+from tests.helpers import seed_visit
 
 
 def _snapshot(db_url):

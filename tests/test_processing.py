@@ -13,7 +13,7 @@ from fakes.openai_server import FakeOpenAI, answer
 from store.db import session_scope
 from store.models import Escalation, Message, Patient
 from tests import factories
-from tests.conftest import TWILIO_TOKEN
+from tests.helpers import TWILIO_TOKEN
 from tests.twilio_payloads import load, post_signed
 
 

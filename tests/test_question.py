@@ -10,8 +10,7 @@ from sqlmodel import select
 from store.db import session_scope
 from store.models import Escalation, Location, Patient
 from tests import factories
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
+from tests.helpers import PATIENT, sent_to, text_in
 
 FACTS = {
     "hours": {
@@ -87,13 +86,13 @@ def _inbox(db_url):
         ),
     ],
 )
-def test_questions_the_facts_answer_are_answered(settings, twilio, clock, ana, db_url, question, answer):  # noqa: F811
+def test_questions_the_facts_answer_are_answered(settings, twilio, clock, ana, db_url, question, answer):
     text_in(question)
     assert sent_to(twilio, PATIENT) == [answer]
     assert _inbox(db_url) == []  # nobody needs to pick it up
 
 
-def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db_url):  # noqa: F811
+def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db_url):
     with session_scope(db_url) as session:
         session.get(Patient, ana).language = "es"
     text_in("a que hora abren el sabado?")
@@ -112,7 +111,7 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
         "can I open my mouth wide after filler?",  # "open" is not about opening hours
     ],
 )
-def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):  # noqa: F811
+def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):
     text_in(question)
     assert sent_to(twilio, PATIENT) == [
         "Thanks for your question, Ana! Someone from our team will text you back shortly."

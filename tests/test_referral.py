@@ -14,9 +14,7 @@ from handlers.referral import ensure_code
 from store.db import session_scope
 from store.models import Escalation, Patient, Practice, Referral, Touch
 from tests import factories
-from tests.test_appointments_api import APPOINTMENT, post
-from tests.test_dispatch import dispatch_all, twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
+from tests.helpers import APPOINTMENT, PATIENT, dispatch_all, post_appointment, sent_to, text_in
 
 
 def _seed(db_url, clock, marketing=True):
@@ -41,12 +39,12 @@ def _friend_books(code: str) -> dict:
         "phone": "+15125550177",
     }
     friend["referral_code"] = code
-    response = post(create_app(runtime.settings()).test_client(), friend)
+    response = post_appointment(create_app(runtime.settings()).test_client(), friend)
     assert response.status_code == 200, response.json
     return response.json
 
 
-def test_a_patient_who_asks_gets_their_own_code(settings, twilio, clock, db_url):  # noqa: F811
+def test_a_patient_who_asks_gets_their_own_code(settings, twilio, clock, db_url):
     patient_id = _seed(db_url, clock)
     text_in("my sister wants to come in, do you have a referral code?")
     [reply] = sent_to(twilio, PATIENT)
@@ -62,7 +60,7 @@ def test_a_patient_who_asks_gets_their_own_code(settings, twilio, clock, db_url)
         assert [r.status for r in session.exec(select(Referral))] == ["issued", "issued"]
 
 
-def test_a_booking_with_the_code_thanks_the_referrer_and_tells_the_team(settings, twilio, clock, db_url):  # noqa: F811
+def test_a_booking_with_the_code_thanks_the_referrer_and_tells_the_team(settings, twilio, clock, db_url):
     patient_id = _seed(db_url, clock)
     text_in("my sister wants to come in, do you have a referral code?")
     with session_scope(db_url) as session:
@@ -88,7 +86,7 @@ def test_a_booking_with_the_code_thanks_the_referrer_and_tells_the_team(settings
     assert sent_to(twilio, "+15125550177") == []  # the friend is never texted because of the referral
 
 
-def test_without_marketing_consent_the_thank_you_is_not_texted(settings, twilio, clock, db_url):  # noqa: F811
+def test_without_marketing_consent_the_thank_you_is_not_texted(settings, twilio, clock, db_url):
     patient_id = _seed(db_url, clock, marketing=False)
     with session_scope(db_url) as session:
         patient = session.get(Patient, patient_id)

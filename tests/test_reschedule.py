@@ -12,10 +12,14 @@ from bot.touches.planner import plan_appointment
 from store.db import session_scope
 from store.models import Appointment, Escalation, Patient, Practice, Service, Touch
 from tests import factories
-from tests.test_booking import _answer, _front_desk, _utc
-from tests.test_booking import spa as spa  # (fixture)
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, sent_to, text_in
+from tests.helpers import (
+    PATIENT,
+    answer_request,
+    chicago_utc,
+    front_desk,
+    sent_to,
+    text_in,
+)
 
 POLICY = "Please give us 24 hours' notice to reschedule or cancel; late cancellations are charged $50."
 
@@ -29,7 +33,7 @@ def booked(spa, clock, db_url):
             session,
             session.get(Patient, spa["patient_id"]),
             session.get(Service, spa["service_id"]),
-            _utc(2026, 12, 3, 14),
+            chicago_utc(2026, 12, 3, 14),
             provider_id=spa["provider_id"],
             location_id=spa["location_id"],
             status="booked",
@@ -56,7 +60,7 @@ def _touches(db_url, appointment_id) -> list[tuple[str, str, str | None]]:
 
 def test_a_cancel_is_confirmed_first_then_frees_the_time_drops_the_reminders_and_tells_staff(
     settings,
-    twilio,  # noqa: F811
+    twilio,
     clock,
     booked,
     db_url,
@@ -86,7 +90,7 @@ def test_a_cancel_is_confirmed_first_then_frees_the_time_drops_the_reminders_and
         assert patient.opted_out_at is None and patient.care_sms  # a cancel is not an opt-out
 
 
-def test_a_late_cancel_quotes_the_practices_policy(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_late_cancel_quotes_the_practices_policy(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Practice, spa["practice_id"]).facts = {"cancellation_policy": POLICY}
         visit = factories.appointment(
@@ -109,7 +113,7 @@ def test_a_late_cancel_quotes_the_practices_policy(settings, twilio, clock, spa,
         assert "(late cancel)" in session.exec(select(Escalation.note)).one()
 
 
-def test_spanish_cancel_is_asked_and_confirmed_in_spanish(settings, twilio, clock, booked, spa, db_url):  # noqa: F811
+def test_spanish_cancel_is_asked_and_confirmed_in_spanish(settings, twilio, clock, booked, spa, db_url):
     with session_scope(db_url) as session:
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("necesito cancelar mi cita")
@@ -124,7 +128,7 @@ def test_spanish_cancel_is_asked_and_confirmed_in_spanish(settings, twilio, cloc
     assert _visit(db_url, booked).status == "cancelled"
 
 
-def test_no_keeps_the_visit(settings, twilio, clock, booked, db_url):  # noqa: F811
+def test_no_keeps_the_visit(settings, twilio, clock, booked, db_url):
     text_in("I need to cancel my appointment")
     text_in("no")
     assert (
@@ -134,7 +138,7 @@ def test_no_keeps_the_visit(settings, twilio, clock, booked, db_url):  # noqa: F
     assert _touches(db_url, booked) == [("prep_injectable", "scheduled", None), ("reminder", "scheduled", None)]
 
 
-def test_a_bare_cancel_is_an_opt_out_and_leaves_the_visit_alone(settings, twilio, clock, booked, spa, db_url):  # noqa: F811
+def test_a_bare_cancel_is_an_opt_out_and_leaves_the_visit_alone(settings, twilio, clock, booked, spa, db_url):
     text_in("CANCEL")
     with session_scope(db_url) as session:
         assert session.get(Patient, spa["patient_id"]).opted_out_at is not None
@@ -142,7 +146,7 @@ def test_a_bare_cancel_is_an_opt_out_and_leaves_the_visit_alone(settings, twilio
     assert not any("reply YES to cancel" in body for body in sent_to(twilio, PATIENT))
 
 
-def test_without_an_upcoming_visit_the_front_desk_answers(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_without_an_upcoming_visit_the_front_desk_answers(settings, twilio, clock, spa, db_url):
     text_in("I need to cancel my appointment")
     assert sent_to(twilio, PATIENT) == [
         "Got it, Ana. Our front desk will take care of your appointment and text you to confirm."
@@ -156,7 +160,7 @@ def test_without_an_upcoming_visit_the_front_desk_answers(settings, twilio, cloc
 
 def test_a_move_in_request_mode_keeps_the_old_time_until_the_front_desk_confirms(
     settings,
-    twilio,  # noqa: F811
+    twilio,
     clock,
     booked,
     spa,
@@ -176,14 +180,14 @@ def test_a_move_in_request_mode_keeps_the_old_time_until_the_front_desk_confirms
     )
     with session_scope(db_url) as session:
         request = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
-        assert (request.replaces_id, request.start_at.replace(tzinfo=UTC)) == (booked, _utc(2026, 11, 24, 11))
+        assert (request.replaces_id, request.start_at.replace(tzinfo=UTC)) == (booked, chicago_utc(2026, 11, 24, 11))
         assert session.get(Appointment, booked).status == "booked"
         item = session.exec(select(Escalation)).one()
         assert item.reason == "booking_request"
         assert item.note.startswith("Asked by text to move Thu, Dec 3 2:00 PM to Tue, Nov 24 11:00 AM with Maya")
 
-    client, token = _front_desk(db_url, spa["practice_id"])
-    request_id, _token = _answer(client, token, db_url, "confirm")
+    client, token = front_desk(db_url, spa["practice_id"])
+    request_id, _token = answer_request(client, token, db_url, "confirm")
     assert sent_to(twilio, PATIENT)[-1].startswith("You're booked, Ana: Tuesday, Nov 24 at 11:00 AM with Maya")
     assert _visit(db_url, booked).status == "moved"  # the old time is free
     assert _touches(db_url, booked) == [
@@ -195,7 +199,7 @@ def test_a_move_in_request_mode_keeps_the_old_time_until_the_front_desk_confirms
         assert session.exec(select(Escalation.status)).all() == ["resolved"]
 
 
-def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twilio, clock, booked, db_url):  # noqa: F811
+def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twilio, clock, booked, db_url):
     runtime.configure(runtime.settings().with_(booking_mode="direct"), clock)
     text_in("can I move my appointment to next week?")
     assert sent_to(twilio, PATIENT)[-1].startswith(
@@ -207,7 +211,7 @@ def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twili
         "Need to change it again? Just reply here or call (512) 555-0199."
     )
     visit = _visit(db_url, booked)
-    assert (visit.status, visit.start_at.replace(tzinfo=UTC)) == ("booked", _utc(2026, 12, 2, 9))
+    assert (visit.status, visit.start_at.replace(tzinfo=UTC)) == ("booked", chicago_utc(2026, 12, 2, 9))
     assert _touches(db_url, booked) == [
         ("prep_injectable", "scheduled", None),
         ("prep_injectable", "suppressed", "rescheduled"),
@@ -216,7 +220,7 @@ def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twili
     ]
     with session_scope(db_url) as session:
         reminder = session.exec(select(Touch).where(Touch.status == "scheduled", Touch.step == "reminder")).one()
-        assert reminder.due_at.replace(tzinfo=UTC) == _utc(2026, 12, 1, 10)
+        assert reminder.due_at.replace(tzinfo=UTC) == chicago_utc(2026, 12, 1, 10)
         item = session.exec(select(Escalation)).one()
         assert item.reason == "visit_moved"
         assert item.note.startswith("Moved by text from Thu, Dec 3 2:00 PM to Wed, Dec 2 9:00 AM with Maya")

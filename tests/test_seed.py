@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import phonenumbers
-import pytest
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
@@ -29,15 +28,7 @@ from store.models import (
 )
 
 
-@pytest.fixture
-def seeded(settings, clock):
-    """The demo practice seeded into the test's database at the frozen clock's present."""
-    summary = seed_demo(settings.database_url, now=clock.now())
-    assert summary["created"]
-    return summary
-
-
-def test_seed_is_believable_and_follows_the_sending_rules(settings, seeded, clock):
+def test_seed_is_believable_and_follows_the_sending_rules(settings, demo_practice, clock):
     # One test, several checks: seeding replays eight months and takes seconds.
     check_practice(settings.database_url)
     check_patients(settings.database_url, clock.now())
@@ -191,10 +182,17 @@ def test_demo_services_fit_every_text_in_two_segments_in_both_languages():
                     )
 
 
-def test_seeding_twice_adds_nothing(settings, seeded, clock):
+def test_seeding_twice_adds_nothing(settings, demo_practice, clock):
     url = settings.database_url
     before = {model.__name__: len(_all(url, model)) for model in (Practice, Patient, Appointment, Touch, Message)}
     again = seed_demo(url, now=clock.now() + timedelta(days=1))
-    assert again == {"created": False, "practice_id": seeded["practice_id"]}
+    assert again == {"created": False, "practice_id": demo_practice["practice_id"]}
     after = {model.__name__: len(_all(url, model)) for model in (Practice, Patient, Appointment, Touch, Message)}
     assert after == before
+
+
+def test_the_demo_manager_signs_in_with_the_demo_password_and_sees_the_practice(manager):
+    client, _token = manager
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Glow Aesthetics Med Spa" in page.get_data(as_text=True)

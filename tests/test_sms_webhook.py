@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rq import Queue
 from sqlmodel import select
 
 from store.db import session_scope
 from store.models import Escalation, Message, Patient, Touch
-from tests import factories
-from tests.conftest import TWILIO_TOKEN
+from tests.helpers import TWILIO_TOKEN, outbound_message, seed_patient
 from tests.twilio_payloads import load, post_signed
 
 
 def _messages(db_url):
     with session_scope(db_url) as session:
         return session.exec(select(Message)).all()
-
-
-def _seed_patient(db_url, clock, **fields):
-    with session_scope(db_url) as session:
-        practice = factories.practice(session)
-        patient = factories.patient(session, practice.id, **fields)
-        service = factories.service(session, practice.id)
-        factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
-        session.add(
-            Touch(
-                practice_id=practice.id,
-                patient_id=patient.id,
-                plan="filler",
-                step="rebook",
-                purpose="rebook",
-                due_at=clock.now() + timedelta(days=150),
-            )
-        )
-        return patient.id
 
 
 def test_signed_inbound_is_stored_and_enqueued(client, settings, redis):
@@ -88,7 +66,7 @@ def test_signed_request_missing_fields_gets_400_and_stores_nothing(client, setti
 
 
 def test_stop_opts_out_in_the_webhook_without_a_worker(client, settings, clock):
-    patient_id = _seed_patient(settings.database_url, clock)
+    patient_id = seed_patient(settings.database_url, clock)
     assert post_signed(client, "/sms/inbound", load("inbound_stop"), TWILIO_TOKEN).status_code == 200
     with session_scope(settings.database_url) as session:
         patient = session.get(Patient, patient_id)
@@ -99,7 +77,7 @@ def test_stop_opts_out_in_the_webhook_without_a_worker(client, settings, clock):
 
 
 def test_red_flag_opens_an_escalation_in_the_webhook(client, settings, clock):
-    patient_id = _seed_patient(settings.database_url, clock)
+    patient_id = seed_patient(settings.database_url, clock)
     assert post_signed(client, "/sms/inbound", load("inbound_red_flag"), TWILIO_TOKEN).status_code == 200
     with session_scope(settings.database_url) as session:
         [escalation] = session.exec(select(Escalation)).all()
@@ -115,32 +93,15 @@ def test_public_base_url_is_what_the_signature_covers(client, settings):
     assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, base="http://aftercare.test").status_code == 200
 
 
-def _outbound(db_url, sid, status="sent", patient_id=None):
-    with session_scope(db_url) as session:
-        message = Message(
-            direction="out",
-            kind="touch",
-            from_number="+15125550100",
-            to_number="+15125550143",
-            body="Hi Ana",
-            twilio_sid=sid,
-            status=status,
-            patient_id=patient_id,
-        )
-        session.add(message)
-        session.flush()
-        return message.id
-
-
 def test_status_callback_updates_the_message(client, settings):
-    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef")
+    message_id = outbound_message(settings.database_url, "SM0123456789abcdef0123456789abcdef")
     assert post_signed(client, "/sms/status", load("status_delivered"), TWILIO_TOKEN).status_code == 204
     with session_scope(settings.database_url) as session:
         assert session.get(Message, message_id).status == "delivered"
 
 
 def test_status_never_moves_backwards(client, settings):
-    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef", status="delivered")
+    message_id = outbound_message(settings.database_url, "SM0123456789abcdef0123456789abcdef", status="delivered")
     late = load("status_delivered", MessageStatus="sent", SmsStatus="sent")
     assert post_signed(client, "/sms/status", late, TWILIO_TOKEN).status_code == 204
     with session_scope(settings.database_url) as session:
@@ -153,17 +114,17 @@ def test_status_for_unknown_sid_is_acknowledged(client, settings):
 
 
 def test_status_callback_with_bad_signature_changes_nothing(client, settings):
-    message_id = _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef")
+    message_id = outbound_message(settings.database_url, "SM0123456789abcdef0123456789abcdef")
     assert post_signed(client, "/sms/status", load("status_delivered"), "nope").status_code == 403
     with session_scope(settings.database_url) as session:
         assert session.get(Message, message_id).status == "sent"
 
 
 def test_repeated_unreachable_errors_flag_the_number(client, settings, clock):
-    patient_id = _seed_patient(settings.database_url, clock)
+    patient_id = seed_patient(settings.database_url, clock)
     for n in range(3):
         sid = f"SM{n:032d}"
-        _outbound(settings.database_url, sid, patient_id=patient_id)
+        outbound_message(settings.database_url, sid, patient_id=patient_id)
         params = load("status_undelivered_30003", MessageSid=sid, SmsSid=sid)
         assert post_signed(client, "/sms/status", params, TWILIO_TOKEN).status_code == 204
     with session_scope(settings.database_url) as session:
@@ -173,8 +134,8 @@ def test_repeated_unreachable_errors_flag_the_number(client, settings, clock):
 
 
 def test_carrier_unsubscribed_error_opts_the_patient_out(client, settings, clock):
-    patient_id = _seed_patient(settings.database_url, clock)
-    _outbound(settings.database_url, "SM0123456789abcdef0123456789abcdef", patient_id=patient_id)
+    patient_id = seed_patient(settings.database_url, clock)
+    outbound_message(settings.database_url, "SM0123456789abcdef0123456789abcdef", patient_id=patient_id)
     params = load("status_undelivered_30003", MessageStatus="failed", SmsStatus="failed", ErrorCode="21610")
     post_signed(client, "/sms/status", params, TWILIO_TOKEN)
     with session_scope(settings.database_url) as session:
@@ -203,7 +164,7 @@ def test_webhook_survives_a_database_connection_dropped_by_the_server(client, se
 
 def test_twilio_advanced_opt_out_keyword_is_honoured(client, settings, clock):
     """A practice may add its own opt-out words in Twilio; Twilio then says so with OptOutType."""
-    patient_id = _seed_patient(settings.database_url, clock)
+    patient_id = seed_patient(settings.database_url, clock)
     params = load("inbound_stop", Body="ARRET", OptOutType="STOP")
     assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
     with session_scope(settings.database_url) as session:
@@ -211,7 +172,7 @@ def test_twilio_advanced_opt_out_keyword_is_honoured(client, settings, clock):
 
 
 def test_opt_out_with_a_red_flag_still_escalates(client, settings, clock):
-    _seed_patient(settings.database_url, clock)
+    seed_patient(settings.database_url, clock)
     params = load("inbound_red_flag", Body="stop texting me, I can't breathe and my throat is closing")
     assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
     with session_scope(settings.database_url) as session:

@@ -10,7 +10,7 @@ from bot import runtime
 from bot.touches.planner import plan_appointment
 from store.db import session_scope
 from store.models import Appointment
-from tests.test_dispatch import dispatch_all, seed_visit, touch_row, twilio  # noqa: F401  (fixture)
+from tests.helpers import dispatch_all, seed_visit, touch_row
 
 THURSDAY_4PM_CHICAGO = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 """A visit three days after the tests' Monday 10:00 in Chicago."""
@@ -137,7 +137,7 @@ def test_the_reminder_names_the_visits_local_day_and_time(
     assert [m["body"] for m in twilio.messages] == [expected]
 
 
-def test_a_reminder_for_a_visit_no_longer_ahead_is_skipped(settings, twilio, clock, db_url):  # noqa: F811
+def test_a_reminder_for_a_visit_no_longer_ahead_is_skipped(settings, twilio, clock, db_url):
     ids = seed_visit(db_url, start=THURSDAY_4PM_CHICAGO, status="booked")
     [reminder] = _plan(db_url, ids["appointment_id"])
     _move(

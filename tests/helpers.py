@@ -1,0 +1,360 @@
+"""Plain functions and constants tests share: seeding a visit, texting in, running the worker, signing in.
+
+Fixtures live in conftest.py; a test file imports from here (or factories.py, twilio_payloads.py),
+never from another test file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from rq import Queue, SimpleWorker
+from sqlmodel import select
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from bot import runtime
+from bot.messaging.transport import transport
+from bot.queue import get_queue, redis_connection
+from bot.touches import dispatch
+from store.db import session_scope
+from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service, StaffUser, Touch
+from tests import factories
+from tests.twilio_payloads import load, post_signed
+
+NOW = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+"""The frozen clock's present: Monday 2026-11-23 16:00 UTC (10:00 in Chicago); the demo is seeded at it."""
+
+TWILIO_TOKEN = "test-auth-token"
+HMAC_SECRET = "test-appointments-secret"
+API_TOKEN = "test-api-token"
+SECRET_KEY = "test-secret-key"
+
+PRACTICE_NUMBER = "+15125550100"
+"""The practice's SMS number (the Austin location's): patients text it, touches come from it."""
+
+PATIENT = "+15125550143"
+"""Ana's phone, a Texas (512) number: the patient of most tests."""
+
+STAFF_PASSWORD = "pw-123456"
+"""The password of staff users tests sign in as."""
+
+APPOINTMENT = {
+    "external_id": "A-1001",
+    "status": "completed",
+    "start": "2026-11-20T15:00:00-06:00",
+    "end": "2026-11-20T15:30:00-06:00",
+    "service": {"code": "BOTOX-FOREHEAD", "name": "Botox forehead", "category": "neuromodulator"},
+    "provider": {"external_id": "P-7", "name": "Dr. Lee"},
+    "location": {"external_id": "L-1", "timezone": "America/Chicago"},
+    "price": 450.00,
+    "patient": {
+        "external_id": "C-88",
+        "first_name": "Ana",
+        "last_name": "Ruiz",
+        "phone": PATIENT,
+        "email": None,
+        "birthday": "1990-04-02",
+        "language": "es",
+        "consent": {
+            "care_sms": True,
+            "marketing_sms": False,
+            "source": "intake form",
+            "at": "2026-11-20T14:50:00-06:00",
+        },
+    },
+    "referral_code": None,
+}
+"""A practice system's appointment as POST /api/appointments takes it (deep-copy before changing it)."""
+
+
+# ------------------------------------------------------------------ rows
+
+
+HOURS = {d: ["09:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
+"""A provider's working hours: Monday to Friday, 9 to 5."""
+
+
+def chicago_utc(y, m, d, hh, mm=0):
+    """A Chicago wall time in November/December (CST, UTC-6) as UTC."""
+    return datetime(y, m, d, hh, mm, tzinfo=UTC) + timedelta(hours=6)
+
+
+def seed_visit(
+    db_url: str,
+    *,
+    category="neuromodulator",
+    area=None,
+    phone=PATIENT,
+    care=True,
+    marketing=False,
+    tz="America/Chicago",
+    state=None,
+    language="en",
+    email=None,
+    start=None,
+    status="completed",
+    practice_id=None,
+    patient_id=None,
+    service_name="Botox forehead",
+) -> dict:
+    """One practice, location, provider, service, patient and appointment (reused when ids are given)."""
+    start = start or datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    with session_scope(db_url) as session:
+        if practice_id is None:
+            practice = Practice(
+                name="Glow Med Spa",
+                slug=f"glow-{phone[-4:]}",
+                timezone=tz,
+                phone="(512) 555-0100",
+                review_url="https://g.page/glow/review",
+                facts={"sender_name": "Maya"},
+            )
+            session.add(practice)
+            session.flush()
+            practice_id = practice.id
+        location = session.exec(select(Location).where(Location.practice_id == practice_id)).first()
+        if location is None:
+            location = Location(practice_id=practice_id, name="Main", timezone=tz, sms_number=PRACTICE_NUMBER)
+            provider = Provider(practice_id=practice_id, name="Dr. Lee")
+            session.add_all([location, provider])
+            session.flush()
+        provider = session.exec(select(Provider).where(Provider.practice_id == practice_id)).first()
+        service = session.exec(
+            select(Service).where(
+                Service.practice_id == practice_id, Service.category == category, Service.area == area
+            )
+        ).first()
+        if service is None:
+            service = Service(
+                practice_id=practice_id, code=f"{category}-{area}", name=service_name, category=category, area=area
+            )
+            session.add(service)
+            session.flush()
+        if patient_id is None:
+            patient = Patient(
+                practice_id=practice_id,
+                phone=phone,
+                first_name="Ana",
+                language=language,
+                state=state,
+                email=email,
+                care_sms=care,
+                marketing_sms=marketing,
+            )
+            session.add(patient)
+            session.flush()
+            patient_id = patient.id
+        appointment = Appointment(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            service_id=service.id,
+            provider_id=provider.id,
+            location_id=location.id,
+            status=status,
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+        )
+        session.add(appointment)
+        session.flush()
+        return {
+            "practice_id": practice_id,
+            "patient_id": patient_id,
+            "appointment_id": appointment.id,
+            "location_id": location.id,
+            "service_id": service.id,
+        }
+
+
+def add_touch(
+    db_url: str,
+    ids: dict,
+    *,
+    plan="neuromodulator",
+    step="checkin",
+    purpose="care",
+    marketing=False,
+    due_at=None,
+    status="scheduled",
+) -> int:
+    """A touch row due at `due_at` (a plan's step, without planning the whole visit)."""
+    with session_scope(db_url) as session:
+        touch = Touch(
+            practice_id=ids["practice_id"],
+            patient_id=ids["patient_id"],
+            appointment_id=ids["appointment_id"],
+            plan=plan,
+            step=step,
+            purpose=purpose,
+            marketing=marketing,
+            due_at=due_at or runtime.clock().now(),
+            status=status,
+        )
+        session.add(touch)
+        session.flush()
+        return touch.id
+
+
+def seed_patient(db_url, clock, **fields) -> int:
+    """Ana (fields changed by keyword) seen two days ago for filler, with a rebook touch due in five months."""
+    with session_scope(db_url) as session:
+        practice = factories.practice(session)
+        patient = factories.patient(session, practice.id, **fields)
+        service = factories.service(session, practice.id)
+        factories.appointment(session, patient, service, clock.now() - timedelta(days=2))
+        session.add(
+            Touch(
+                practice_id=practice.id,
+                patient_id=patient.id,
+                plan="filler",
+                step="rebook",
+                purpose="rebook",
+                due_at=clock.now() + timedelta(days=150),
+            )
+        )
+        return patient.id
+
+
+def outbound_message(db_url, sid, status="sent", patient_id=None) -> int:
+    """A touch text from the practice to Ana that Twilio accepted as `sid` (for status callbacks)."""
+    with session_scope(db_url) as session:
+        message = Message(
+            direction="out",
+            kind="touch",
+            from_number="+15125550100",
+            to_number="+15125550143",
+            body="Hi Ana",
+            twilio_sid=sid,
+            status=status,
+            patient_id=patient_id,
+        )
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def touch_row(db_url: str, touch_id: int) -> Touch:
+    with session_scope(db_url) as session:
+        return session.get(Touch, touch_id)
+
+
+# ------------------------------------------------------------------ the worker
+
+
+def run_worker(settings) -> None:
+    """Run every queued touch job in this process (RQ's SimpleWorker, burst mode)."""
+    SimpleWorker([get_queue("touches", settings)], connection=redis_connection(settings)).work(burst=True)
+
+
+def dispatch_all(settings, rounds: int = 1) -> None:
+    """The dispatcher's tick, then the touch jobs it queued, `rounds` times."""
+    for _ in range(rounds):
+        dispatch.tick()
+        run_worker(settings)
+
+
+def work() -> None:
+    """What the worker would do now: process the texts that came in and send what they call for."""
+    connection = redis_connection(runtime.settings())
+    queues = [Queue(name, connection=connection) for name in ("inbound", "alerts")]
+    SimpleWorker(queues, connection=connection).work(burst=True)
+
+
+# ------------------------------------------------------------------ texts
+
+
+_sids = count(1)
+
+
+def next_sid() -> str:
+    """A MessageSid no other text in this run has."""
+    return f"SM{next(_sids):032d}"
+
+
+def text_in(body: str, from_: str = PATIENT) -> None:
+    """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
+    sid = next_sid()
+    params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    client = create_app(runtime.settings()).test_client()
+    response = post_signed(client, "/sms/inbound", params, TWILIO_TOKEN)
+    assert response.status_code == 200
+    # As Twilio does: a <Message> in the TwiML answer goes out to the sender.
+    for answer in ET.fromstring(response.get_data()).iter("Message"):
+        transport().client.messages.create(to=from_, from_=params["To"], body=answer.text)
+    work()
+
+
+def sent_to(fake, number: str) -> list[str]:
+    """The bodies the fake Twilio was asked to send to `number`, oldest first."""
+    return [m["body"] for m in fake.messages if m["to"] == number]
+
+
+def post_appointment(client, payload, secret=HMAC_SECRET, raw=None):
+    """POST an appointment (or `raw` bytes) to /api/appointments, signed with `secret` as a practice system would."""
+    body = raw if raw is not None else json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(
+        "/api/appointments", data=body, content_type="application/json", headers={"X-Aftercare-Signature": signature}
+    )
+
+
+# ------------------------------------------------------------------ staff
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token a dashboard page carries in its forms."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def add_staff(db_url: str, practice_id: int, *, email: str, password: str = STAFF_PASSWORD, **fields) -> int:
+    """A staff user who can sign in with `password` (role, name and phone by keyword)."""
+    with session_scope(db_url) as session:
+        staff = StaffUser(
+            practice_id=practice_id,
+            email=email,
+            password_hash=generate_password_hash(password, method="pbkdf2"),
+            **{"name": "Fran Desk", "role": "front_desk", **fields},
+        )
+        session.add(staff)
+        session.flush()
+        return staff.id
+
+
+def set_password(db_url: str, staff_id: int, password: str = STAFF_PASSWORD) -> None:
+    """Let an existing staff user sign in with `password`."""
+    with session_scope(db_url) as session:
+        session.get(StaffUser, staff_id).password_hash = generate_password_hash(password, method="pbkdf2")
+
+
+def sign_in(email: str, password: str = STAFF_PASSWORD):
+    """A test client of the app signed in to the dashboard, and its session's CSRF token."""
+    client = create_app(runtime.settings()).test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, f"{email} could not sign in"
+    return client, token
+
+
+def front_desk(db_url, practice_id):
+    """A signed-in front-desk client."""
+    add_staff(db_url, practice_id, name="Fran Desk", role="front_desk", email="fran@glow.test")
+    return sign_in("fran@glow.test")
+
+
+def answer_request(client, token, db_url, answer):
+    """The front desk answers the one requested visit (`confirm` or `decline`) on its patient's page."""
+    with session_scope(db_url) as session:
+        requested = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+    page = client.get(f"/patients/{requested.patient_id}").get_data(as_text=True)
+    assert f"/appointments/{requested.id}/{answer}" in page
+    token = csrf_token(page)  # the signed-in session's token
+    response = client.post(f"/appointments/{requested.id}/{answer}", data={"csrf_token": token})
+    assert response.status_code == 302
+    work()
+    return requested.id, token
