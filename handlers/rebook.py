@@ -34,11 +34,13 @@ from bot.booking import open_times as slots
 from bot.booking import picks, visits
 from bot.clock import local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
+from bot.conversation.replies import compose
+from bot.messaging import outbox
 from bot.touches import composer
 from bot.touches.planner import plan_appointment
 from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind
 from handlers.turn import Turn
-from store.models import Appointment, Escalation, Location, Practice, Provider, Service
+from store.models import Appointment, Escalation, Location, Patient, Practice, Provider, Service
 from store.queries import last_visit
 
 
@@ -328,10 +330,6 @@ def _to_staff(turn: Turn) -> None:
 def settle_request(session, appointment: Appointment, confirmed: bool, staff_id: int, now: datetime) -> int | None:
     """The front desk's answer to a requested visit: booked (reminders planned) or declined; texts the patient
     unless they opted out, and closes the booking request. Returns the text's row id (deliver it after the commit)."""
-    from bot.conversation.replies import compose
-    from bot.messaging import outbox
-    from store.models import Escalation, Patient
-
     appointment.status, appointment.updated_at = ("booked" if confirmed else "declined"), now
     session.add(appointment)
     session.flush()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(str(resources.files("store") / "migrations"))
@@ -87,8 +88,6 @@ def autocommit_connection(url: str):
 
 def retry_on_disconnect(work, attempts: int = 2):
     """Run `work()`; run it again once if the database connection had been dropped (a restart)."""
-    from sqlalchemy.exc import DBAPIError
-
     for attempt in range(attempts):
         try:
             return work()
@@ -130,7 +129,7 @@ def session_scope(url: str) -> Iterator[Session]:
 
 
 def alembic_config(url: str):
-    from alembic.config import Config
+    from alembic.config import Config  # why: only to migrate; web and worker processes never load Alembic
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -140,6 +139,6 @@ def alembic_config(url: str):
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database to the newest schema (`aftercare db upgrade`)."""
-    from alembic import command
+    from alembic import command  # why: only to migrate (see alembic_config)
 
     command.upgrade(alembic_config(url), revision)

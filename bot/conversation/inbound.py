@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from rq import Retry
+from rq.job import Job
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -16,6 +17,7 @@ from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
 from bot.messaging.phones import mask
+from bot.queue import get_queue, redis_connection
 from bot.understanding import guards
 from bot.vocabulary import Direction, Intent, MessageKind, is_paging
 from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
@@ -189,8 +191,6 @@ REQUEUE_AFTER_S = 60
 
 def enqueue(message_id: int) -> None:
     """Queue the processing job; the deterministic id keeps one job per message in Redis."""
-    from bot.queue import get_queue
-
     queue = get_queue("inbound", runtime.settings())
     with queue.connection.pipeline() as pipe:  # one round trip instead of two
         queue.enqueue(
@@ -207,10 +207,6 @@ def enqueue(message_id: int) -> None:
 
 def requeue_unprocessed(limit: int = 500) -> int:
     """Enqueue inbound texts whose job vanished; the claim in process_inbound keeps this at-most-once."""
-    from rq.job import Job
-
-    from bot.queue import redis_connection
-
     cutoff = runtime.clock().now() - timedelta(seconds=REQUEUE_AFTER_S)
     with session_scope(runtime.db_url()) as session:
         ids = list(

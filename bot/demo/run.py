@@ -25,8 +25,11 @@ import urllib.request
 from pathlib import Path
 
 from bot import runtime
+from bot.demo.seed import DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
 from bot.errors import ConfigError
+from bot.queue import redis_url, reset_connections
 from bot.settings import DEMO_SECRETS, Settings, default_data_dir
+from store.db import dispose_all, upgrade
 
 HOST = "127.0.0.1"
 """The demo never listens on anything but loopback."""
@@ -173,10 +176,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: port {settings.port} on {HOST} is in use; set PORT to another one", file=sys.stderr)
         return 1
     runtime.configure(settings)
-
-    from bot.demo.seed import DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
-    from bot.queue import redis_url, reset_connections
-    from store.db import dispose_all, upgrade
 
     database_url = settings.effective_database_url
     print(f"demo: database {database_url.split('@')[-1]}", flush=True)

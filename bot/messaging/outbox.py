@@ -32,9 +32,10 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import to_utc
 from bot.errors import AmbiguousSendError, TransportError
-from bot.messaging import carrier_errors
+from bot.messaging import carrier_errors, segments
 from bot.messaging.phones import mask
 from bot.messaging.transport import transport
+from bot.queue import get_queue
 from bot.vocabulary import Direction, MessageKind
 from store.db import session_scope
 from store.models import Message, Patient
@@ -82,8 +83,6 @@ def queue_text(
     `status` other than PENDING records a text that left another way (the webhook's TwiML answer)."""
     if session.exec(select(Message.id).where(Message.idempotency_key == key)).first() is not None:
         return None
-    from bot.messaging import segments
-
     body = segments.normalize(body.strip())
     counted = segments.count(body)
     now = now or runtime.clock().now()
@@ -116,8 +115,6 @@ def enqueue(message_ids) -> None:
     ids = [i for i in message_ids if i is not None]
     if not ids:
         return
-    from bot.queue import get_queue
-
     queue = get_queue(QUEUE, runtime.settings())
     with queue.connection.pipeline() as pipe:
         for message_id in ids:

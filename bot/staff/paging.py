@@ -26,8 +26,10 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
-from bot.messaging import outbox
+from bot.errors import TransportError
+from bot.messaging import mailer, outbox
 from bot.messaging.phones import mask
+from bot.queue import get_queue
 from bot.vocabulary import PAGING_URGENCIES, AppointmentStatus, EscalationStatus, MessageKind, Role, Urgency, is_paging
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
@@ -42,8 +44,6 @@ ACK = re.compile(r"^\s*(?:ack|ok|got it|on it|yes)\W*(?:#?\s*(\d+))?\W*$", re.IG
 
 def enqueue(escalation_id: int, round_: int = 1) -> None:
     """Queue a page round (after the escalation is committed); one job per escalation and round."""
-    from bot.queue import get_queue
-
     get_queue(outbox.QUEUE, runtime.settings()).enqueue(
         PAGE_JOB,
         escalation_id,
@@ -192,9 +192,6 @@ def _sender(session: Session, escalation: Escalation) -> str:
 
 
 def _email(recipients_: list[tuple[str, int]], subject: str, body: str, escalation_id: int, round_: int) -> None:
-    from bot.errors import TransportError
-    from bot.messaging import mailer
-
     for address, staff_id in recipients_:
         try:
             mailer.send(runtime.settings(), address, subject, body)

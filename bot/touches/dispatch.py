@@ -42,7 +42,7 @@ from bot.touches.plans import plans_for
 from bot.touches.sending_rules import DEFER, SEND, STATUS_FOR, decide, load_facts_many, retry_delay
 from bot.vocabulary import Direction, MessageKind, TouchStatus
 from store.db import get_engine, session_scope
-from store.models import Location, Message, Patient, Touch
+from store.models import Appointment, Location, Message, Patient, Touch
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,6 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
 def _paced_candidates(session, now: datetime, settings) -> list[int]:
     """Due touches, at most what each sender can send within PACING_HORIZON_S."""
     budget = max(1, int(settings.sender_mps * PACING_HORIZON_S))
-    from store.models import Appointment
-
     rows = session.exec(
         select(Touch.id, Location.sms_number)
         .outerjoin(Appointment, Appointment.id == Touch.appointment_id)

@@ -18,6 +18,8 @@ import time
 from functools import lru_cache
 from importlib import resources
 
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
 from bot.errors import LLMError
 from bot.understanding import guards
 from bot.understanding.decision import INTENTS, URGENCIES, Decision
@@ -148,9 +150,9 @@ class _Fallback(Exception):
 
 def _call_llm(messages: list[dict], settings) -> dict:
     """One structured chat call (two attempts at most, inside LLM_BUDGET_S); raise _Fallback with the reason."""
+    # why: only with an LLM configured; importing the client costs ~0.9 s and its memory in every worker
     import openai
     from openai import OpenAI
-    from tenacity import RetryError
 
     client = OpenAI(
         api_key=settings.openai_api_key or "unused",
@@ -184,8 +186,6 @@ def _call_llm(messages: list[dict], settings) -> dict:
 
 
 def _create_with_retries(client, messages, settings, retryable):
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
-
     for attempt in Retrying(
         stop=stop_after_attempt(2),
         wait=wait_exponential(multiplier=0.2, max=0.5),

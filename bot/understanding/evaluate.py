@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+from bot.settings import Settings
 from bot.understanding.classifier import INTENTS, classify
 
 
@@ -34,8 +35,6 @@ def read_labeled(path) -> list[dict]:
 
 def evaluate(path, classifier: str = "local", settings=None) -> dict:
     """Classify every line of a labeled file and return the figures (see module doc)."""
-    from bot.settings import Settings
-
     if classifier not in ("local", "llm"):
         raise ValueError(f"classifier must be local or llm, got {classifier!r}")
     if classifier == "local":
