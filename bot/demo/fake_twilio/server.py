@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import requests
+from gunicorn.app.base import BaseApplication
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -300,7 +301,6 @@ def main(argv: list[str] | None = None) -> None:
 def _serve_with_gunicorn(fake: FakeTwilio, host: str, port: int) -> None:
     """Serve from one gunicorn process with threads: unlike werkzeug's server it keeps connections
     alive, so a sender is not slowed by a new connection per text (the state stays in one process)."""
-    from gunicorn.app.base import BaseApplication
 
     class FakeServer(BaseApplication):
         def load_config(self):
