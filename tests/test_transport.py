@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -97,6 +98,21 @@ def test_read_timeout_after_twilio_stored_the_message_is_not_resent(transport, f
     assert result.adopted is True
     assert fake.create_requests() == 1
     assert [m["sid"] for m in fake.messages] == [result.sid]
+
+
+def test_a_timeout_while_twilio_is_still_storing_is_ambiguous_not_resent(transport, fake):
+    # Twilio takes longer than the read timeout before it stores the text: a look-up right after the
+    # timeout cannot see it yet, so nothing short of a later look-up may decide to send again.
+    fake.inject(delay=1.5)
+
+    with pytest.raises(AmbiguousSendError):
+        transport.send(PATIENT, "Your check-in")
+
+    assert fake.create_requests() == 1
+    deadline = time.monotonic() + 5
+    while not fake.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.messages) == 1
 
 
 def test_adoption_takes_the_newest_identical_text(transport, fake):

@@ -5,9 +5,12 @@ after a 500 or a read timeout can text a patient twice. The rules here:
 
 - 429 (error 20429) was not processed: retry with backoff.
 - The request never left (connection refused, DNS, connect timeout): retry.
-- 5xx, read timeout, connection dropped mid-request: Twilio may have the
-  message. Look it up (To, From, DateSent, exact body) and adopt its SID;
-  resend only when it is provably not there.
+- 5xx: Twilio answered, so it may have stored the message. Look it up (To,
+  From, DateSent, exact body) and adopt its SID; resend only when it is not there.
+- Read timeout, connection dropped mid-request: no answer, so the create may
+  still be on its way in. Look it up and adopt it if found; otherwise the
+  outcome is unknown (AmbiguousSendError) and only a later look-up, by the
+  sweeps, may decide to send again.
 - Any other 4xx is final (21211 bad number, 21610 opted out, ...).
 """
 
@@ -189,6 +192,14 @@ class SmsTransport:
                     raise _Retry(f"could not reach Twilio ({type(error).__name__})") from error
                 unresolved = True
                 reason = f"no answer from Twilio ({type(error).__name__})"
+                # Without an answer the create may still be on its way in at Twilio: a look-up now that
+                # finds nothing proves nothing, so only a later look-up (the sweeps) may send again.
+                found = self._resolve(to, body, sender, since)
+                if found:
+                    return found
+                raise AmbiguousSendError(
+                    f"text to {mask_phone(to)} may still reach Twilio: {reason}", permanent=False
+                ) from error
             else:
                 log.info("sms to %s sent: %s (%s segments)", mask_phone(to), message.sid, message.num_segments)
                 return SendResult(message.sid, message.status, _segments(message.num_segments), adopted=False)
