@@ -15,7 +15,7 @@ from bot import runtime
 from bot.conversation.inbound import requeue_unprocessed
 from bot.errors import ConfigError
 from bot.messaging import outbox
-from bot.messaging.delivery import reconcile_stale
+from bot.messaging.delivery import apply_early_statuses, reconcile_stale
 from bot.messaging.transport import SmsTransport
 from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
 from bot.staff import paging
@@ -54,7 +54,7 @@ def plan_birthdays() -> int:
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
-    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep] + (
+    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep, apply_early_statuses] + (
         [plan_birthdays] if count % BIRTHDAY_TICKS == 0 else []
     )
     for step in steps:

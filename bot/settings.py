@@ -144,6 +144,8 @@ class Settings:
     """"request": a time picked by text is a request the front desk confirms; "direct": it is booked at once."""
     offer_valid_hours: int = 48
     """How long times offered by text can be picked."""
+    send_lease_s: int = 60
+    """A send batch whose worker stopped renewing its lease this long ago is re-driven."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -189,6 +191,7 @@ class Settings:
             repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
             booking_mode=_choice(env, "AFTERCARE_BOOKING_MODE", cls.booking_mode, ("request", "direct")),
             offer_valid_hours=_int(env, "AFTERCARE_OFFER_VALID_HOURS", cls.offer_valid_hours, 1, 24 * 14),
+            send_lease_s=_int(env, "AFTERCARE_SEND_LEASE_S", cls.send_lease_s, 5, 3600),
         )
 
     def require_secrets(self) -> None:

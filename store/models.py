@@ -190,7 +190,10 @@ class Message(SQLModel, table=True):
     escalation_id: int | None = Field(default=None, index=True)
     """The escalation a page is about (no foreign key: escalation already points at its message)."""
     decision: dict | None = Field(default=None, sa_column=Column(JSON))
+    claimed_at: datetime | None = None
+    """An inbound text: when a worker took it; a claim older than the processing bound has expired."""
     processed_at: datetime | None = None
+    """An inbound text: when its decision was stored (it is never handled again)."""
     created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
     status_at: datetime | None = None
@@ -250,3 +253,13 @@ class AuditEvent(SQLModel, table=True):
     subject_id: int | None = None
     detail: dict | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class EarlyStatus(SQLModel, table=True):
+    """A delivery callback for a SID not stored yet (it raced the send's own write); applied when it lands."""
+
+    __tablename__ = "early_status"
+    sid: str = Field(primary_key=True)
+    status: str
+    error_code: int | None = None
+    received_at: datetime = Field(default_factory=utcnow)

@@ -6,10 +6,9 @@ import logging
 from datetime import timedelta
 
 from rq import Retry
-from rq.job import Job
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.consent.opt_out import opt_in, opt_out
@@ -185,6 +184,10 @@ def _safety_reply(session: Session, message_id: int, params: dict, patient: Pati
     return row.body if row is not None else None
 
 
+CLAIM_EXPIRES = timedelta(minutes=2)
+"""A claim on an inbound text older than this belonged to a worker that died: the text is processed again.
+Handling takes seconds (the LLM path is bounded at 10 s)."""
+
 REQUEUE_AFTER_S = 60
 """An inbound text still unprocessed after this long lost its job (Redis restarted): enqueue it again."""
 
@@ -206,27 +209,34 @@ def enqueue(message_id: int) -> None:
 
 
 def requeue_unprocessed(limit: int = 500) -> int:
-    """Enqueue inbound texts whose job vanished; the claim in process_inbound keeps this at-most-once."""
-    cutoff = runtime.clock().now() - timedelta(seconds=REQUEUE_AFTER_S)
+    """Enqueue inbound texts still undecided whose job vanished (Redis lost it) or whose worker died
+    (its claim expired while RQ still calls the job started); `claim` keeps each processed once."""
+    now = runtime.clock().now()
+    cutoff = now - timedelta(seconds=REQUEUE_AFTER_S)
     with session_scope(runtime.db_url()) as session:
         ids = list(
             session.exec(
                 select(Message.id)
                 .where(
                     Message.direction == Direction.IN,
-                    Message.processed_at == None,  # noqa: E711
+                    col(Message.processed_at).is_(None),
                     Message.created_at < cutoff,
+                    or_(col(Message.claimed_at).is_(None), col(Message.claimed_at) < now - CLAIM_EXPIRES),
                 )
                 .order_by(Message.id)
                 .limit(limit)
             )
         )
+    if not ids:
+        return 0
     connection = redis_connection(runtime.settings())
-    requeued = 0
+    pipe = connection.pipeline(transaction=False)
     for message_id in ids:
-        if not Job.exists(f"inbound-{message_id}", connection=connection):
-            enqueue(message_id)
-            requeued += 1
-    if requeued:
-        log.warning("re-enqueued %d inbound message(s) whose job was lost", requeued)
-    return requeued
+        pipe.hget(f"rq:job:inbound-{message_id}", "status")
+    waiting = (b"queued", b"scheduled", b"deferred")
+    lost = [message_id for message_id, status in zip(ids, pipe.execute()) if status not in waiting]
+    for message_id in lost:
+        enqueue(message_id)
+    if lost:
+        log.warning("re-enqueued %d inbound message(s) whose job or worker was lost", len(lost))
+    return len(lost)

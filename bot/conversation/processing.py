@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import update
-from sqlmodel import Session
+from sqlalchemy import or_, update
+from sqlmodel import Session, col
 
 from bot import runtime
 from bot.conversation.escalations import open_escalation
+from bot.conversation.inbound import CLAIM_EXPIRES
 from bot.messaging import outbox
 from bot.messaging.phones import mask
 from bot.staff import paging
@@ -102,6 +103,15 @@ def handle_message(message_id: int) -> str:
         record["handler"] = turn.handler
         message.decision = record
         session.add(message)
+        session.flush()
+        # Done only when the decision is stored, in the transaction of everything the handler wrote.
+        done = session.exec(
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.processed_at).is_(None))
+            .values(processed_at=now)
+        ).rowcount
+        if done != 1:
+            raise _AlreadyProcessed(message_id)
     # Committed: now the texts may leave (replies, pages). The work is done and must not run again if Redis
     # fails here: the worker's sweeps send rows and page escalations whose job never got queued.
     try:
@@ -122,14 +132,25 @@ def handle_message(message_id: int) -> str:
 
 
 def claim(message_id: int) -> bool:
-    """Mark a message as being processed; False when another run already did (at-most-once)."""
+    """Take a message for processing; False when it is done or another live run holds it.
+
+    A claim older than CLAIM_EXPIRES belonged to a worker that died mid-way: it is taken over."""
+    now = runtime.clock().now()
     with session_scope(runtime.db_url()) as session:
         result = session.exec(
             update(Message)
-            .where(Message.id == message_id, Message.processed_at == None)  # noqa: E711
-            .values(processed_at=runtime.clock().now())
+            .where(
+                col(Message.id) == message_id,
+                col(Message.processed_at).is_(None),
+                or_(col(Message.claimed_at).is_(None), col(Message.claimed_at) < now - CLAIM_EXPIRES),
+            )
+            .values(claimed_at=now)
         )
         return result.rowcount == 1
+
+
+class _AlreadyProcessed(Exception):
+    """Another run stored this message's decision first; this run's work is rolled back."""
 
 
 def process_inbound(message_id: int) -> str:
@@ -138,6 +159,8 @@ def process_inbound(message_id: int) -> str:
         return "already processed"
     try:
         return handle_message(message_id)
+    except _AlreadyProcessed:
+        return "already processed"
     except Exception:
         # Give the claim back so the job's retry can finish the work; every step of handling is
         # idempotent per message (one escalation per message, opt-outs recorded once).
@@ -148,4 +171,4 @@ def process_inbound(message_id: int) -> str:
 def release(message_id: int) -> None:
     """Undo a claim whose processing failed."""
     with session_scope(runtime.db_url()) as session:
-        session.exec(update(Message).where(Message.id == message_id).values(processed_at=None))
+        session.exec(update(Message).where(col(Message.id) == message_id).values(claimed_at=None))

@@ -9,10 +9,11 @@ from importlib import resources
 
 from sqlmodel import Session, select
 
-from bot.clock import local_zone, to_utc
+from bot.clock import local_zone
+from bot.consent.gate import refusal
 from bot.touches import composer
-from bot.vocabulary import Direction, Intent, MessageKind, Urgency
-from store.models import Appointment, ConversationState, Location, Message, Patient, Practice, Provider, Service
+from bot.vocabulary import Direction, MessageKind
+from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service
 from store.queries import last_visit
 
 REPLIES_FILE = resources.files("bot.conversation") / "replies.toml"
@@ -20,9 +21,6 @@ REPLIES_FILE = resources.files("bot.conversation") / "replies.toml"
 
 REPEAT_WINDOW = timedelta(hours=12)
 """A courtesy reply of one kind goes to a patient at most once in this long."""
-
-SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
-"""Replies that are never held back, by a staff takeover or anything else."""
 
 COURTESY_REPLIES = frozenset(
     {
@@ -97,12 +95,7 @@ def may_reply(session: Session, patient: Patient | None, kind: str, now: datetim
     courtesy replies at most once per REPEAT_WINDOW."""
     if patient is None:
         return False
-    if patient.opted_out_at is not None and not kind.startswith("opt_out"):
-        return False
-    state = session.get(ConversationState, patient.id)
-    if state is not None and state.wrong_number and kind != Intent.WRONG_NUMBER:
-        return False
-    if kind not in SAFETY_REPLIES and state is not None and state.takeover_until and to_utc(state.takeover_until) > now:
+    if refusal(session, patient, now, kind=MessageKind.REPLY, reply_kind=kind) is not None:
         return False
     if kind in COURTESY_REPLIES:
         return (

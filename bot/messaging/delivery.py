@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.messaging import carrier_errors
 from bot.vocabulary import Direction, MessageKind
 from store.db import session_scope
-from store.models import Message, Patient
+from store.models import EarlyStatus, Message, Patient
 
 log = logging.getLogger(__name__)
 
@@ -33,36 +33,83 @@ STATUS_RANK = {
 }
 """Order of Twilio statuses: callbacks arrive out of order, a status only moves forward."""
 
+EARLY_KEPT_FOR = timedelta(days=1)
+"""A held callback whose SID never lands (not ours, or its send's record was lost) is dropped after this."""
+
 STALE_AFTER = timedelta(hours=2)
 """A text still not final after this long is fetched from the API (callbacks may be lost)."""
 
 
 def record_status(sid: str, status: str, error_code: str | int | None = None) -> bool:
-    """Move a message's status forward; act on its error code. False for an unknown SID or a stale status."""
+    """Move a message's status forward; act on its error code. False for a stale status, or a SID not
+    stored yet (its send is still writing it): that status is kept and applied when the SID lands."""
     code = int(error_code) if str(error_code or "").isdigit() else None
     with session_scope(runtime.db_url()) as session:
-        message = session.exec(select(Message).where(Message.twilio_sid == sid)).first()
-        if message is None:
+        if session.exec(select(Message.id).where(Message.twilio_sid == sid)).first() is None:
+            _keep_early(session, sid, status, code)
             return False
-        if STATUS_RANK.get(status, -1) < STATUS_RANK.get(message.status or "", -1):
-            return False
-        changed = session.exec(
-            update(Message)
-            .where(
-                Message.id == message.id, Message.status == message.status if message.status else Message.status == None
-            )
-            .values(status=status, error_code=code if code else message.error_code, status_at=runtime.clock().now())
-        ).rowcount
-        if not changed:
-            return False
-        if code and message.patient_id and message.kind != MessageKind.PAGE:
-            act_on_error(session, message, code)
-        elif status == "delivered" and message.patient_id and message.kind != MessageKind.PAGE:
-            patient = session.get(Patient, message.patient_id)
-            if patient and patient.undelivered_count:
-                patient.undelivered_count = 0
-                session.add(patient)
-        return True
+        return _apply(session, sid, status, code)
+
+
+def _apply(session: Session, sid: str, status: str, code: int | None) -> bool:
+    """Move the stored message's status forward and act on its error code, in `session`."""
+    message = session.exec(select(Message).where(Message.twilio_sid == sid)).first()
+    if message is None:
+        return False
+    if STATUS_RANK.get(status, -1) < STATUS_RANK.get(message.status or "", -1):
+        return False
+    changed = session.exec(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.status == message.status if message.status else col(Message.status).is_(None),
+        )
+        .values(status=status, error_code=code if code else message.error_code, status_at=runtime.clock().now())
+    ).rowcount
+    if not changed:
+        return False
+    if code and message.patient_id and message.kind != MessageKind.PAGE:
+        act_on_error(session, message, code)
+    elif status == "delivered" and message.patient_id and message.kind != MessageKind.PAGE:
+        patient = session.get(Patient, message.patient_id)
+        if patient and patient.undelivered_count:
+            patient.undelivered_count = 0
+            session.add(patient)
+    return True
+
+
+def _keep_early(session: Session, sid: str, status: str, code: int | None) -> None:
+    """Hold a callback that beat its SID, keeping the furthest status (callbacks come out of order)."""
+    held = session.get(EarlyStatus, sid)
+    if held is None:
+        session.add(EarlyStatus(sid=sid, status=status, error_code=code, received_at=runtime.clock().now()))
+    elif STATUS_RANK.get(status, -1) >= STATUS_RANK.get(held.status, -1):
+        held.status, held.error_code = status, code or held.error_code
+        session.add(held)
+
+
+def apply_early(session: Session, sid: str) -> bool:
+    """Apply the callback held for a SID that has just been stored (same transaction); True if one was."""
+    held = session.get(EarlyStatus, sid)
+    if held is None:
+        return False
+    session.delete(held)
+    session.flush()
+    _apply(session, sid, held.status, held.error_code)
+    return True
+
+
+def apply_early_statuses(limit: int = 500) -> int:
+    """Apply held callbacks whose SID has landed since; forget those no send claims within a day."""
+    applied = 0
+    with session_scope(runtime.db_url()) as session:
+        sids = list(
+            session.exec(select(EarlyStatus.sid).join(Message, col(Message.twilio_sid) == EarlyStatus.sid).limit(limit))
+        )
+        for sid in sids:
+            applied += apply_early(session, sid)
+        session.exec(delete(EarlyStatus).where(col(EarlyStatus.received_at) < runtime.clock().now() - EARLY_KEPT_FOR))
+    return applied
 
 
 def act_on_error(session: Session, message: Message, code: int) -> None:

@@ -31,8 +31,9 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.consent import gate
 from bot.errors import AmbiguousSendError, TransportError
-from bot.messaging import carrier_errors, segments
+from bot.messaging import carrier_errors, delivery, segments
 from bot.messaging.phones import mask
 from bot.messaging.transport import transport
 from bot.queue import get_queue
@@ -42,8 +43,8 @@ from store.models import Message, Patient
 
 log = logging.getLogger(__name__)
 
-PENDING, TRANSMITTING = "pending", "transmitting"
-"""Written and waiting for its job; claimed by a job and being handed to Twilio."""
+PENDING, TRANSMITTING, WITHHELD = "pending", "transmitting", "withheld"
+"""Written and waiting for its job; claimed by a job and being handed to Twilio; never to be sent."""
 DELIVER_JOB = "bot.messaging.outbox.deliver"
 QUEUE = "alerts"
 """Replies and pages share the alerts queue, ahead of the bulk touch sends."""
@@ -155,9 +156,15 @@ def deliver(message_id: int) -> str:
         if claimed != 1:
             return "claimed elsewhere"
         to, body, sender = message.to_number, message.body, message.from_number
+        patient_id, kind, reply_kind = message.patient_id, message.kind, message.reply_kind
     status_callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
     try:
-        result = transport().send(to, body, from_=sender or None, status_callback=status_callback)
+        # Asked again now: an opt-out or a takeover may have landed since the row was written.
+        with gate.held(patient_id, to, kind=kind, reply_kind=reply_kind) as check:
+            refused = check.refusal
+            if refused is None:
+                result = transport().send(to, body, from_=sender or None, status_callback=status_callback)
+                _record_in(check.session, message_id, result.sid, result.status, result.num_segments)
     except AmbiguousSendError:
         log.warning("%s to %s may have been sent; the sweep will ask Twilio", message_id, mask(to))
         return "ambiguous"
@@ -175,19 +182,39 @@ def deliver(message_id: int) -> str:
             log.warning("%s to %s refused: %s", message_id, mask(to), error)
             return "failed"
         raise  # RQ retries it (DELIVER_RETRY); the sweep catches it if the retries run out
-    _record(message_id, result.sid, result.status, result.num_segments)
+    if refused is not None:
+        _withhold(message_id, refused)
+        log.info("%s %s to %s withheld: %s", kind, message_id, mask(to), refused)
+        return f"withheld: {refused}"
     return "sent"
 
 
-def _record(message_id: int, sid: str, status: str, segments: int | None) -> None:
-    now = runtime.clock().now()
+def _withhold(message_id: int, reason: str) -> None:
+    """A row that must not go any more (the patient opted out, staff took over): kept, never sent."""
     with session_scope(runtime.db_url()) as session:
-        message = session.get(Message, message_id)
-        message.twilio_sid = sid
-        message.status = status or "sent"
-        message.segments = segments or message.segments
-        message.sent_at = message.status_at = now
-        session.add(message)
+        session.exec(
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.status) == TRANSMITTING)
+            .values(status=WITHHELD, status_at=runtime.clock().now(), decision={"withheld": reason})
+        )
+
+
+def _record(message_id: int, sid: str, status: str, segments: int | None) -> None:
+    with session_scope(runtime.db_url()) as session:
+        _record_in(session, message_id, sid, status, segments)
+
+
+def _record_in(session: Session, message_id: int, sid: str, status: str, segments: int | None) -> None:
+    """Twilio's SID and status on the row, in the transaction that sent it: a delivery callback that
+    arrives a moment later finds the SID."""
+    now = runtime.clock().now()
+    message = session.get(Message, message_id)
+    message.twilio_sid = sid
+    message.status = status or "sent"
+    message.segments = segments or message.segments
+    message.sent_at = message.status_at = now
+    session.add(message)
+    delivery.apply_early(session, sid)
 
 
 def sweep(now: datetime | None = None) -> dict:

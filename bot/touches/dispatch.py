@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, get_current_job
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.consent import gate
 from bot.errors import AmbiguousSendError, TransportError
-from bot.messaging import carrier_errors, mailer
+from bot.messaging import carrier_errors, delivery, mailer
 from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import transport
@@ -57,9 +59,6 @@ PACING_HORIZON_S = 20
 
 QUEUED_GRACE = timedelta(seconds=60)
 """A queued touch whose job is gone after this long is enqueued again."""
-
-SENDING_GRACE = timedelta(minutes=5)
-"""A touch still "sending" after this long lost its worker; its outcome is looked up at Twilio."""
 
 RECONCILE_BATCH = 1000
 """Stuck touches one reconcile pass looks at."""
@@ -233,6 +232,12 @@ def enqueue(touch_ids: list[int]) -> int:
 def send_batch(touch_ids: list[int]) -> dict:
     """Send a batch of touches (job); returns how many ended which way. Each touch is claimed with a
     conditional update, so a batch that runs twice, or overlaps another, sends each at most once."""
+    job = get_current_job()
+    with _Lease(job.id if job is not None else batch_job_id(touch_ids), runtime.settings().send_lease_s):
+        return _send_batch(touch_ids)
+
+
+def _send_batch(touch_ids: list[int]) -> dict:
     outcomes: dict[str, int] = {}
     for result in send_many(touch_ids).values():
         key = result.split(":", 1)[0]
@@ -244,7 +249,8 @@ def send_batch(touch_ids: list[int]) -> dict:
 
 
 def reconcile(now: datetime | None = None) -> dict:
-    """Re-enqueue queued touches whose job vanished; settle "sending" touches whose worker died."""
+    """Re-enqueue queued touches whose job vanished or whose worker died; settle "sending" touches whose
+    worker died (no lease renewed for `send_lease_s`): their outcome is looked up at Twilio."""
     now = to_utc(now or runtime.clock().now())
     with session_scope(runtime.db_url()) as session:
         queued = list(
@@ -258,14 +264,17 @@ def reconcile(now: datetime | None = None) -> dict:
         sending = list(
             session.exec(
                 select(Touch.id)
-                .where(Touch.status == TouchStatus.SENDING, Touch.claimed_at < now - SENDING_GRACE)
+                .where(
+                    Touch.status == TouchStatus.SENDING,
+                    Touch.claimed_at < now - timedelta(seconds=runtime.settings().send_lease_s),
+                )
                 .order_by(Touch.id)
                 .limit(RECONCILE_BATCH)
             )
         )
     lost = _without_live_job(queued)
     requeued = enqueue(lost) if lost else 0
-    settled = sum(1 for touch_id in sending if settle_sending(touch_id, now))
+    settled = sum(1 for touch_id in _without_live_job(sending) if settle_sending(touch_id, now))
     return {"requeued": requeued, "settled": settled}
 
 
@@ -280,12 +289,57 @@ def _without_live_job(touch_ids: list[int]) -> list[int]:
         pipe = connection.pipeline(transaction=False)
         for jid in distinct:
             pipe.hget(f"rq:job:{jid}", "status")
-        statuses = dict(zip(distinct, pipe.execute()))
+            pipe.exists(_Lease.key(jid))
+        answers = pipe.execute()
     except RedisError as exc:
         log.warning("cannot check send jobs in Redis: %s", exc)
         return []
-    live = {b"queued", b"started", b"deferred", b"scheduled"}
-    return [touch_id for touch_id in touch_ids if statuses.get(job_ids.get(touch_id)) not in live]
+    # Waiting jobs are live; a started one only while its worker renews the lease (a killed worker's
+    # job stays "started" in RQ until its timeout, minutes later).
+    live = {
+        jid
+        for jid, status, leased in zip(distinct, answers[0::2], answers[1::2])
+        if status in (b"queued", b"deferred", b"scheduled") or (status == b"started" and leased)
+    }
+    return [touch_id for touch_id in touch_ids if job_ids.get(touch_id) not in live]
+
+
+class _Lease:
+    """A running send job's hold on its batch: a Redis key with a time to live, renewed while the job runs.
+
+    When the worker dies the key expires within `seconds`, and reconcile re-drives the batch."""
+
+    def __init__(self, job_id: str, seconds: int):
+        self.name, self.seconds = self.key(job_id), seconds
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name=f"lease-{job_id}", daemon=True)
+
+    @staticmethod
+    def key(job_id: str) -> str:
+        return f"aftercare:lease:{job_id}"
+
+    def _set(self) -> None:
+        try:
+            redis_connection(runtime.settings()).set(self.name, os.getpid(), ex=self.seconds)
+        except RedisError as exc:  # the rows' claims still keep each text to one send
+            log.warning("send lease %s not renewed: %s", self.name, exc)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            self._set()
+
+    def __enter__(self) -> _Lease:
+        self._set()
+        self._renewer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._renewer.join(timeout=5)
+        try:
+            redis_connection(runtime.settings()).delete(self.name)
+        except RedisError:
+            pass
 
 
 def settle_sending(touch_id: int, now: datetime) -> bool:
@@ -324,6 +378,8 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
         if found is not None:
             message.twilio_sid, message.status = found.sid, found.status
             message.segments = found.num_segments or message.segments
+            session.add(message)
+            delivery.apply_early(session, found.sid)
             log.info("touch %s was at Twilio as %s; marked sent without resending", touch_id, found.sid)
             return _mark_sent(session, touch, message, now)
         message.status = "not_sent"
@@ -381,6 +437,8 @@ class _Outbound:
     encoding: str
     practice_id: int
     patient_id: int
+    marketing: bool
+    claimed_at: datetime
     message_id: int | None = None
     attempts: int = 0
 
@@ -435,11 +493,7 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
             results = [_transmit(item, now, settings) for item in ready]
         else:
             results = list(_send_pool().map(lambda item: _transmit(item, now, settings), ready))
-        sent = [(item, result) for item, result in zip(ready, results) if not isinstance(result, str)]
-        outcomes.update({item.touch_id: result for item, result in zip(ready, results) if isinstance(result, str)})
-        if sent:
-            _record_sent(sent, now)
-            outcomes.update({item.touch_id: "sent" for item, _ in sent})
+        outcomes.update({item.touch_id: str(result) for item, result in zip(ready, results)})
     return outcomes
 
 
@@ -483,6 +537,8 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
         rendered.encoding,
         facts.patient.practice_id,
         patient.id,
+        touch.marketing,
+        now,
     )
 
 
@@ -511,13 +567,19 @@ def _transmit(item: _Outbound, now: datetime, settings):
                 return prepared
     status_callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
     try:
-        return transport().send(
-            item.to,
-            item.body,
-            from_=item.sender.number,
-            status_callback=status_callback,
-            messaging_service_sid=item.sender.service_sid,
-        )
+        # Asked again at the last moment, and held until Twilio answers: an opt-out, a takeover or a
+        # lost claim since the batch was decided stops the text here.
+        with gate.held(item.patient_id, item.to, kind=MessageKind.TOUCH, marketing=item.marketing) as check:
+            refused = check.refusal or _claim_lost(check.session, item)
+            if refused is None:
+                result = transport().send(
+                    item.to,
+                    item.body,
+                    from_=item.sender.number,
+                    status_callback=status_callback,
+                    messaging_service_sid=item.sender.service_sid,
+                )
+                _record_sent(check.session, item, result, now)
     except AmbiguousSendError as exc:
         with session_scope(url) as session:
             session.exec(update(Message).where(Message.id == item.message_id).values(status="unknown"))
@@ -530,32 +592,51 @@ def _transmit(item: _Outbound, now: datetime, settings):
         return "unknown"
     except TransportError as exc:
         return _failed(item.touch_id, item.message_id, exc, item.attempts + 1, now)
+    if refused is not None:
+        return _withhold(item, refused, now)
+    return TouchStatus.SENT
 
 
-def _record_sent(sent: list, now: datetime) -> None:
-    """Record Twilio's answers for texts that went out, in one transaction."""
+def _claim_lost(session, item: _Outbound) -> str | None:
+    """Why this batch no longer owns the touch (a reconcile gave it to another worker), or None."""
+    status, claimed_at = session.exec(select(Touch.status, Touch.claimed_at).where(Touch.id == item.touch_id)).one()
+    if status != TouchStatus.SENDING or claimed_at is None:
+        return "claim_lost"
+    if abs((to_utc(claimed_at) - to_utc(item.claimed_at)).total_seconds()) > 0.001:
+        return "claim_lost"
+    return None
+
+
+def _withhold(item: _Outbound, reason: str, now: datetime) -> str:
+    """The text must not go after all: its row is kept unsent and the touch says why."""
+    if reason == "claim_lost":
+        log.warning("touch %s: claimed again elsewhere; this batch leaves it", item.touch_id)
+        return "claim lost"
     with session_scope(runtime.db_url()) as session:
-        connection = session.connection()
-        connection.execute(
-            update(Message.__table__)
-            .where(Message.__table__.c.id == bindparam("mid"))
-            .values(twilio_sid=bindparam("sid"), status=bindparam("st"), segments=bindparam("seg"), sent_at=now),
-            [
-                {
-                    "mid": item.message_id,
-                    "sid": result.sid,
-                    "st": result.status,
-                    "seg": result.num_segments or item.segments,
-                }
-                for item, result in sent
-            ],
+        session.exec(update(Message).where(col(Message.id) == item.message_id).values(status="withheld", status_at=now))
+        session.exec(
+            update(Touch)
+            .where(col(Touch.id) == item.touch_id, col(Touch.status) == TouchStatus.SENDING)
+            .values(status=TouchStatus.SUPPRESSED, reason=f"{reason} (at send time)", updated_at=now)
         )
-        connection.execute(
-            update(Touch.__table__)
-            .where(Touch.__table__.c.id == bindparam("tid"), Touch.__table__.c.status == TouchStatus.SENDING)
-            .values(status=TouchStatus.SENT, reason=None, sent_at=now, updated_at=now),
-            [{"tid": item.touch_id} for item, _ in sent],
-        )
+    log.info("touch %s to %s withheld at send time: %s", item.touch_id, mask(item.to), reason)
+    return f"{TouchStatus.SUPPRESSED}: {reason}"
+
+
+def _record_sent(session, item: _Outbound, result, now: datetime) -> None:
+    """Twilio's answer on the rows, in the transaction that sent the text: a delivery callback that
+    arrives a moment later already finds the SID."""
+    session.exec(
+        update(Message)
+        .where(col(Message.id) == item.message_id)
+        .values(twilio_sid=result.sid, status=result.status, segments=result.num_segments or item.segments, sent_at=now)
+    )
+    session.exec(
+        update(Touch)
+        .where(col(Touch.id) == item.touch_id, col(Touch.status) == TouchStatus.SENDING)
+        .values(status=TouchStatus.SENT, reason=None, sent_at=now, updated_at=now)
+    )
+    delivery.apply_early(session, result.sid)
 
 
 def _prepare(session, touch: Touch, item: _Outbound, now: datetime) -> str | None:
