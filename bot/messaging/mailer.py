@@ -25,23 +25,25 @@ _counter = itertools.count()
 _lock = threading.Lock()
 
 
-def build(settings, to: str, subject: str, body: str) -> EmailMessage:
+def build(settings, to: str, subject: str, body: str, message_id: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="aftercare.local")
+    message["Message-ID"] = message_id or make_msgid(domain="aftercare.local")
     message.set_content(body)
     return message
 
 
-def send(settings, to: str, subject: str, body: str) -> str:
+def send(settings, to: str, subject: str, body: str, message_id: str | None = None) -> str:
     """Send one mail; returns where it went ("smtp:<host>" or the sink file's path).
+
+    `message_id` (e.g. derived from the touch) makes every attempt at one mail carry one Message-ID.
 
     Raises TransportError (permanent when the server refused the recipient).
     """
-    message = build(settings, to, subject, body)
+    message = build(settings, to, subject, body, message_id)
     if settings.smtp_url:
         return _send_smtp(settings.smtp_url, message)
     return str(_store(Path(settings.data_dir) / "mail", message))

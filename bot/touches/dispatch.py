@@ -348,8 +348,15 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
         touch = session.get(Touch, touch_id)
         if touch is None or touch.status != TouchStatus.SENDING:
             return False
-        if touch.channel == "email" and touch.message_id is None:
-            # Mail has no lookup: never risk a second copy.
+        if touch.channel == "email":
+            # Mail has no lookup: a record written before the hand-off but never finished is never resent.
+            record = session.get(Message, touch.message_id) if touch.message_id else None
+            if record is not None and record.status == "sent":
+                return _mark_sent(session, touch, record, now)
+            if record is None or record.status == "not_sent":
+                return _finish(
+                    session, touch, TouchStatus.SCHEDULED, "retry: worker stopped before emailing", now, due_at=now
+                )
             return _finish(session, touch, TouchStatus.FAILED, "email_outcome_unknown", now)
         message = session.exec(select(Message).where(Message.idempotency_key == idempotency_key(touch_id))).first()
         if message is None or message.status == "not_sent":
@@ -473,12 +480,15 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
         ).all()
         facts_by_touch = load_facts_many(session, touches, now)
         passed = []
+        emails: list[_Email] = []
         for touch in touches:
             outcome = _decide(
                 session, touch, facts_by_touch[touch.id], now, settings, going.setdefault(touch.patient_id, [])
             )
             if isinstance(outcome, str):
                 outcomes[touch.id] = outcome
+            elif isinstance(outcome, _Email):
+                emails.append(outcome)
             else:
                 passed.append((touch, outcome))
         if not settings.pacing and passed:
@@ -488,6 +498,8 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
             outcomes.update(refused)
             passed = [(touch, item) for touch, item in passed if touch.id not in refused]
         ready = [item for _, item in passed]
+    for email in emails:
+        outcomes[email.touch_id] = _send_email(email, now, settings)
     if ready:
         if len(ready) == 1 or SEND_THREADS <= 1:
             results = [_transmit(item, now, settings) for item in ready]
@@ -526,7 +538,15 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
     )
     going.append((now, touch.marketing))
     if step.channel == "email" and patient.email:
-        return _send_email(session, touch, step, language, context, patient.email, settings, now)
+        return _Email(
+            touch.id,
+            patient.email,
+            step.template(language, "subject").format_map(context),
+            step.template(language, "email").format_map(context),
+            facts.patient.practice_id,
+            patient.id,
+            touch.marketing,
+        )
     rendered = composer.render(step.template(language), context)
     return _Outbound(
         touch.id,
@@ -748,20 +768,78 @@ def _failed(touch_id: int, message_id: int, exc: TransportError, attempts: int, 
         return "retry"
 
 
-def _send_email(
-    session, touch: Touch, step, language: str, context: dict, address: str, settings, now: datetime
-) -> str:
-    subject = step.template(language, "subject").format_map(context)
-    body = step.template(language, "email").format_map(context)
-    touch.body = body
+@dataclass
+class _Email:
+    """A touch that passed the rules and goes out as an email."""
+
+    touch_id: int
+    to: str
+    subject: str
+    body: str
+    practice_id: int
+    patient_id: int
+    marketing: bool
+
+
+def email_message_id(touch_id: int) -> str:
+    """The Message-ID of a touch's email: the same on every attempt, so a mail system can tell a copy."""
+    return f"<touch-{touch_id}@aftercare.local>"
+
+
+def _send_email(email: _Email, now: datetime, settings) -> str:
+    """Record the email before handing it to SMTP, then hand it over once: a crash after the hand-off
+    leaves the record "transmitting", which settles as failed, never as a second copy."""
+    key = idempotency_key(email.touch_id)
+    with session_scope(runtime.db_url()) as session:
+        record = session.exec(select(Message).where(Message.idempotency_key == key)).first()
+        if record is not None and record.status != "not_sent":
+            # An earlier attempt reached the hand-off: its outcome stands (sent, or unknown).
+            touch = session.get(Touch, email.touch_id)
+            if record.status == "sent":
+                _mark_sent(session, touch, record, now)
+                return "sent (email, earlier attempt)"
+            _finish(session, touch, TouchStatus.FAILED, "email_outcome_unknown", now)
+            return "failed: email outcome unknown"
+        patient = session.get(Patient, email.patient_id)
+        refused = gate.refusal(session, patient, now, kind=MessageKind.TOUCH, marketing=email.marketing)
+        if refused is not None:  # an opt-out or a takeover since the batch was decided
+            touch = session.get(Touch, email.touch_id)
+            _finish(session, touch, TouchStatus.SUPPRESSED, f"{refused} (at send time)", now)
+            return f"{TouchStatus.SUPPRESSED}: {refused}"
+        if record is None:
+            record = Message(
+                practice_id=email.practice_id,
+                patient_id=email.patient_id,
+                direction=Direction.OUT,
+                kind=MessageKind.TOUCH,
+                from_number=settings.mail_from,
+                to_number=email.to,
+                body=email.body,
+                idempotency_key=key,
+                touch_id=email.touch_id,
+                created_at=now,
+            )
+        record.status, record.status_at = "transmitting", now
+        session.add(record)
+        session.flush()
+        record_id = record.id
+        session.exec(update(Touch).where(col(Touch.id) == email.touch_id).values(message_id=record_id, body=email.body))
     try:
-        where = mailer.send(settings, address, subject, body)
+        where = mailer.send(settings, email.to, email.subject, email.body, message_id=email_message_id(email.touch_id))
     except TransportError as exc:
-        if exc.permanent:
-            _finish(session, touch, TouchStatus.FAILED, f"email: {exc}"[:500], now)
-            return "failed: email"
-        _finish(session, touch, TouchStatus.SCHEDULED, f"email retry: {exc}"[:500], now, due_at=now + retry_delay(1))
+        with session_scope(runtime.db_url()) as session:
+            touch = session.get(Touch, email.touch_id)
+            session.exec(update(Message).where(col(Message.id) == record_id).values(status="not_sent"))
+            if exc.permanent:
+                _finish(session, touch, TouchStatus.FAILED, f"email: {exc}"[:500], now)
+                return "failed: email"
+            _finish(
+                session, touch, TouchStatus.SCHEDULED, f"email retry: {exc}"[:500], now, due_at=now + retry_delay(1)
+            )
         return "retry"
-    touch.sent_at = now
-    _finish(session, touch, TouchStatus.SENT, f"email: {where}", now)
+    with session_scope(runtime.db_url()) as session:
+        session.exec(update(Message).where(col(Message.id) == record_id).values(status="sent", sent_at=now))
+        touch = session.get(Touch, email.touch_id)
+        touch.sent_at = now
+        _finish(session, touch, TouchStatus.SENT, f"email: {where}", now)
     return "sent (email)"
