@@ -47,8 +47,8 @@ PENDING, TRANSMITTING, WITHHELD = "pending", "transmitting", "withheld"
 """Written and waiting for its job; claimed by a job and being handed to Twilio; never to be sent."""
 DELIVER_JOB = "bot.messaging.outbox.deliver"
 QUEUE = "alerts"
-"""Replies and pages share the alerts queue, ahead of the bulk touch sends."""
-ANSWERS = (MessageKind.REPLY, MessageKind.PAGE)
+"""Replies, pages and staff texts share the alerts queue, ahead of the bulk touch sends."""
+ANSWERS = (MessageKind.REPLY, MessageKind.PAGE, MessageKind.STAFF)
 """The kinds of text this outbox sends (touches have their own path, bot.touches.dispatch)."""
 DELIVER_RETRY = Retry(max=3, interval=[5, 20, 60])
 """A transient failure (Twilio 5xx after the transport's own retries) is tried again by RQ."""

@@ -7,14 +7,14 @@ import secrets
 from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
-from bot.errors import TransportError
-from bot.messaging.phones import mask
-from bot.messaging.transport import SmsTransport
+from bot.messaging import outbox
+from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import (
     Appointment,
@@ -189,7 +189,7 @@ def release(patient_id: int):
 @bp.post("/patients/<int:patient_id>/reply")
 @login_required
 def reply(patient_id: int):
-    """Text the patient as staff: the row is stored before the send, so a crash never hides a sent text."""
+    """Text the patient as staff, through the outbox (queued, swept, checked again for consent when sent)."""
     body = " ".join((request.form.get("body") or "").split())
     now = current_time()
     if not body:
@@ -204,58 +204,38 @@ def reply(patient_id: int):
             flash("This patient opted out: no texts may be sent until they text START.", "error")
             return redirect(url_for("dashboard.patient", patient_id=patient_id))
         sender = practice_number(db, person)
-        message = Message(
+        # Through the outbox like every other text: queued, swept if its job is lost, and asked at the
+        # last moment whether the patient has opted out since.
+        message = outbox.queue_text(
+            db,
+            key=f"staff-{secrets.token_hex(12)}",
+            to=person.phone,
+            from_=sender or "",
+            body=body,
+            kind=MessageKind.STAFF,
             practice_id=person.practice_id,
             patient_id=person.id,
             staff_user_id=g.staff.id,
-            direction="out",
-            kind="staff",
-            from_number=sender or "",
-            to_number=person.phone,
-            body=body,
-            status="sending",
-            idempotency_key=f"staff-{secrets.token_hex(12)}",
-            created_at=now,
+            now=now,
         )
-        db.add(message)
         state = db.get(ConversationState, person.id) or ConversationState(patient_id=person.id)
         state.last_outbound_at, state.updated_at = now, now
         db.add(state)
-        db.flush()
-        message_id, to, practice_id = message.id, person.phone, person.practice_id
-    status, sid, segments, error = _send(to, body, sender)
-    with session_scope(runtime.db_url()) as db:
-        message = db.get(Message, message_id)
-        message.status, message.twilio_sid, message.segments = status, sid, segments
-        message.sent_at = now if sid else None
-        message.status_at = current_time()
-        db.add(message)
         db.add(
             AuditEvent(
-                practice_id=practice_id,
+                practice_id=person.practice_id,
                 actor=f"staff:{g.staff.id}",
                 action="staff_reply",
                 subject_type="patient",
                 subject_id=patient_id,
-                detail={"message_id": message_id},
+                detail={"message_id": message.id},
                 created_at=now,
             )
         )
-    if error:
-        flash(f"Not sent: {error}", "error")
-    else:
-        flash("Sent.", "info")
-    return redirect(url_for("dashboard.patient", patient_id=patient_id) + "#reply")
-
-
-def _send(to: str, body: str, sender: str | None) -> tuple[str, str | None, int | None, str | None]:
-    """(status, sid, segments, error) of one staff text."""
-    settings = runtime.settings()
-    callback = settings.public_base_url + "/sms/status" if settings.public_base_url else None
+        message_id = message.id
     try:
-        with SmsTransport(settings) as transport:
-            result = transport.send(to, body, from_=sender, status_callback=callback)
-    except TransportError as error:
-        log.warning("staff reply to %s failed: %s", mask(to), error)
-        return "failed", None, None, str(error)
-    return result.status, result.sid, result.num_segments, None
+        outbox.enqueue([message_id])
+    except RedisError as error:  # the outbox sweep sends it within a minute
+        log.warning("staff reply %s waits for the sweep: %s", message_id, error)
+    flash("Queued: it shows as sent in the thread in a moment.", "info")
+    return redirect(url_for("dashboard.patient", patient_id=patient_id) + "#reply")
