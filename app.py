@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from urllib.parse import urlparse
 
 from flask import Flask
 
 from bot import runtime
 from bot.settings import Settings
+from web import auth
 
 BLUEPRINTS = (
     "web.health",
@@ -17,9 +19,23 @@ BLUEPRINTS = (
     "web.api",
     "web.auth",
     "web.dashboard",
-    "web.simulator",
 )
 """Modules that each expose `bp`, registered in this order."""
+
+DEMO_BLUEPRINTS = {"simulator": "web.simulator", "mail": "web.mail"}
+"""Demo-only surfaces: every patient's texts and every mail. Mounted only by `demo_surfaces_on`."""
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Hosts a fake Twilio may run on; anything else means real texts."""
+
+MAX_CONTENT_LENGTH = 1024 * 1024
+"""Bytes a request body may have; a larger one is refused before it is read (Twilio's forms are a few KB)."""
+
+
+def demo_surfaces_on(settings: Settings) -> bool:
+    """True in demo mode with the Twilio API a fake on this machine: only then are the demo's tools mounted."""
+    base = settings.twilio_api_base_url
+    return settings.demo and bool(base) and urlparse(base).hostname in LOCAL_HOSTS
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,10 +45,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["AFTERCARE"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
-    if os.environ.get("AFTERCARE_BENCH_ENDPOINTS") == "1":  # `make bench` only: never in production
-        app.register_blueprint(importlib.import_module("web.bench_endpoints").bp)
+    auth.init_app(app)
+    names = list(BLUEPRINTS)
+    app.config["DEMO_SURFACES"] = list(DEMO_BLUEPRINTS) if demo_surfaces_on(settings) else []
+    names += [DEMO_BLUEPRINTS[name] for name in app.config["DEMO_SURFACES"]]
+    if os.environ.get("AFTERCARE_BENCH_ENDPOINTS") == "1" and demo_surfaces_on(settings):  # `make bench` only
+        names.append("web.bench_endpoints")
+    for name in names:
+        blueprint = importlib.import_module(name).bp
+        app.register_blueprint(blueprint)
+        if name in ("web.sms", "web.api", "web.bench_endpoints"):
+            auth.csrf.exempt(blueprint)  # signed by Twilio, by HMAC or by bearer token: no browser session
     return app

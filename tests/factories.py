@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
+from werkzeug.security import generate_password_hash
 
-from store.models import Appointment, Location, Patient, Practice, Provider, Service
+from store.models import Appointment, Location, Patient, Practice, Provider, Service, StaffUser
 
 AUSTIN_NUMBER = "+15125550100"
 """The demo practice's Austin SMS number (tests text it)."""
@@ -109,3 +111,38 @@ def appointment(session: Session, patient_row: Patient, service_row: Service, st
     session.add(row)
     session.flush()
     return row
+
+
+STAFF_PASSWORD = "a-long-test-password"
+"""The password every staff member made by `staff` signs in with."""
+
+
+def staff(session: Session, practice_id: int, role: str = "nurse", **fields) -> StaffUser:
+    """A staff member who can sign in (email <role>@<practice id>.test) with STAFF_PASSWORD."""
+    row = StaffUser(
+        **{
+            "practice_id": practice_id,
+            "name": f"{role.replace('_', ' ').title()} {practice_id}",
+            "role": role,
+            "email": f"{role}@{practice_id}.test",
+            # A cheap hash: tests sign in often, and the strength of the hash is not what they test.
+            "password_hash": generate_password_hash(STAFF_PASSWORD, method="pbkdf2:sha256:1000"),
+            **fields,
+        }
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page of the app hands this client's session."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD) -> str:
+    """Sign this client in through the login form; returns the session's CSRF token for later forms."""
+    answer = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    return csrf_token(client, "/")

@@ -2,13 +2,13 @@
 
 A reply typed here goes to the fake Twilio's `/_fake/inbound`, which signs a
 Twilio inbound form and posts it to `/sms/inbound`, so the demo exercises the
-same path as a real phone. It is only on when the Twilio API is a local fake.
+same path as a real phone. It is mounted only in demo mode with the Twilio API a
+local fake (app.demo_surfaces_on), and only for signed-in staff.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlparse
 
 import requests
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -20,17 +20,11 @@ from bot.clock import to_local, to_utc
 from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
-from web.auth import check_csrf, load_staff, render_error
 from web.transcript import TIME_FORMAT, URGENCY_ORDER, decision_view, practice_number, reason_text, thread_query
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
-for _code in (400, 404):
-    bp.register_error_handler(_code, render_error)
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-"""Hosts a fake Twilio may run on; anything else means real texts, so the simulator stays off."""
 
 FAKE_TIMEOUT_S = 20
 """The fake waits up to 15 s for the webhook, as Twilio does; allow a little more."""
@@ -42,22 +36,6 @@ TODAY_FORMAT = "%-I:%M %p"
 
 DEFAULT_TIMEZONE = Practice.model_fields["timezone"].default
 """For a text tied to no practice: the zone a practice has by default."""
-
-
-def enabled() -> bool:
-    """True when the Twilio API is a fake on this machine."""
-    base = runtime.settings().twilio_api_base_url
-    return bool(base) and urlparse(base).hostname in LOCAL_HOSTS
-
-
-@bp.before_request
-def _only_with_a_local_fake():
-    load_staff()  # for the navigation bar when a staff member is signed in
-    if not enabled():
-        return render_template("simulator_off.html", base=runtime.settings().twilio_api_base_url), 404
-    if request.method == "POST":
-        check_csrf()
-    return None
 
 
 @bp.get("/")

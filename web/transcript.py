@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import or_, union
 from sqlmodel import Session, col, select
 
 from bot import runtime
@@ -20,14 +20,27 @@ TIME_FORMAT = "%b %-d, %-I:%M %p"
 """How a time is shown to staff, in the practice's zone: "Nov 23, 10:04 AM"."""
 
 
+def practice_numbers(practice_id: int):
+    """The numbers a practice texts from and is texted at: its locations' and its own."""
+    return union(
+        select(Location.sms_number).where(Location.practice_id == practice_id, col(Location.sms_number).is_not(None)),
+        select(Practice.phone).where(Practice.id == practice_id, col(Practice.phone).is_not(None)),
+    )
+
+
 def thread_query(patient: Patient):
-    """A patient's texts in and out; inbound ones count before the worker has linked them to the patient."""
+    """A patient's texts in and out; inbound ones count before the worker has linked them to the patient,
+    when they were sent to one of the patient's practice's numbers (never another practice's texts)."""
+    numbers = practice_numbers(patient.practice_id)
     return select(Message).where(
         Message.kind != MessageKind.PAGE,
         or_(
             Message.patient_id == patient.id,
             (col(Message.patient_id).is_(None))
-            & ((Message.from_number == patient.phone) | (Message.to_number == patient.phone)),
+            & (
+                ((Message.from_number == patient.phone) & col(Message.to_number).in_(numbers))
+                | ((Message.to_number == patient.phone) & col(Message.from_number).in_(numbers))
+            ),
         ),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, g
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col
 
 from bot import runtime
 from bot.clock import to_local
 from store.models import Patient, Practice
+from web import permissions
 from web.dashboard import bp
 from web.transcript import TIME_FORMAT, reason_text
 
@@ -32,9 +34,23 @@ def staff_practice(db: Session) -> Practice:
 def patient_or_404(db: Session, patient_id: int) -> Patient:
     """A patient of the signed-in staff member's practice; any other id is 404."""
     patient = db.get(Patient, patient_id)
-    if patient is None or patient.practice_id != g.staff.practice_id:
+    if patient is None or patient.practice_id != g.staff.practice_id:  # 404, not 403: it does not say who exists
         abort(404, description="No such patient at this practice.")
     return patient
+
+
+def practice_rows(column):
+    """The condition that keeps a query to the signed-in staff member's practice; admins also see unrouted
+    rows (a text from a number no practice owns has no practice)."""
+    mine = column == g.staff.practice_id
+    return or_(mine, col(column).is_(None)) if permissions.may(g.staff.role, "see_unrouted") else mine
+
+
+def visible(practice_id: int | None) -> bool:
+    """The same rule as `practice_rows`, for one row already loaded."""
+    if practice_id is None:
+        return permissions.may(g.staff.role, "see_unrouted")
+    return practice_id == g.staff.practice_id
 
 
 @bp.app_template_filter("local")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot import runtime
@@ -12,14 +11,13 @@ from bot.staff.paging import acknowledge as acknowledge_escalation
 from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, StaffUser
-from web.auth import login_required, safe_next
+from web.auth import safe_next
 from web.dashboard import bp
-from web.dashboard.context import current_time, staff_practice
+from web.dashboard.context import current_time, practice_rows, staff_practice, visible
 from web.transcript import URGENCY_ORDER, ago, decision_view, reason_text
 
 
 @bp.get("/")
-@login_required
 def inbox():
     """Open escalations first (most urgent, then oldest), then the latest texts in."""
     now = current_time()
@@ -31,7 +29,7 @@ def inbox():
             .join(Message, Message.id == Escalation.message_id, isouter=True)
             .where(
                 col(Escalation.status).in_(("open", "acknowledged")),
-                or_(Escalation.practice_id == practice.id, col(Escalation.practice_id).is_(None)),
+                practice_rows(Escalation.practice_id),
             )
         ).all()
         staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
@@ -61,9 +59,7 @@ def inbox():
         recent = db.exec(
             select(Message, Patient)
             .join(Patient, Patient.id == Message.patient_id, isouter=True)
-            .where(
-                Message.direction == "in", or_(Message.practice_id == practice.id, col(Message.practice_id).is_(None))
-            )
+            .where(Message.direction == "in", practice_rows(Message.practice_id))
             .order_by(col(Message.id).desc())
             .limit(15)
         ).all()
@@ -94,13 +90,12 @@ def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, lis
 
 def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:
     escalation = db.get(Escalation, escalation_id)
-    if escalation is None or escalation.practice_id not in (None, g.staff.practice_id):
+    if escalation is None or not visible(escalation.practice_id):
         abort(404, description="No such escalation.")
     return escalation
 
 
 @bp.post("/escalations/<int:escalation_id>/acknowledge")
-@login_required
 def acknowledge(escalation_id: int):
     """Say 'I have it': the escalation shows who took it."""
     now = current_time()
@@ -113,7 +108,6 @@ def acknowledge(escalation_id: int):
 
 
 @bp.post("/escalations/<int:escalation_id>/resolve")
-@login_required
 def resolve(escalation_id: int):
     """Close an escalation, with an optional note."""
     now = current_time()

@@ -14,7 +14,6 @@ from bot.clock import to_utc
 from bot.vocabulary import ESCALATION_URGENCIES, MessageKind
 from store.db import session_scope
 from store.models import Appointment, Escalation, Message, Patient, Touch
-from web.auth import manager_required
 from web.dashboard import bp
 from web.dashboard.context import current_time, staff_practice
 
@@ -29,7 +28,6 @@ BOOKING_WINDOW = timedelta(days=30)
 
 
 @bp.get("/numbers")
-@manager_required
 def numbers():
     """The last NUMBERS_DAYS days: texts, responses, opt-outs, escalations, touches, rebookings, revenue."""
     now = current_time()

@@ -1,4 +1,7 @@
-"""The local mail sink: what Aftercare would have emailed, listed and read in the browser."""
+"""The demo's local mail sink: what Aftercare would have emailed, listed and read in the browser.
+
+Mounted only in demo mode (see app.DEMO_BLUEPRINTS).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ from email import policy as email_policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from flask import abort, render_template
+from flask import Blueprint, abort, render_template
 
 from bot import runtime
-from web.auth import login_required
-from web.dashboard import bp
+
+bp = Blueprint("mail", __name__)
 
 
 def _mail_dir() -> Path:
@@ -19,8 +22,7 @@ def _mail_dir() -> Path:
 
 
 @bp.get("/mail")
-@login_required
-def mail():
+def index():
     """The local mail sink: what Aftercare would have emailed (demo and development)."""
     folder = _mail_dir()
     files = (
@@ -43,8 +45,7 @@ def mail():
 
 
 @bp.get("/mail/<name>")
-@login_required
-def mail_message(name: str):
+def message(name: str):
     """One stored email, headers and text."""
     folder = _mail_dir().resolve()
     path = (folder / name).resolve()

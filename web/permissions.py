@@ -1,0 +1,95 @@
+"""Who may do what: the one permission table, and the rule every route is checked against.
+
+Staff roles are job titles (`injector`, `nurse`, `front_desk`, `manager`,
+`admin`); each grants one access level, and the table below says what each
+level may do. Every endpoint of the app has exactly one entry in ROUTES (or is
+PUBLIC, or authenticates itself as a machine: signed webhooks, the bearer API);
+`web.auth` checks it before any view runs, so a new route is refused until it
+is given a rule here, and tests/test_permissions.py fails for it.
+"""
+
+from __future__ import annotations
+
+FRONT_DESK, CLINICIAN, MANAGER, ADMIN = "front_desk", "clinician", "manager", "admin"
+"""The four access levels, lowest first."""
+
+ACCESS_OF_ROLE = {
+    "front_desk": FRONT_DESK,
+    "injector": CLINICIAN,
+    "nurse": CLINICIAN,
+    "manager": MANAGER,
+    "admin": ADMIN,
+}
+"""The access level each staff role grants (role strings live here until bot.vocabulary has them)."""
+
+EVERYONE = frozenset({FRONT_DESK, CLINICIAN, MANAGER, ADMIN})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_inbox": EVERYONE,  # escalations and the latest texts in
+    "handle_escalations": EVERYONE,  # acknowledge, resolve
+    "read_transcripts": EVERYONE,  # a patient's texts and the bot's decisions (audited)
+    "reply": EVERYONE,  # text a patient as staff
+    "take_over": frozenset({CLINICIAN, MANAGER, ADMIN}),  # silence the bot for one patient
+    "confirm_visits": frozenset({FRONT_DESK, MANAGER, ADMIN}),  # book or decline a time a patient picked
+    "view_numbers": frozenset({MANAGER, ADMIN}),
+    "change_settings": frozenset({MANAGER, ADMIN}),
+    "export": frozenset({MANAGER, ADMIN}),
+    "erase": frozenset({ADMIN}),
+    "manage_users": frozenset({ADMIN}),
+    "see_unrouted": frozenset({ADMIN}),  # texts from numbers that belong to no practice
+    "change_own_password": EVERYONE,
+    "demo_tools": EVERYONE,  # the simulator and the mail sink, mounted in demo mode only
+}
+"""The one written permission table: permission → the access levels that have it."""
+
+PUBLIC = frozenset({"static", "health.healthz", "auth.login"})
+"""Endpoints anyone may call."""
+
+MACHINE = frozenset(
+    {
+        "sms.sms_inbound",  # X-Twilio-Signature
+        "sms.sms_status",  # X-Twilio-Signature
+        "api.post_appointment",  # HMAC of the body
+        "api.find_patients",  # bearer AFTERCARE_API_TOKEN
+        "api.timeline",
+        "api.escalations",
+        "bench.bare",  # `make bench` only: the signed webhook's reference points
+        "bench.floor",
+    }
+)
+"""Endpoints that authenticate their caller themselves (signatures, bearer token); no staff session."""
+
+SIGNED_IN = frozenset({"auth.logout"})
+"""Endpoints any signed-in staff member may call."""
+
+ROUTES: dict[str, str] = {
+    "dashboard.inbox": "view_inbox",
+    "dashboard.acknowledge": "handle_escalations",
+    "dashboard.resolve": "handle_escalations",
+    "dashboard.patients": "read_transcripts",
+    "dashboard.patient": "read_transcripts",
+    "dashboard.reply": "reply",
+    "dashboard.take_over": "take_over",
+    "dashboard.release": "take_over",
+    "dashboard.settle_request": "confirm_visits",
+    "dashboard.numbers": "view_numbers",
+    "auth.change_password": "change_own_password",
+    "mail.index": "demo_tools",
+    "mail.message": "demo_tools",
+    "simulator.page": "demo_tools",
+    "simulator.find_patients": "demo_tools",
+    "simulator.thread": "demo_tools",
+    "simulator.alerts": "demo_tools",
+    "simulator.send": "demo_tools",
+}
+"""Every staff endpoint and the permission it needs."""
+
+
+def access_of(role: str | None) -> str | None:
+    """The access level of a staff role (None for a role nobody granted anything)."""
+    return ACCESS_OF_ROLE.get(role or "")
+
+
+def may(role: str | None, permission: str) -> bool:
+    """True when a staff member with this role has this permission."""
+    return access_of(role) in PERMISSIONS[permission]
