@@ -132,9 +132,19 @@ class AppointmentStatus(StrEnum):
 
 
 class Role(StrEnum):
-    """A staff member's job; managers also see the numbers and the staff page."""
+    """A staff member's job; each grants one Access level (web/permissions.py says what each level may do)."""
 
     INJECTOR = "injector"
     NURSE = "nurse"
     FRONT_DESK = "front_desk"
     MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Access(StrEnum):
+    """What a role lets someone do in the dashboard, lowest first: the columns of the permission table."""
+
+    FRONT_DESK = "front_desk"
+    CLINICIAN = "clinician"
+    MANAGER = "manager"
+    ADMIN = "admin"

@@ -12,6 +12,7 @@ import pytest
 from flask import url_for
 from sqlmodel import select
 
+from bot.vocabulary import Access, Role
 from store.db import session_scope
 from store.models import Appointment, Escalation, Location
 from tests import factories
@@ -67,6 +68,11 @@ def clinic(settings, clock):
 
 def _staff_rules(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint not in permissions.PUBLIC | permissions.MACHINE]
+
+
+def test_every_role_grants_an_access_level():
+    assert set(permissions.ACCESS_OF_ROLE) == set(Role)
+    assert {permissions.access_of(role) for role in ROLES} == set(Access)
 
 
 def test_every_route_has_a_rule(demo_app):

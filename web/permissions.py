@@ -1,8 +1,7 @@
 """Who may do what: the one permission table, and the rule every route is checked against.
 
-Staff roles are job titles (`injector`, `nurse`, `front_desk`, `manager`,
-`admin`); each grants one access level, and the table below says what each
-level may do. Every endpoint of the app has exactly one entry in ROUTES (or is
+Staff roles (bot.vocabulary.Role) are jobs; each grants one access level
+(bot.vocabulary.Access), and the table below says what each level may do. Every endpoint of the app has exactly one entry in ROUTES (or is
 PUBLIC, or authenticates itself as a machine: signed webhooks, the bearer API);
 `web.auth` checks it before any view runs, so a new route is refused until it
 is given a rule here, and tests/test_permissions.py fails for it.
@@ -10,21 +9,22 @@ is given a rule here, and tests/test_permissions.py fails for it.
 
 from __future__ import annotations
 
-FRONT_DESK, CLINICIAN, MANAGER, ADMIN = "front_desk", "clinician", "manager", "admin"
-"""The four access levels, lowest first."""
+from bot.vocabulary import Access, Role
 
-ACCESS_OF_ROLE = {
-    "front_desk": FRONT_DESK,
-    "injector": CLINICIAN,
-    "nurse": CLINICIAN,
-    "manager": MANAGER,
-    "admin": ADMIN,
+FRONT_DESK, CLINICIAN, MANAGER, ADMIN = Access
+
+ACCESS_OF_ROLE: dict[str, Access] = {
+    Role.FRONT_DESK: FRONT_DESK,
+    Role.INJECTOR: CLINICIAN,
+    Role.NURSE: CLINICIAN,
+    Role.MANAGER: MANAGER,
+    Role.ADMIN: ADMIN,
 }
-"""The access level each staff role grants (role strings live here until bot.vocabulary has them)."""
+"""The access level each staff role grants."""
 
-EVERYONE = frozenset({FRONT_DESK, CLINICIAN, MANAGER, ADMIN})
+EVERYONE = frozenset(Access)
 
-PERMISSIONS: dict[str, frozenset[str]] = {
+PERMISSIONS: dict[str, frozenset[Access]] = {
     "view_inbox": EVERYONE,  # escalations and the latest texts in
     "handle_escalations": EVERYONE,  # acknowledge, resolve
     "read_transcripts": EVERYONE,  # a patient's texts and the bot's decisions (audited)
@@ -85,7 +85,7 @@ ROUTES: dict[str, str] = {
 """Every staff endpoint and the permission it needs."""
 
 
-def access_of(role: str | None) -> str | None:
+def access_of(role: str | None) -> Access | None:
     """The access level of a staff role (None for a role nobody granted anything)."""
     return ACCESS_OF_ROLE.get(role or "")
 
