@@ -8,6 +8,7 @@ import json
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot import runtime
@@ -38,13 +39,30 @@ def post_appointment():
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return jsonify(error="invalid JSON", errors=[{"field": "(body)", "message": "is not valid JSON"}]), 400
+    except RecursionError:
+        return jsonify(error="invalid JSON", errors=[{"field": "(body)", "message": "is nested too deeply"}]), 400
     try:
         item = validate(payload)
     except ValidationError as exc:
         return jsonify(error="invalid appointment", errors=exc.errors), 400
-    with session_scope(runtime.db_url()) as session:
-        ids = upsert(session, item, source="api")
-    return jsonify(status="ok", **ids)
+    return jsonify(status="ok", **_upsert(item))
+
+
+UPSERT_ATTEMPTS = 5
+"""Tries of one appointment's upsert: a practice system retrying a post races itself."""
+
+
+def _upsert(item) -> dict:
+    # The same new appointment posted twice at once: one insert wins, the other hits a unique constraint;
+    # its next try reads the winner's rows and updates them instead.
+    for attempt in range(1, UPSERT_ATTEMPTS + 1):
+        try:
+            with session_scope(runtime.db_url()) as session:
+                return upsert(session, item, source="api")
+        except IntegrityError:
+            if attempt == UPSERT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def bearer_required(view):

@@ -25,6 +25,11 @@ def twiml(status: int = 200, message: str | None = None) -> Response:
     return Response(body, status=status, mimetype="text/xml")
 
 
+def _nul_fields(params: dict) -> list[str]:
+    # No text a phone sends holds NUL, and PostgreSQL refuses to store one: refuse it, naming the field.
+    return sorted(name for name, value in params.items() if "\x00" in value)
+
+
 @bp.post("/sms/inbound")
 def sms_inbound():
     """Verify, dedupe, store, guard, enqueue, answer: no network wait but one INSERT and one push
@@ -35,6 +40,9 @@ def sms_inbound():
     missing = [name for name in REQUIRED if not params.get(name)]
     if missing:
         return Response(f"missing {', '.join(missing)}", status=400, mimetype="text/plain")
+    refused = _nul_fields(params)
+    if refused:
+        return Response(f"NUL character in {', '.join(refused)}", status=400, mimetype="text/plain")
     message_id = inbound.record(params)
     if message_id is None:  # Twilio retried a message we already have
         return twiml()
@@ -54,5 +62,11 @@ def sms_status():
         return Response("invalid signature", status=403, mimetype="text/plain")
     if not params.get("MessageSid") or not params.get("MessageStatus"):
         return Response("missing MessageSid or MessageStatus", status=400, mimetype="text/plain")
+    refused = _nul_fields(params)
+    if refused:
+        return Response(f"NUL character in {', '.join(refused)}", status=400, mimetype="text/plain")
+    code = params.get("ErrorCode") or ""
+    if code and not (code.isascii() and code.isdigit()):  # "١٢" is a digit to Python, not to Twilio
+        return Response("ErrorCode must be a number", status=400, mimetype="text/plain")
     delivery.record_status(params["MessageSid"], params["MessageStatus"], params.get("ErrorCode"))
     return Response("", status=204)

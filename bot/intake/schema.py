@@ -6,10 +6,12 @@ The JSON webhook and the CSV import both end here, so both accept exactly the sa
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from bot import runtime
 from bot.clock import to_utc
@@ -37,6 +39,19 @@ CATEGORIES = (
 """Service categories; each has a follow-up plan (consultation and other get the general one)."""
 LANGUAGES = ("en", "es")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""NUL and other control characters: no name, code or address has one (PostgreSQL refuses NUL outright)."""
+YEARS = (1900, 2200)
+"""Dates outside these years are typing mistakes (year 1 also overflows time zone arithmetic)."""
+MAX_PRICE = 1_000_000
+"""A price above this is a mistake, not a treatment."""
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    # A set of real zone names: "America" is a folder of the zone database, not a zone.
+    return frozenset(available_timezones())
+
 
 CSV_FIELDS = (
     "external_id",
@@ -108,6 +123,9 @@ def _text(data: dict, key: str, errors: _Errors, path: str, required: bool = Tru
     if len(value) > max_len:
         errors.add(path + key, f"is longer than {max_len} characters")
         return None
+    if CONTROL.search(value):
+        errors.add(path + key, "must not contain control characters")
+        return None
     return value
 
 
@@ -124,6 +142,9 @@ def _moment(data: dict, key: str, errors: _Errors, path: str = "", required: boo
         return None
     if parsed.tzinfo is None:
         errors.add(path + key, "needs a UTC offset, e.g. 2026-11-20T15:00:00-06:00")
+        return None
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        errors.add(path + key, f"must be between the years {YEARS[0]} and {YEARS[1]}")
         return None
     return to_utc(parsed)
 
@@ -191,16 +212,15 @@ def validate(payload) -> AppointmentIn:
             errors.add("location", "must be an object with external_id and timezone")
         else:
             tz = _text(location, "timezone", errors, "location.", max_len=60)
-            if tz:
-                try:
-                    ZoneInfo(tz)
-                except (ZoneInfoNotFoundError, ValueError):
-                    errors.add("location.timezone", f"{tz!r} is not an IANA time zone like America/Chicago")
+            if tz and tz not in _zones():
+                errors.add("location.timezone", f"{tz!r} is not an IANA time zone like America/Chicago")
             location_out = {
                 "external_id": _text(location, "external_id", errors, "location.", max_len=60),
                 "timezone": tz,
             }
-            if location.get("phone") not in (None, ""):
+            if isinstance(location.get("phone"), str) and CONTROL.search(location["phone"]):
+                errors.add("location.phone", "must not contain control characters")
+            elif location.get("phone") not in (None, ""):
                 try:
                     location_out["phone"] = normalize(location["phone"], runtime.settings().default_country)
                 except ValidationError as exc:
@@ -211,12 +231,14 @@ def validate(payload) -> AppointmentIn:
         price = None
     else:
         try:
-            price = float(price)
-            if price < 0:
-                errors.add("price", "must not be negative")
+            price = float(price) if not isinstance(price, bool) else None
         except (TypeError, ValueError):
+            price = None
+        if price is None or not math.isfinite(price):
             errors.add("price", "must be a number")
             price = None
+        elif not 0 <= price <= MAX_PRICE:
+            errors.add("price", f"must be between 0 and {MAX_PRICE}")
 
     patient = payload.get("patient")
     patient_out: dict = {}
@@ -227,13 +249,17 @@ def validate(payload) -> AppointmentIn:
         patient_out["external_id"] = _text(patient, "external_id", errors, "patient.", max_len=60)
         patient_out["first_name"] = _text(patient, "first_name", errors, "patient.", max_len=80)
         patient_out["last_name"] = _text(patient, "last_name", errors, "patient.", required=False, max_len=80)
-        try:
-            patient_out["phone"] = normalize(patient.get("phone"), runtime.settings().default_country)
-        except ValidationError as exc:
-            errors.add("patient.phone", exc.errors[0]["message"])
+        phone = patient.get("phone")
+        if isinstance(phone, str) and CONTROL.search(phone):
+            errors.add("patient.phone", "must not contain control characters")
+        else:
+            try:
+                patient_out["phone"] = normalize(phone, runtime.settings().default_country)
+            except ValidationError as exc:
+                errors.add("patient.phone", exc.errors[0]["message"])
         email = patient.get("email")
         if email not in (None, ""):
-            if not isinstance(email, str) or not EMAIL.match(email.strip()):
+            if not isinstance(email, str) or CONTROL.search(email) or not EMAIL.match(email.strip()):
                 errors.add("patient.email", "is not an email address")
             else:
                 patient_out["email"] = email.strip()
@@ -243,6 +269,10 @@ def validate(payload) -> AppointmentIn:
                 patient_out["birthday"] = date.fromisoformat(str(birthday))
             except ValueError:
                 errors.add("patient.birthday", "must be a date like 1990-04-02")
+            else:
+                if not YEARS[0] <= patient_out["birthday"].year <= runtime.clock().now().year:
+                    errors.add("patient.birthday", f"must be a real birthday, after {YEARS[0]} and not in the future")
+                    del patient_out["birthday"]
         language = patient.get("language") or "en"
         if language not in LANGUAGES:
             errors.add("patient.language", f"must be one of {', '.join(LANGUAGES)}")
@@ -264,6 +294,8 @@ def validate(payload) -> AppointmentIn:
     referral_code = payload.get("referral_code")
     if referral_code is not None and not isinstance(referral_code, str):
         errors.add("referral_code", "must be a string")
+    elif referral_code and (CONTROL.search(referral_code) or len(referral_code) > 60):
+        errors.add("referral_code", "must be up to 60 characters, without control characters")
     if errors.items:
         raise ValidationError(errors.items)
     return AppointmentIn(
