@@ -39,6 +39,7 @@ CATEGORIES = (
 """Service categories; each has a follow-up plan (consultation and other get the general one)."""
 LANGUAGES = ("en", "es")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LINE_BREAKS = re.compile(r"[\t\r\n]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """NUL and other control characters: no name, code or address has one (PostgreSQL refuses NUL outright)."""
 YEARS = (1900, 2200)
@@ -119,7 +120,8 @@ def _text(data: dict, key: str, errors: _Errors, path: str, required: bool = Tru
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         errors.add(path + key, "must be a string")
         return None
-    value = str(value).strip()
+    # A line break inside a quoted CSV cell is a space; any other control character is refused.
+    value = LINE_BREAKS.sub(" ", str(value)).strip()
     if len(value) > max_len:
         errors.add(path + key, f"is longer than {max_len} characters")
         return None
