@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 
 from store.db import session_scope
 from store.models import Appointment, Message
-from tests.conftest import HMAC_SECRET, TWILIO_TOKEN
-from tests.test_appointments_api import APPOINTMENT, post
+from tests.helpers import APPOINTMENT, HMAC_SECRET, TWILIO_TOKEN
+from tests.helpers import post_appointment as post
 from tests.twilio_payloads import load, post_signed
 
 FUZZ = hypothesis_settings(
