@@ -20,6 +20,7 @@ def default_data_dir() -> Path:
     unless AFTERCARE_DATA_DIR says otherwise (never inside the installed package)."""
     return Path.cwd() / "var"
 
+
 SECRETS = {
     "SECRET_KEY": "secret_key",
     "AFTERCARE_API_TOKEN": "aftercare_api_token",
