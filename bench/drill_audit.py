@@ -184,10 +184,9 @@ def _opt_out(ledger, patients, fake_messages, outbound_rows) -> dict:
         )
     attempts = 0
     for row in outbound_rows:
-        if row.to_number in ledger.stops and row.kind != "confirmation":
-            created = _aware(row.created_at)
-            if created > ledger.stops[row.to_number] and row.error_code == 21610:
-                attempts += 1
+        # The carrier blocks a number from its STOP on: a 21610 means we tried after it, whenever the row was queued.
+        if row.to_number in ledger.stops and row.kind != "confirmation" and row.error_code == 21610:
+            attempts += 1
     return {
         "opted_out": len(cut),
         "keyword_stops": len(ledger.stops),
