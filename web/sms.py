@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, request
+from redis.exceptions import RedisError
 
 from bot.conversation import inbound
 from bot.messaging import delivery
@@ -12,6 +14,7 @@ from bot.vocabulary import is_paging
 from web.twilio_auth import valid_twilio_request
 
 bp = Blueprint("sms", __name__)
+log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 REQUIRED = ("From", "To", "MessageSid")
@@ -50,7 +53,10 @@ def sms_inbound():
     reply = None
     if guard is not None and (guard.final or is_paging(guard.urgency)):
         reply = inbound.apply_guard(message_id, params, guard)
-    inbound.enqueue(message_id)
+    try:
+        inbound.enqueue(message_id)
+    except RedisError as error:  # stored and guarded: the worker's sweep queues it within a minute
+        log.warning("message %s waits for the sweep: %s", message_id, error)
     return twiml(message=reply)  # a red flag is answered at once, even with no worker running
 
 

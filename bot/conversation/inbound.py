@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +18,7 @@ from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
 from bot.messaging.phones import mask
 from bot.queue import get_queue, redis_connection
+from bot.staff import paging
 from bot.understanding import guards
 from bot.vocabulary import Direction, Intent, MessageKind, is_paging
 from store.db import autocommit_connection, get_engine, retry_on_disconnect, session_scope
@@ -118,9 +120,13 @@ def guard(params: dict) -> guards.GuardResult | None:
     occlusion = result is not None and result.rule.endswith("redflag:vascular_occlusion")
     if (result is not None and not occlusion) or not guards.flags_for_some_treatment(body, TREATMENT_SPECIFIC_FAMILIES):
         return result
-    with session_scope(runtime.db_url()) as session:
-        patients = patients_for_inbound(session, params["From"], params["To"])
-        visit = last_visit(session, patients[0].id) if patients else None
+
+    def lookup():
+        with session_scope(runtime.db_url()) as session:
+            patients = patients_for_inbound(session, params["From"], params["To"])
+            return last_visit(session, patients[0].id) if patients else None
+
+    visit = retry_on_disconnect(lookup)  # a connection dropped by a database restart must not lose a red flag
     if visit is None:
         return guards.check(body, "other")
     appointment, service = visit
@@ -132,7 +138,19 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
     """Act on a guard at once, in the request: opt-outs are final and red flags open an escalation
     before any LLM call, even if no worker ever runs. Returns the safety reply to answer a red flag
     with (TwiML), written as the message's reply so the worker does not send it again."""
-    reply = None
+    reply, escalation_id = retry_on_disconnect(lambda: _apply_guard(message_id, params, guard))
+    if escalation_id is not None:
+        try:  # paged from here: a red flag does not wait for the worker to reach its text
+            paging.enqueue(escalation_id)
+        except RedisError as error:
+            log.warning("escalation %s: page waits for the sweep (%s)", escalation_id, error)
+    log.info("guard %s on message %s from %s", guard.rule, message_id, mask(params["From"]))
+    return reply
+
+
+def _apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> tuple[str | None, int | None]:
+    """One transaction of apply_guard (run again whole if its connection was dropped)."""
+    reply, escalation_id = None, None
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])
         if guard.intent == Intent.OPT_OUT:
@@ -143,7 +161,7 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
                 opt_in(session, patient, message_id=message_id)
         if is_paging(guard.urgency):  # also when the same text opted out
             patient = patients[0] if patients else None
-            open_escalation(session, message_id, patient, guard.urgency, guard.rule)
+            escalation_id = open_escalation(session, message_id, patient, guard.urgency, guard.rule).id
             if guard.intent == Intent.SIDE_EFFECT_CONCERN and patient is not None:
                 reply = _safety_reply(session, message_id, params, patient, guard.urgency)
         record = {
@@ -158,8 +176,7 @@ def apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> str
         if reply:
             record["guard"]["reply"] = "twiml"
         session.exec(update(Message).where(Message.id == message_id).values(decision=record))
-    log.info("guard %s on message %s from %s", guard.rule, message_id, mask(params["From"]))
-    return reply
+    return reply, escalation_id
 
 
 def _safety_reply(session: Session, message_id: int, params: dict, patient: Patient, urgency: str) -> str | None:

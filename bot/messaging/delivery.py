@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.messaging import carrier_errors
 from bot.vocabulary import Direction, MessageKind
-from store.db import session_scope
+from store.db import retry_on_disconnect, session_scope
 from store.models import EarlyStatus, Message, Patient
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,15 @@ def record_status(sid: str, status: str, error_code: str | int | None = None) ->
     """Move a message's status forward; act on its error code. False for a stale status, or a SID not
     stored yet (its send is still writing it): that status is kept and applied when the SID lands."""
     code = int(error_code) if str(error_code or "").isdigit() else None
-    with session_scope(runtime.db_url()) as session:
-        if session.exec(select(Message.id).where(Message.twilio_sid == sid)).first() is None:
-            _keep_early(session, sid, status, code)
-            return False
-        return _apply(session, sid, status, code)
+
+    def record() -> bool:
+        with session_scope(runtime.db_url()) as session:
+            if session.exec(select(Message.id).where(Message.twilio_sid == sid)).first() is None:
+                _keep_early(session, sid, status, code)
+                return False
+            return _apply(session, sid, status, code)
+
+    return retry_on_disconnect(record)  # a callback lost to a database restart is not sent again
 
 
 def _apply(session: Session, sid: str, status: str, code: int | None) -> bool:
