@@ -79,6 +79,8 @@ def route(turn: Turn) -> None:
     opted_out = turn.patient is not None and turn.patient.opted_out_at is not None
     if opted_out and (intent in NOT_WHILE_OPTED_OUT or handler is rebook.handle):
         handler = opt_out.opted_out_wrote
+    if turn.patient is None and intent != Intent.OPT_OUT:
+        handler = wrong_number.unknown_number  # nobody to book, answer or market to: carrier answers only
     if is_paging(turn.decision.urgency) and intent != Intent.OPT_OUT:
         handler = side_effect.handle  # red flags are read whatever the consent
     turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"

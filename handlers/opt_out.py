@@ -8,12 +8,9 @@ says how to cancel an appointment instead.
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-
 from bot.consent.opt_out import opt_out
-from bot.vocabulary import Direction, MessageKind, is_paging
+from bot.vocabulary import is_paging
 from handlers.turn import Turn
-from store.models import Message
 from store.queries import patients_for_inbound
 
 
@@ -28,31 +25,9 @@ def handle(turn: Turn) -> None:
     rule = decision.guard_rule or ""
     if rule.startswith("keyword:") and turn.settings.twilio_confirms_opt_out:
         return
-    if turn.patient is None or _confirmed_since_opt_out(turn):
+    if turn.confirmed_opt_out_before():
         return  # one confirmation, however many times the patient says it
     turn.reply("opt_out_cancel" if rule == "keyword:cancel" else "opt_out")
-
-
-OPT_OUT_REPLIES = ("opt_out", "opt_out_cancel")
-"""The replies that confirm an opt-out."""
-
-
-def _confirmed_since_opt_out(turn: Turn) -> bool:
-    patient = turn.patient
-    if patient.opted_out_at is None:
-        return False
-    return (
-        turn.session.exec(
-            select(Message.id).where(
-                Message.patient_id == patient.id,
-                Message.direction == Direction.OUT,
-                Message.kind == MessageKind.REPLY,
-                col(Message.reply_kind).in_(OPT_OUT_REPLIES),
-                Message.created_at >= patient.opted_out_at,
-            )
-        ).first()
-        is not None
-    )
 
 
 def opted_out_wrote(turn: Turn) -> None:

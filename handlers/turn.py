@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
-from bot.vocabulary import EscalationStatus, MessageKind, Urgency, is_paging
+from bot.vocabulary import Direction, EscalationStatus, MessageKind, Urgency, is_paging
 from store.models import (
     Appointment,
     ConversationState,
@@ -18,6 +18,10 @@ from store.models import (
     Message,
     Patient,
 )
+from store.queries import practice_for_number
+
+OPT_OUT_REPLIES = ("opt_out", "opt_out_cancel")
+"""The replies that confirm an opt-out."""
 
 
 @dataclass
@@ -49,19 +53,53 @@ class Turn:
         return escalation
 
     def to_staff(self, why: str) -> bool:
-        """Put the conversation in the staff inbox as a routine item (one open item per patient)."""
+        """Put the conversation in the staff inbox as a routine item (one open item per patient, or per
+        number not on file: an "unrouted" item of the practice the number texted)."""
         if self.patient is None:
-            return False
-        open_item = self.session.exec(
-            select(Escalation.id).where(
-                Escalation.patient_id == self.patient.id, Escalation.status != EscalationStatus.RESOLVED
-            )
-        ).first()
+            open_item = self.session.exec(
+                select(Escalation.id)
+                .join(Message, Message.id == Escalation.message_id)
+                .where(
+                    col(Escalation.patient_id).is_(None),
+                    Message.from_number == self.message.from_number,
+                    Escalation.status != EscalationStatus.RESOLVED,
+                )
+            ).first()
+        else:
+            open_item = self.session.exec(
+                select(Escalation.id).where(
+                    Escalation.patient_id == self.patient.id, Escalation.status != EscalationStatus.RESOLVED
+                )
+            ).first()
         if open_item is not None:
             return False
-        open_escalation(self.session, self.message.id, self.patient, Urgency.ROUTINE, f"needs_reply:{why}")
+        reason = f"needs_reply:{why}" if self.patient is not None else f"unrouted:{why}"
+        escalation = open_escalation(self.session, self.message.id, self.patient, Urgency.ROUTINE, reason)
+        if self.patient is None:
+            escalation.practice_id = self.practice_id()
+            self.session.add(escalation)
         self.actions.append("staff_inbox")
         return True
+
+    def practice_id(self) -> int | None:
+        """The practice texted: the patient's, or the one owning the number texted."""
+        if self.patient is not None:
+            return self.patient.practice_id
+        return practice_for_number(self.session, self.message.to_number)
+
+    def confirmed_opt_out_before(self) -> bool:
+        """Whether this number already got an opt-out confirmation (since its opt-out, for a patient)."""
+        query = select(Message.id).where(
+            Message.to_number == self.message.from_number,
+            Message.direction == Direction.OUT,
+            Message.kind == MessageKind.REPLY,
+            col(Message.reply_kind).in_(OPT_OUT_REPLIES),
+        )
+        if self.patient is not None:
+            if self.patient.opted_out_at is None:
+                return False
+            query = query.where(Message.patient_id == self.patient.id, Message.created_at >= self.patient.opted_out_at)
+        return self.session.exec(query).first() is not None
 
     def state(self) -> ConversationState | None:
         if self.patient is None:
@@ -87,7 +125,8 @@ class Turn:
         patient = self.patient
         if not may_reply(self.session, patient, kind, self.now):
             return None
-        body = compose(self.session, patient, kind, appointment=appointment, **values)
+        practice_id = self.practice_id()
+        body = compose(self.session, patient, kind, appointment=appointment, practice_id=practice_id, **values)
         row = outbox.queue_text(
             self.session,
             key=f"reply-{self.message.id}-{kind}",
@@ -96,12 +135,13 @@ class Turn:
             body=body,
             kind=MessageKind.REPLY,
             reply_kind=kind,
-            practice_id=patient.practice_id,
-            patient_id=patient.id,
+            practice_id=practice_id,
+            patient_id=patient.id if patient is not None else None,
             now=self.now,
         )
         if row is not None:
             self.outbound.append(row.id)
             self.actions.append(f"reply:{kind}")
-            self.state().last_outbound_at = self.now
+            if patient is not None:
+                self.state().last_outbound_at = self.now
         return row

@@ -25,6 +25,10 @@ from store.models import ConversationState, Patient
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
 
+CARRIER_REPLIES = frozenset({"opt_out", "opt_out_cancel", "help"})
+"""What carrier rules require us to answer whoever texts: the only replies a number not on file, or one
+that told us it is the wrong person, ever gets (the wrong number also its one apology)."""
+
 
 def refusal(
     session: Session,
@@ -37,14 +41,15 @@ def refusal(
 ) -> str | None:
     """Why this patient must not get a text of this kind now, or None when it may go.
 
-    Opted out: only the opt-out confirmation. A reported wrong number: only its apology. A staff
+    Opted out: only the opt-out confirmation. A reported wrong number: only its apology and the
+    carrier's replies (CARRIER_REPLIES). A staff
     takeover: staff's own texts and the safety replies only. Marketing needs marketing consent."""
     if patient.opted_out_at is not None and not (reply_kind or "").startswith("opt_out"):
         return "opted_out"
     if marketing and not patient.marketing_sms:
         return "no_marketing_consent"
     state = session.get(ConversationState, patient.id)
-    if state is not None and state.wrong_number and reply_kind != Intent.WRONG_NUMBER:
+    if state is not None and state.wrong_number and reply_kind not in CARRIER_REPLIES | {Intent.WRONG_NUMBER}:
         return "wrong_number"
     taken_over = state is not None and state.takeover_until is not None and to_utc(state.takeover_until) > now
     if taken_over and kind != MessageKind.STAFF and reply_kind not in SAFETY_REPLIES:

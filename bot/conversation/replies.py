@@ -10,7 +10,7 @@ from importlib import resources
 from sqlmodel import Session, select
 
 from bot.clock import local_zone
-from bot.consent.gate import refusal
+from bot.consent.gate import CARRIER_REPLIES, refusal
 from bot.touches import composer
 from bot.vocabulary import Direction, MessageKind
 from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service
@@ -64,11 +64,21 @@ def replies() -> dict[str, dict[str, str]]:
 
 
 def compose(
-    session: Session, patient: Patient, kind: str, appointment: Appointment | None = None, **values: str
+    session: Session,
+    patient: Patient | None,
+    kind: str,
+    appointment: Appointment | None = None,
+    practice_id: int | None = None,
+    **values: str,
 ) -> str:
     """The `kind` reply for this patient, in their language, names and numbers filled in, about
-    `appointment` (its service, provider, location and time as {slot}) or else their last visit."""
+    `appointment` (its service, provider, location and time as {slot}) or else their last visit.
+
+    Without a patient (a number not on file), the reply is in English from the practice `practice_id`."""
     templates = replies()[kind]
+    if patient is None:
+        context = composer.context_for(session.get(Practice, practice_id) if practice_id else None, None)
+        return templates["en"].format_map({**context, **values})
     language = patient.language if patient.language in templates else "en"
     practice = session.get(Practice, patient.practice_id)
     provider = None
@@ -90,11 +100,12 @@ def compose(
 def may_reply(session: Session, patient: Patient | None, kind: str, now: datetime) -> bool:
     """Whether the `kind` reply may go to this patient now.
 
-    Never to an unknown number, a wrong number or an opted-out patient (except the opt-out
-    confirmation itself); only safety replies while staff have taken over the conversation;
-    courtesy replies at most once per REPEAT_WINDOW."""
+    A number not on file, or one that told us it is the wrong person, gets only CARRIER_REPLIES (and
+    the wrong number its one apology); an opted-out patient only the opt-out confirmation; only safety
+    replies go while staff have taken over the conversation; courtesy replies at most once per
+    REPEAT_WINDOW."""
     if patient is None:
-        return False
+        return kind in CARRIER_REPLIES
     if refusal(session, patient, now, kind=MessageKind.REPLY, reply_kind=kind) is not None:
         return False
     if kind in COURTESY_REPLIES:

@@ -1,0 +1,105 @@
+"""Texts from the wrong person: a number on file says it is not the patient's, or a number not on file
+writes in. Signed webhook, the worker's queues, Redis, the database and the fake Twilio."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot import runtime
+from store.db import session_scope
+from store.models import Escalation, Patient, Touch
+from tests.helpers import add_touch, dispatch_all, sent_to, text_in
+
+STRANGER = "+13055550188"
+"""A number no patient has."""
+
+
+def _items(db_url) -> list[tuple[str, int | None, int | None]]:
+    with session_scope(db_url) as session:
+        rows = session.exec(select(Escalation).order_by(Escalation.id)).all()
+        return [(e.reason, e.patient_id, e.practice_id) for e in rows]
+
+
+@pytest.mark.parametrize(
+    "language, text, apology",
+    [
+        (
+            "en",
+            "wrong number, I don't know any Ana",
+            "Sorry about that! We've removed this number and won't text it again.",
+        ),
+        (
+            "es",
+            "número equivocado, no conozco a ninguna Ana",
+            "¡Disculpa la confusion! Quitamos este numero y no volveremos a escribir.",
+        ),
+    ],
+)
+def test_a_number_on_file_that_is_the_wrong_person_gets_one_apology_every_touch_stops_and_staff_fix_it(
+    settings, twilio, clock, spa, db_url, language, text, apology
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    care = add_touch(
+        db_url, {**spa, "appointment_id": None}, plan="filler", step="checkin", due_at=clock.now() + timedelta(days=1)
+    )
+    text_in(text)
+    text_in("I told you, wrong number")
+    assert sent_to(twilio, "+15125550143") == [apology]
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        assert patient.flagged_at is not None and patient.flag_reason == "wrong_number"
+        statuses = {(t.step, t.status, t.reason) for t in session.exec(select(Touch))}
+    assert statuses == {("rebook_lips", "suppressed", "wrong_number"), ("checkin", "suppressed", "wrong_number")}
+    assert _items(db_url) == [("wrong_number:fix_the_number", spa["patient_id"], spa["practice_id"])]
+
+    # A touch planned later (the practice system sends a new visit) is held back by the flag too.
+    with session_scope(db_url) as session:
+        session.get(Touch, care).status, session.get(Touch, care).due_at = "scheduled", clock.now()
+    clock.advance(hours=1)
+    dispatch_all(runtime.settings())
+    assert sent_to(twilio, "+15125550143") == [apology]
+    with session_scope(db_url) as session:
+        assert session.get(Touch, care).reason.startswith("number_flagged: wrong_number")
+
+
+def test_a_wrong_number_may_still_opt_out_and_gets_the_carrier_confirmation(settings, twilio, clock, spa, db_url):
+    runtime.configure(runtime.settings().with_(twilio_confirms_opt_out=False), clock)
+    text_in("wrong number")
+    text_in("STOP")
+    sent = sent_to(twilio, "+15125550143")
+    assert len(sent) == 2 and sent[1].startswith("You're unsubscribed from Glow Test Spa texts")
+
+
+def test_an_unknown_number_gets_no_reply_and_reaches_staff_as_unrouted(settings, twilio, clock, spa, db_url):
+    text_in("hi! do you have any botox specials this month?", from_=STRANGER)
+    text_in("also what are your hours", from_=STRANGER)
+    assert sent_to(twilio, STRANGER) == []
+    # One open item for the number, in the practice's inbox.
+    assert _items(db_url) == [("unrouted:rebook_request", None, spa["practice_id"])]
+    with session_scope(db_url) as session:
+        assert session.exec(select(Patient).where(Patient.phone == STRANGER)).first() is None
+
+
+def test_an_unknown_number_gets_only_what_carrier_rules_require(settings, twilio, clock, spa, db_url):
+    runtime.configure(runtime.settings().with_(twilio_confirms_opt_out=False), clock)
+    text_in("HELP", from_=STRANGER)
+    text_in("wrong number", from_=STRANGER)
+    text_in("STOP", from_=STRANGER)
+    text_in("STOP", from_=STRANGER)
+    assert sent_to(twilio, STRANGER) == [
+        "Glow Test Spa: appointment and aftercare texts. For help call (512) 555-0199. Msg & data rates may apply. "
+        "Reply STOP to opt out.",
+        "You're unsubscribed from Glow Test Spa texts and won't get any more. Reply START to resubscribe.",
+    ]
+    assert _items(db_url) == [("unrouted:help", None, spa["practice_id"])]
+
+
+def test_an_unknown_numbers_red_flag_still_reaches_staff(settings, twilio, clock, spa, db_url):
+    text_in("my lip is turning white and blotchy after filler", from_=STRANGER)
+    with session_scope(db_url) as session:
+        [item] = session.exec(select(Escalation)).all()
+    assert item.urgency in ("urgent", "emergency") and item.patient_id is None
