@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot import runtime
+from bot.consent.privacy import erased
+from bot.touches.planner import OPTED_OUT, plan_again_after_opt_in
 from store.models import AuditEvent, Patient
 from store.queries import cancel_pending_touches
 
@@ -19,7 +21,7 @@ def opt_out(session: Session, patient: Patient, source: str, message_id: int | N
     patient.care_sms = False
     patient.marketing_sms = False
     session.add(patient)
-    cancel_pending_touches(session, patient.id, reason="opted_out")
+    cancel_pending_touches(session, patient.id, reason=OPTED_OUT)
     session.add(
         AuditEvent(
             practice_id=patient.practice_id,
@@ -35,8 +37,10 @@ def opt_out(session: Session, patient: Patient, source: str, message_id: int | N
 
 
 def opt_in(session: Session, patient: Patient, message_id: int | None = None) -> bool:
-    """Record an opt-in keyword: texting resumes for care messages (marketing needs its own consent)."""
-    if patient.opted_out_at is None:
+    """Record an opt-in keyword: texting resumes for care messages (marketing needs its own consent) and
+    the care steps the opt-out stopped that still apply are planned again. False if not opted out, or
+    erased: an erased patient stays out whatever the number texts."""
+    if patient.opted_out_at is None or erased(session, patient.id):
         return False
     now = runtime.clock().now()
     patient.opted_out_at = None
@@ -56,4 +60,6 @@ def opt_in(session: Session, patient: Patient, message_id: int | None = None) ->
             created_at=now,
         )
     )
+    session.flush()
+    plan_again_after_opt_in(session, patient.id, now)
     return True

@@ -64,6 +64,20 @@ def export_patient(session: Session, patient_id: int, actor: str = "cli") -> dic
     return data
 
 
+def erased(session: Session, patient_id: int) -> bool:
+    """Whether this patient was erased (what is left is the number and its opt-out)."""
+    return (
+        session.exec(
+            select(AuditEvent.id).where(
+                AuditEvent.action == "patient_erased",
+                AuditEvent.subject_type == "patient",
+                AuditEvent.subject_id == patient_id,
+            )
+        ).first()
+        is not None
+    )
+
+
 def erase_patient(session: Session, patient_id: int, actor: str = "cli") -> bool:
     """Delete what we hold about a patient but the number and its opt-out, which must outlive the rest
     so the number is never texted again (a practice system re-sending the patient cannot undo it)."""

@@ -153,12 +153,12 @@ def _apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> tu
     reply, escalation_id = None, None
     with session_scope(runtime.db_url()) as session:
         patients = patients_for_inbound(session, params["From"], params["To"])
+        opted_in = []
         if guard.intent == Intent.OPT_OUT:
             for patient in patients:
                 opt_out(session, patient, source=f"sms:{guard.rule}", message_id=message_id)
         elif guard.intent == Intent.OPT_IN and guard.keyword in ("START", "UNSTOP"):
-            for patient in patients:
-                opt_in(session, patient, message_id=message_id)
+            opted_in = [patient.id for patient in patients if opt_in(session, patient, message_id=message_id)]
         if is_paging(guard.urgency):  # also when the same text opted out
             patient = patients[0] if patients else None
             escalation_id = open_escalation(session, message_id, patient, guard.urgency, guard.rule).id
@@ -175,6 +175,9 @@ def _apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> tu
         }
         if reply:
             record["guard"]["reply"] = "twiml"
+        if opted_in:
+            # The worker's handler finds these patients already in: this tells it to confirm (once).
+            record["guard"]["opted_in"] = opted_in
         session.exec(update(Message).where(Message.id == message_id).values(decision=record))
     return reply, escalation_id
 

@@ -32,7 +32,6 @@ COURTESY_REPLIES = frozenset(
         "sorry",
         "defer",
         "help",
-        "opt_in",
         "wrong_number",
         "slots_ask",
     }

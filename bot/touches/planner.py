@@ -303,6 +303,48 @@ def _has_future_booking(session: Session, patient_id: int, other_than: int, now:
     )
 
 
+OPTED_OUT = "opted_out"
+"""The reason an opt-out gives the touches it stops (bot.consent.opt_out)."""
+
+
+def plan_again_after_opt_in(session: Session, patient_id: int, now: datetime | None = None) -> int:
+    """Put back the touches an opt-out stopped that still apply now the patient opted in again; how many.
+
+    Still applies: not yet due (or due within the planning grace), for a visit that is still what the
+    plan was about (reminders for a visit still booked ahead, after-visit steps for a completed one);
+    a marketing step only with marketing consent, which an opt-out cleared and only fresh consent gives."""
+    now = to_utc(now or runtime.clock().now())
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.opted_out_at is not None or patient.flagged_at is not None:
+        return 0
+    stopped = session.exec(
+        select(Touch, Appointment)
+        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
+        .where(
+            Touch.patient_id == patient_id,
+            Touch.status == TouchStatus.SUPPRESSED,
+            Touch.reason == OPTED_OUT,
+            Touch.due_at > now - caps.PLANNING_GRACE,
+        )
+    ).all()
+    again = 0
+    for touch, appointment in stopped:
+        if touch.marketing and not patient.marketing_sms:
+            continue
+        if appointment is None:
+            continue
+        if touch.plan == UPCOMING:
+            if appointment.status != AppointmentStatus.BOOKED or to_utc(appointment.start_at) <= now:
+                continue
+        elif touch.plan != BIRTHDAY and appointment.status != AppointmentStatus.COMPLETED:
+            continue
+        touch.status, touch.reason, touch.updated_at = TouchStatus.SCHEDULED, "planned again: opted in", now
+        touch.due_at = max(to_utc(touch.due_at), now)
+        session.add(touch)
+        again += 1
+    return again
+
+
 def plan_birthdays(
     session: Session,
     now: datetime | None = None,
