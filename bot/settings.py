@@ -147,6 +147,8 @@ class Settings:
     """How long times offered by text can be picked."""
     send_lease_s: int = 60
     """A send batch whose worker stopped renewing its lease this long ago is re-driven."""
+    complaint_hold_days: int = 30
+    """How long after a complaint no marketing text goes to the patient."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -193,6 +195,7 @@ class Settings:
             booking_mode=_choice(env, "AFTERCARE_BOOKING_MODE", cls.booking_mode, ("request", "direct")),
             offer_valid_hours=_int(env, "AFTERCARE_OFFER_VALID_HOURS", cls.offer_valid_hours, 1, 24 * 14),
             send_lease_s=_int(env, "AFTERCARE_SEND_LEASE_S", cls.send_lease_s, 5, 3600),
+            complaint_hold_days=_int(env, "AFTERCARE_COMPLAINT_HOLD_DAYS", cls.complaint_hold_days, 0, 365),
         )
 
     def require_secrets(self) -> None:
@@ -231,6 +234,11 @@ class Settings:
     def repage_after(self) -> timedelta:
         """How long a page may go unacknowledged before the backup and managers are paged."""
         return timedelta(minutes=self.repage_minutes)
+
+    @property
+    def complaint_hold(self) -> timedelta:
+        """How long after a complaint marketing is held back."""
+        return timedelta(days=self.complaint_hold_days)
 
     @property
     def llm_configured(self) -> bool:

@@ -1,5 +1,7 @@
 """Feedback: thanks for praise (and the review request, if one is still to come, is brought forward);
-a complaint goes to the manager and holds back the review request."""
+a complaint gets an apology, its own inbox item and an alert to the managers (by text or email, as each
+prefers); the review request still to come is skipped, and marketing is held for the settings'
+complaint_hold (bot.touches.sending_rules)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.vocabulary import TouchStatus
+from bot.conversation.escalations import open_escalation
+from bot.staff.paging import COMPLAINT
+from bot.vocabulary import TouchStatus, Urgency
 from handlers.turn import Turn
 from store.models import Touch
+from store.queries import cancel_pending_touches
 
 REVIEW_AFTER_PRAISE = timedelta(minutes=10)
 """A pending review request goes this long after the patient says they love their results."""
@@ -38,8 +43,18 @@ def positive(turn: Turn) -> None:
 
 
 def negative(turn: Turn) -> None:
-    turn.to_staff("negative_feedback")
     turn.reply("sorry")
+    if turn.patient is None:
+        return
+    # Its own item whatever else is open: a manager must hear of it, not only whoever reads the inbox.
+    complaint = open_escalation(turn.session, turn.message.id, turn.patient, Urgency.ROUTINE, COMPLAINT)
+    turn.actions.append("staff_inbox:complaint")
+    if complaint.paged_at is None and complaint.id not in turn.alerts:
+        turn.alerts.append(complaint.id)
+        turn.actions.append("managers_alerted")
+    skipped = cancel_pending_touches(turn.session, turn.patient.id, reason="complaint", purposes=("review",))
+    if skipped:
+        turn.actions.append("review_skipped")
 
 
 handle = negative

@@ -39,6 +39,8 @@ class Turn:
     """Rows queued in this turn, delivered after the commit."""
     pages: list[int] = field(default_factory=list)
     """Escalations to page after the commit."""
+    alerts: list[int] = field(default_factory=list)
+    """Complaints whose managers are alerted after the commit."""
     handler: str | None = None
     """Which handler ran ("side_effect.handle"), stored with the decision."""
 

@@ -69,6 +69,7 @@ class StaffUser(SQLModel, table=True):
     backup: bool = False
     active: bool = True
     password_hash: str | None = None
+    alert_by: str | None = None  # "sms" or "email": how a manager gets complaint alerts (unset: text, else email)
 
 
 class Service(SQLModel, table=True):

@@ -117,6 +117,8 @@ def handle_message(message_id: int) -> str:
     try:
         for escalation_id in turn.pages:
             paging.enqueue(escalation_id)
+        for escalation_id in turn.alerts:
+            paging.enqueue_alert(escalation_id)
         outbox.enqueue(turn.outbound)
     except RedisError as error:
         log.warning("message %s handled; its texts wait for the sweep (%s)", message_id, error)

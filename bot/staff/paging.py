@@ -113,6 +113,126 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
     return len(written)
 
 
+COMPLAINT = "complaint"
+"""Escalation.reason of a patient's complaint: routine (no page), but its managers are alerted at once."""
+
+ALERT_JOB = "bot.staff.paging.alert_managers"
+
+
+def enqueue_alert(escalation_id: int) -> None:
+    """Queue the managers' alert about a complaint (after it is committed); one job per escalation."""
+    get_queue(outbox.QUEUE, runtime.settings()).enqueue(
+        ALERT_JOB,
+        escalation_id,
+        job_id=f"manager-alert-{escalation_id}",
+        retry=outbox.DELIVER_RETRY,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
+def alert_managers(escalation_id: int) -> int:
+    """Tell the practice's managers about a complaint, each by text or email as they prefer (job,
+    idempotent: texts are keyed rows, email goes from the run that stamps `paged_at`); texts written."""
+    now = runtime.clock().now()
+    with session_scope(runtime.db_url()) as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None or escalation.practice_id is None:
+            return 0
+        managers = session.exec(
+            select(StaffUser)
+            .where(
+                StaffUser.practice_id == escalation.practice_id,
+                StaffUser.role == Role.MANAGER,
+                StaffUser.active == True,  # noqa: E712
+            )
+            .order_by(StaffUser.id)
+        ).all()
+        body, subject = _complaint_text(session, escalation)
+        sender = _sender(session, escalation)
+        written, emails = [], []
+        for person in managers:
+            by_email = person.email and (person.alert_by == "email" or not person.phone)
+            if by_email:
+                emails.append((person.email, person.id))
+            elif person.phone:
+                row = outbox.queue_text(
+                    session,
+                    key=f"manager-alert-{escalation.id}-{person.id}",
+                    to=person.phone,
+                    from_=sender,
+                    body=body,
+                    kind=MessageKind.PAGE,
+                    escalation_id=escalation.id,
+                    practice_id=escalation.practice_id,
+                    staff_user_id=person.id,
+                    now=now,
+                )
+                if row is not None:
+                    written.append(row.id)
+        first = (
+            session.exec(
+                update(Escalation)
+                .where(Escalation.id == escalation.id, col(Escalation.paged_at).is_(None))
+                .values(paged_at=now)
+            ).rowcount
+            == 1
+        )
+        if first and not (written or emails):
+            session.add(
+                AuditEvent(
+                    practice_id=escalation.practice_id,
+                    actor="system",
+                    action="page_failed",
+                    subject_type="escalation",
+                    subject_id=escalation.id,
+                    detail={"reason": "no manager with a phone or an email to alert"},
+                    created_at=now,
+                )
+            )
+        emails = emails if first else []
+    outbox.enqueue(written)
+    _email(emails, subject, body, escalation_id, 1)
+    return len(written)
+
+
+def _complaint_text(session: Session, escalation: Escalation) -> tuple[str, str]:
+    """(text, email subject) of a complaint alert: who, about which visit, where to read it."""
+    patient = session.get(Patient, escalation.patient_id) if escalation.patient_id else None
+    practice = session.get(Practice, escalation.practice_id) if escalation.practice_id else None
+    who = _who(patient)
+    link = ""
+    base = runtime.settings().public_base_url
+    if base and patient is not None:
+        link = f" {base.rstrip('/')}/patients/{patient.id}"
+    body = (
+        f"COMPLAINT #{escalation.id}{' at ' + practice.name if practice else ''}: {who}{_treatment(session, patient, escalation)} "
+        f"is unhappy and was told a manager will reach out. Marketing texts are on hold.{link}"
+    )
+    return body, f"Complaint #{escalation.id}: {who} is unhappy"
+
+
+def _who(patient: Patient | None) -> str:
+    if patient is None or not patient.first_name:
+        return "A patient"
+    return patient.first_name.strip().split()[0] + (f" {patient.last_name.strip()[0]}." if patient.last_name else "")
+
+
+def _treatment(session: Session, patient: Patient | None, escalation: Escalation) -> str:
+    if patient is None:
+        return ""
+    visit = session.exec(
+        select(Service.name, Appointment.start_at)
+        .join(Service, Service.id == Appointment.service_id)
+        .where(Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.COMPLETED)
+        .order_by(col(Appointment.start_at).desc())
+    ).first()
+    if visit is None:
+        return ""
+    days = max(0, (to_utc(escalation.created_at) - to_utc(visit[1])).days)
+    return f" ({visit[0]}, day {days})"
+
+
 def recipients(session: Session, escalation: Escalation, round_: int) -> list[StaffUser]:
     """Who a round pages: on-call (and backup for an emergency) first; backup and managers on the re-page."""
     staff = session.exec(
@@ -137,20 +257,8 @@ def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[st
     """(text, email subject) of a page: urgency, who, what raised it, where to act."""
     patient = session.get(Patient, escalation.patient_id) if escalation.patient_id else None
     practice = session.get(Practice, escalation.practice_id) if escalation.practice_id else None
-    who = "A patient"
-    if patient is not None and patient.first_name:
-        who = patient.first_name.strip().split()[0] + (f" {patient.last_name.strip()[0]}." if patient.last_name else "")
-    treatment = ""
-    if patient is not None:
-        visit = session.exec(
-            select(Service.name, Appointment.start_at)
-            .join(Service, Service.id == Appointment.service_id)
-            .where(Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.COMPLETED)
-            .order_by(col(Appointment.start_at).desc())
-        ).first()
-        if visit is not None:
-            days = max(0, (to_utc(escalation.created_at) - to_utc(visit[1])).days)
-            treatment = f" ({visit[0]}, day {days})"
+    who = _who(patient)
+    treatment = _treatment(session, patient, escalation)
     reason = _reason_words(escalation.reason)
     level = escalation.urgency.upper()
     again = "STILL OPEN, " if round_ > 1 else ""
@@ -225,6 +333,17 @@ def sweep(now: datetime | None = None) -> dict:
                 )
             )
         )
+        unalerted = list(
+            session.exec(
+                select(Escalation.id).where(
+                    Escalation.reason == COMPLAINT,
+                    col(Escalation.paged_at).is_(None),
+                    Escalation.created_at < now - outbox.QUEUED_GRACE,
+                )
+            )
+        )
+    for escalation_id in unalerted:
+        enqueue_alert(escalation_id)
     for escalation_id in unpaged:
         enqueue(escalation_id, 1)
     for escalation_id in stale:

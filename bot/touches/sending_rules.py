@@ -14,6 +14,7 @@ from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot import runtime
 from bot.clock import local_zone, to_local, to_utc
 from bot.touches import caps, quiet_hours
 from bot.touches.plans import MISSED, REBOOK_PURPOSES, UPCOMING
@@ -63,6 +64,8 @@ class Facts:
     open_escalation: bool = False
     escalated_since_visit: bool = False
     complained_since_visit: bool = False
+    complained_recently: bool = False
+    """A complaint within the settings' complaint_hold (only looked up for marketing touches)."""
     rebooked_since: bool = False
     sent: list = field(default_factory=list)
     """(sent_at, marketing) of the patient's touches sent within caps.HISTORY."""
@@ -172,6 +175,9 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
         ]
         if touch.purpose == "review" and facts.appointment is not None:
             facts.complained_since_visit = _complained_since(session, touch.patient_id, facts.appointment.start_at)
+        if touch.marketing:
+            hold = runtime.settings().complaint_hold
+            facts.complained_recently = bool(hold) and _complained_since(session, touch.patient_id, now - hold)
         facts_by_touch[touch.id] = facts
     return facts_by_touch
 
@@ -211,6 +217,8 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
         return Verdict(SUPPRESS, "staff_takeover")
     if facts.open_escalation:
         return Verdict(SUPPRESS, "open_escalation")
+    if touch.marketing and facts.complained_recently:
+        return Verdict(SUPPRESS, "complaint_hold")
     if (touch.purpose in REBOOK_PURPOSES or touch.plan == MISSED) and facts.rebooked_since:
         return Verdict(SUPPRESS, "rebooked")
     if touch.plan == UPCOMING:
