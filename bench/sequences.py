@@ -319,9 +319,9 @@ def _fake_twilio_process():
             try:
                 urllib.request.urlopen(base + "/_fake/messages", timeout=1).read()
                 break
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the fake Twilio did not start")
+                    raise RuntimeError("the fake Twilio did not start") from error
                 time.sleep(0.1)
 
         def count_sent() -> int:

@@ -396,7 +396,7 @@ def _stop(process: subprocess.Popen, grace_s: float = 15.0) -> float:
 
 
 def _spawn(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "ab")
+    log = open(log_path, "ab")  # noqa: SIM115  (the child process keeps writing to it after we return)
     try:
         return subprocess.Popen(
             argv,

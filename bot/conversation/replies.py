@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.clock import local_zone
 from bot.consent.gate import CARRIER_REPLIES, refusal
@@ -90,7 +90,7 @@ def compose(
     location = session.get(Location, appointment.location_id) if appointment and appointment.location_id else None
     # The location they visited gives the number to call; the practice's emergency line stays the same.
     context = composer.context_for(practice, patient, service, provider, language, location)
-    if provider is not None:
+    if provider is not None and appointment is not None:
         tz = local_zone(location, practice)
         context |= {"slot": composer.visit_time(appointment.start_at, tz, language), "with_provider": provider.name}
     return templates[language].format_map({**context, **values})
@@ -111,11 +111,11 @@ def may_reply(session: Session, patient: Patient | None, kind: str, now: datetim
         return (
             session.exec(
                 select(Message.id).where(
-                    Message.patient_id == patient.id,
-                    Message.direction == Direction.OUT,
-                    Message.kind == MessageKind.REPLY,
-                    Message.reply_kind == kind,
-                    Message.created_at > now - REPEAT_WINDOW,
+                    col(Message.patient_id) == patient.id,
+                    col(Message.direction) == Direction.OUT,
+                    col(Message.kind) == MessageKind.REPLY,
+                    col(Message.reply_kind) == kind,
+                    col(Message.created_at) > now - REPEAT_WINDOW,
                 )
             ).first()
             is None

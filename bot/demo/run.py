@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop as stop:
         print(f"\ndemo: {stop} received, stopping", flush=True)
     finally:
-        for sig, handler in previous.items():
+        for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
         demo.stop()
         reset_connections()

@@ -606,10 +606,10 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
             for shift in range(0, 14):
                 day = (now + timedelta(days=offset + shift)).astimezone(ZoneInfo(tz)).date()
                 candidate = _slot(rng, day, hours, tz, minutes)
-                if candidate is not None and (provider_id, candidate) not in taken:
-                    if status == "booked" or to_utc(candidate) < now - timedelta(hours=2):
-                        start = candidate
-                        break
+                free = candidate is not None and (provider_id, candidate) not in taken
+                if free and (status == "booked" or to_utc(candidate) < now - timedelta(hours=2)):
+                    start = candidate
+                    break
             if start is None:
                 continue
             taken.add((provider_id, start))

@@ -64,6 +64,7 @@ def _send_smtp(url: str, message: EmailMessage) -> str:
     parsed = urlparse(url)
     host, secure = parsed.hostname or "localhost", parsed.scheme == "smtps"
     port = parsed.port or (465 if secure else 25)
+    client: smtplib.SMTP
     try:
         if secure:
             client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context())

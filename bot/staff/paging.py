@@ -379,7 +379,7 @@ def staff_acknowledgement(session: Session, message: Message) -> bool:
     A staff member who is also a patient and writes anything but an ACK is handled as the patient.
     """
     staff = session.exec(
-        select(StaffUser).where(StaffUser.phone == message.from_number, StaffUser.active == True)
+        select(StaffUser).where(StaffUser.phone == message.from_number, col(StaffUser.active).is_(True))
     ).all()
     if not staff:
         return False

@@ -155,9 +155,7 @@ class Step:
         key = area_key(area)
         if self.area is not None and key not in self.area:
             return False
-        if self.area_not is not None and key in self.area_not:
-            return False
-        return True
+        return not (self.area_not is not None and key in self.area_not)
 
     def template(self, language: str, part: str = "text") -> str | None:
         """The template for a language (falls back to English)."""
