@@ -45,7 +45,8 @@ def live(settings, clock, demo_practice):
     from app import create_app
     from bot.demo.fake_twilio import FakeTwilio
 
-    app = create_app(settings)
+    # Demo mode with a Twilio on this machine: the only configuration that mounts the simulator.
+    app = create_app(settings.with_(demo=True, twilio_api_base_url="http://127.0.0.1:9"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     fake = FakeTwilio(
@@ -53,7 +54,7 @@ def live(settings, clock, demo_practice):
     )
     fake_url = fake.start("127.0.0.1", 0)
     # The app signs-checks against the URL the fake posts to, and the simulator finds the fake here.
-    runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url), clock)
+    runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url, demo=True), clock)
     thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
     thread.start()
     try:
@@ -90,6 +91,15 @@ def page_in_tokyo(browser):
     return browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tokyo")
 
 
+def _sign_in(page, base: str) -> None:
+    """Sign in to the dashboard as the demo's manager (the simulator, too, needs a signed-in user)."""
+    page.goto(base + "/login")
+    page.fill("input[name=email]", MANAGER_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 def _text_as(page, name: str, body: str) -> None:
     page.fill("#sim-search", name)
     page.click(f".sim-patient:has-text('{name}')")
@@ -103,6 +113,9 @@ def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(liv
     from playwright.sync_api import expect
 
     page.goto(live["base"] + "/simulator/")
+    expect(page).to_have_url(live["base"] + "/login?next=/simulator/")  # not without signing in
+    _sign_in(page, live["base"])
+    page.goto(live["base"] + "/simulator/")
     _text_as(page, "Ana Ruiz", "can I come in next Tuesday after 5?")
     _text_as(page, "Lauren Mitchell", "my lip looks white and blotchy and it really hurts")
     expect(page.locator("#sim-escalations")).to_contain_text("Lauren", timeout=10_000)
@@ -112,10 +125,6 @@ def test_patient_texts_in_the_simulator_and_staff_acknowledge_the_escalation(liv
     ]
 
     page.goto(live["base"] + "/")
-    expect(page).to_have_url(live["base"] + "/login?next=/")
-    page.fill("input[name=email]", MANAGER_EMAIL)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
     emergency = page.locator(".escalation.urgency-emergency", has_text="Lauren")
     expect(emergency).to_contain_text("my lip looks white and blotchy")
     expect(page.locator(".escalation").first).to_contain_text("Lauren")  # the emergency comes first
@@ -155,6 +164,7 @@ def test_simulator_shows_times_in_the_practice_zone_like_the_dashboard(live, pag
     shown, in_tokyo = (to_local(text_at, tz).strftime(TIME_FORMAT) for tz in (practice_tz, "Asia/Tokyo"))
     assert shown != in_tokyo
 
+    _sign_in(page, live["base"])
     page.goto(live["base"] + "/simulator/")
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "Asia/Tokyo"
     page.fill("#sim-search", "Ana Ruiz")
@@ -166,15 +176,13 @@ def test_simulator_shows_times_in_the_practice_zone_like_the_dashboard(live, pag
 
     # The same time, as the dashboard shows it on the patient's transcript.
     page.goto(live["base"] + f"/patients/{ana.id}")
-    page.fill("input[name=email]", MANAGER_EMAIL)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
     expect(page.locator("#transcript")).to_contain_text(shown)
 
 
 def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     from playwright.sync_api import expect
 
+    _sign_in(page, live["base"])
     page.goto(live["base"] + "/simulator/")
     _text_as(page, "Ana Ruiz", "tienes algo el jueves en la tarde?")  # Ana texts in Spanish
     work()
@@ -192,10 +200,7 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
         "Pedimos el jueves 26 de noviembre", timeout=10_000
     )
 
-    page.goto(live["base"] + "/login")
-    page.fill("input[name=email]", MANAGER_EMAIL)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.goto(live["base"] + "/")
     expect(page.locator(".escalation", has_text="booking request")).to_contain_text("Asked by text for Thu, Nov 26")
     page.locator(".escalation", has_text="booking request").locator("a.esc-name").click()
     page.get_by_role("button", name="Confirm").click()
