@@ -43,7 +43,7 @@ def _record_statement(dialect_name: str):
     statement = _RECORD_STATEMENTS.get(dialect_name)
     if statement is None:
         dialect = postgresql if dialect_name == "postgresql" else sqlite
-        table = Message.__table__
+        table = Message.__table__  # type: ignore[attr-defined]
         statement = _RECORD_STATEMENTS[dialect_name] = (
             dialect.insert(table)
             .values(
@@ -160,11 +160,11 @@ def _apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> tu
         elif guard.intent == Intent.OPT_IN and guard.keyword in ("START", "UNSTOP"):
             opted_in = [patient.id for patient in patients if opt_in(session, patient, message_id=message_id)]
         if is_paging(guard.urgency):  # also when the same text opted out
-            patient = patients[0] if patients else None
-            escalation_id = open_escalation(session, message_id, patient, guard.urgency, guard.rule).id
-            if guard.intent == Intent.SIDE_EFFECT_CONCERN and patient is not None:
-                reply = _safety_reply(session, message_id, params, patient, guard.urgency)
-        record = {
+            sender = patients[0] if patients else None
+            escalation_id = open_escalation(session, message_id, sender, guard.urgency, guard.rule).id
+            if guard.intent == Intent.SIDE_EFFECT_CONCERN and sender is not None:
+                reply = _safety_reply(session, message_id, params, sender, guard.urgency)
+        record: dict[str, dict] = {
             "guard": {
                 "intent": guard.intent,
                 "urgency": guard.urgency,
@@ -178,7 +178,7 @@ def _apply_guard(message_id: int, params: dict, guard: guards.GuardResult) -> tu
         if opted_in:
             # The worker's handler finds these patients already in: this tells it to confirm (once).
             record["guard"]["opted_in"] = opted_in
-        session.exec(update(Message).where(Message.id == message_id).values(decision=record))
+        session.exec(update(Message).where(col(Message.id) == message_id).values(decision=record))
     return reply, escalation_id
 
 
@@ -243,7 +243,7 @@ def requeue_unprocessed(limit: int = 500) -> int:
                     Message.created_at < cutoff,
                     or_(col(Message.claimed_at).is_(None), col(Message.claimed_at) < now - CLAIM_EXPIRES),
                 )
-                .order_by(Message.id)
+                .order_by(col(Message.id))
                 .limit(limit)
             )
         )

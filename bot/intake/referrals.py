@@ -41,7 +41,7 @@ def link_referral(
         referral = session.exec(
             select(Referral)
             .where(Referral.code == code, Referral.status == "issued", col(Referral.referred_patient_id).is_(None))
-            .order_by(Referral.id)
+            .order_by(col(Referral.id))
         ).first()
         referral = referral or Referral(practice_id=practice_id, referrer_id=referrer.id, code=code, created_at=now)
         referral.referred_patient_id = patient.id

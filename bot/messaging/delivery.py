@@ -43,7 +43,7 @@ STALE_AFTER = timedelta(hours=2)
 def record_status(sid: str, status: str, error_code: str | int | None = None) -> bool:
     """Move a message's status forward; act on its error code. False for a stale status, or a SID not
     stored yet (its send is still writing it): that status is kept and applied when the SID lands."""
-    code = int(error_code) if str(error_code or "").isdigit() else None
+    code = int(str(error_code)) if str(error_code or "").isdigit() else None
 
     def record() -> bool:
         with session_scope(runtime.db_url()) as session:
@@ -65,8 +65,8 @@ def _apply(session: Session, sid: str, status: str, code: int | None) -> bool:
     changed = session.exec(
         update(Message)
         .where(
-            Message.id == message.id,
-            Message.status == message.status if message.status else col(Message.status).is_(None),
+            col(Message.id) == message.id,
+            col(Message.status) == message.status if message.status else col(Message.status).is_(None),
         )
         .values(status=status, error_code=code if code else message.error_code, status_at=runtime.clock().now())
     ).rowcount
@@ -126,9 +126,10 @@ def act_on_error(session: Session, message: Message, code: int) -> None:
 def stale_sids(session: Session, limit: int = 200) -> list[str]:
     """Outbound SIDs whose status is not final long after sending."""
     cutoff = runtime.clock().now() - STALE_AFTER
-    return list(
-        session.exec(
-            select(Message.twilio_sid)
+    return [
+        sid
+        for sid in session.exec(
+            select(col(Message.twilio_sid))
             .where(
                 Message.direction == Direction.OUT,
                 col(Message.twilio_sid).is_not(None),
@@ -137,7 +138,8 @@ def stale_sids(session: Session, limit: int = 200) -> list[str]:
             )
             .limit(limit)
         )
-    )
+        if sid is not None
+    ]
 
 
 def reconcile_stale(transport) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.security import generate_password_hash
 
 from bot import runtime
@@ -43,7 +43,7 @@ class AdminError(Exception):
 
 def _practice(session: Session, slug: str | None, create: bool = False) -> Practice:
     """The practice named by slug, else the only one (made on first set-up when `create`)."""
-    query = select(Practice).order_by(Practice.id)
+    query = select(Practice).order_by(col(Practice.id))
     if slug:
         query = query.where(Practice.slug == slug)
     practice = session.exec(query).first()
