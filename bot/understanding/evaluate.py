@@ -2,7 +2,10 @@
 
 Reports accuracy, macro-F1, per-intent precision/recall, the confusion matrix
 and the safety figures (opt-out recall and precision, emergency and urgent
-recall), plus latency per decision.
+recall and precision, negative-feedback recall), figures per language, counts
+of what was predicted (so a file of texts that should page nobody can be
+measured too), plus latency per decision. `--mistakes` lists every miss with
+the path that decided it (guard, local model, LLM).
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ import time
 
 from bot.settings import Settings
 from bot.understanding.classifier import INTENTS, classify
+from bot.understanding.decision import URGENCIES
+
+
+class LLMNotConfigured(ValueError):
+    """`--classifier llm` was asked for with no LLM configured: an error, not a silent local run."""
 
 
 def _ratio(num: int, den: int) -> float:
@@ -41,10 +49,12 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
         settings = Settings()  # no LLM configured: guards + local model
     elif settings is None:
         settings = Settings.from_env()
+    if classifier == "llm" and not settings.llm_configured:
+        raise LLMNotConfigured("--classifier llm needs OPENAI_BASE_URL or OPENAI_API_KEY set; none is configured")
     rows = read_labeled(path)
     if rows:
         classify(rows[0]["body"], dict(rows[0].get("context") or {}), settings)  # load the model outside the timing
-    truth, predicted, true_urg, pred_urg, latencies, errors = [], [], [], [], [], []
+    truth, predicted, true_urg, pred_urg, latencies, errors, langs = [], [], [], [], [], [], []
     for row in rows:
         ctx = dict(row.get("context") or {})
         started = time.perf_counter()
@@ -54,6 +64,7 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
         predicted.append(decision.intent)
         true_urg.append(row.get("urgency", "none"))
         pred_urg.append(decision.urgency)
+        langs.append(row.get("lang") or "?")
         if decision.intent != row["intent"] or (
             row.get("urgency") in ("urgent", "emergency") and decision.urgency != row["urgency"]
         ):
@@ -66,6 +77,8 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
                     "predicted": decision.intent,
                     "predicted_urgency": decision.urgency,
                     "path": decision.path,
+                    "rule": decision.guard_rule,
+                    "confidence": decision.confidence,
                 }
             )
 
@@ -89,24 +102,24 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
         }
         if support:
             f1s.append(f1)
-    n = len(rows)
-    opt_tp = sum(t == "opt_out" and p == "opt_out" for t, p in zip(truth, predicted))
-    urgent_true = [i for i, u in enumerate(true_urg) if u in ("urgent", "emergency")]
-    emergency_true = [i for i, u in enumerate(true_urg) if u == "emergency"]
+    figures = _figures(truth, predicted, true_urg, pred_urg)
+    by_language = {}
+    for lang in sorted(set(langs)):
+        idx = [i for i, x in enumerate(langs) if x == lang]
+        by_language[lang] = _figures(
+            [truth[i] for i in idx], [predicted[i] for i in idx], [true_urg[i] for i in idx], [pred_urg[i] for i in idx]
+        )
     confusion = {t: {p: sum(a == t and b == p for a, b in zip(truth, predicted)) for p in labels} for t in labels}
     return {
-        "n": n,
-        "accuracy": round(_ratio(sum(t == p for t, p in zip(truth, predicted)), n), 4),
-        "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else 0.0,
+        "n": len(rows),
+        **figures,
         "per_intent": per_intent,
-        "opt_out_recall": round(_ratio(opt_tp, truth.count("opt_out")), 4),
-        "opt_out_precision": round(_ratio(opt_tp, predicted.count("opt_out")), 4),
-        "emergency_recall": round(
-            _ratio(sum(pred_urg[i] == "emergency" for i in emergency_true), len(emergency_true)), 4
-        ),
-        "urgent_recall": round(
-            _ratio(sum(pred_urg[i] in ("urgent", "emergency") for i in urgent_true), len(urgent_true)), 4
-        ),
+        "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else 0.0,
+        "per_language": by_language,
+        "predicted": {
+            "intent": {i: predicted.count(i) for i in INTENTS if i in predicted},
+            "urgency": {u: pred_urg.count(u) for u in URGENCIES if u in pred_urg},
+        },
         "p50_ms": round(_percentile(latencies, 50), 3),
         "p99_ms": round(_percentile(latencies, 99), 3),
         "confusion": confusion,
@@ -114,19 +127,61 @@ def evaluate(path, classifier: str = "local", settings=None) -> dict:
     }
 
 
-def format_report(result: dict) -> str:
-    """A readable table: headline figures, per-intent scores, confusion matrix, mistakes."""
+def _figures(truth, predicted, true_urg, pred_urg) -> dict:
+    """Accuracy and the safety figures over parallel lists of labels and predictions."""
+    n = len(truth)
+    opt_tp = sum(t == "opt_out" and p == "opt_out" for t, p in zip(truth, predicted))
+    urgent_true = [i for i, u in enumerate(true_urg) if u in ("urgent", "emergency")]
+    urgent_pred = [i for i, u in enumerate(pred_urg) if u in ("urgent", "emergency")]
+    emergency_true = [i for i, u in enumerate(true_urg) if u == "emergency"]
+    emergency_pred = [i for i, u in enumerate(pred_urg) if u == "emergency"]
+    neg_true = [i for i, t in enumerate(truth) if t == "negative_feedback"]
+    return {
+        "accuracy": round(_ratio(sum(t == p for t, p in zip(truth, predicted)), n), 4),
+        "opt_out_recall": round(_ratio(opt_tp, truth.count("opt_out")), 4),
+        "opt_out_precision": round(_ratio(opt_tp, predicted.count("opt_out")), 4),
+        "emergency_recall": round(
+            _ratio(sum(pred_urg[i] == "emergency" for i in emergency_true), len(emergency_true)), 4
+        ),
+        "emergency_precision": round(
+            _ratio(sum(true_urg[i] == "emergency" for i in emergency_pred), len(emergency_pred)), 4
+        ),
+        "urgent_recall": round(
+            _ratio(sum(pred_urg[i] in ("urgent", "emergency") for i in urgent_true), len(urgent_true)), 4
+        ),
+        "urgent_precision": round(
+            _ratio(sum(true_urg[i] in ("urgent", "emergency") for i in urgent_pred), len(urgent_pred)), 4
+        ),
+        "negative_feedback_recall": round(
+            _ratio(sum(predicted[i] == "negative_feedback" for i in neg_true), len(neg_true)), 4
+        ),
+    }
+
+
+def format_report(result: dict, mistakes: bool = False) -> str:
+    """A readable table: headline figures, per-language figures, per-intent scores, confusion matrix, mistakes
+    (the first 60, or every one with `mistakes`)."""
     lines = [
         f"replies        {result['n']}",
         f"accuracy       {result['accuracy']:.3f}",
         f"macro-F1       {result['macro_f1']:.3f}",
         f"opt-out        recall {result['opt_out_recall']:.3f}  precision {result['opt_out_precision']:.3f}",
-        f"emergency      recall {result['emergency_recall']:.3f}",
-        f"urgent+        recall {result['urgent_recall']:.3f}",
+        f"emergency      recall {result['emergency_recall']:.3f}  precision {result['emergency_precision']:.3f}",
+        f"urgent+        recall {result['urgent_recall']:.3f}  precision {result['urgent_precision']:.3f}",
+        f"neg. feedback  recall {result['negative_feedback_recall']:.3f}",
+        "predicted      "
+        + "  ".join(f"{k} {v}" for k, v in result["predicted"]["urgency"].items())
+        + "  |  "
+        + "  ".join(f"{k} {v}" for k, v in result["predicted"]["intent"].items()),
         f"latency        p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms",
         "",
-        f"{'intent':22} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}",
     ]
+    for lang, f in (result.get("per_language") or {}).items():
+        lines.append(
+            f"  [{lang}] accuracy {f['accuracy']:.3f}  opt-out r {f['opt_out_recall']:.3f} p {f['opt_out_precision']:.3f}"
+            f"  emergency r {f['emergency_recall']:.3f}  urgent+ r {f['urgent_recall']:.3f} p {f['urgent_precision']:.3f}"
+        )
+    lines += ["", f"{'intent':22} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}"]
     for label, s in result["per_intent"].items():
         lines.append(f"{label:22} {s['precision']:6.2f} {s['recall']:6.2f} {s['f1']:6.2f} {s['support']:5d}")
     confusion = result.get("confusion") or {}
@@ -139,9 +194,11 @@ def format_report(result: dict) -> str:
     errors = result.get("errors") or []
     if errors:
         lines += ["", f"mistakes ({len(errors)})"]
-        for e in errors[:60]:
+        for e in errors if mistakes else errors[:60]:
+            why = e["path"] + (f" {e['rule']}" if e.get("rule") else "") + f" {e['confidence']:.2f}"
+            body = e["body"] if mistakes else e["body"][:80]
             lines.append(
-                f"  {e['id'] or '':8} {e['intent']}/{e['urgency']} -> {e['predicted']}/{e['predicted_urgency']} [{e['path']}]  {e['body'][:80]}"
+                f"  {e['id'] or '':8} {e['intent']}/{e['urgency']} -> {e['predicted']}/{e['predicted_urgency']} [{why}]  {body}"
             )
     return "\n".join(lines)
 
@@ -154,16 +211,23 @@ def main(argv=None) -> int:
     parser.add_argument("file")
     parser.add_argument("--classifier", choices=("local", "llm"), default="local")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--mistakes", action="store_true", help="list every miss with the path that decided it")
     args = parser.parse_args(argv)
     try:
         result = evaluate(args.file, args.classifier)
+    except LLMNotConfigured as exc:
+        print(f"aftercare eval: {exc}", file=sys.stderr)
+        return 2
     except (OSError, ValueError, KeyError) as exc:
         print(f"aftercare eval: {args.file}: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "errors"}))
+        out = {k: v for k, v in result.items() if k != "errors"}
+        if args.mistakes:
+            out["mistakes"] = result["errors"]
+        print(json.dumps(out))
     else:
-        print(format_report(result))
+        print(format_report(result, mistakes=args.mistakes))
     return 0
 
 
