@@ -195,3 +195,171 @@ def test_treatment_family(treatment, family):
 )
 def test_stop_as_its_own_first_sentence_is_an_opt_out(body):
     assert check(body, "lip_filler", 2).intent == "opt_out"
+
+
+# ------------------------------------------------ red flags by clinical family (bot/understanding/data/redflags.toml)
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # systemic allergic reaction, told through the body, whatever the treatment
+        ("my tongue feels thick and my lips are puffing up, kinda lightheaded", "microneedling"),
+        ("lips swelling and I'm getting hives on my arms, feel dizzy", "lip_filler"),
+        ("se me hinchan los labios y estoy mareada", "hydrafacial"),
+        # neuromodulator spread
+        ("water keeps going down the wrong way since the botox", "botox"),
+        ("i keep choking when i drink since the tox", "botox"),
+        ("me ahogo con el agua desde el botox", "botox"),
+        ("both my eyelids are drooping since yesterday", "botox"),
+        # vascular occlusion after filler, without "white" or "blanching"
+        ("the spot under my nose is going kind of grey", "lip_filler"),
+        ("my cheek looks dusky and blotchy where she injected", "cheek_filler"),
+        ("pain in my lip keeps getting worse and advil isnt doing anything", "lip_filler"),
+        ("mi piel se ve moteada y morada cerca del relleno", "cheek_filler"),
+        ("the tip of my nose is dark and it burns so bad", "nose_filler"),
+        # someone they text for
+        ("my daughter's lip is turning white after her filler", "lip_filler"),
+        # vision
+        ("everything is blurry out of my left eye", "tear_trough_filler"),
+        ("veo borroso de un ojo", "cheek_filler"),
+    ],
+)
+def test_emergencies_described_through_the_body(body, treatment):
+    result = check(body, treatment, 1)
+    assert result is not None and result.urgency == "emergency", result
+    assert result.family is not None and result.rule.startswith("redflag:")
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("I almost passed out when I saw the bill lol", "botox"),
+        ("I'm a little confused about the aftercare instructions, can I wash my face tonight?", "hydrafacial"),
+        ("can Botox make you faint?", "botox"),
+        ("is it possible for filler to block a blood vessel?", None),
+        ("¿el botox puede causar desmayos?", "botox"),
+        ("casi me desmayo cuando vi la cuenta jaja", "lip_filler"),
+        ("I literally can't breathe I'm laughing so hard", "botox"),
+        ("that news was hard to swallow", "botox"),
+        ("my vision board is coming together", "lip_filler"),
+        ("dying to come back for more lol", "lip_filler"),
+        ("I burned the toast again", "laser_hair_removal"),
+        ("no swelling, no pain, no bruising", "lip_filler"),
+        ("sin hinchazon ni dolor", "lip_filler"),
+    ],
+)
+def test_figures_of_speech_and_general_questions_are_not_red_flags(body, treatment):
+    result = check(body, treatment, 1)
+    assert result is None or result.urgency not in ("urgent", "emergency"), result
+
+
+def test_every_red_flag_rule_names_its_family_and_treatments():
+    from bot.understanding.redflags import shipped
+
+    rules = shipped().rules
+    assert rules and all(r.family and r.treatments and r.urgency in ("urgent", "emergency") for r in rules)
+    families = {r.family for r in rules}
+    assert {"vascular_occlusion", "systemic_allergic_reaction", "neuromodulator_spread", "vision_change"} <= families
+
+
+def test_red_flag_typos_are_corrected():
+    assert check("my lip is turnning whte and it hurrts so bad", "lip_filler").urgency == "emergency"
+
+
+# ------------------------------------------------------------------ opt-outs, complete and precise
+
+
+@pytest.mark.parametrize("body", ["STOPP", "stpo", "Sotp", "unsubscrib", "cancle", "OPTOUTT"])
+def test_a_misspelled_keyword_alone_opts_out(body):
+    result = check(body)
+    assert result.intent == "opt_out" and result.final and result.rule.startswith("keyword_typo:")
+    assert result.keyword is None  # the carrier did not see a keyword, so ours is the confirmation
+
+
+@pytest.mark.parametrize("body", ["step", "shop", "stop by", "top", "and", "quiet", "spot"])
+def test_words_near_a_keyword_do_not_opt_out(body):
+    result = check(body)
+    assert result is None or result.intent != "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "please remove me from your list",
+        "I moved to Denver, no need to text me anymore",
+        "why do you keep texting me?? stop",
+        "I'd like to opt out",
+        "me mudé de ciudad, ya no necesito los mensajes",
+        "sáquenme de su lista por favor",
+        "no me manden mas",
+    ],
+)
+def test_polite_and_indirect_opt_outs(body):
+    assert check(body).intent == "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I'll stop by tomorrow to pick up my sunscreen",
+        "can't stop smiling at my new lips!!",
+        "omg stop 😂",
+        "stop texting me while I'm at work lol jk",
+        "don't stop sending me the deals lol",
+        "no paro de sonreir",
+        'Liked "Reply STOP to opt out of reminders"',
+        'Loved "Checking in after your visit. Any swelling or bruising?"',
+        "I'm driving with Do Not Disturb on. I'll see your message when I get where I'm going.",
+        "Congratulations! You won a $1000 gift card, click here. Reply STOP to unsubscribe",
+        "does the bleeding ever stop?",
+    ],
+)
+def test_false_opt_outs_never_unsubscribe(body):
+    result = check(body, "lip_filler", 1)
+    assert result is None or result.intent != "opt_out", result
+
+
+def test_a_tapback_quoting_our_check_in_raises_no_red_flag():
+    result = check('Liked "Any trouble breathing or swallowing? Call us"', "botox", 1)
+    assert result.intent == "other" and result.urgency == "none" and result.rule == "not_a_reply:tapback"
+
+
+def test_an_auto_reply_with_a_red_flag_keeps_the_red_flag():
+    result = check("auto reply: my lip is white and cold, call me", "lip_filler", 0)
+    assert result.urgency == "emergency"
+
+
+def test_an_opt_out_that_is_also_clinical_does_both():
+    result = check("stop texting me, my lip is turning white", "lip_filler", 0)
+    assert result.intent == "opt_out" and result.urgency == "emergency"
+
+
+# ------------------------------------------------------------------ asking for a person
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "is this a bot?",
+        "can I talk to a real person please",
+        "have someone call me please",
+        "am I texting with a human or a computer",
+        "¿es un robot?",
+        "quiero hablar con una persona",
+        "que alguien me llame por favor",
+    ],
+)
+def test_asking_for_a_person(body):
+    result = check(body)
+    assert result.intent == "ask_for_person" and not result.final
+
+
+@pytest.mark.parametrize("body", ["HELP", "who is this?", "is it real?", "is this real botox?"])
+def test_help_and_lookalikes_are_not_asking_for_a_person(body):
+    result = check(body)
+    assert result is None or result.intent != "ask_for_person"
+
+
+def test_a_red_flag_outranks_asking_for_a_person():
+    assert check("can someone call me, I can't breathe", "botox").urgency == "emergency"
