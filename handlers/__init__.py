@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bot.vocabulary import Intent, is_paging
 from handlers import (
+    ask_for_person,
     defer,
     feedback,
     help,
@@ -24,6 +25,7 @@ from handlers import (
     rebook,
     referral,
     reschedule,
+    review,
     side_effect,
     wrong_number,
 )
@@ -38,6 +40,7 @@ ROUTES: dict[str, Callable[[Turn], None]] = {
     Intent.OPT_OUT: opt_out.handle,
     Intent.OPT_IN: opt_in.handle,
     Intent.HELP: help.handle,
+    Intent.ASK_FOR_PERSON: ask_for_person.handle,
     Intent.QUESTION: question.handle,
     Intent.POSITIVE_FEEDBACK: feedback.positive,
     Intent.NEGATIVE_FEEDBACK: feedback.negative,
@@ -66,22 +69,28 @@ PICKS_AN_OFFER = (
 
 
 def route(turn: Turn) -> None:
-    """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself).
+    """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself);
+    a model opt-out no guard confirmed, or a decision below its confidence threshold, goes to staff instead.
 
     A bare yes or no to our "reply YES to cancel" question answers it, and a text naming one of the times on
     offer picks it, whatever the classifier made of them."""
-    intent = turn.decision.intent
+    decision = turn.decision
+    intent = decision.intent
     handler = ROUTES.get(intent, other.handle)
     if intent not in (Intent.OPT_OUT, Intent.HELP) and reschedule.awaiting_answer(turn):
         handler = reschedule.answer
     elif intent in PICKS_AN_OFFER and rebook.picks_offered_time(turn):
         handler = rebook.handle
+    elif intent == Intent.OPT_OUT and decision.needs_confirmation:
+        handler = review.confirm_opt_out
+    elif decision.needs_review and intent != Intent.SIDE_EFFECT_CONCERN:
+        handler = review.hold
     opted_out = turn.patient is not None and turn.patient.opted_out_at is not None
     if opted_out and (intent in NOT_WHILE_OPTED_OUT or handler is rebook.handle):
         handler = opt_out.opted_out_wrote
     if turn.patient is None and intent != Intent.OPT_OUT:
         handler = wrong_number.unknown_number  # nobody to book, answer or market to: carrier answers only
-    if is_paging(turn.decision.urgency) and intent != Intent.OPT_OUT:
+    if is_paging(decision.urgency) and intent != Intent.OPT_OUT:
         handler = side_effect.handle  # red flags are read whatever the consent
     turn.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
     handler(turn)

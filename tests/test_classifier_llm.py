@@ -68,7 +68,7 @@ def test_valid_structured_answer_is_used(fake, llm):
     assert decision.path == "llm"
     assert decision.intent == "rebook_request"
     assert decision.entities["slot_choice"] == 2
-    assert decision.prompt_version == "classify_v1"
+    assert decision.prompt_version == "classify_v2"
     assert decision.fallback_reason is None
     sent = fake.requests[0]["json"]
     assert sent["response_format"]["type"] == "json_schema"

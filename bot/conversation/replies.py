@@ -34,6 +34,9 @@ COURTESY_REPLIES = frozenset(
         "help",
         "wrong_number",
         "slots_ask",
+        "ask_for_person",
+        "ask_for_person_hours",
+        "holding",
     }
 )
 """Replies that say the same thing every time: at most one per kind per REPEAT_WINDOW. The others carry
@@ -49,6 +52,7 @@ REPLY_PLACEHOLDERS = {
     "reward": "un regalo de nuestra parte en su proxima visita",
     "policy": " Our cancellation policy: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations are charged $50.",
+    "hours": "Lunes a viernes de 9:00 a 18:00, sabados de 10:00 a 14:00",
     "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }

@@ -27,7 +27,7 @@ from bot.understanding.local_classifier import classify_local
 from bot.understanding.redaction import redact
 from bot.vocabulary import Direction, Intent, Urgency
 
-PROMPT_VERSION = "classify_v1"
+PROMPT_VERSION = "classify_v2"
 """The prompt file (prompts/<version>.txt, package data of the `prompts` package) the LLM path uses."""
 LLM_BUDGET_S = 10.0
 """Wall-clock ceiling for the whole LLM path, retries included."""
@@ -79,9 +79,10 @@ _NULLABLE_STR = {"type": ["string", "null"]}
 RESPONSE_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["intent", "urgency", "confidence", "rationale", "entities"],
+    "required": ["intent", "also_intents", "urgency", "confidence", "rationale", "entities"],
     "properties": {
         "intent": {"type": "string", "enum": list(INTENTS)},
+        "also_intents": {"type": "array", "items": {"type": "string", "enum": list(INTENTS)}},
         "urgency": {"type": "string", "enum": list(URGENCIES)},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "rationale": {"type": "string"},
@@ -111,12 +112,17 @@ def validate(answer) -> dict:
     if not isinstance(answer, dict):
         raise SchemaViolation("answer is not an object")
     props = RESPONSE_SCHEMA["properties"]
+    # Answers from before classify_v2 have no also_intents: read as none.
+    answer = {"also_intents": [], **answer}
     missing = set(RESPONSE_SCHEMA["required"]) - set(answer)
     extra = set(answer) - set(props)
     if missing or extra:
         raise SchemaViolation(f"missing {sorted(missing)} extra {sorted(extra)}")
     if answer["intent"] not in INTENTS:
         raise SchemaViolation(f"intent {answer['intent']!r}")
+    also = answer["also_intents"]
+    if not isinstance(also, list) or any(i not in INTENTS for i in also):
+        raise SchemaViolation(f"also_intents {also!r}")
     if answer["urgency"] not in URGENCIES:
         raise SchemaViolation(f"urgency {answer['urgency']!r}")
     conf = answer["confidence"]
@@ -233,7 +239,14 @@ def _from_llm(answer: dict, guard, started: float) -> Decision:
         intent = guard.intent
         urgency = Urgency.highest(urgency, guard.urgency)
     entities = {k: v for k, v in answer["entities"].items() if v is not None}
-    return Decision(
+    also = [i for i in answer.get("also_intents") or [] if i != intent]
+    if also:
+        entities["also_intents"] = also
+    guard_opt_out = guard is not None and guard.intent == "opt_out"
+    if intent != "opt_out" and "opt_out" in also and urgency not in ("urgent", "emergency"):
+        # An opt-out anywhere in the message decides it (the prompt's convention); staff confirm it below.
+        intent = "opt_out"
+    decision = Decision(
         intent=intent,
         urgency=urgency,
         entities=entities,
@@ -244,6 +257,9 @@ def _from_llm(answer: dict, guard, started: float) -> Decision:
         guard_rule=rule,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
+    # The model alone never opts anyone out; staff confirm it (handlers/review.py).
+    decision.needs_confirmation = intent == "opt_out" and not guard_opt_out
+    return decision
 
 
 # --------------------------------------------------------------- classify

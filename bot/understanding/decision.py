@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 
 from bot.vocabulary import Intent, Urgency
 
-INTENTS: tuple[Intent, ...] = tuple(intent for intent in Intent if intent is not Intent.ASK_FOR_PERSON)
-"""Every intent the classifier answers (shared/data/README.md); ask_for_person joins once it is routed."""
+INTENTS: tuple[Intent, ...] = tuple(Intent)
+"""Every intent the classifier answers (shared/data/README.md, plus ask_for_person)."""
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
 """Urgency levels, lowest first."""
 
@@ -25,6 +25,13 @@ class Decision:
     fallback_reason: str | None = None
     guard_rule: str | None = None
     latency_ms: float = 0.0
+    threshold: float | None = None
+    """The confidence this intent needs to be acted on automatically (None when a guard decided)."""
+    needs_review: bool = False
+    """Confidence below `threshold`: staff get it with the best guess, the patient at most a holding reply."""
+    needs_confirmation: bool = False
+    """An opt-out that only a model saw (no guard matched): staff confirm it, nothing is sent, nobody is opted
+    out until they do. The intent stays "opt_out" so the inbox shows what it looks like."""
 
     def to_record(self) -> dict:
         """A JSON-serialisable copy, stored with the message so managers can see why."""

@@ -25,7 +25,25 @@ MODEL_PATH = resources.files("bot.understanding") / "data" / "local_model.json"
 """The shipped model; rebuild with `python scripts/train_classifier.py`."""
 
 OPT_OUT_MODEL_MIN = 0.8
-"""Confidence the model needs to call an opt-out that no guard matched."""
+"""Confidence the model needs to call an opt-out that no guard matched (staff then confirm it)."""
+THRESHOLDS = {
+    "rebook_request": 0.45,
+    "reschedule_or_cancel": 0.5,
+    "defer": 0.5,
+    "referral": 0.5,
+    "opt_out": OPT_OUT_MODEL_MIN,
+    "opt_in": 0.6,
+    "help": 0.45,
+    "ask_for_person": 0.45,
+    "question": 0.4,
+    "positive_feedback": 0.45,
+    "negative_feedback": 0.35,
+    "wrong_number": 0.6,
+    "other": 0.35,
+    "side_effect_concern": 0.0,
+}
+"""Calibrated probability each intent needs to be acted on without a person; the shipped model may carry
+its own (measured when it was trained). A clinical reply is never held back: it always reaches staff."""
 
 # ------------------------------------------------------------ the thread
 
@@ -111,21 +129,38 @@ def features(body: str, context: dict) -> list[str]:
 
 
 class LinearModel:
-    """Softmax over summed feature weights; weights are {feature: [one per class]}."""
+    """Softmax over summed feature weights; weights are {feature: [one per class]}.
 
-    def __init__(self, classes: list[str], bias: list[float], weights: dict[str, list[float]]):
+    With `scale` "sqrt" (models trained by scikit-learn) each distinct feature counts 1/sqrt(n), n the
+    number of features of the reply, as in training; the weights already carry the calibration temperature.
+    """
+
+    def __init__(
+        self, classes: list[str], bias: list[float], weights: dict[str, list[float]], scale: str | None = None
+    ):
         self.classes = classes
         self.bias = bias
         self.weights = weights
+        self.scale = scale
+        self.thresholds: dict[str, float] = dict(THRESHOLDS)
+        """Confidence each intent needs to be acted on (set from the model file)."""
 
     def probabilities(self, feats: list[str]) -> dict[str, float]:
         scores = list(self.bias)
         n = len(scores)
-        for f in feats:
-            w = self.weights.get(f)
-            if w is not None:
-                for i in range(n):
-                    scores[i] += w[i]
+        if self.scale == "sqrt":
+            step = 1.0 / math.sqrt(len(feats) or 1)
+            for f in dict.fromkeys(feats):
+                w = self.weights.get(f)
+                if w is not None:
+                    for i in range(n):
+                        scores[i] += w[i] * step
+        else:
+            for f in feats:
+                w = self.weights.get(f)
+                if w is not None:
+                    for i in range(n):
+                        scores[i] += w[i]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -136,7 +171,11 @@ class LinearModel:
 def load_model(path: str | None = None) -> dict[str, LinearModel]:
     """The intent and urgency models, read once per process."""
     data = json.loads((Path(path) if path else MODEL_PATH).read_text(encoding="utf-8"))
-    return {name: LinearModel(m["classes"], m["bias"], m["weights"]) for name, m in data["models"].items()}
+    models = {
+        name: LinearModel(m["classes"], m["bias"], m["weights"], m.get("scale")) for name, m in data["models"].items()
+    }
+    models["intent"].thresholds = {**THRESHOLDS, **(data.get("thresholds") or {})}
+    return models
 
 
 # ------------------------------------------------------------ thread rules
@@ -308,6 +347,8 @@ def classify_local(body: str, context: dict):
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
+    if guard is not None and guard.rule.startswith(("not_a_reply:", "ask_for_person")):
+        return done(guard.intent, "none", 1.0, f"guard {guard.rule}", path="guard")
     if guard is not None and guard.final and guard.keyword != "YES":
         return done(
             guard.intent,
@@ -328,8 +369,9 @@ def classify_local(body: str, context: dict):
     probs = models["intent"].probabilities(feats)
     ranked = sorted(probs, key=probs.get, reverse=True)
     intent = ranked[0]
-    if intent == "opt_out" and probs[intent] < OPT_OUT_MODEL_MIN:
-        # The guards catch opt-outs; the model alone must be sure before it silences a patient.
+    thresholds = models["intent"].thresholds
+    if intent == "opt_out" and probs[intent] < thresholds["opt_out"]:
+        # The guards catch opt-outs; a model that is not sure reads the next best meaning.
         intent = ranked[1]
     confidence = probs[intent]
     if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(r"\bresubscribe\b|\bre subscribe\b", fold(body)):
@@ -346,4 +388,9 @@ def classify_local(body: str, context: dict):
             urgency = guard.urgency
     elif intent == "negative_feedback":
         urgency = "routine"
-    return done(intent, urgency, confidence, f"model: {intent} ({confidence:.2f}), last text: {kind}")
+    decision = done(intent, urgency, confidence, f"model: {intent} ({confidence:.2f}), last text: {kind}")
+    decision.threshold = thresholds.get(intent, 0.5)
+    # The model alone never opts anyone out: staff confirm it first.
+    decision.needs_confirmation = intent == "opt_out"
+    decision.needs_review = urgency not in ("urgent", "emergency") and confidence < decision.threshold
+    return decision

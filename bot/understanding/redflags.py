@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib import resources
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from bot.understanding.textnorm import FuzzyLexicon, emoji, words
 
-RULES_PATH = Path(__file__).resolve().parent / "data" / "redflags.toml"
+RULES_PATH = resources.files("bot.understanding") / "data" / "redflags.toml"
 """The reviewed lexicon and rules."""
 
 _LAUGHTER = {"😂", "🤣", "😆", "😅", "💀"}
@@ -127,10 +128,13 @@ class RedFlags:
         return None
 
 
-def load(path: Path = RULES_PATH) -> RedFlags:
-    """Read and compile a red-flag data file."""
-    with open(path, "rb") as fh:
-        return RedFlags(tomllib.load(fh))
+def load(path=RULES_PATH) -> RedFlags:
+    """Read and compile a red-flag data file (a path, or package data as importlib.resources gives it)."""
+    return RedFlags(
+        tomllib.loads(
+            Path(path).read_text(encoding="utf-8") if isinstance(path, str) else path.read_text(encoding="utf-8")
+        )
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,35 @@
+"""Wanting a person ("can I talk to someone?", "is this a bot?"): staff take the conversation over at once.
+
+The staff inbox gets the conversation, the bot stays quiet for PERSON_TAKEOVER
+(the dashboard's takeover state, released earlier by staff), and the patient
+is told when a person will reply: the practice's hours when it has them,
+else a plain promise. Not carrier HELP, which handlers/help.py answers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.question import _fact
+from handlers.turn import Turn
+from store.models import Practice
+
+PERSON_TAKEOVER = timedelta(hours=8)
+"""How long the bot stays quiet after a patient asked for a person, unless staff release it earlier."""
+
+
+def handle(turn: Turn) -> None:
+    turn.to_staff("ask_for_person")
+    if turn.patient is None:
+        return
+    practice = turn.session.get(Practice, turn.patient.practice_id)
+    hours = _fact(practice.facts if practice else None, "hours", turn.language(), None)
+    # The reply goes first: during a takeover only safety replies leave.
+    if hours:
+        turn.reply("ask_for_person_hours", hours=hours)
+    else:
+        turn.reply("ask_for_person")
+    state = turn.state()
+    state.takeover_until = turn.now + PERSON_TAKEOVER
+    state.updated_at = turn.now
+    turn.actions.append("takeover")

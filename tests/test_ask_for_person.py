@@ -1,0 +1,75 @@
+"""Asking for a person hands the conversation to staff; decisions no one should act on alone go to staff too.
+
+Texts go through the signed webhook and the real worker (tests/test_handlers.py's helpers), on a real
+database and Redis, and leave through the fake Twilio over HTTP.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.understanding.decision import Decision
+from handlers import Turn, route
+from store.db import session_scope
+from store.models import ConversationState, Escalation, Message, Patient, Practice
+from tests.test_dispatch import twilio  # noqa: F401  (fixture)
+from tests.test_handlers import PATIENT, _inbound, escalation, sent_to, spa, text_in  # noqa: F401  (spa: fixture)
+
+
+def test_asking_for_a_person_hands_over_to_staff_and_says_when(settings, twilio, clock, spa, db_url):  # noqa: F811
+    text_in("can I talk to a real person please")
+    [reply] = sent_to(twilio, PATIENT)
+    assert reply.startswith("Of course, Ana. A person from our team will text you back")
+    found = escalation(db_url)
+    assert found.urgency == "routine" and found.reason == "needs_reply:ask_for_person" and found.status == "open"
+    with session_scope(db_url) as session:
+        state = session.get(ConversationState, spa["patient_id"])
+        assert state.takeover_until is not None and state.takeover_until > clock.now()
+        message = session.exec(select(Message).where(Message.direction == "in")).one()
+        assert message.decision["intent"] == "ask_for_person" and message.decision["handler"] == "ask_for_person.handle"
+    text_in("hello?")  # the bot stays quiet while staff have it
+    assert len(sent_to(twilio, PATIENT)) == 1
+
+
+def test_the_practice_hours_say_when_a_person_replies(settings, twilio, clock, spa, db_url):  # noqa: F811
+    with session_scope(db_url) as session:
+        practice = session.get(Practice, spa["practice_id"])
+        practice.facts = {**(practice.facts or {}), "hours": {"en": "Mon-Fri 9-6", "es": "lun a vie 9-6"}}
+        session.add(practice)
+    text_in("is this a bot?")
+    [reply] = sent_to(twilio, PATIENT)
+    assert "during our hours (Mon-Fri 9-6)" in reply
+
+
+def _route(db_url, spa, settings, clock, decision: Decision, body: str) -> Turn:  # noqa: F811
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        turn = Turn(
+            session=session,
+            message=_inbound(session, patient, body),
+            patient=patient,
+            decision=decision,
+            now=clock.now(),
+            settings=settings,
+        )
+        route(turn)
+        return turn
+
+
+def test_a_model_opt_out_is_only_confirmed_by_staff(settings, twilio, clock, spa, db_url):  # noqa: F811
+    decision = Decision("opt_out", "none", {}, 0.93, "model", "local", needs_confirmation=True, threshold=0.8)
+    turn = _route(db_url, spa, settings, clock, decision, "i think i'm done with all this")
+    assert turn.outbound == [] and "opt_out_unconfirmed" in turn.actions
+    with session_scope(db_url) as session:
+        assert session.get(Patient, spa["patient_id"]).opted_out_at is None
+        item = session.exec(select(Escalation)).one()
+        assert item.reason == "needs_reply:looks_like_opt_out_please_confirm"
+
+
+def test_a_decision_below_its_threshold_gets_a_holding_reply_and_staff(settings, twilio, clock, spa, db_url):  # noqa: F811
+    decision = Decision("rebook_request", "none", {}, 0.31, "model", "local", threshold=0.49, needs_review=True)
+    turn = _route(db_url, spa, settings, clock, decision, "hmm maybe something thursday-ish?")
+    assert [a for a in turn.actions if a.startswith("reply:")] == ["reply:holding"]
+    with session_scope(db_url) as session:
+        item = session.exec(select(Escalation)).one()
+        assert item.reason == "needs_reply:low_confidence:rebook_request:0.31"
