@@ -710,20 +710,12 @@ T["help"] = [
             "info",
             "who is this?",
             "who is this",
-            "is this a robot texting? i want a real person",
-            "how do i reach a real person",
             "which number should i call to talk to someone",
             "whats the clinic phone number? i wanna call",
-            "can someone call me?",
-            "is this a bot?",
-            "can i talk to a human",
             "who's texting me?",
             "what is this?",
-            "how do i talk to someone",
-            "i need to speak to a person",
             "calling goes straight to voicemail, how do i reach you",
             "is this the med spa?",
-            "can a nurse call me back?",
             "what is this number",
         ],
         [None, "promo", "winback", "reminder", "offer"],
@@ -736,10 +728,7 @@ T["help_es"] = [
             "¿quién es?",
             "quién habla?",
             "ayuda",
-            "¿es un robot?",
-            "¿puedo hablar con alguien?",
             "¿a qué número llamo?",
-            "¿me pueden llamar?",
             "¿qué es esto?",
         ],
         [None, "promo", "reminder"],
@@ -1118,6 +1107,12 @@ SYMPTOM_EMERGENCY = {
         "seeing spots in my eye and it aches",
         "cant see out of my left eye",
         "the area is mottled and cold",
+        "my {AREA} looks kind of grey and dark around where she injected",
+        "the skin by my {AREA} is blotchy and purplish and throbbing",
+        "pain in my {AREA} keeps getting worse and tylenol isn't touching it",
+        "advil does nothing, the pain is only getting worse",
+        "it's going dusky near the injection site",
+        "one spot looks darker and it burns so bad",
     ],
     "any": [
         "throat feels tight, swallowing is hard",
@@ -1129,6 +1124,13 @@ SYMPTOM_EMERGENCY = {
         "i have a terrible headache and a stiff neck",
         "hard time swallowing, is that part of it?",
         "tongue feels swollen and thick",
+        "my lips are puffing up and i feel lightheaded",
+        "face is swelling and i'm super dizzy",
+        "itchy all over and my lips are getting huge",
+        "water keeps going down the wrong way since my {T}",
+        "i keep choking when i drink since the injections",
+        "my voice is hoarse and it's hard to get food down",
+        "both my eyelids are drooping and swallowing feels weird",
     ],
 }
 SYMPTOM_EMERGENCY_ES = [
@@ -1138,6 +1140,10 @@ SYMPTOM_EMERGENCY_ES = [
     "me cuesta tragar y siento la garganta cerrada",
     "me salieron ronchas y se me hincha la cara",
     "me duele el pecho",
+    "se me hinchan los labios y estoy mareada",
+    "me ahogo con el agua desde el botox",
+    "la piel del labio se ve gris y me duele cada vez más",
+    "el ibuprofeno no me hace nada y el dolor sigue aumentando",
 ]
 
 
@@ -1177,6 +1183,296 @@ def side_effects(rng, n):
     return rows
 
 
+# ---------------------------------------------------------------- families the first templates missed
+# Paraphrase families written for issue 12: asking for a person, polite and indirect opt-outs, texts that
+# contain "stop" and are not opt-outs, complaints about cost, results and staff, referrals phrased as a
+# relative wanting to book, reschedules phrased as moving a time, and everyday chatter that is not for us.
+T["ask_for_person"] = [
+    (
+        [
+            "is this a bot?",
+            "am i talking to a robot",
+            "is this automated or a real person",
+            "is this an actual human",
+            "are you a real person?",
+            "can i talk to a human please",
+            "i want to speak to a real person",
+            "can someone call me? i'd rather talk",
+            "please have someone call me",
+            "id like to talk to someone at the office",
+            "can a nurse call me back?",
+            "can i speak with {FRIEND}'s injector? i mean my provider",
+            "real person please",
+            "human please",
+            "i dont want to text a machine, can someone call",
+            "could the front desk give me a call",
+            "can i talk to the doctor directly",
+            "is anyone there? like a person?",
+            "i need to talk to someone not a bot",
+            "how do i reach a real person",
+            "give me a call when you can",
+            "can i talk to the manager",
+            "is this AI?",
+            "can someone from the clinic text me personally",
+            "i'd prefer to talk on the phone with someone",
+        ],
+        [None, "promo", "winback", "reminder", "offer", "checkin", "aftercare", "results"],
+        None,
+    ),
+]
+T["ask_for_person_es"] = [
+    (
+        [
+            "¿es un robot?",
+            "¿eres una persona real?",
+            "¿puedo hablar con alguien?",
+            "quiero hablar con una persona por favor",
+            "¿me pueden llamar?",
+            "que alguien me llame porfa",
+            "prefiero hablar con la doctora",
+            "¿esto es automático?",
+            "necesito hablar con alguien de la clínica",
+            "llámenme por favor",
+            "quiero hablar con un humano",
+            "¿me comunican con recepción?",
+        ],
+        [None, "promo", "reminder", "checkin"],
+        None,
+    ),
+]
+T["opt_out"] += [
+    (
+        [
+            "please take me off your list",
+            "i moved away, no need for these texts anymore",
+            "i moved out of state so please stop the reminders",
+            "kindly remove my number",
+            "not a patient anymore, please remove me",
+            "no longer interested, remove me please",
+            "i dont need these messages anymore",
+            "can you stop texting this number",
+            "i'd like to stop receiving texts",
+            "i'd like to unsubscribe please",
+            "please don't text me again",
+            "i asked before, stop",
+            "why do i keep getting these? stop",
+            "enough with the texts. stop",
+            "stopp",
+            "stpo",
+            "unsubscibe",
+            "cancle",
+            "remove",
+            "please stop, i go somewhere else now",
+        ],
+        [None, "promo", "winback", "offer", "reminder"],
+        None,
+    ),
+]
+T["opt_out_es"] += [
+    (
+        [
+            "me mudé, ya no necesito los mensajes",
+            "por favor quítenme de su lista",
+            "ya no quiero recibir textos",
+            "no me escriban más por favor",
+            "ya no soy paciente, borren mi número",
+            "dejen de mandar promociones",
+            "no quiero más mensajes, gracias",
+            "por favor ya no me manden nada",
+        ],
+        [None, "promo", "winback", "offer"],
+        None,
+    ),
+]
+T["other"] += [
+    (
+        [
+            'Liked "{OUT}"',
+            'Loved "{OUT}"',
+            'Emphasized "{OUT}"',
+            'Laughed at "{OUT}"',
+            'Le gustó "{OUT}"',
+            "I'm driving with Do Not Disturb on. I'll see your message when I get where I'm going.",
+            "Auto reply: I'm away from my phone, will get back to you",
+            "Out of office until Monday",
+            "You have won a $500 Walmart gift card! Click here: bit.ly/xyz. Reply STOP to end",
+            "FREE MSG: your package is waiting, confirm at www.track-parcel.co",
+            "i'll stop by later to grab my receipt",
+            "ok i'll stop in on friday",
+            "lol stop it",
+            "haha stop 😂",
+            "stop it you're too sweet",
+            "can't stop looking at my skin",
+            "will stop at the front desk",
+            "we're stopping at the pharmacy first",
+            "whoops wrong person",
+            "sorry that was meant for my husband",
+            "running late, be there in 10",
+            "on my way!",
+            "happy holidays to you all",
+            "my phone is dying, text later",
+            "ugh this traffic",
+            "lol ok",
+            "haha ok",
+        ],
+        [None, "aftercare", "reminder", "checkin", "promo", "results"],
+        None,
+    ),
+]
+T["other_es"] += [
+    (
+        [
+            "voy en camino",
+            "llego en 10 minutos",
+            "paso mañana por mi recibo",
+            "jajaja ok",
+            "estoy manejando, te contesto luego",
+            "perdón, era para mi esposo",
+            "felices fiestas",
+            "ya voy",
+        ],
+        [None, "aftercare", "reminder"],
+        None,
+    ),
+]
+T["positive_feedback"] += [
+    (
+        [
+            "can't stop smiling at my results",
+            "i can't stop staring at my lips {POS}",
+            "dont stop sending the specials haha i love them",
+            "my skin healed so nicely, it's glowing",
+            "all healed and it looks amazing",
+            "the redness is gone and my skin looks better than ever",
+            "so glad i did it, no regrets",
+            "{FRIEND} said i look 10 years younger lol",
+            "you guys never disappoint",
+            "everyone at work noticed, thank you!",
+        ],
+        [None, "results", "feedback", "checkin"],
+        None,
+    ),
+]
+T["positive_feedback_es"] += [
+    (
+        ["no dejo de sonreír con mis labios", "mi piel ya sanó y se ve increíble", "quedé feliz, gracias"],
+        [None, "results"],
+        None,
+    )
+]
+T["negative_feedback"] += [
+    (
+        [
+            "i paid a lot and i can't see any difference",
+            "i almost fainted when i saw the bill",
+            "that was way too expensive for what i got",
+            "honestly the results didn't last, waste of money",
+            "i was charged twice and nobody called me back",
+            "the girl at the front desk was so rude to me",
+            "i felt rushed and ignored by the provider",
+            "the injector made me feel stupid for asking questions",
+            "i waited 45 minutes past my appointment time",
+            "i don't see any change and it's been 3 weeks",
+            "still have lines, i'm disappointed",
+            "the price was not what i was quoted",
+            "my lips look exactly the same as before, not happy",
+            "i'm dying over this bill lol, it's more than quoted",
+        ],
+        [None, "feedback", "results"],
+        None,
+    ),
+]
+T["negative_feedback_es"] += [
+    (
+        [
+            "pagué mucho y no veo ningún cambio",
+            "la recepcionista fue muy grosera",
+            "me sentí ignorada en mi cita",
+            "está carísimo para el resultado",
+            "casi me desmayo con la cuenta",
+        ],
+        [None, "feedback", "results"],
+        None,
+    )
+]
+T["question"] += [
+    (
+        [
+            "can {T} make you faint?",
+            "is it common to get a headache after {T}?",
+            "what are the risks of {T}?",
+            "can filler block a blood vessel? just wondering",
+            "i'm a bit confused about the aftercare, can i wear makeup tomorrow?",
+            "confused on the instructions, when can i wash my face?",
+            "how long does swelling usually last after {T}?",
+            "does {T} hurt?",
+            "what happens if i lie down after botox?",
+            "can you get an allergic reaction to numbing cream?",
+        ],
+        [None, "aftercare", "checkin", "promo"],
+        None,
+    ),
+]
+T["question_es"] += [
+    (
+        [
+            "¿el botox puede causar desmayos?",
+            "estoy confundida con las instrucciones, ¿puedo lavarme la cara?",
+            "¿qué riesgos tiene el relleno?",
+        ],
+        [None, "aftercare"],
+        None,
+    )
+]
+T["referral"] += [
+    (
+        [
+            "my sister wants to book with you too",
+            "my mom wants to come in for {T}, how does she book",
+            "my coworker keeps asking where i go, can she get an appointment",
+            "my husband wants to try {T}",
+            "a friend of mine wants to book, can i send her your number",
+            "my daughter wants lip filler, can she come with me",
+        ],
+        [None, "referral", "results", "feedback"],
+        None,
+    ),
+]
+T["referral_es"] += [
+    (
+        [
+            "mi hermana quiere una cita también",
+            "mi mamá quiere venir a ponerse {T}",
+            "una amiga quiere agendar, le paso su número?",
+        ],
+        [None, "referral"],
+        None,
+    )
+]
+T["reschedule_or_cancel"] += [
+    (
+        [
+            "can we push my appointment to next week",
+            "need to move my {TIME} to later in the day",
+            "something came up, can i switch to {DAY}",
+            "can i move my appt from {DAY} to {DAY}",
+            "i have to bump my appointment, sorry",
+            "please move me to a different day",
+            "can we do {DAY} instead of {DAY}",
+        ],
+        [None, "reminder"],
+        None,
+    ),
+]
+T["reschedule_or_cancel_es"] += [
+    (
+        ["¿puedo cambiar mi cita al {DAY}?", "necesito mover mi cita", "se me complicó, ¿la pasamos para otro día?"],
+        [None, "reminder"],
+        None,
+    )
+]
+
+
 def make_row(rng, body, intent, urgency, lang, t, days, kind):
     return {
         "context": {"treatment": t, "days_since_visit": days, "last_outbound": outbound(kind, rng, t, lang)},
@@ -1198,6 +1494,7 @@ def generate(n_per_intent: int, seed: int) -> list[dict]:
         "opt_out",
         "opt_in",
         "help",
+        "ask_for_person",
         "question",
         "positive_feedback",
         "negative_feedback",
@@ -1211,9 +1508,11 @@ def generate(n_per_intent: int, seed: int) -> list[dict]:
             templates, kinds, _ = rng.choice(groups)
             t = rng.choice(list(TREATMENTS))
             body = fill(rng.choice(templates), rng, t, lang)
+            kind = rng.choice(kinds)
+            if "{OUT}" in body:
+                body = body.replace("{OUT}", outbound(kind if kind else "checkin", rng, t, lang) or "See you soon!")
             if intent in ("positive_feedback",) and rng.random() < 0.2:
                 body += " " + rng.choice(EMOJI_POS)
-            kind = rng.choice(kinds)
             days = (
                 rng.choice([0, 1, 2, 5, 14, 30, 60, 90, 120, 200, 365])
                 if kind not in ("checkin",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,46 @@ def test_only_a_red_flag_makes_an_emergency():
     assert swollen.intent == "side_effect_concern" and swollen.urgency != "emergency"
     white = classify_local("my lip went white and feels cold", {"treatment": "lip_filler", "days_since_visit": 1})
     assert white.urgency == "emergency" and white.guard_rule == "redflag:vascular_occlusion"
+
+
+EVERYDAY = Path(__file__).resolve().parent.parent / "data" / "holdout" / "everyday.jsonl"
+
+
+def test_everyday_texts_from_outside_a_clinic_page_almost_nobody():
+    result = evaluate(EVERYDAY)
+    pages = result["predicted"]["urgency"].get("urgent", 0) + result["predicted"]["urgency"].get("emergency", 0)
+    assert pages <= 0.01 * result["n"]
+    assert result["predicted"]["urgency"].get("emergency", 0) == 0
+    assert result["opt_out_precision"] >= 0.8  # the few that ask to stop are caught, hardly any other
+
+
+def test_a_model_opt_out_needs_staff_to_confirm_it():
+    promo = {"treatment": "botox", "last_outbound": "This month only: 20% off!"}
+    decision = classify_local("ugh i'm so done with all these messages honestly", promo)
+    assert (decision.intent, decision.path, decision.needs_confirmation) == ("opt_out", "local", True)
+    guard = classify_local("STOP", {})
+    assert guard.intent == "opt_out" and not guard.needs_confirmation
+
+
+def test_the_threshold_is_recorded_and_low_confidence_is_held_for_review():
+    decision = classify_local("hmm", {"treatment": "botox", "last_outbound": None})
+    assert decision.path == "local" and decision.threshold is not None
+    assert decision.needs_review == (decision.confidence < decision.threshold)
+    assert decision.to_record()["threshold"] == decision.threshold
+
+
+def test_tapbacks_and_asking_for_a_person():
+    tapback = classify_local('Liked "How is your swelling today?"', {"treatment": "lip_filler"})
+    assert (tapback.intent, tapback.urgency, tapback.path) == ("other", "none", "guard")
+    person = classify_local("can i talk to a human", {"treatment": "botox"})
+    assert person.intent == "ask_for_person"
+
+
+def test_probabilities_are_calibrated_on_the_holdout():
+    # Calibrated: on replies it was not trained on, the mean confidence is close to the accuracy.
+    rows = [json.loads(line) for line in HOLDOUT.read_text().splitlines() if line.strip()]
+    decisions = [classify_local(r["body"], r["context"]) for r in rows]
+    model_made = [(d, r) for d, r in zip(decisions, rows) if d.path == "local"]
+    confidence = sum(d.confidence for d, _ in model_made) / len(model_made)
+    accuracy = sum(d.intent == r["intent"] for d, r in model_made) / len(model_made)
+    assert abs(confidence - accuracy) <= 0.15, (confidence, accuracy)
