@@ -153,3 +153,11 @@ def test_probabilities_are_calibrated_on_the_holdout():
     confidence = sum(d.confidence for d, _ in model_made) / len(model_made)
     accuracy = sum(d.intent == r["intent"] for d, r in model_made) / len(model_made)
     assert abs(confidence - accuracy) <= 0.15, (confidence, accuracy)
+
+
+@pytest.mark.parametrize(
+    "body", ["don't stop sending me the deals lol I love them", "stop it you're making me blush", "omg stop 😂"]
+)
+def test_the_model_reads_no_opt_out_where_the_guards_see_none(body):
+    promo = {"treatment": "botox", "last_outbound": "This month only: 20% off!"}
+    assert classify_local(body, promo).intent != "opt_out"

@@ -273,7 +273,7 @@ def classify(body: str, context: dict, settings) -> Decision:
     red_flag = guard is not None and guard.rule.startswith("redflag:")
     if guard is not None and guard.final and not red_flag and guard.keyword != "YES":
         # Opt-outs and carrier keywords are decided here; nothing to ask a model.
-        decision = classify_local(body, context)
+        decision = classify_local(body, context, guard)
         decision.latency_ms = (time.perf_counter() - started) * 1000
         return decision
 
@@ -288,7 +288,7 @@ def classify(body: str, context: dict, settings) -> Decision:
             # Whatever else breaks on the LLM path (a bug, an odd client error), the reply is still
             # understood: the local classifier decides and the decision names what failed.
             reason = f"llm_failed:{type(exc).__name__}"
-    decision = classify_local(body, context)
+    decision = classify_local(body, context, guard)
     decision.fallback_reason = reason
     decision.latency_ms = (time.perf_counter() - started) * 1000
     return decision

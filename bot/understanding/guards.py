@@ -270,6 +270,14 @@ _STOP_SENTENCE = re.compile(
 _TRAILING_STOP = re.compile(r"[?!.,]\s*(?:just |please |pls |so |now )?stop(?: it| now| please| pls)?\W*$")
 
 
+def says_not_an_opt_out(body: str) -> bool:
+    """Whether the text uses opt-out words in a way that is not one ("don't stop sending the deals", "stop by",
+    "can't stop smiling", a joke): a model that reads an opt-out into it is overruled."""
+    folded = fold(body)
+    text = re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]+", " ", folded)).strip()
+    return bool(_NOT_OPT_OUT.search(text) or _LAUGH.search(folded)) and not _free_text_opt_out(folded)
+
+
 def _free_text_opt_out(folded: str) -> bool:
     if re.search(r"\b(?:jk|j k|just kidding|kidding|jaja jk|es broma)\b", folded):
         return False

@@ -325,11 +325,16 @@ def entities(body: str, context: dict) -> dict:
 # --------------------------------------------------------------- classify
 
 
-def classify_local(body: str, context: dict):
-    """Decide a reply's intent and urgency without any network call."""
+_UNCHECKED = object()
+
+
+def classify_local(body: str, context: dict, guard=_UNCHECKED):
+    """Decide a reply's intent and urgency without any network call; `guard` is guards.check's answer
+    when the caller already has it."""
     started = time.perf_counter()
     context = context or {}
-    guard = guards.check(body, context.get("treatment"), context.get("days_since_visit"))
+    if guard is _UNCHECKED:
+        guard = guards.check(body, context.get("treatment"), context.get("days_since_visit"))
     ents = entities(body, context)
     kind = outbound_kind(context.get("last_outbound"), context.get("pending"))
 
@@ -370,8 +375,9 @@ def classify_local(body: str, context: dict):
     ranked = sorted(probs, key=probs.get, reverse=True)
     intent = ranked[0]
     thresholds = models["intent"].thresholds
-    if intent == "opt_out" and probs[intent] < thresholds["opt_out"]:
-        # The guards catch opt-outs; a model that is not sure reads the next best meaning.
+    if intent == "opt_out" and (probs[intent] < thresholds["opt_out"] or guards.says_not_an_opt_out(body)):
+        # The guards catch opt-outs; a model that is not sure, or that the guards contradict, reads the next
+        # best meaning.
         intent = ranked[1]
     confidence = probs[intent]
     if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(r"\bresubscribe\b|\bre subscribe\b", fold(body)):
