@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from importlib import resources
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from bot.understanding.textnorm import FuzzyLexicon, emoji, words
