@@ -1,6 +1,6 @@
 """Asking for a person hands the conversation to staff; decisions no one should act on alone go to staff too.
 
-Texts go through the signed webhook and the real worker (tests/test_handlers.py's helpers), on a real
+Texts go through the signed webhook and the real worker (tests/helpers.py), on a real
 database and Redis, and leave through the fake Twilio over HTTP.
 """
 
@@ -8,15 +8,38 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot import runtime
 from bot.understanding.decision import Decision
 from handlers import Turn, route
 from store.db import session_scope
 from store.models import ConversationState, Escalation, Message, Patient, Practice
-from tests.test_dispatch import twilio  # noqa: F401  (fixture)
-from tests.test_handlers import PATIENT, _inbound, escalation, sent_to, spa, text_in  # noqa: F401  (spa: fixture)
+from tests import factories
+from tests.helpers import PATIENT, next_sid, sent_to, text_in
 
 
-def test_asking_for_a_person_hands_over_to_staff_and_says_when(settings, twilio, clock, spa, db_url):  # noqa: F811
+def escalation(db_url) -> Escalation:
+    with session_scope(db_url) as session:
+        return session.exec(select(Escalation).order_by(Escalation.id.desc())).first()
+
+
+def _inbound(session, patient: Patient, body: str) -> Message:
+    message = Message(
+        practice_id=patient.practice_id,
+        patient_id=patient.id,
+        direction="in",
+        kind="inbound",
+        from_number=patient.phone,
+        to_number=factories.AUSTIN_NUMBER,
+        body=body,
+        twilio_sid=next_sid(),
+        created_at=runtime.clock().now(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def test_asking_for_a_person_hands_over_to_staff_and_says_when(settings, twilio, clock, spa, db_url):
     text_in("can I talk to a real person please")
     [reply] = sent_to(twilio, PATIENT)
     assert reply.startswith("Of course, Ana. A person from our team will text you back")
@@ -31,7 +54,7 @@ def test_asking_for_a_person_hands_over_to_staff_and_says_when(settings, twilio,
     assert len(sent_to(twilio, PATIENT)) == 1
 
 
-def test_the_practice_hours_say_when_a_person_replies(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_the_practice_hours_say_when_a_person_replies(settings, twilio, clock, spa, db_url):
     with session_scope(db_url) as session:
         practice = session.get(Practice, spa["practice_id"])
         practice.facts = {**(practice.facts or {}), "hours": {"en": "Mon-Fri 9-6", "es": "lun a vie 9-6"}}
@@ -41,7 +64,7 @@ def test_the_practice_hours_say_when_a_person_replies(settings, twilio, clock, s
     assert "during our hours (Mon-Fri 9-6)" in reply
 
 
-def _route(db_url, spa, settings, clock, decision: Decision, body: str) -> Turn:  # noqa: F811
+def _route(db_url, spa, settings, clock, decision: Decision, body: str) -> Turn:
     with session_scope(db_url) as session:
         patient = session.get(Patient, spa["patient_id"])
         turn = Turn(
@@ -56,7 +79,7 @@ def _route(db_url, spa, settings, clock, decision: Decision, body: str) -> Turn:
         return turn
 
 
-def test_a_model_opt_out_is_only_confirmed_by_staff(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_model_opt_out_is_only_confirmed_by_staff(settings, twilio, clock, spa, db_url):
     decision = Decision("opt_out", "none", {}, 0.93, "model", "local", needs_confirmation=True, threshold=0.8)
     turn = _route(db_url, spa, settings, clock, decision, "i think i'm done with all this")
     assert turn.outbound == [] and "opt_out_unconfirmed" in turn.actions
@@ -66,7 +89,7 @@ def test_a_model_opt_out_is_only_confirmed_by_staff(settings, twilio, clock, spa
         assert item.reason == "needs_reply:looks_like_opt_out_please_confirm"
 
 
-def test_a_decision_below_its_threshold_gets_a_holding_reply_and_staff(settings, twilio, clock, spa, db_url):  # noqa: F811
+def test_a_decision_below_its_threshold_gets_a_holding_reply_and_staff(settings, twilio, clock, spa, db_url):
     decision = Decision("rebook_request", "none", {}, 0.31, "model", "local", threshold=0.49, needs_review=True)
     turn = _route(db_url, spa, settings, clock, decision, "hmm maybe something thursday-ish?")
     assert [a for a in turn.actions if a.startswith("reply:")] == ["reply:holding"]
