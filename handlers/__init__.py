@@ -77,7 +77,9 @@ def route(turn: Turn) -> None:
     decision = turn.decision
     intent = decision.intent
     handler = ROUTES.get(intent, other.handle)
-    if intent not in (Intent.OPT_OUT, Intent.HELP) and reschedule.awaiting_answer(turn):
+    # A model's opt-out that no guard confirmed is no opt-out yet: a bare "no" may answer our question.
+    answers_us = intent not in (Intent.OPT_OUT, Intent.HELP) or decision.needs_confirmation
+    if answers_us and reschedule.awaiting_answer(turn):
         handler = reschedule.answer
     elif intent in PICKS_AN_OFFER and rebook.picks_offered_time(turn):
         handler = rebook.handle
