@@ -24,6 +24,9 @@ from store.models import ConversationState, Patient
 
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
+HANDOVER_REPLIES = frozenset({"ask_for_person", "ask_for_person_hours"})
+"""The reply that tells a patient who asked for a person when one will answer: it starts the takeover it
+announces (handlers/ask_for_person.py), so that takeover does not hold it back."""
 
 CARRIER_REPLIES = frozenset({"opt_out", "opt_out_cancel", "help"})
 """What carrier rules require us to answer whoever texts: the only replies a number not on file, or one
@@ -52,7 +55,7 @@ def refusal(
     if state is not None and state.wrong_number and reply_kind not in CARRIER_REPLIES | {Intent.WRONG_NUMBER}:
         return "wrong_number"
     taken_over = state is not None and state.takeover_until is not None and to_utc(state.takeover_until) > now
-    if taken_over and kind != MessageKind.STAFF and reply_kind not in SAFETY_REPLIES:
+    if taken_over and kind != MessageKind.STAFF and reply_kind not in SAFETY_REPLIES | HANDOVER_REPLIES:
         return "staff_takeover"
     return None
 
