@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot import runtime
@@ -505,3 +506,17 @@ def test_the_webhook_weighs_an_occlusion_sign_against_the_treatment_had(settings
     stranger = load("inbound_basic", Body=body, From="+15125550166", MessageSid="SM" + "e" * 32, SmsSid="SM" + "e" * 32)
     post_signed(client, "/sms/inbound", stranger, TWILIO_TOKEN)  # treatment unknown: assumed possible
     assert escalation(db_url).urgency == "emergency" and escalation(db_url).patient_id is None
+
+
+def test_an_emergency_whose_page_job_was_flushed_is_paged_within_seconds(settings, twilio, clock, spa, db_url, redis):
+    text_in("my lip is turning white and blotchy and it hurts a lot")  # the webhook queues the page at once
+    with session_scope(db_url) as session:
+        session.exec(update(Escalation).values(paged_at=None))  # as if its page job never ran
+    redis.flushdb()  # and Redis lost it
+
+    clock.advance(seconds=paging.PAGE_GRACE.total_seconds() - 1)
+    assert paging.sweep()["paged"] == 0  # a page still on its way is left to its job
+    clock.advance(seconds=2)
+    assert paging.sweep()["paged"] == 1
+    work()
+    assert len(sent_to(twilio, NURSE)) == 1  # the page row written the first time is not sent again

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -38,6 +38,9 @@ from store.queries import patients_for_inbound
 log = logging.getLogger(__name__)
 
 PAGE_JOB = "bot.staff.paging.page_escalation"
+PAGE_GRACE = timedelta(seconds=10)
+"""An urgent escalation still unpaged this long after it opened lost its page job (Redis flushed, its worker
+killed): the sweep pages it. Paging is idempotent per round, so a page that was merely slow is not sent twice."""
 ACK = re.compile(r"^\s*(?:ack|ok|got it|on it|yes)\W*(?:#?\s*(\d+))?\W*$", re.IGNORECASE)
 """A staff member's text that takes a page: "ACK", "ack 42", "OK #42"."""
 
@@ -318,7 +321,7 @@ def sweep(now: datetime | None = None) -> dict:
                     col(Escalation.urgency).in_(PAGING_URGENCIES),
                     col(Escalation.paged_at).is_(None),
                     Escalation.status == EscalationStatus.OPEN,
-                    Escalation.created_at < now - outbox.QUEUED_GRACE,
+                    Escalation.created_at < now - PAGE_GRACE,
                 )
             )
         )
