@@ -32,6 +32,12 @@ class Practice(SQLModel, table=True):
     quiet_start_hour: int = 9
     quiet_end_hour: int = 20
     facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    paused_at: datetime | None = None
+    """The kill switch: while set, no touch and no bot reply leaves (safety replies and paging still do)."""
+    paused_by: int | None = None
+    """The staff member who turned the kill switch on."""
+    autonomy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    """Intent -> "auto", "draft" or "off": how freely the bot answers each intent (unset: auto)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

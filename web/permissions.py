@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "confirm_visits": frozenset({FRONT_DESK, MANAGER, ADMIN}),  # book or decline a time a patient picked
     "view_numbers": frozenset({MANAGER, ADMIN}),
     "change_settings": frozenset({MANAGER, ADMIN}),
+    "control_bot": frozenset({MANAGER, ADMIN}),  # the kill switch and the bot's autonomy per intent
     "export": frozenset({MANAGER, ADMIN}),
     "erase": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
@@ -73,6 +74,8 @@ ROUTES: dict[str, str] = {
     "dashboard.release": "take_over",
     "dashboard.settle_request": "confirm_visits",
     "dashboard.numbers": "view_numbers",
+    "dashboard.control": "control_bot",
+    "dashboard.kill_switch": "control_bot",
     "auth.change_password": "change_own_password",
     "mail.index": "demo_tools",
     "mail.message": "demo_tools",

@@ -20,7 +20,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.vocabulary import Intent, MessageKind, Urgency
 from store.db import session_scope
-from store.models import ConversationState, Patient
+from store.models import ConversationState, Patient, Practice
 
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
@@ -31,6 +31,24 @@ announces (handlers/ask_for_person.py), so that takeover does not hold it back."
 CARRIER_REPLIES = frozenset({"opt_out", "opt_out_cancel", "help"})
 """What carrier rules require us to answer whoever texts: the only replies a number not on file, or one
 that told us it is the wrong person, ever gets (the wrong number also its one apology)."""
+
+PAUSED = "bot_paused"
+"""The refusal while the practice's kill switch is on."""
+
+PAUSED_KINDS = frozenset({MessageKind.TOUCH, MessageKind.REPLY})
+"""What the kill switch stops: the bot's own texts. Pages and staff's own texts are never switched off."""
+
+UNPAUSABLE_REPLIES = SAFETY_REPLIES | CARRIER_REPLIES | {"opt_in"}
+"""Replies that go while the kill switch is on: the emergency and urgent instructions, and what carrier
+rules require (the one opt-out confirmation, HELP, the START confirmation)."""
+
+
+def paused(session: Session, practice_id: int | None) -> bool:
+    """Whether the practice's kill switch is on."""
+    if practice_id is None:
+        return False
+    practice = session.get(Practice, practice_id)
+    return practice is not None and practice.paused_at is not None
 
 
 def refusal(
@@ -46,7 +64,8 @@ def refusal(
 
     Opted out: only the opt-out confirmation. A reported wrong number: only its apology and the
     carrier's replies (CARRIER_REPLIES). A staff
-    takeover: staff's own texts and the safety replies only. Marketing needs marketing consent."""
+    takeover: staff's own texts and the safety replies only. Marketing needs marketing consent. The
+    practice's kill switch on: no touch and no bot reply but UNPAUSABLE_REPLIES."""
     if patient.opted_out_at is not None and not (reply_kind or "").startswith("opt_out"):
         return "opted_out"
     if marketing and not patient.marketing_sms:
@@ -57,6 +76,8 @@ def refusal(
     taken_over = state is not None and state.takeover_until is not None and to_utc(state.takeover_until) > now
     if taken_over and kind != MessageKind.STAFF and reply_kind not in SAFETY_REPLIES | HANDOVER_REPLIES:
         return "staff_takeover"
+    if kind in PAUSED_KINDS and reply_kind not in UNPAUSABLE_REPLIES and paused(session, patient.practice_id):
+        return PAUSED
     return None
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 from sqlmodel import Session, col, select
 
 from bot.clock import local_zone
-from bot.consent.gate import CARRIER_REPLIES, refusal
+from bot.consent.gate import CARRIER_REPLIES, PAUSED, refusal
 from bot.touches import composer
 from bot.vocabulary import Direction, MessageKind
 from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service
@@ -109,7 +109,9 @@ def may_reply(session: Session, patient: Patient | None, kind: str, now: datetim
     REPEAT_WINDOW."""
     if patient is None:
         return kind in CARRIER_REPLIES
-    if refusal(session, patient, now, kind=MessageKind.REPLY, reply_kind=kind) is not None:
+    refused = refusal(session, patient, now, kind=MessageKind.REPLY, reply_kind=kind)
+    # The kill switch holds a reply at the outbox, where staff find it to approve or discard: written, not lost.
+    if refused is not None and refused != PAUSED:
         return False
     if kind in COURTESY_REPLIES:
         return (

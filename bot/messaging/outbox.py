@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 PENDING, TRANSMITTING, WITHHELD = "pending", "transmitting", "withheld"
 """Written and waiting for its job; claimed by a job and being handed to Twilio; never to be sent."""
+DRAFT, DISCARDED = "draft", "discarded"
+"""A reply waiting in the inbox for staff to approve (then PENDING) or discard (bot.messaging.drafts)."""
 DELIVER_JOB = "bot.messaging.outbox.deliver"
 QUEUE = "alerts"
 """Replies, pages and staff texts share the alerts queue, ahead of the bulk touch sends."""
@@ -157,6 +159,8 @@ def deliver(message_id: int) -> str:
             return "claimed elsewhere"
         to, body, sender = message.to_number, message.body, message.from_number
         patient_id, kind, reply_kind = message.patient_id, message.kind, message.reply_kind
+        if (message.decision or {}).get("approved_by"):
+            kind = MessageKind.STAFF  # a draft staff approved is staff's own text: no kill switch holds it
     status_callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
     try:
         # Asked again now: an opt-out or a takeover may have landed since the row was written.
@@ -182,6 +186,10 @@ def deliver(message_id: int) -> str:
             log.warning("%s to %s refused: %s", message_id, mask(to), error)
             return "failed"
         raise  # RQ retries it (DELIVER_RETRY); the sweep catches it if the retries run out
+    if refused == gate.PAUSED:
+        _hold_as_draft(message_id)
+        log.info("%s %s to %s held as a draft: the kill switch is on", kind, message_id, mask(to))
+        return f"held: {refused}"
     if refused is not None:
         _withhold(message_id, refused)
         log.info("%s %s to %s withheld: %s", kind, message_id, mask(to), refused)
@@ -197,6 +205,17 @@ def _withhold(message_id: int, reason: str) -> None:
             .where(col(Message.id) == message_id, col(Message.status) == TRANSMITTING)
             .values(status=WITHHELD, status_at=runtime.clock().now(), decision={"withheld": reason})
         )
+
+
+def _hold_as_draft(message_id: int) -> None:
+    """A reply the kill switch stopped: kept in the inbox as a draft, for staff to approve or discard."""
+    with session_scope(runtime.db_url()) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.status != TRANSMITTING:
+            return
+        message.status, message.status_at = DRAFT, runtime.clock().now()
+        message.decision = {**(message.decision or {}), "held": gate.PAUSED}
+        session.add(message)
 
 
 def _record(message_id: int, sid: str, status: str, segments: int | None) -> None:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
 from rq import Queue, get_current_job
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -41,10 +41,19 @@ from bot.messaging.transport import transport
 from bot.queue import get_queue, redis_connection
 from bot.touches import caps, composer
 from bot.touches.plans import plans_for
-from bot.touches.sending_rules import DEFER, SEND, STATUS_FOR, decide, load_facts_many, retry_delay
+from bot.touches.sending_rules import (
+    DEFER,
+    HOLD,
+    PAUSED_REASON,
+    SEND,
+    STATUS_FOR,
+    decide,
+    load_facts_many,
+    retry_delay,
+)
 from bot.vocabulary import Direction, MessageKind, TouchStatus
 from store.db import get_engine, session_scope
-from store.models import Appointment, Location, Message, Patient, Touch
+from store.models import Appointment, Location, Message, Patient, Practice, Touch
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +154,11 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
     engine = get_engine(runtime.db_url())
     candidates = (
         select(Touch.id)
-        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now)
+        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now, _not_paused())
         .order_by(Touch.due_at, Touch.id)
     )
     with session_scope(runtime.db_url()) as session:
+        _mark_held(session, now)
         if settings.pacing:
             ids = _paced_candidates(session, now, settings)
             if not ids:
@@ -168,6 +178,25 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
         return sorted(session.exec(statement).scalars().all())
 
 
+def _mark_held(session, now: datetime) -> None:
+    """Due touches of practices whose kill switch is on say why they wait (they stay scheduled, as due)."""
+    session.exec(
+        update(Touch)
+        .where(
+            Touch.status == TouchStatus.SCHEDULED,
+            Touch.due_at <= now,
+            col(Touch.practice_id).in_(select(Practice.id).where(col(Practice.paused_at).is_not(None))),
+            or_(col(Touch.reason).is_(None), col(Touch.reason) != PAUSED_REASON),
+        )
+        .values(reason=PAUSED_REASON, updated_at=now)
+    )
+
+
+def _not_paused():
+    """Touches of practices whose kill switch is off: a held touch stays scheduled, unclaimed, until then."""
+    return col(Touch.practice_id).not_in(select(Practice.id).where(col(Practice.paused_at).is_not(None)))
+
+
 def _paced_candidates(session, now: datetime, settings) -> list[int]:
     """Due touches, at most what each sender can send within PACING_HORIZON_S."""
     budget = max(1, int(settings.sender_mps * PACING_HORIZON_S))
@@ -175,7 +204,7 @@ def _paced_candidates(session, now: datetime, settings) -> list[int]:
         select(Touch.id, Location.sms_number)
         .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
         .outerjoin(Location, Location.id == Appointment.location_id)
-        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now)
+        .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now, _not_paused())
         .order_by(Touch.due_at, Touch.id)
         .limit(CLAIM_BATCH * 5)
     ).all()
@@ -513,6 +542,9 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
     """Apply the rules to one claimed touch: an _Outbound to send, or the outcome string."""
     facts.sent.extend(going)
     verdict = decide(touch, facts, now)
+    if verdict.action == HOLD:
+        _finish(session, touch, TouchStatus.SCHEDULED, verdict.reason, now)
+        return f"held: {verdict.reason}"
     if verdict.action == DEFER:
         touch.deferrals += 1
         _finish(session, touch, TouchStatus.SCHEDULED, verdict.reason, now, due_at=verdict.due_at)
@@ -634,6 +666,15 @@ def _withhold(item: _Outbound, reason: str, now: datetime) -> str:
         return "claim lost"
     with session_scope(runtime.db_url()) as session:
         session.exec(update(Message).where(col(Message.id) == item.message_id).values(status="withheld", status_at=now))
+        if reason == gate.PAUSED:
+            # Not lost: the touch waits, as due, for the kill switch to go off (its row is reused then).
+            session.exec(
+                update(Touch)
+                .where(col(Touch.id) == item.touch_id, col(Touch.status) == TouchStatus.SENDING)
+                .values(status=TouchStatus.SCHEDULED, reason=f"{PAUSED_REASON} (at send time)", updated_at=now)
+            )
+            log.info("touch %s held at send time: the kill switch is on", item.touch_id)
+            return f"held: {reason}"
         session.exec(
             update(Touch)
             .where(col(Touch.id) == item.touch_id, col(Touch.status) == TouchStatus.SENDING)
@@ -802,6 +843,15 @@ def _send_email(email: _Email, now: datetime, settings) -> str:
             return "failed: email outcome unknown"
         patient = session.get(Patient, email.patient_id)
         refused = gate.refusal(session, patient, now, kind=MessageKind.TOUCH, marketing=email.marketing)
+        if refused == gate.PAUSED:
+            _finish(
+                session,
+                session.get(Touch, email.touch_id),
+                TouchStatus.SCHEDULED,
+                f"{PAUSED_REASON} (at send time)",
+                now,
+            )
+            return f"held: {refused}"
         if refused is not None:  # an opt-out or a takeover since the batch was decided
             touch = session.get(Touch, email.touch_id)
             _finish(session, touch, TouchStatus.SUPPRESSED, f"{refused} (at send time)", now)

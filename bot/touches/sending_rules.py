@@ -32,8 +32,12 @@ from store.models import (
     Touch,
 )
 
-SEND, SKIP, SUPPRESS, DEFER = "send", "skip", "suppress", "defer"
-"""What `decide` can say: send now, skip for good, suppress for good, or try again later."""
+SEND, SKIP, SUPPRESS, DEFER, HOLD = "send", "skip", "suppress", "defer", "hold"
+"""What `decide` can say: send now, skip for good, suppress for good, try again later, or wait (as due)
+until the practice's kill switch is off."""
+
+PAUSED_REASON = "bot_paused: held while the kill switch is on"
+"""The reason a touch held by the kill switch carries."""
 
 STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
 """The touch status each final verdict leaves."""
@@ -199,7 +203,9 @@ def _local_text(moment: datetime, tz: str) -> str:
 
 
 def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
-    """The rules, in order: opted out, marketing consent, care consent, suppression, lateness, quiet hours, caps."""
+    """The rules, in order: opted out, marketing consent, care consent, suppression, lateness, the kill
+    switch, quiet hours, caps. A touch held by the kill switch keeps its due time: when the switch goes
+    off it is sent, or skipped as too late if its moment passed meanwhile."""
     patient = facts.patient
     if patient is None or patient.opted_out_at is not None:
         return Verdict(SKIP, "opted_out")
@@ -241,6 +247,9 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
         return Verdict(SKIP, f"too_late: due {_local_text(due, facts.timezone)}")
     if touch.deferrals >= caps.MAX_DEFERRALS:
         return Verdict(SKIP, f"deferred_too_often ({touch.deferrals})")
+
+    if facts.practice is not None and facts.practice.paused_at is not None:
+        return Verdict(HOLD, PAUSED_REASON)
 
     tz, state = facts.timezone, facts.state
     window = quiet_hours.practice_window(facts.practice)
