@@ -148,3 +148,15 @@ class Access(StrEnum):
     CLINICIAN = "clinician"
     MANAGER = "manager"
     ADMIN = "admin"
+
+
+class Autonomy(StrEnum):
+    """How freely the bot answers an intent, chosen per practice (Practice.autonomy); AUTO when unset."""
+
+    AUTO = "auto"  # the reply goes at once
+    DRAFT = "draft"  # the reply waits in the inbox for staff to approve, edit or discard
+    OFF = "off"  # no reply: the text goes to the staff inbox
+
+
+CONTROLLED_INTENTS = tuple(i for i in Intent if i not in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP))
+"""The intents a practice may draft or switch off; opt-out, opt-in and help answer as carrier rules say."""

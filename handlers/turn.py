@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.conversation.autonomy import autonomy_for
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
 from bot.settings import Settings
 from bot.understanding.decision import Decision
-from bot.vocabulary import Direction, EscalationStatus, MessageKind, Urgency, is_paging
+from bot.vocabulary import Autonomy, Direction, EscalationStatus, MessageKind, Urgency, is_paging
 from store.models import (
     Appointment,
     ConversationState,
@@ -130,6 +131,11 @@ class Turn:
         if not may_reply(self.session, patient, kind, self.now):
             return None
         practice_id = self.practice_id()
+        autonomy = autonomy_for(self.session, practice_id, self.decision.intent, kind)
+        if autonomy == Autonomy.OFF:
+            self.actions.append(f"off:{kind}")
+            self.to_staff(f"bot_off:{self.decision.intent}")
+            return None
         body = compose(self.session, patient, kind, appointment=appointment, practice_id=practice_id, **values)
         row = outbox.queue_text(
             self.session,
@@ -142,8 +148,11 @@ class Turn:
             practice_id=practice_id,
             patient_id=patient.id if patient is not None else None,
             now=self.now,
+            status=outbox.DRAFT if autonomy == Autonomy.DRAFT else outbox.PENDING,
         )
-        if row is not None:
+        if row is not None and autonomy == Autonomy.DRAFT:
+            self.actions.append(f"draft:{kind}")  # waits in the inbox for staff to approve
+        elif row is not None:
             self.outbound.append(row.id)
             self.actions.append(f"reply:{kind}")
             state = self.state()

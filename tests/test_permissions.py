@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.vocabulary import Access, Role
 from store.db import session_scope
-from store.models import Appointment, Escalation, Location
+from store.models import Appointment, Escalation, Location, Message
 from tests import factories
 from web import permissions
 
@@ -54,10 +54,23 @@ def clinic(settings, clock):
             location_id=location.id,
         )
         staff = {role: factories.staff(db, practice.id, role).email for role in ROLES}
+        draft = Message(
+            practice_id=practice.id,
+            patient_id=patient.id,
+            direction="out",
+            kind="reply",
+            reply_kind="thanks",
+            from_number=factories.AUSTIN_NUMBER,
+            to_number=patient.phone,
+            body="Thank you!",
+            status="draft",
+        )
+        db.add(draft)
         db.flush()
         return {
             "patient_id": patient.id,
             "escalation_id": escalation.id,
+            "message_id": draft.id,
             "appointment_id": appointment.id,
             "answer": "decline",
             "name": "none.eml",

@@ -105,7 +105,7 @@ def queue_text(
         segments=counted.segments,
         encoding=counted.encoding,
         created_at=now,
-        sent_at=None if status == PENDING else now,
+        sent_at=None if status in (PENDING, DRAFT) else now,
         status_at=None if status == PENDING else now,
     )
     session.add(message)

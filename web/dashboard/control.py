@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from bot import runtime
+from bot.conversation import autonomy
+from bot.vocabulary import CONTROLLED_INTENTS, Autonomy
 from store.db import session_scope
 from store.models import AuditEvent, Practice, StaffUser
 from web.auth import load_staff
@@ -31,7 +33,44 @@ def control():
     """The kill switch and the bot's autonomy per intent."""
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
-        return render_template("control.html", practice=practice)
+        chosen = practice.autonomy or {}
+        rows = [(intent, chosen.get(intent, Autonomy.AUTO)) for intent in CONTROLLED_INTENTS]
+        return render_template("control.html", practice=practice, rows=rows, choices=tuple(Autonomy))
+
+
+@bp.post("/control/autonomy")
+def set_autonomy():
+    """Per intent: send automatically, draft for staff approval, or off (safety replies always go)."""
+    form = {key.removeprefix("intent:"): value for key, value in request.form.items() if key.startswith("intent:")}
+    chosen, errors = autonomy.parse(form)
+    if errors:
+        for error in errors:
+            flash(error, "error")
+        return redirect(url_for("dashboard.control"))
+    now = current_time()
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        before = dict(practice.autonomy or {})
+        after = {**before, **{intent: value for intent, value in chosen.items()}}
+        for intent in form:
+            if intent not in chosen:
+                after.pop(intent, None)  # back to auto
+        if after != before:
+            practice.autonomy = after
+            db.add(practice)
+            db.add(
+                AuditEvent(
+                    practice_id=practice.id,
+                    actor=f"staff:{g.staff.id}",
+                    action="autonomy_changed",
+                    subject_type="practice",
+                    subject_id=practice.id,
+                    detail={"before": before, "after": after},
+                    created_at=now,
+                )
+            )
+    flash("Saved: the bot's autonomy per intent.", "info")
+    return redirect(url_for("dashboard.control"))
 
 
 @bp.post("/control/kill-switch")

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.messaging import drafts as draft_replies
 from bot.staff.paging import acknowledge as acknowledge_escalation
 from bot.vocabulary import MessageKind
 from store.db import session_scope
@@ -67,7 +68,15 @@ def inbox():
             {"message": m, "patient": p, "decision": decision_view(m.decision), "age": ago(m.created_at, now)}
             for m, p in recent
         ]
-        return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice)
+        waiting = [
+            {
+                "message": m,
+                "patient": db.get(Patient, m.patient_id) if m.patient_id else None,
+                "age": ago(m.created_at, now),
+            }
+            for m in draft_replies.waiting(db, practice.id)
+        ]
+        return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice, drafts=waiting)
 
 
 def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, list[str]]:
