@@ -274,7 +274,15 @@ def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, cloc
     text_in("3")
     with session_scope(db_url) as session:
         figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
+    # A picked time is a request until the front desk confirms it: no booking, no revenue yet.
+    assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (0, 0, 0)
+    assert figures["requests_waiting"] == 1
+    client, token = front_desk(db_url, spa["practice_id"])
+    answer_request(client, token, db_url, "confirm")
+    with session_scope(db_url) as session:
+        figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
     assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (1, 1, 750)
+    assert figures["requests_waiting"] == 0
 
 
 def test_hours_written_wrongly_are_skipped_not_fatal(settings, clock, spa, db_url):

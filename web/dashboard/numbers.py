@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 
-from flask import render_template
+from flask import render_template, request
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -13,12 +13,20 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.vocabulary import ESCALATION_URGENCIES, MessageKind
 from store.db import session_scope
-from store.models import Appointment, Escalation, Message, Patient, Touch
+from store.models import Appointment, AuditEvent, Escalation, Message, Touch
 from web.dashboard import bp
 from web.dashboard.context import current_time, staff_practice
 
+PERIODS = (7, 30, 90)
+"""The windows a manager may pick on the numbers page (days, ending now)."""
 NUMBERS_DAYS = 30
-"""The window of the manager's numbers page."""
+"""The window shown when none (or one not in PERIODS) is picked."""
+
+NOT_SENT = ("draft", "discarded", "withheld")
+"""Outbound rows that never left: drafts waiting or discarded, texts the send gate withheld."""
+
+BOOKED = ("booked", "completed")
+"""Visits that count as bookings: a requested time counts only once the front desk confirmed it."""
 
 RESPONSE_WINDOW = timedelta(days=3)
 """A reply within this long after a touch counts as a response to it."""
@@ -29,14 +37,16 @@ BOOKING_WINDOW = timedelta(days=30)
 
 @bp.get("/numbers")
 def numbers():
-    """The last NUMBERS_DAYS days: texts, responses, opt-outs, escalations, touches, rebookings, revenue."""
+    """The last 7, 30 or 90 days (?days=): texts, responses, opt-outs, escalations, touches, rebookings, revenue."""
+    days = request.args.get("days", type=int)
+    days = days if days in PERIODS else NUMBERS_DAYS
     now = current_time()
-    since = now - timedelta(days=NUMBERS_DAYS)
+    since = now - timedelta(days=days)
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         figures = practice_numbers(db, practice.id, since, now)
         return render_template(
-            "numbers.html", figures=figures, since=since, now=now, days=NUMBERS_DAYS, practice=practice
+            "numbers.html", figures=figures, since=since, now=now, days=days, periods=PERIODS, practice=practice
         )
 
 
@@ -47,7 +57,7 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
             Message.practice_id == practice_id, Message.created_at >= since, Message.created_at <= now
         )
     ).all()
-    out = [m for m in messages if m.direction == "out" and m.kind != MessageKind.PAGE]
+    out = [m for m in messages if m.direction == "out" and m.kind != MessageKind.PAGE and m.status not in NOT_SENT]
     inbound = [m for m in messages if m.direction == "in"]
     alerts = [m for m in messages if m.kind == MessageKind.PAGE]
 
@@ -72,11 +82,21 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
         )
     )
 
-    opt_outs = db.exec(
-        select(func.count())
-        .select_from(Patient)
-        .where(Patient.practice_id == practice_id, Patient.opted_out_at >= since, Patient.opted_out_at <= now)
-    ).one()
+    # Opt-out events, not patients now opted out: a STOP later undone by START still happened. An erasure
+    # also marks the patient opted out but is no opt-out event: it is counted apart.
+    def events(action: str) -> int:
+        return db.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.practice_id == practice_id,
+                AuditEvent.action == action,
+                AuditEvent.created_at >= since,
+                AuditEvent.created_at <= now,
+            )
+        ).one()
+
+    opt_outs, erasures = events("opt_out"), events("patient_erased")
 
     escalation_rows = db.exec(
         select(Escalation).where(
@@ -126,9 +146,11 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
             Appointment.practice_id == practice_id,
             Appointment.created_at >= since,
             Appointment.created_at <= now,
-            col(Appointment.status).in_(("booked", "completed", "requested")),
+            col(Appointment.status).in_(BOOKED + ("requested",)),
         )
     ).all()
+    requested = [a for a in bookings if a.status == "requested"]
+    bookings = [a for a in bookings if a.status in BOOKED]
     after_touch = [
         a
         for a in bookings
@@ -143,6 +165,7 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
         "response_rate": round(100 * answered / len(sent_touches)) if sent_touches else None,
         "opt_outs": opt_outs,
         "opt_out_rate": round(100 * opt_outs / len(sent_touches), 1) if sent_touches else None,
+        "erasures": erasures,
         "escalations": escalations,
         "escalations_total": len(escalation_rows),
         "touch_outcomes": touch_outcomes,
@@ -150,4 +173,5 @@ def practice_numbers(db: Session, practice_id: int, since: datetime, now: dateti
         "rebooked_appointments": len(after_touch),
         "revenue_after_touch": sum(a.price or 0 for a in after_touch),
         "booked_by_text": sum(1 for a in bookings if a.source == "bot"),
+        "requests_waiting": len(requested),
     }
