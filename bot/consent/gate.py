@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from bot import runtime
 from bot.clock import to_utc
@@ -51,6 +52,17 @@ def paused(session: Session, practice_id: int | None) -> bool:
     return practice is not None and practice.paused_at is not None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at: the patient's consent, their conversation's state, the practice's switch."""
+
+    opted_out: bool
+    marketing_sms: bool
+    wrong_number: bool
+    takeover_until: datetime | None
+    paused: bool
+
+
 def refusal(
     session: Session,
     patient: Patient,
@@ -60,23 +72,35 @@ def refusal(
     reply_kind: str | None = None,
     marketing: bool = False,
 ) -> str | None:
-    """Why this patient must not get a text of this kind now, or None when it may go.
-
-    Opted out: only the opt-out confirmation. A reported wrong number: only its apology and the
-    carrier's replies (CARRIER_REPLIES). A staff
-    takeover: staff's own texts and the safety replies only. Marketing needs marketing consent. The
-    practice's kill switch on: no touch and no bot reply but UNPAUSABLE_REPLIES."""
-    if patient.opted_out_at is not None and not (reply_kind or "").startswith("opt_out"):
-        return "opted_out"
-    if marketing and not patient.marketing_sms:
-        return "no_marketing_consent"
+    """Why this patient must not get a text of this kind now, or None when it may go (see `refuse`)."""
     state = session.get(ConversationState, patient.id)
-    if state is not None and state.wrong_number and reply_kind not in CARRIER_REPLIES | {Intent.WRONG_NUMBER}:
+    facts = Facts(
+        opted_out=patient.opted_out_at is not None,
+        marketing_sms=bool(patient.marketing_sms),
+        wrong_number=bool(state is not None and state.wrong_number),
+        takeover_until=state.takeover_until if state is not None else None,
+        paused=paused(session, patient.practice_id),
+    )
+    return refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing)
+
+
+def refuse(
+    facts: Facts, now: datetime, *, kind: str, reply_kind: str | None = None, marketing: bool = False
+) -> str | None:
+    """The rules, in order. Opted out: only the opt-out confirmation. A reported wrong number: only its
+    apology and the carrier's replies (CARRIER_REPLIES). A staff takeover: staff's own texts and the
+    safety replies only. Marketing needs marketing consent. The practice's kill switch on: no touch and
+    no bot reply but UNPAUSABLE_REPLIES."""
+    if facts.opted_out and not (reply_kind or "").startswith("opt_out"):
+        return "opted_out"
+    if marketing and not facts.marketing_sms:
+        return "no_marketing_consent"
+    if facts.wrong_number and reply_kind not in CARRIER_REPLIES | {Intent.WRONG_NUMBER}:
         return "wrong_number"
-    taken_over = state is not None and state.takeover_until is not None and to_utc(state.takeover_until) > now
+    taken_over = facts.takeover_until is not None and to_utc(facts.takeover_until) > now
     if taken_over and kind != MessageKind.STAFF and reply_kind not in SAFETY_REPLIES | HANDOVER_REPLIES:
         return "staff_takeover"
-    if kind in PAUSED_KINDS and reply_kind not in UNPAUSABLE_REPLIES and paused(session, patient.practice_id):
+    if kind in PAUSED_KINDS and reply_kind not in UNPAUSABLE_REPLIES and facts.paused:
         return PAUSED
     return None
 
@@ -107,12 +131,27 @@ def held(
         if patient_id is None:
             yield Check(None, session)
             return
-        query = select(Patient).where(Patient.id == patient_id)
+        # One round trip, plain columns (this runs before every text).
+        query = (
+            sa.select(
+                col(Patient.phone),
+                col(Patient.opted_out_at),
+                col(Patient.marketing_sms),
+                col(ConversationState.wrong_number),
+                col(ConversationState.takeover_until),
+                col(Practice.paused_at),
+            )
+            .select_from(Patient)
+            .outerjoin(ConversationState, col(ConversationState.patient_id) == col(Patient.id))
+            .outerjoin(Practice, col(Practice.id) == col(Patient.practice_id))
+            .where(col(Patient.id) == patient_id)
+        )
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        patient = session.exec(query).first()
-        if patient is None or patient.phone != to_number:
+            query = query.with_for_update(read=True, of=Patient)
+        row = session.execute(query).first()
+        if row is None or row[0] != to_number:
             yield Check(None, session)
             return
+        facts = Facts(row[1] is not None, bool(row[2]), bool(row[3]), row[4], row[5] is not None)
         now = runtime.clock().now()
-        yield Check(refusal(session, patient, now, kind=kind, reply_kind=reply_kind, marketing=marketing), session)
+        yield Check(refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing), session)
