@@ -248,3 +248,34 @@ def test_status_callback_points_at_the_public_url(settings, twilio, clock, db_ur
         message = session.exec(select(Message).where(Message.kind == "touch")).one()
     assert message.status in ("queued", "accepted", "sent")
     assert twilio.get(message.twilio_sid) is not None
+
+
+def test_an_email_whose_commit_fails_after_the_hand_off_is_never_sent_twice(
+    settings, twilio, clock, db_url, monkeypatch
+):
+    ids = seed_visit(db_url, email="ana@example.com")
+    touch_id = add_touch(db_url, ids, step="results", purpose="results")
+    with session_scope(db_url) as session:
+        session.get(Touch, touch_id).channel = "email"
+    finish = dispatch._finish
+
+    def crash_after_the_hand_off(session, touch, status, reason, *args, **kwargs):
+        if status == "sent" and (reason or "").startswith("email: "):
+            raise RuntimeError("the worker died before recording the mail")
+        return finish(session, touch, status, reason, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "_finish", crash_after_the_hand_off)
+    dispatch.tick()
+    with pytest.raises(RuntimeError):
+        dispatch.send_touch(touch_id)
+    monkeypatch.setattr(dispatch, "_finish", finish)
+    mails = list((runtime.settings().data_dir / "mail").glob("*.eml"))
+    assert len(mails) == 1
+    assert f"Message-ID: {dispatch.email_message_id(touch_id)}" in mails[0].read_text()
+
+    assert touch_row(db_url, touch_id).status == "sending"
+    assert dispatch.settle_sending(touch_id, clock.now()) is True
+    touch = touch_row(db_url, touch_id)
+    assert (touch.status, touch.reason) == ("failed", "email_outcome_unknown")
+    dispatch_all(runtime.settings(), rounds=2)
+    assert len(list((runtime.settings().data_dir / "mail").glob("*.eml"))) == 1
