@@ -77,6 +77,8 @@ ROUTES: dict[str, str] = {
     "dashboard.control": "control_bot",
     "dashboard.kill_switch": "control_bot",
     "dashboard.set_autonomy": "control_bot",
+    "dashboard.settings_page": "change_settings",
+    "dashboard.save_settings": "change_settings",
     "dashboard.approve_draft": "reply",
     "dashboard.discard_draft": "reply",
     "auth.change_password": "change_own_password",

@@ -74,6 +74,16 @@ def _url(value: str, name: str) -> str:
     return value
 
 
+def checked_facts(loaded: dict, name: str) -> dict:
+    """Facts as the bot reads them: each a text, or an object of language or location to text."""
+    bad = [key for key, value in loaded.items() if not isinstance(value, (str, dict)) or not str(key).strip()]
+    if bad:
+        raise AdminError(
+            f"{name}: {', '.join(sorted(map(str, bad)))}: a fact is text, or an object of language or location to text"
+        )
+    return dict(loaded)
+
+
 def practice_view(practice: Practice) -> dict:
     return {
         "id": practice.id,
@@ -128,12 +138,9 @@ def practice_set(session: Session, slug: str | None = None, **values) -> Practic
             raise AdminError(f"--facts: {path} is not valid JSON (line {error.lineno}: {error.msg})") from None
         if not isinstance(loaded, dict):
             raise AdminError(f"--facts: {path} must hold a JSON object of fact name to text")
-        bad = [key for key, value in loaded.items() if not isinstance(value, (str, dict))]
-        if bad:
-            raise AdminError(
-                f"--facts: {', '.join(sorted(bad))}: a fact is text, or an object of language or location to text"
-            )
-        facts.update(loaded)
+        facts.update(checked_facts(loaded, "--facts"))
+    if values.get("facts_data") is not None:
+        facts = checked_facts(values["facts_data"], "facts")
     if values.get("sender_name") is not None:
         facts["sender_name"] = values["sender_name"].strip()
     for key, value in changes.items():
