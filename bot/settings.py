@@ -139,6 +139,9 @@ class Settings:
     sender_mps: float = 1.0
     pacing: bool = True
     secret_key: str | None = field(default=None, repr=False)
+    erasure_key: str | None = field(default=None, repr=False)
+    """Keys the hash that keeps an erased number suppressed; SECRET_KEY when unset (then set this to the old
+    SECRET_KEY before rotating it, or erased numbers stop being recognised)."""
     demo: bool = False
     repage_minutes: int = 10
     booking_mode: str = "request"
@@ -190,6 +193,7 @@ class Settings:
             sender_mps=_float(env, "AFTERCARE_SENDER_MPS", cls.sender_mps, minimum=0.01),
             pacing=_bool(env, "AFTERCARE_PACING", True),
             secret_key=_str(env, "SECRET_KEY"),
+            erasure_key=_str(env, "AFTERCARE_ERASURE_KEY"),
             demo=_bool(env, "AFTERCARE_DEMO", False),
             repage_minutes=_int(env, "AFTERCARE_REPAGE_MINUTES", cls.repage_minutes, 1, 240),
             booking_mode=_choice(env, "AFTERCARE_BOOKING_MODE", cls.booking_mode, ("request", "direct")),

@@ -109,6 +109,7 @@ def test_two_worker_processes_send_one_text_each(settings, twilio, clock, db_url
         "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "TWILIO_FROM_NUMBER": PRACTICE_NUMBER,
         "AFTERCARE_PACING": "false",
+        "SECRET_KEY": settings.secret_key,  # keys the gate's check for erased numbers, as in any real worker
         "PYTHONPATH": str(ROOT),
     }
     script = (

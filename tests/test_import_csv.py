@@ -69,6 +69,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path, settings):
 def test_cli_exit_code_and_messages(tmp_path, settings, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)  # keys the hash that recognises erased numbers
     path = write(tmp_path / "in.csv", [GOOD, {**GOOD, "external_id": "A-9", "status": "finished"}])
     assert main(["import", "appointments", str(path)]) == 1
     captured = capsys.readouterr()

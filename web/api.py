@@ -45,7 +45,11 @@ def post_appointment():
         item = validate(payload)
     except ValidationError as exc:
         return jsonify(error="invalid appointment", errors=exc.errors), 400
-    return jsonify(status="ok", **_upsert(item))
+    try:
+        ids = _upsert(item)
+    except ValidationError as exc:  # what only the stored rows can tell, such as a number erased on request
+        return jsonify(error="invalid appointment", errors=exc.errors), 400
+    return jsonify(status="ok", **ids)
 
 
 UPSERT_ATTEMPTS = 5

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.consent.privacy import ERASED_PREFIX, erased_number, is_erased
 from bot.vocabulary import Intent, MessageKind, Urgency
 from store.db import session_scope
 from store.models import ConversationState, Patient, Practice
@@ -61,6 +62,7 @@ class Facts:
     wrong_number: bool
     takeover_until: datetime | None
     paused: bool
+    erased: bool = False
 
 
 def refusal(
@@ -80,6 +82,7 @@ def refusal(
         wrong_number=bool(state is not None and state.wrong_number),
         takeover_until=state.takeover_until if state is not None else None,
         paused=paused(session, patient.practice_id),
+        erased=is_erased(patient),
     )
     return refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing)
 
@@ -87,10 +90,12 @@ def refusal(
 def refuse(
     facts: Facts, now: datetime, *, kind: str, reply_kind: str | None = None, marketing: bool = False
 ) -> str | None:
-    """The rules, in order. Opted out: only the opt-out confirmation. A reported wrong number: only its
+    """The rules, in order. Erased on request: nothing, ever. Opted out: only the opt-out confirmation. A reported wrong number: only its
     apology and the carrier's replies (CARRIER_REPLIES). A staff takeover: staff's own texts and the
     safety replies only. Marketing needs marketing consent. The practice's kill switch on: no touch and
     no bot reply but UNPAUSABLE_REPLIES."""
+    if facts.erased:
+        return "erased"
     if facts.opted_out and not (reply_kind or "").startswith("opt_out"):
         return "opted_out"
     if marketing and not facts.marketing_sms:
@@ -150,7 +155,10 @@ def held(
             query = query.with_for_update(read=True, of=Patient)
         row = session.execute(query).first()
         if row is None or row[0] != to_number:
-            yield Check(None, session)
+            # Not the patient's own number: a page to staff passes, but never an erased number (a stale
+            # or mistaken id must not reach it), and an erased patient's row reaches no number at all.
+            gone = row is not None and row[0].startswith(ERASED_PREFIX)
+            yield Check("erased" if gone or erased_number(session, to_number) else None, session)
             return
         facts = Facts(row[1] is not None, bool(row[2]), bool(row[3]), row[4], row[5] is not None)
         now = runtime.clock().now()

@@ -1,14 +1,52 @@
-"""A patient's right to their data: export everything we hold, or erase all but the opt-out record."""
+"""A patient's right to their data: export everything we hold, or erase all but the opt-out record.
+
+An erased patient's row stays as the opt-out record, but its number is replaced by a keyed hash of it
+(ERASED_PREFIX + HMAC-SHA256 of the E.164 number): we no longer hold the number, yet recognise it when it
+texts again or a practice system sends it back, and keep it suppressed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date, datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, or_, select
 
 from bot import runtime
+from bot.errors import ConfigError, ValidationError
+from bot.messaging.phones import normalize
 from store.models import Appointment, AuditEvent, ConversationState, Escalation, Message, Patient, Referral, Touch
+
+ERASED_PREFIX = "erased:"
+"""How the phone column of an erased patient starts: what follows is the keyed hash, never the number."""
+
+
+def erased_marker(phone: str) -> str:
+    """What an erased patient's phone column holds for this number (the same for any spelling of it)."""
+    settings = runtime.settings()
+    key = settings.erasure_key or settings.secret_key
+    if not key:
+        raise ConfigError("AFTERCARE_ERASURE_KEY or SECRET_KEY: needed to recognise erased numbers")
+    try:
+        number = normalize(phone, settings.default_country)
+    except ValidationError:
+        number = phone.strip()
+    return ERASED_PREFIX + hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+
+
+def is_erased(patient: Patient) -> bool:
+    """Whether this patient row is what is left of an erasure."""
+    return patient.phone.startswith(ERASED_PREFIX)
+
+
+def erased_number(session: Session, phone: str, practice_id: int | None = None) -> Patient | None:
+    """The erased patient this number belonged to (at this practice, or any when None), if any."""
+    query = select(Patient).where(Patient.phone == erased_marker(phone))
+    if practice_id is not None:
+        query = query.where(Patient.practice_id == practice_id)
+    return session.exec(query).first()
 
 
 def _plain(row) -> dict:
@@ -65,7 +103,10 @@ def export_patient(session: Session, patient_id: int, actor: str = "cli") -> dic
 
 
 def erased(session: Session, patient_id: int) -> bool:
-    """Whether this patient was erased (what is left is the number and its opt-out)."""
+    """Whether this patient was erased (what is left is the hashed number and its opt-out)."""
+    patient = session.get(Patient, patient_id)
+    if patient is not None and is_erased(patient):
+        return True
     return (
         session.exec(
             select(AuditEvent.id).where(
@@ -79,8 +120,9 @@ def erased(session: Session, patient_id: int) -> bool:
 
 
 def erase_patient(session: Session, patient_id: int, actor: str = "cli") -> bool:
-    """Delete what we hold about a patient but the number and its opt-out, which must outlive the rest
-    so the number is never texted again (a practice system re-sending the patient cannot undo it)."""
+    """Delete what we hold about a patient but the opt-out, kept under a keyed hash of the number (not the
+    number), which must outlive the rest so the number is never texted again (a START from it, or a
+    practice system sending the patient back, cannot undo it)."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         return False
@@ -115,6 +157,8 @@ def erase_patient(session: Session, patient_id: int, actor: str = "cli") -> bool
     ):
         setattr(patient, key, None)
     patient.care_sms = patient.marketing_sms = patient.vip = False
+    if not is_erased(patient):
+        patient.phone = erased_marker(patient.phone)
     if patient.opted_out_at is None:
         patient.opted_out_at = now
         patient.opt_out_source = "erasure request"

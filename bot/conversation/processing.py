@@ -9,6 +9,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col
 
 from bot import runtime
+from bot.consent.privacy import erased_number
 from bot.conversation.escalations import open_escalation
 from bot.conversation.inbound import CLAIM_EXPIRES
 from bot.messaging import outbox
@@ -16,11 +17,11 @@ from bot.messaging.phones import mask
 from bot.staff import paging
 from bot.understanding import guards
 from bot.understanding.classifier import classify
-from bot.vocabulary import Direction, is_paging
+from bot.vocabulary import Direction, Urgency, is_paging
 from handlers import Turn, route
 from store.db import session_scope
 from store.models import ConversationState, Message, Patient
-from store.queries import last_visit, patients_for_inbound, recent_messages
+from store.queries import last_visit, patients_for_inbound, practice_for_number, recent_messages
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,20 @@ def build_context(session: Session, message: Message, patient: Patient | None) -
     return context
 
 
+def _from_erased_number(session: Session, message: Message, gone: Patient, now) -> str:
+    """A text from a number erased on request changes nothing (a START does not resubscribe it) and
+    nothing answers it; an admin gets an item to decide what to do (a new consent is a person's call)."""
+    message.practice_id = gone.practice_id
+    message.decision = {"erased": True, "handler": "erased_number", "actions": ["admin_item"]}
+    message.processed_at = now
+    session.add(message)
+    session.flush()
+    escalation = open_escalation(session, message.id, None, Urgency.ROUTINE, "erased_number_texted")
+    escalation.practice_id = gone.practice_id
+    session.add(escalation)
+    return "erased"
+
+
 def handle_message(message_id: int) -> str:
     """Guards, then the classifier, then the decision's consequences; the decision is stored on the message."""
     settings = runtime.settings()
@@ -72,6 +87,10 @@ def handle_message(message_id: int) -> str:
         if patient is not None:
             message.patient_id = patient.id
             message.practice_id = patient.practice_id
+        else:
+            gone = erased_number(session, message.from_number, practice_for_number(session, message.to_number))
+            if gone is not None:
+                return _from_erased_number(session, message, gone, now)
         context = build_context(session, message, patient)
 
         # Guards again, now with the treatment known: a red flag is escalated before any LLM call.

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot import runtime
+from bot.consent.privacy import erased_number
+from bot.errors import ValidationError
 from bot.intake.referrals import link_referral
 from bot.intake.schema import AppointmentIn
 from bot.touches.planner import plan_appointment
@@ -141,6 +143,9 @@ def _upsert_patient(session: Session, practice_id: int, item: AppointmentIn, sou
         patient = session.exec(
             select(Patient).where(Patient.practice_id == practice_id, Patient.phone == data["phone"])
         ).first()
+    if patient is None and erased_number(session, data["phone"], practice_id) is not None:
+        # Erased on request: storing the patient again would undo the erasure and could text them.
+        raise ValidationError([{"field": "patient.phone", "message": "belongs to a patient erased on request"}])
     if patient is None:
         patient = Patient(practice_id=practice_id, phone=data["phone"], created_at=now)
     for key in ("external_id", "phone", "first_name", "last_name", "email", "birthday", "language"):
