@@ -19,6 +19,13 @@ class TransportError(AftercareError):
         self.status = status
 
 
+class MailNotConfigured(TransportError):
+    """No SMTP_URL outside the demo: the mail was not sent, and no retry can send it."""
+
+    def __init__(self):
+        super().__init__("not sent: SMTP_URL is not set", permanent=True)
+
+
 class AmbiguousSendError(TransportError):
     """The request may or may not have reached Twilio (5xx, read timeout)."""
 

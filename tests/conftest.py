@@ -287,3 +287,9 @@ def spa(settings, clock, db_url):
             "service_id": service.id,
             "location_id": location.id,
         }
+
+
+@pytest.fixture
+def mail_sink(twilio, clock):
+    """Demo mode's local mail sink, where tests read the mail sent: outside the demo, no SMTP_URL sends none."""
+    runtime.configure(runtime.settings().with_(demo=True), clock)

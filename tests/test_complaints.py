@@ -53,7 +53,7 @@ def test_a_complaint_is_apologised_for_and_a_manager_who_prefers_texts_is_texted
     assert (item.reason, item.urgency, item.status) == ("complaint", "routine", "open") and item.paged_at is not None
 
 
-def test_a_manager_who_prefers_email_gets_an_email(settings, twilio, clock, spa, db_url):
+def test_a_manager_who_prefers_email_gets_an_email(settings, twilio, clock, spa, db_url, mail_sink):
     add_staff(
         db_url,
         spa["practice_id"],

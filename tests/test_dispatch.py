@@ -8,6 +8,8 @@ import pytest
 from sqlmodel import select
 
 from bot import runtime
+from bot.errors import MailNotConfigured
+from bot.messaging import mailer
 from bot.touches import dispatch
 from store.db import session_scope
 from store.models import (
@@ -227,7 +229,7 @@ def test_transient_failure_retries_with_backoff_then_sends(settings, twilio, clo
     assert len(twilio.messages) == 1
 
 
-def test_results_step_goes_by_email_when_the_patient_has_one(settings, twilio, clock, db_url):
+def test_results_step_goes_by_email_when_the_patient_has_one(settings, twilio, clock, db_url, mail_sink):
     ids = seed_visit(db_url, email="ana@example.com")
     touch_id = add_touch(db_url, ids, step="results", purpose="results")
     with session_scope(db_url) as session:
@@ -251,7 +253,7 @@ def test_status_callback_points_at_the_public_url(settings, twilio, clock, db_ur
 
 
 def test_an_email_whose_commit_fails_after_the_hand_off_is_never_sent_twice(
-    settings, twilio, clock, db_url, monkeypatch
+    settings, twilio, clock, db_url, monkeypatch, mail_sink
 ):
     ids = seed_visit(db_url, email="ana@example.com")
     touch_id = add_touch(db_url, ids, step="results", purpose="results")
@@ -279,3 +281,18 @@ def test_an_email_whose_commit_fails_after_the_hand_off_is_never_sent_twice(
     assert (touch.status, touch.reason) == ("failed", "email_outcome_unknown")
     dispatch_all(runtime.settings(), rounds=2)
     assert len(list((runtime.settings().data_dir / "mail").glob("*.eml"))) == 1
+
+
+def test_without_smtp_outside_the_demo_an_email_step_fails_with_the_reason_and_nothing_is_written(
+    settings, twilio, clock, db_url
+):
+    ids = seed_visit(db_url, email="ana@example.com")
+    touch_id = add_touch(db_url, ids, step="results", purpose="results")
+    with session_scope(db_url) as session:
+        session.get(Touch, touch_id).channel = "email"
+    dispatch_all(settings)
+    touch = touch_row(db_url, touch_id)
+    assert (touch.status, touch.reason) == ("failed", "email: not sent: SMTP_URL is not set")
+    assert not (settings.data_dir / "mail").exists()
+    with pytest.raises(MailNotConfigured):
+        mailer.send(runtime.settings(), "ana@example.com", "Results", "body")

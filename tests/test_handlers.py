@@ -69,7 +69,9 @@ def escalation(db_url) -> Escalation:
 # ------------------------------------------------------------------ safety
 
 
-def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(settings, twilio, clock, spa, db_url):
+def test_emergency_tells_the_patient_what_to_do_and_pages_on_call_and_backup(
+    settings, twilio, clock, spa, db_url, mail_sink
+):
     text_in("my lip is turning white and blotchy and it hurts a lot")
     [reply] = sent_to(twilio, PATIENT)
     assert "(512) 555-0177" in reply and "911" in reply and reply.startswith("Ana, this needs attention right away.")

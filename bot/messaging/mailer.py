@@ -1,4 +1,5 @@
-"""Email to patients (long-form results education) and staff: SMTP when SMTP_URL is set, else a local mail sink.
+"""Email to patients (long-form results education) and staff: SMTP when SMTP_URL is set; in the demo only,
+else a local mail sink. Outside the demo an unset SMTP_URL sends nothing and says so (MailNotConfigured).
 
 The sink stores each mail as an .eml file under <data_dir>/mail, so the demo
 can show what would have been sent.
@@ -16,7 +17,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from bot.errors import TransportError
+from bot.errors import MailNotConfigured, TransportError
 
 SMTP_TIMEOUT_S = 10.0
 """Seconds to connect to and talk with the SMTP server."""
@@ -41,11 +42,14 @@ def send(settings, to: str, subject: str, body: str, message_id: str | None = No
 
     `message_id` (e.g. derived from the touch) makes every attempt at one mail carry one Message-ID.
 
-    Raises TransportError (permanent when the server refused the recipient).
+    Raises TransportError (permanent when the server refused the recipient, or MailNotConfigured: no
+    SMTP_URL outside the demo, where a sink file would only pretend the mail went).
     """
     message = build(settings, to, subject, body, message_id)
     if settings.smtp_url:
         return _send_smtp(settings.smtp_url, message)
+    if not settings.demo:
+        raise MailNotConfigured()
     return str(_store(Path(settings.data_dir) / "mail", message))
 
 
