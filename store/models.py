@@ -52,6 +52,9 @@ class Location(SQLModel, table=True):
     phone: str | None = None  # the number patients call here; texts fall back on the practice's
     address: str | None = None
     state: str | None = None
+    # This location's own lines; unset, texts give the practice's.
+    emergency_line: str | None = None
+    review_url: str | None = None
 
 
 class Provider(SQLModel, table=True):

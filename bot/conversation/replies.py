@@ -92,7 +92,7 @@ def compose(
         visit = last_visit(session, patient.id)
         appointment, service = visit if visit else (None, None)
     location = session.get(Location, appointment.location_id) if appointment and appointment.location_id else None
-    # The location they visited gives the number to call; the practice's emergency line stays the same.
+    # The location they visited gives its numbers, address and review link.
     context = composer.context_for(practice, patient, service, provider, language, location)
     if provider is not None and appointment is not None:
         tz = local_zone(location, practice)

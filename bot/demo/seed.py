@@ -70,6 +70,8 @@ MIAMI = {
     "phone": "+13055550100",
     "state": "FL",
     "address": "1200 Brickell Ave, Suite 500, Miami, FL 33131",
+    "emergency_line": "+13055550199",
+    "review_url": "https://g.page/r/glow-aesthetics-miami/review",
 }
 
 FACTS = {

@@ -16,11 +16,12 @@ PLACEHOLDERS = {
     "sender": 'who is texting, e.g. "Maya" (practice fact `sender_name`, else "the team")',
     "practice": "the practice's name",
     "practice_phone": "the number to call: the visit's location's phone, else the practice's",
-    "emergency_line": "the number to call at once about a possible complication (the practice's emergency line, "
-    "else the number to call)",
+    "emergency_line": "the number to call at once about a possible complication (the visit's location's emergency "
+    "line, else the practice's, else the number to call)",
     "treatment": 'the service the patient had, e.g. "Botox forehead" (its Spanish name in Spanish texts, when it has one)',
     "provider": 'who treated the patient ("your provider" when unknown)',
-    "review_url": "the practice's review link",
+    "review_url": "the review link of the visit's location, else the practice's",
+    "address": "the visit's location's address, else the practice's (fact `address`)",
     "booking_hint": 'how to book: "reply here or call <phone>" (in the text\'s language)',
     "area": 'the treated area, e.g. "lips" ("the area" when unknown; in Spanish with its article, "los labios")',
     "visit_time": "the booked visit's day and time in the location's zone, e.g. \"Tuesday, Nov 24 at 3:30 PM\" "
@@ -37,6 +38,7 @@ SAMPLE_LONG = {
     "treatment": "Botox forehead, frown lines & crow's feet",
     "provider": "Dr. Katherine Lee",
     "review_url": "https://g.page/r/CbX4h2kLmN8pEAE/review",
+    "address": "1600 S Congress Ave, Suite 210, Austin, TX 78704",
     "booking_hint": "reply here or call (512) 555-0100",
     "area": "forehead and frown lines",
     "visit_time": "el miércoles 25 de noviembre a las 10:30",
@@ -94,6 +96,7 @@ FALLBACKS = {
         "booking_hint": "reply here",
         "booking_hint_phone": "reply here or call {phone}",
         "visit_time": "at your visit",
+        "address": "our office",
     },
     "es": {
         "first_name": "de nuevo",
@@ -106,6 +109,7 @@ FALLBACKS = {
         "booking_hint": "responde aqui",
         "booking_hint_phone": "responde aqui o llama al {phone}",
         "visit_time": "en tu cita",
+        "address": "la clinica",
     },
 }
 """Words for values a practice or patient record lacks, per language the plans ship."""
@@ -148,7 +152,8 @@ def context_for(
     with fallbacks in the text's language.
 
     Arguments:
-        location: where the visit was; its phone, when it has one, is the number the text gives.
+        location: where the visit was; its phone, emergency line, address and review link, when it has
+            them, are the ones the text gives.
         appointment, tz: the visit and its time zone, for {visit_time}.
     """
     words = FALLBACKS.get(language, FALLBACKS["en"])
@@ -160,7 +165,18 @@ def context_for(
         or facts.get("phone")
         or ""
     )
-    emergency = display_phone(practice.emergency_line if practice is not None else None)
+    # A location's own line and review link win; the practice's are for locations without their own.
+    emergency = display_phone(
+        (location.emergency_line if location is not None else None)
+        or (practice.emergency_line if practice is not None else None)
+    )
+    review_url = (
+        (location.review_url if location is not None else None)
+        or (practice.review_url if practice is not None else None)
+        or facts.get("review_url")
+        or ""
+    )
+    address = (location.address if location is not None else None) or facts.get("address")
     return {
         "first_name": _first(getattr(patient, "first_name", None)) or words["first_name"],
         "sender": facts.get("sender_name") or words["sender"],
@@ -169,7 +185,8 @@ def context_for(
         "emergency_line": emergency or phone or words["practice_phone"],
         "treatment": service_name(service, language) or words["treatment"],
         "provider": provider.name if provider is not None else words["provider"],
-        "review_url": (practice.review_url if practice is not None else None) or facts.get("review_url") or "",
+        "review_url": review_url,
+        "address": address if isinstance(address, str) else words["address"],
         "booking_hint": words["booking_hint_phone"].format(phone=phone) if phone else words["booking_hint"],
         "area": _area(service, language) or words["area"],
         "visit_time": (
