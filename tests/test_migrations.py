@@ -61,3 +61,20 @@ def test_0002_names_pages_and_keeps_reply_kinds_and_escalations_in_columns(db_ur
         (6, "touch", None, None),
         (7, "staff", None, None),
     ]
+
+
+def test_every_migration_has_its_own_revision_and_they_form_one_line():
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "store" / "migrations" / "versions"
+    found = {}
+    for path in sorted(folder.glob("*.py")):
+        text_ = path.read_text()
+        revision = re.search(r"^revision = ['\"](\w+)['\"]", text_, re.M).group(1)
+        down = re.search(r"^down_revision = (?:['\"](\w+)['\"]|None)", text_, re.M).group(1)
+        assert revision not in found, f"{path.name} reuses revision {revision}"
+        found[revision] = down
+    downs = [d for d in found.values() if d is not None]
+    assert len(downs) == len(set(downs)), "two migrations follow the same one: renumber the newer"
+    assert sorted(found) == [str(n).zfill(4) for n in range(1, len(found) + 1)]
