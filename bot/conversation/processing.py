@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import or_, update
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 def build_context(session: Session, message: Message, patient: Patient | None) -> dict:
     """What the classifier may know: treatment, days since the visit, the thread, the pending question.
     Never the patient's name, phone or birthday."""
-    context = {
+    context: dict[str, Any] = {
         "treatment": None,
         "days_since_visit": None,
         "last_outbound": None,
@@ -108,14 +109,14 @@ def handle_message(message_id: int) -> str:
     decision = classify(message.body, context, settings)
 
     with session_scope(runtime.db_url()) as session:
-        message = session.get(Message, message_id)
+        message = session.get_one(Message, message_id)  # read above, in the first transaction
         patient = session.get(Patient, message.patient_id) if message.patient_id else None
         record = dict(message.decision or {})
         record.update(decision.to_record())
         turn = Turn(session=session, message=message, patient=patient, decision=decision, now=now, settings=settings)
         route(turn)
-        if patient is not None:
-            state = turn.state()
+        state = turn.state()  # None without a patient
+        if state is not None:
             state.last_inbound_at = message.created_at
             state.updated_at = now
         record["actions"] = turn.actions

@@ -104,7 +104,7 @@ class AppointmentIn:
 
 
 class _Errors:
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list[dict] = []
 
     def add(self, name: str, message: str) -> None:
@@ -300,6 +300,8 @@ def validate(payload) -> AppointmentIn:
         errors.add("referral_code", "must be up to 60 characters, without control characters")
     if errors.items:
         raise ValidationError(errors.items)
+    # A required field left None added its error above.
+    assert external_id is not None and status is not None and start is not None and end is not None
     return AppointmentIn(
         external_id=external_id,
         status=status,

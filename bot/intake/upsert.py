@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.consent.privacy import erased_number
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def _default_practice(session: Session) -> Practice:
-    practice = session.exec(select(Practice).order_by(Practice.id)).first()
+    practice = session.exec(select(Practice).order_by(col(Practice.id))).first()
     if practice is None:
         practice = Practice(name="My Med Spa", slug="my-med-spa")
         session.add(practice)
@@ -41,7 +41,7 @@ def upsert(session: Session, item: AppointmentIn, source: str = "api") -> dict:
     location = None
     if item.location and item.location["external_id"]:
         location = session.exec(select(Location).where(Location.external_id == item.location["external_id"])).first()
-    practice = session.get(Practice, location.practice_id) if location else _default_practice(session)
+    practice = session.get_one(Practice, location.practice_id) if location else _default_practice(session)
     if item.location:
         if location is None:
             location = Location(

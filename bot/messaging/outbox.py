@@ -152,7 +152,7 @@ def deliver(message_id: int) -> str:
             return "too late"
         claimed = session.exec(
             update(Message)
-            .where(Message.id == message_id, Message.status == PENDING)
+            .where(col(Message.id) == message_id, col(Message.status) == PENDING)
             .values(status=TRANSMITTING, status_at=now)
         ).rowcount
         if claimed != 1:
@@ -174,7 +174,7 @@ def deliver(message_id: int) -> str:
         return "ambiguous"
     except TransportError as error:
         with session_scope(runtime.db_url()) as session:
-            message = session.get(Message, message_id)
+            message = session.get_one(Message, message_id)  # claimed above: the row is there
             message.status_at = runtime.clock().now()
             message.error_code = error.code
             message.status = "failed" if error.permanent else PENDING
@@ -227,7 +227,7 @@ def _record_in(session: Session, message_id: int, sid: str, status: str, segment
     """Twilio's SID and status on the row, in the transaction that sent it: a delivery callback that
     arrives a moment later finds the SID."""
     now = runtime.clock().now()
-    message = session.get(Message, message_id)
+    message = session.get_one(Message, message_id)
     message.twilio_sid = sid
     message.status = status or "sent"
     message.segments = segments or message.segments
@@ -255,7 +255,7 @@ def sweep(now: datetime | None = None) -> dict:
                 Message.direction == Direction.OUT,
                 Message.status == TRANSMITTING,
                 col(Message.kind).in_(ANSWERS),
-                Message.status_at < now - SENDING_GRACE,
+                col(Message.status_at) < now - SENDING_GRACE,
             )
         ).all()
     requeued = 0
@@ -276,7 +276,7 @@ def sweep(now: datetime | None = None) -> dict:
         with session_scope(runtime.db_url()) as session:
             requeued += session.exec(
                 update(Message)
-                .where(Message.id == message.id, Message.status == TRANSMITTING)
+                .where(col(Message.id) == message.id, col(Message.status) == TRANSMITTING)
                 .values(status=PENDING, status_at=now)
             ).rowcount
         lost.append(message.id)

@@ -87,12 +87,10 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
                 )
                 if row is not None:
                     written.append(row.id)
-        column = Escalation.paged_at if round_ == 1 else Escalation.repaged_at
+        column = col(Escalation.paged_at) if round_ == 1 else col(Escalation.repaged_at)
         first = (
             session.exec(
-                update(Escalation)
-                .where(Escalation.id == escalation.id, col(column).is_(None))
-                .values({column.key: now})
+                update(Escalation).where(col(Escalation.id) == escalation.id, column.is_(None)).values({column: now})
             ).rowcount
             == 1
         )
@@ -149,14 +147,13 @@ def alert_managers(escalation_id: int) -> int:
                 StaffUser.role == Role.MANAGER,
                 StaffUser.active == True,  # noqa: E712
             )
-            .order_by(StaffUser.id)
+            .order_by(col(StaffUser.id))
         ).all()
         body, subject = _complaint_text(session, escalation)
         sender = _sender(session, escalation)
         written, emails = [], []
         for person in managers:
-            by_email = person.email and (person.alert_by == "email" or not person.phone)
-            if by_email:
+            if person.email and (person.alert_by == "email" or not person.phone):
                 emails.append((person.email, person.id))
             elif person.phone:
                 row = outbox.queue_text(
@@ -176,7 +173,7 @@ def alert_managers(escalation_id: int) -> int:
         first = (
             session.exec(
                 update(Escalation)
-                .where(Escalation.id == escalation.id, col(Escalation.paged_at).is_(None))
+                .where(col(Escalation.id) == escalation.id, col(Escalation.paged_at).is_(None))
                 .values(paged_at=now)
             ).rowcount
             == 1
@@ -226,7 +223,7 @@ def _treatment(session: Session, patient: Patient | None, escalation: Escalation
         return ""
     visit = session.exec(
         select(Service.name, Appointment.start_at)
-        .join(Service, Service.id == Appointment.service_id)
+        .join(Service, col(Service.id) == Appointment.service_id)
         .where(Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.COMPLETED)
         .order_by(col(Appointment.start_at).desc())
     ).first()
@@ -241,7 +238,7 @@ def recipients(session: Session, escalation: Escalation, round_: int) -> list[St
     staff = session.exec(
         select(StaffUser)
         .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
-        .order_by(StaffUser.id)
+        .order_by(col(StaffUser.id))
     ).all()
     managers = [s for s in staff if s.role == Role.MANAGER]
     if round_ == 1:
@@ -332,7 +329,7 @@ def sweep(now: datetime | None = None) -> dict:
                     Escalation.status == EscalationStatus.OPEN,
                     col(Escalation.paged_at).is_not(None),
                     col(Escalation.repaged_at).is_(None),
-                    Escalation.paged_at <= now - after,
+                    col(Escalation.paged_at) <= now - after,
                 )
             )
         )
@@ -390,7 +387,8 @@ def staff_acknowledgement(session: Session, message: Message) -> bool:
     if not match and patients_for_inbound(session, message.from_number, message.to_number):
         return False  # staff are patients too: anything but an ACK is read as the patient's text
     now = runtime.clock().now()
-    record = {"intent": "staff", "path": "staff", "actions": []}
+    actions: list[str] = []
+    record = {"intent": "staff", "path": "staff", "actions": actions}
     if match:
         person_ids = [s.id for s in staff]
         query = select(Escalation).where(
@@ -410,7 +408,7 @@ def staff_acknowledgement(session: Session, message: Message) -> bool:
         if escalation is not None:
             person = next(s for s in staff if s.practice_id == escalation.practice_id)
             acknowledge(session, escalation, person.id, now, via="sms")
-            record["actions"].append(f"acknowledged:{escalation.id}")
+            actions.append(f"acknowledged:{escalation.id}")
             log.info(
                 "escalation %s acknowledged by staff %s from %s", escalation.id, person.id, mask(message.from_number)
             )
