@@ -26,9 +26,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.booking import open_times as slots
 from bot.booking import picks, visits
@@ -71,7 +72,7 @@ def handle(turn: Turn) -> None:
         if not asked_again:
             turn.reply("slots_ask")
             pending["declined"] = sorted(set(pending.get("declined", []) + declined))
-            turn.state().pending = dict(pending)
+            turn.patient_state().pending = dict(pending)
             return
         offer(turn, exclude=set(pending.get("declined", [])) | set(declined), moving=pending.get("moves"))
         return
@@ -96,14 +97,15 @@ def standing_offer(turn: Turn) -> dict | None:
     return pending
 
 
-def offer(turn: Turn, taken: bool = False, exclude: set[str] = frozenset(), moving: int | None = None) -> None:
+def offer(turn: Turn, taken: bool = False, exclude: Collection[str] = frozenset(), moving: int | None = None) -> None:
     """Text up to three open times and remember them; the staff inbox when there are none.
 
     `moving` is the id of an upcoming visit to move: its service and provider are looked at first."""
-    session, patient = turn.session, turn.patient
+    session, patient = turn.session, turn.known_patient()
     moved = session.get(Appointment, moving) if moving else None
+    visit: tuple[Appointment, Service] | None
     if moved is not None and moved.status in visits.UPCOMING_STATUSES:
-        visit = (moved, session.get(Service, moved.service_id))
+        visit = (moved, session.get_one(Service, moved.service_id))
     else:
         moved, visit = None, last_visit(session, patient.id)
     if visit is None:
@@ -146,7 +148,7 @@ def offer(turn: Turn, taken: bool = False, exclude: set[str] = frozenset(), movi
     if turn.reply(kind, appointment=moved, options=listed) is None:
         _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
         return
-    turn.state().pending = {
+    turn.patient_state().pending = {
         "kind": "slots",
         "options": [s.as_option() for s in found],
         "service_id": service.id,
@@ -172,7 +174,7 @@ def _offer_again(turn: Turn, pending: dict) -> None:
 
 
 def _book(turn: Turn, pending: dict, option: dict) -> None:
-    session, patient = turn.session, turn.patient
+    session, patient = turn.session, turn.known_patient()
     service = session.get(Service, pending["service_id"])
     start = to_utc(datetime.fromisoformat(option["start"]))
     moving = session.get(Appointment, pending["moves"]) if pending.get("moves") else None
@@ -204,7 +206,7 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
         if reason == "booking_request":
             item.note += " Confirm or decline on the patient's page."
         turn.actions += [f"moved_appointment:{moving.id}", "staff_inbox"]
-        turn.state().pending = dict(pending, moves=moving.id, picked=option["start"]) if not direct else None
+        turn.patient_state().pending = dict(pending, moves=moving.id, picked=option["start"]) if not direct else None
         turn.reply("requested" if moving.status == "requested" else "moved", appointment=moving)
         return
     appointment = Appointment(
@@ -227,7 +229,7 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     plan_appointment(session, appointment.id, turn.now)  # a future booking holds back rebook and win-back texts
     if direct:
         _inbox_item(turn, appointment, "booked_by_text", f"Booked by text for {when} with {who}: {service.name}.")
-        turn.state().pending = None
+        turn.patient_state().pending = None
         turn.actions += [f"booked_appointment:{appointment.id}", "staff_inbox"]
         turn.reply("confirmed", appointment=appointment)
         return
@@ -238,7 +240,7 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
         note = f"Asked by text for {when} with {who}: {service.name}. Confirm or decline on the patient's page."
     _inbox_item(turn, appointment, "booking_request", note)
     # The offer stays: a different pick before the front desk answers moves this request.
-    turn.state().pending = dict(pending, moves=appointment.id, picked=option["start"])
+    turn.patient_state().pending = dict(pending, moves=appointment.id, picked=option["start"])
     turn.actions += [f"requested_appointment:{appointment.id}", "staff_inbox"]
     turn.reply("move_requested" if moving is not None else "requested", appointment=appointment)
 
@@ -249,7 +251,7 @@ def _inbox_item(turn: Turn, appointment: Appointment, reason: str, note: str):
     if reason == "booking_request":
         item = turn.session.exec(
             select(Escalation).where(
-                Escalation.patient_id == turn.patient.id,
+                Escalation.patient_id == turn.known_patient().id,
                 Escalation.reason == reason,
                 Escalation.status != "resolved",
             )
@@ -260,7 +262,7 @@ def _inbox_item(turn: Turn, appointment: Appointment, reason: str, note: str):
     return item
 
 
-def _own_time(moved: Appointment | None, exclude: set[str]) -> set[str]:
+def _own_time(moved: Appointment | None, exclude: Collection[str]) -> set[str]:
     """Times not to offer: those turned down, and the visit's own time when it is the one being moved."""
     if moved is None:
         return set(exclude)
@@ -290,13 +292,13 @@ def _providers(session, appointment: Appointment, location: Location | None) -> 
     everyone = session.exec(
         select(Provider)
         .where(Provider.practice_id == appointment.practice_id, Provider.active == True)  # noqa: E712
-        .order_by(Provider.id)
+        .order_by(col(Provider.id))
     ).all()
     category = session.get(Service, appointment.service_id).category
     performs = set(
         session.exec(
             select(Appointment.provider_id)
-            .join(Service, Service.id == Appointment.service_id)
+            .join(Service, col(Service.id) == Appointment.service_id)
             .where(
                 Appointment.practice_id == appointment.practice_id,
                 Appointment.status == AppointmentStatus.COMPLETED,

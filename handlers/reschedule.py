@@ -56,8 +56,11 @@ def awaiting_answer(turn: Turn) -> bool:
 def answer(turn: Turn) -> None:
     """YES cancels the visit asked about; no keeps it."""
     pending = _pending_cancel(turn)
+    if pending is None:  # routed here only when awaiting_answer found the question open
+        turn.actions.append("nothing_to_cancel")
+        return
     visit = turn.session.get(Appointment, pending["appointment_id"])
-    turn.state().pending = None
+    turn.patient_state().pending = None
     if visit is None or visit.status not in visits.UPCOMING_STATUSES:
         turn.actions.append("nothing_to_cancel")
         return
@@ -67,7 +70,7 @@ def answer(turn: Turn) -> None:
         return
     late = visits.is_late(visit, turn.now)
     visits.cancel(turn.session, visit, turn.now, reason="cancelled_by_text")
-    service = turn.session.get(Service, visit.service_id)
+    service = turn.session.get_one(Service, visit.service_id)
     item = open_escalation(turn.session, turn.message.id, turn.patient, "routine", "visit_cancelled")
     when = rebook.describe(visit.start_at, pending.get("tz") or "UTC", "en")
     item.note = (
@@ -83,8 +86,8 @@ def _ask_to_cancel(turn: Turn, visit: Appointment) -> None:
     if turn.reply("cancel_confirm", appointment=visit, policy=_policy(turn) if late else "") is None:
         turn.to_staff("reschedule_or_cancel")
         return
-    practice = turn.session.get(Practice, turn.patient.practice_id)
-    turn.state().pending = {
+    practice = turn.session.get_one(Practice, turn.known_patient().practice_id)
+    turn.patient_state().pending = {
         "kind": "cancel",
         "appointment_id": visit.id,
         "asked_at": turn.now.isoformat(),
@@ -108,7 +111,7 @@ def _pending_cancel(turn: Turn) -> dict | None:
 
 def _policy(turn: Turn) -> str:
     """The practice's cancellation policy, from its facts, as a sentence to append (or nothing)."""
-    facts = turn.session.get(Practice, turn.patient.practice_id).facts or {}
+    facts = turn.session.get_one(Practice, turn.known_patient().practice_id).facts or {}
     policy = facts.get("cancellation_policy")
     if isinstance(policy, dict):
         policy = policy.get(turn.language()) or policy.get("en")

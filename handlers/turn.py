@@ -115,6 +115,19 @@ class Turn:
             self.session.add(found)
         return found
 
+    def known_patient(self) -> Patient:
+        """The patient, in a handler that already returned when there is none."""
+        if self.patient is None:
+            raise LookupError(f"message {self.message.id} has no patient")
+        return self.patient
+
+    def patient_state(self) -> ConversationState:
+        """The patient's conversation state, in a handler that already returned when there is no patient."""
+        state = self.state()
+        if state is None:
+            raise LookupError(f"message {self.message.id} has no patient")
+        return state
+
     # ----------------------------------------------------------------- reply
 
     def language(self) -> str:

@@ -13,6 +13,7 @@ Three slots are offered, on different days when the calendar allows.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -280,7 +281,7 @@ def open_slots(
     now: datetime,
     prefs: Preferences | None = None,
     count: int = OFFERED,
-    exclude: set[str] = frozenset(),
+    exclude: Collection[str] = frozenset(),
     ignore: int | None = None,
 ) -> list[Slot]:
     """Up to `count` open times for `service` with any of `providers`, on different days first.
@@ -298,7 +299,7 @@ def open_slots(
     for offset in range(1, HORIZON_DAYS + 1):
         day = today + timedelta(days=offset)
         for provider in providers:
-            hours = (provider.working_hours or {}).get(WEEKDAYS[day.weekday()])
+            hours = (provider.working_hours or {}).get(WEEKDAYS[day.weekday()]) or ()
             try:
                 opens, closes = (datetime.combine(day, time.fromisoformat(h), tzinfo=zone) for h in hours)
             except (TypeError, ValueError):  # no hours that day, or hours not written as ["09:00", "17:00"]
@@ -337,10 +338,10 @@ def still_open(
 
 def _busy(
     session: Session, provider_ids: list[int], since: datetime, until: datetime, ignore: int | None = None
-) -> dict[int, list]:
+) -> dict[int | None, list]:
     query = (
         select(Appointment.provider_id, Appointment.start_at, Appointment.end_at, Service.buffer_min)
-        .join(Service, Service.id == Appointment.service_id)
+        .join(Service, col(Service.id) == Appointment.service_id)
         .where(
             col(Appointment.provider_id).in_(provider_ids),
             col(Appointment.status).in_(BUSY),
@@ -351,7 +352,7 @@ def _busy(
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
     rows = session.exec(query)
-    busy: dict[int, list] = {}
+    busy: dict[int | None, list] = {}
     for provider_id, start, end, buffer in rows:
         busy.setdefault(provider_id, []).append((to_utc(start), to_utc(end) + timedelta(minutes=buffer or 0)))
     return busy

@@ -31,7 +31,7 @@ def upcoming_visit(session: Session, patient_id: int, now: datetime) -> tuple[Ap
     """The patient's next visit still ahead (booked, or requested by text), and its service."""
     return session.exec(
         select(Appointment, Service)
-        .join(Service, Service.id == Appointment.service_id)
+        .join(Service, col(Service.id) == Appointment.service_id)
         .where(
             Appointment.patient_id == patient_id,
             col(Appointment.status).in_(UPCOMING_STATUSES),
@@ -48,7 +48,7 @@ def is_late(appointment: Appointment, now: datetime, late: timedelta = LATE_CANC
 
 def move(session: Session, appointment: Appointment, provider_id: int, start: datetime, now: datetime) -> None:
     """Put the visit at a new time (and provider); its reminders follow."""
-    service = session.get(Service, appointment.service_id)
+    service = session.get_one(Service, appointment.service_id)
     appointment.provider_id = provider_id
     appointment.start_at = to_utc(start)
     appointment.end_at = to_utc(start) + timedelta(minutes=service.duration_min or 30)
@@ -82,8 +82,8 @@ def settle_move(session: Session, request: Appointment, now: datetime) -> None:
 
 def _drop_touches(session: Session, appointment_id: int, reason: str, now: datetime, only_plan: str | None = None):
     statement = update(Touch).where(
-        Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES)
+        col(Touch.appointment_id) == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES)
     )
     if only_plan is not None:
-        statement = statement.where(Touch.plan == only_plan)
+        statement = statement.where(col(Touch.plan) == only_plan)
     session.exec(statement.values(status="suppressed", reason=reason, updated_at=now))
