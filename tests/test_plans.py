@@ -114,6 +114,8 @@ _STOP = "Happy birthday {first_name}! From {practice}. Reply STOP to opt out."
         ({"plan": "upcoming", "offset": "45d"}, "between 1 hour and 30 days before the visit"),
         ({"offset": "-2d"}, "steps before a booked visit go in the upcoming plan"),
         ({"extra": 'when = { category = ["filler"] }'}, "when.category is for the upcoming plan"),
+        # a name without letters or digits has no key, and would match every service without an area
+        ({"extra": 'when = { area = ["lips", "-"] }'}, "when.area has a name without letters or digits"),
     ],
 )
 def test_plan_mistakes_are_refused_naming_file_step_and_reason(tmp_path, changes, reason):

@@ -60,26 +60,26 @@ def plan_appointments(
 
 def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook) -> list[Touch]:
     rows = session.exec(
-        select(Appointment, Service, Patient, Practice, Location)
-        .join(Service, Service.id == Appointment.service_id)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .join(Practice, Practice.id == Appointment.practice_id)
-        .outerjoin(Location, Location.id == Appointment.location_id)
+        select(Appointment, Service, Patient, Practice, Location)  # type: ignore[call-overload]  # sqlmodel types select() up to four entities
+        .join(Service, col(Service.id) == Appointment.service_id)
+        .join(Patient, col(Patient.id) == Appointment.patient_id)
+        .join(Practice, col(Practice.id) == Appointment.practice_id)
+        .outerjoin(Location, col(Location.id) == Appointment.location_id)
         .where(col(Appointment.id).in_(ids))
     ).all()
     if not rows:
         return []
-    planned: dict[int, set[str]] = {}
-    for appointment_id, plan in session.exec(
+    planned: dict[int | None, set[str]] = {}
+    for appointment_id, plan_name in session.exec(
         # Birthday and check-back touches hang off the latest visit, and reminders come before it:
         # none of them is the visit's own plan.
         select(Touch.appointment_id, Touch.plan)
         .where(col(Touch.appointment_id).in_(ids), col(Touch.plan).not_in(SPECIAL))
         .distinct()
     ):
-        planned.setdefault(appointment_id, set()).add(plan)
+        planned.setdefault(appointment_id, set()).add(plan_name)
 
-    reminders: dict[int, dict[str, Touch]] = {}
+    reminders: dict[int | None, dict[str, Touch]] = {}
     for touch in session.exec(
         select(Touch).where(
             col(Touch.appointment_id).in_(ids), Touch.plan == UPCOMING, col(Touch.status).in_(PENDING_TOUCH_STATUSES)
@@ -255,7 +255,7 @@ def _replace_older_plans(session: Session, appointment: Appointment, category: s
     older_categories = dict(
         session.exec(
             select(Appointment.id, Service.category)
-            .join(Service, Service.id == Appointment.service_id)
+            .join(Service, col(Service.id) == Appointment.service_id)
             .where(col(Appointment.id).in_(older))
         ).all()
     )
@@ -268,7 +268,7 @@ def _replace_older_plans(session: Session, appointment: Appointment, category: s
         .where(
             col(Touch.appointment_id).in_(older),
             col(Touch.status).in_(PENDING_TOUCH_STATUSES),
-            Touch.plan != BIRTHDAY,
+            col(Touch.plan) != BIRTHDAY,
             condition,
         )
         .values(status=TouchStatus.SUPPRESSED, reason=REPLACED, updated_at=runtime.clock().now())
@@ -278,12 +278,14 @@ def _replace_older_plans(session: Session, appointment: Appointment, category: s
 def _unplan(session: Session, appointment_id: int, keep_plan: str | None, only_plan: str | None, reason: str) -> None:
     """Suppress an appointment's pending touches that its new status no longer calls for."""
     statement = update(Touch).where(
-        Touch.appointment_id == appointment_id, col(Touch.status).in_(PENDING_TOUCH_STATUSES), Touch.plan != BIRTHDAY
+        col(Touch.appointment_id) == appointment_id,
+        col(Touch.status).in_(PENDING_TOUCH_STATUSES),
+        col(Touch.plan) != BIRTHDAY,
     )
     if keep_plan is not None:
-        statement = statement.where(Touch.plan != keep_plan)
+        statement = statement.where(col(Touch.plan) != keep_plan)
     if only_plan is not None:
-        statement = statement.where(Touch.plan == only_plan)
+        statement = statement.where(col(Touch.plan) == only_plan)
     session.exec(statement.values(status=TouchStatus.SUPPRESSED, reason=reason, updated_at=runtime.clock().now()))
 
 
@@ -319,7 +321,7 @@ def plan_again_after_opt_in(session: Session, patient_id: int, now: datetime | N
         return 0
     stopped = session.exec(
         select(Touch, Appointment)
-        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
+        .outerjoin(Appointment, col(Appointment.id) == Touch.appointment_id)
         .where(
             Touch.patient_id == patient_id,
             Touch.status == TouchStatus.SUPPRESSED,
@@ -363,7 +365,7 @@ def plan_birthdays(
     book = book or plans_for(runtime.settings())
     if not book.steps_on_birthday(False) and not book.steps_on_birthday(True):
         return []
-    query = select(Patient.id, Patient.birthday, Patient.vip).where(
+    query = select(Patient.id, col(Patient.birthday), Patient.vip).where(
         col(Patient.birthday).is_not(None),
         Patient.marketing_sms == True,  # noqa: E712
         col(Patient.opted_out_at).is_(None),
@@ -376,7 +378,7 @@ def plan_birthdays(
     candidates = {
         pid: (birthday, vip)
         for pid, birthday, vip in session.exec(query)
-        if _birthday_between(birthday, first, last) is not None
+        if birthday is not None and _birthday_between(birthday, first, last) is not None
     }
     if not candidates:
         return []
@@ -396,6 +398,8 @@ def plan_birthdays(
             continue
         birthday, vip = candidates[patient_id_]
         day = _birthday_between(birthday, first, last)
+        if day is None:  # never: candidates have one in range
+            continue
         base = to_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)))
         for plan, step in book.steps_on_birthday(vip):
             due = due_time(base, step, tz)
@@ -441,10 +445,10 @@ def _latest_visits(session: Session, patient_ids: set[int]) -> dict[int, tuple[A
     latest: dict[int, tuple[Appointment, str]] = {}
     rows = session.exec(
         select(Appointment, Location.timezone, Practice.timezone)
-        .join(Practice, Practice.id == Appointment.practice_id)
-        .outerjoin(Location, Location.id == Appointment.location_id)
+        .join(Practice, col(Practice.id) == Appointment.practice_id)
+        .outerjoin(Location, col(Location.id) == Appointment.location_id)
         .where(col(Appointment.patient_id).in_(patient_ids), Appointment.status == AppointmentStatus.COMPLETED)
-        .order_by(Appointment.patient_id, Appointment.start_at)
+        .order_by(col(Appointment.patient_id), col(Appointment.start_at))
     )
     for appointment, location_tz, practice_tz in rows:
         latest[appointment.patient_id] = (appointment, zone_name(location_tz, practice_tz))

@@ -157,10 +157,10 @@ class Step:
             return False
         return not (self.area_not is not None and key in self.area_not)
 
-    def template(self, language: str, part: str = "text") -> str | None:
-        """The template for a language (falls back to English)."""
+    def template(self, language: str, part: str = "text") -> str:
+        """The template for a language (falls back to English, which loading requires of every part a step has)."""
         texts = getattr(self, part)
-        return texts.get(language) or texts.get("en")
+        return texts.get(language) or texts["en"]
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,7 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
         raise PlanError(
             f"{where}: unknown condition(s) in when: {', '.join(sorted(set(when) - WHEN_FIELDS)) if isinstance(when, dict) else when!r}"
         )
-    conditions = {}
+    conditions: dict[str, tuple[str, ...]] = {}
     vip = when.get("vip")
     if vip is not None and not isinstance(vip, bool):
         raise PlanError(f"{where}: when.vip must be true or false")
@@ -314,7 +314,10 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
                 raise PlanError(
                     f"{where}: when.{name} must be a list of {'categories' if name == 'category' else 'areas'}"
                 )
-            conditions[name] = tuple(area_key(v) for v in values)
+            keys = tuple(filter(None, (area_key(v) for v in values)))
+            if len(keys) != len(values):  # an empty key would match every service without an area
+                raise PlanError(f"{where}: when.{name} has a name without letters or digits")
+            conditions[name] = keys
 
     texts = _templates(where, raw, "text", require=True, require_all=require_all_languages)
     if plan != UPCOMING and any("visit_time" in composer.fields(t) for t in texts.values()):
@@ -423,7 +426,8 @@ def _build_plan(source: str, name: str, raw: dict, base: Plan | None, require_al
                 raise PlanError(f"{_where(source, name, key)}: cannot disable a step that does not exist")
             del steps[key]
             continue
-        steps[key] = _build_step(source, name, raw_step, require_all)
+        step = _build_step(source, name, raw_step, require_all)
+        steps[step.key] = step
     replaces = raw.get("replaces_everyone", list(base.replaces_everyone) if base else [])
     if not isinstance(replaces, list) or not all(isinstance(r, str) for r in replaces):
         raise PlanError(f"{_where(source, name)}: replaces_everyone must be a list of step keys")

@@ -54,13 +54,13 @@ def simulate(
     settings = runtime.settings()
     book = plans_for(settings)
     plan_birthdays(session, start, horizon=until - start, book=book, patient_id=patient_id)
-    query = select(Touch).where(col(Touch.status).in_(PENDING_TOUCH_STATUSES), Touch.due_at <= until)
+    query = select(Touch).where(col(Touch.status).in_(PENDING_TOUCH_STATUSES), col(Touch.due_at) <= until)
     if patient_id is not None:
         query = query.where(Touch.patient_id == patient_id)
     if practice_id is not None:
         query = query.where(Touch.practice_id == practice_id)
-    pending = []
-    for row in session.exec(query.order_by(Touch.due_at, Touch.id)):
+    pending: list[tuple[datetime, int, Touch]] = []
+    for row in session.exec(query.order_by(col(Touch.due_at), col(Touch.id))):
         copy = Touch(**{name: getattr(row, name) for name in Touch.model_fields})
         pending.append((max(to_utc(copy.due_at), start), copy.id, copy))
         session.expunge(row)
@@ -90,7 +90,7 @@ def simulate(
         events.append(event)
         if verdict.action == DEFER:
             touch.deferrals += 1
-            if verdict.due_at <= until:
+            if verdict.due_at is not None and verdict.due_at <= until:  # a deferral always says until when
                 heapq.heappush(pending, (verdict.due_at, touch.id, touch))
         elif verdict.action == SEND:
             virtual_sent.setdefault(touch.patient_id, []).append((moment, touch.marketing))
