@@ -48,7 +48,7 @@ class _Stop(Exception):
     """SIGTERM or SIGINT arrived."""
 
 
-_stopping = []
+_stopping: list[int] = []
 
 
 def _on_signal(signum, _frame):

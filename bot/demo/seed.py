@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.security import generate_password_hash
 
 from bot import runtime
@@ -370,7 +370,7 @@ def _clock_at(moment: datetime):
 
 def _timeline(visits: list[tuple[dict, datetime]], now: datetime) -> list[tuple]:
     """Every booking, status change and opt-out as (at, order, kind, data), oldest first."""
-    events = []
+    events: list[tuple] = []
     for payload, booked_at in visits:
         start = to_utc(datetime.fromisoformat(payload["start"]))
         end = to_utc(datetime.fromisoformat(payload["end"]))
@@ -392,8 +392,8 @@ def _settle_touches(session, practice_id: int, until: datetime, rng: random.Rand
     for _ in range(20):  # deferrals (quiet hours, caps) move a touch later; a few rounds settle them
         due = session.exec(
             select(Touch)
-            .where(Touch.practice_id == practice_id, Touch.status == "scheduled", Touch.due_at <= until)
-            .order_by(Touch.due_at, Touch.id)
+            .where(Touch.practice_id == practice_id, Touch.status == "scheduled", col(Touch.due_at) <= until)
+            .order_by(col(Touch.due_at), col(Touch.id))
         ).all()
         if not due:
             return
@@ -485,10 +485,10 @@ def _practice(session, now: datetime) -> Practice:
     session.flush()
     locations = {}
     for spec in LOCATIONS:
-        location = Location(practice_id=practice.id, **spec)
-        session.add(location)
+        site = Location.model_validate({**spec, "practice_id": practice.id})
+        session.add(site)
         session.flush()
-        locations[spec["external_id"]] = location.id
+        locations[spec["external_id"]] = site.id
     for external_id, name, title, location, hours, _ in PROVIDERS:
         session.add(
             Provider(
@@ -555,9 +555,9 @@ def _slot(rng: random.Random, day: date, hours: dict, tz: str, minutes: int) -> 
 
 def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]]:
     """Appointment payloads in time order, each with when it was booked."""
-    services = {code: rest for code, *rest in SERVICES}
+    services = {row[0]: row[1:] for row in SERVICES}
     taken: set[tuple[str, datetime]] = set()
-    planned = []
+    planned: list[tuple[dict, datetime]] = []
     austin, miami = 101, 101
     for index, (first, last, language, location, routine, count, marketing, email) in enumerate(PATIENTS):
         if location == "L-AUS":
@@ -608,8 +608,11 @@ def _visit_plan(rng: random.Random, now: datetime) -> list[tuple[dict, datetime]
             for shift in range(0, 14):
                 day = (now + timedelta(days=offset + shift)).astimezone(ZoneInfo(tz)).date()
                 candidate = _slot(rng, day, hours, tz, minutes)
-                free = candidate is not None and (provider_id, candidate) not in taken
-                if free and (status == "booked" or to_utc(candidate) < now - timedelta(hours=2)):
+                if (
+                    candidate is not None
+                    and (provider_id, candidate) not in taken
+                    and (status == "booked" or to_utc(candidate) < now - timedelta(hours=2))
+                ):
                     start = candidate
                     break
             if start is None:
@@ -736,9 +739,9 @@ def _sender(session, patient: Patient) -> str:
     """The number the patient texts: their latest visit's location, else the practice's."""
     number = session.exec(
         select(Location.sms_number)
-        .join(Appointment, Appointment.location_id == Location.id)
+        .join(Appointment, col(Appointment.location_id) == Location.id)
         .where(Appointment.patient_id == patient.id)
-        .order_by(Appointment.start_at.desc())
+        .order_by(col(Appointment.start_at).desc())
     ).first()
     return number or session.get(Practice, patient.practice_id).phone
 
@@ -854,7 +857,7 @@ def _conversations(session, practice_id: int, now: datetime) -> None:
                 Appointment.status == "completed",
                 Appointment.start_at < now - timedelta(days=days_ago),
             )
-            .order_by(Appointment.start_at.desc())
+            .order_by(col(Appointment.start_at).desc())
         ).first()
         at = now - timedelta(days=days_ago, hours=3)
         if last_visit is not None:
@@ -942,7 +945,7 @@ def _summary(session, practice_id: int) -> dict:
     def count(model, *where):
         return len(session.exec(select(model.id).where(model.practice_id == practice_id, *where)).all())
 
-    touches = {}
+    touches: dict[str, int] = {}
     for status in session.exec(select(Touch.status).where(Touch.practice_id == practice_id)):
         touches[status] = touches.get(status, 0) + 1
     return {
