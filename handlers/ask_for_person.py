@@ -29,7 +29,7 @@ def handle(turn: Turn) -> None:
         turn.reply("ask_for_person_hours", hours=hours)
     else:
         turn.reply("ask_for_person")
-    state = turn.state()
+    state = turn.patient_state()
     state.takeover_until = turn.now + PERSON_TAKEOVER
     state.updated_at = turn.now
     turn.actions.append("takeover")

@@ -24,7 +24,7 @@ def waiting(session: Session, practice_id: int, limit: int = 50) -> list[Message
             .where(
                 Message.practice_id == practice_id, Message.kind == MessageKind.REPLY, Message.status == outbox.DRAFT
             )
-            .order_by(Message.created_at, Message.id)
+            .order_by(col(Message.created_at), col(Message.id))
             .limit(limit)
         )
     )
