@@ -218,7 +218,8 @@ def test_messaging_service_send_is_adopted_by_recipient_and_service(settings, fa
         result = transport.send(PATIENT, "Through the service")
     finally:
         transport.close()
-    assert result.adopted is True and result.status == "accepted"
+    # The fake moves the message along (accepted, queued, sent, delivered) as time passes; any of them is adopted.
+    assert result.adopted is True and result.status in ("accepted", "queued", "sending", "sent", "delivered")
     assert fake.messages[0]["messaging_service_sid"] == SERVICE and len(fake.messages) == 1
 
 
