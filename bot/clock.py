@@ -28,6 +28,39 @@ def local_zone(location: _Zoned | None = None, practice: _Zoned | None = None) -
     )
 
 
+MONTHS = {
+    "en": (
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+}
+"""Month names by language, January first: what texts show and what replies are read for."""
+
+
 def utcnow() -> datetime:
     """Now, aware, in UTC (the form every table stores and returns)."""
     return datetime.now(UTC)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.clock import local_zone, to_local, to_utc
+from bot.clock import MONTHS, local_zone, to_local, to_utc
 from bot.touches import composer
 from bot.touches.planner import due_time
 from bot.touches.plans import DEFERRED, REBOOK_PURPOSES, plans_for
@@ -57,34 +57,6 @@ _UNIT_DAYS = {"day": 1, "dia": 1, "week": 7, "semana": 7, "month": 30, "mes": 30
 _IN_N = re.compile(
     r"\b(?:in|en|within|dentro de)\s+(\d+|a couple of|a couple|a few|an?|one|two|three|four|six|"
     r"un|una|uno|dos|tres|cuatro|seis|unas|unos)\s+(day|dia|week|semana|month|mes|mese)s?\b"
-)
-_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTHS_ES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
 )
 _WEEKDAYS = {
     "monday": 0,
@@ -126,7 +98,7 @@ def check_back_day(body: str, today: date) -> date | None:
         return _next(date(today.year, 3, 15), today)
     if re.search(r"\bfall\b|\bautumn\b|\botono\b", text):
         return _next(date(today.year, 9, 15), today)
-    for names in (_MONTHS, _MONTHS_ES):
+    for names in MONTHS.values():
         for index, name in enumerate(names):
             if re.search(rf"\b{name}\b", text) and not (
                 name == "may" and re.search(r"\b(i|we|you) may\b|\bmay be\b", text)
@@ -206,5 +178,5 @@ def _day_words(moment: datetime, tz: str, language: str) -> str:
     """ "on Monday, Jan 4" / "el lunes 4 de enero" """
     local = to_local(moment, tz)
     if language == "es":
-        return f"el {composer.DAYS['es'][local.weekday()]} {local.day} de {composer.MONTHS_ES[local.month - 1]}"
+        return f"el {composer.DAYS['es'][local.weekday()]} {local.day} de {MONTHS['es'][local.month - 1]}"
     return f"on {composer.DAYS['en'][local.weekday()]}, {local:%b} {local.day}"

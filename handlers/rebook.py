@@ -33,7 +33,7 @@ from sqlmodel import col, select
 
 from bot.booking import open_times as slots
 from bot.booking import picks, visits
-from bot.clock import local_zone, to_local, to_utc
+from bot.clock import MONTHS, local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose
 from bot.messaging import outbox
@@ -281,7 +281,7 @@ def describe(start: datetime, tz: str, language: str) -> str:
     local = to_local(start, tz)
     if language == "es":
         day = composer.DAYS["es"][local.weekday()][:3]
-        return f"{day} {local.day} {composer.MONTHS_ES[local.month - 1][:3]} {local:%H:%M}"
+        return f"{day} {local.day} {MONTHS['es'][local.month - 1][:3]} {local:%H:%M}"
     hour = local.hour % 12 or 12
     return f"{local:%a}, {local:%b} {local.day} {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.clock import to_utc
+from bot.clock import MONTHS, to_utc
 from bot.understanding.textnorm import fold
 from store.models import Appointment, Provider, Service
 
@@ -187,50 +187,8 @@ _BEFORE = re.compile(
     r"\b(?:before|by|until|till|earlier than|antes de(?: las?)?|hasta(?: las?)?)\s+(\d{1,2}|noon|mediodia)(?::(\d\d))?\s?(am|pm)?"
 )
 _MONTHS = {
-    **{
-        m: n
-        for n, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
-    },
-    **{
-        m: n
-        for n, m in enumerate(
-            (
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ),
-            1,
-        )
-    },
-    **{
-        m: n
-        for n, m in enumerate(
-            (
-                "enero",
-                "febrero",
-                "marzo",
-                "abril",
-                "mayo",
-                "junio",
-                "julio",
-                "agosto",
-                "septiembre",
-                "octubre",
-                "noviembre",
-                "diciembre",
-            ),
-            1,
-        )
-    },
+    **{name[:3]: n for n, name in enumerate(MONTHS["en"], 1)},
+    **{name: n for names in MONTHS.values() for n, name in enumerate(names, 1)},
 }
 _WEEK_OF = re.compile(
     r"\b(?:week of(?: the)?|semana del?)\s+(?:([a-z]+)\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+(?:de\s+)?([a-z]+))?"

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from bot.clock import to_local, zone_name
+from bot.clock import MONTHS, to_local, zone_name
 from bot.messaging import segments
 
 PLACEHOLDERS = {
@@ -201,20 +201,6 @@ DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
 }
-MONTHS_ES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 
 
 def visit_time(start, tz: str, language: str = "en") -> str:
@@ -222,7 +208,7 @@ def visit_time(start, tz: str, language: str = "en") -> str:
     "el martes 24 de noviembre a las 15:30"."""
     local = to_local(start, tz)
     if language == "es":
-        return f"el {DAYS['es'][local.weekday()]} {local.day} de {MONTHS_ES[local.month - 1]} a las {local:%H:%M}"
+        return f"el {DAYS['es'][local.weekday()]} {local.day} de {MONTHS['es'][local.month - 1]} a las {local:%H:%M}"
     hour = local.hour % 12 or 12
     return f"{DAYS['en'][local.weekday()]}, {local:%b} {local.day} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
 
