@@ -44,3 +44,7 @@ class ValidationError(AftercareError):
 
 class PlanError(AftercareError):
     """A plan file has a mistake; the message names the file, step and reason."""
+
+
+class MatrixError(AftercareError):
+    """An upsell matrix (bot.growth.matrix) with a mistake; the message names where and why."""

@@ -160,3 +160,39 @@ class Autonomy(StrEnum):
 
 CONTROLLED_INTENTS = tuple(i for i in Intent if i not in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP))
 """The intents a practice may draft or switch off; opt-out, opt-in and help answer as carrier rules say."""
+
+
+class OfferMoment(StrEnum):
+    """When an offer is made (bot.growth): each is a step of the `offers` plan with its own rule."""
+
+    AT_BOOKING = "at_booking"  # a booking by text: one add-on before it is confirmed
+    PRE_VISIT = "pre_visit"  # 24-48 h before a booked visit: one add-on for it
+    VISIT_SUMMARY = "visit_summary"  # with the thank-you after the visit: the complementary next step
+    AFTER_RESULTS = "after_results"  # praise for a results check-in: the treatment's next step
+    HISTORY = "history"  # 15-30 days after a visit: the complementary treatment not yet had
+    REBOOKING = "rebooking"  # a repeat booking of the same treatment: its package or membership
+    REFERRAL = "referral"  # the patient's referral booked: a VIP invitation
+    GOAL_CHANGE = "goal_change"  # the patient says their goal changed: the matching offer
+    REACTIVATION_VIP = "reactivation_vip"  # a VIP past their expected return: a premium offer
+    REACTIVATION_NEW = "reactivation_new"  # a one-visit patient past their expected return: a first-return offer
+
+
+class OfferStatus(StrEnum):
+    """Where an offer stands, in order; declined is the other end of replied."""
+
+    PLANNED = "planned"
+    SENT = "sent"
+    REPLIED = "replied"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    BOOKED = "booked"
+    HELD = "held"  # its touch was skipped or suppressed: never reached the patient
+
+
+class Segment(StrEnum):
+    """Patient segments (bot.growth.segments), computed from visits; a patient may be in more than one."""
+
+    VIP = "vip"
+    NEW = "new"
+    ACTIVE = "active"
+    LAPSED = "lapsed"

@@ -7,8 +7,9 @@ read or flushed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.clock import DEFAULT_TIMEZONE
@@ -148,6 +149,8 @@ class Appointment(SQLModel, table=True):
     source: str = "api"  # api | csv | bot | staff | seed
     # A visit requested by text to move this booked one there; confirming it frees the old one.
     replaces_id: int | None = Field(default=None, foreign_key="appointment.id")
+    add_ons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    """Add-ons a patient said yes to by text ({"item", "price", "offer_id"}); the front desk sees them."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -277,3 +280,49 @@ class EarlyStatus(SQLModel, table=True):
     status: str
     error_code: int | None = None
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class GrowthConfig(SQLModel, table=True):
+    """One version of a practice's upsell matrix and growth settings (bot.growth.matrix); each edit adds a row."""
+
+    __tablename__ = "growth_config"
+    __table_args__ = (UniqueConstraint("practice_id", "version"),)
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    version: int
+    document: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = "system"  # "staff:<id>", "cli", "system"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Offer(SQLModel, table=True):
+    """One offer made to one patient at one moment, and what came of it (bot.growth)."""
+
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    touch_id: int | None = Field(default=None, foreign_key="touch.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    """The visit the offer hangs off (the booked visit for a pre-visit add-on, the last one otherwise)."""
+    moment: str  # a bot.vocabulary.OfferMoment
+    primary: str
+    """The upsell matrix entry it came from ("botox")."""
+    kind: str  # add_on | retail | follow_up | package | vip | return
+    item: str
+    """What is offered, as the matrix names it ("Lip flip")."""
+    item_code: str | None = None
+    """The service code of the offered item, when it is a service (a booking of it counts as booked)."""
+    price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
+    matrix_version: int
+    variant: str = "a"
+    segment: str | None = None
+    status: str = "planned"  # a bot.vocabulary.OfferStatus
+    sent_at: datetime | None = None
+    replied_at: datetime | None = None
+    accepted_at: datetime | None = None
+    declined_at: datetime | None = None
+    booked_at: datetime | None = None
+    booked_appointment_id: int | None = None
+    revenue: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
+    created_by: str = "system"
+    created_at: datetime = Field(default_factory=utcnow)

@@ -35,6 +35,9 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "change_settings": frozenset({MANAGER, ADMIN}),
     "control_bot": frozenset({MANAGER, ADMIN}),  # the kill switch and the bot's autonomy per intent
     "export": frozenset({MANAGER, ADMIN}),
+    "view_growth": EVERYONE,  # segments, the upsell matrix, ready this week, today's staff prompts
+    "send_offers": EVERYONE,  # one-click offer from ready this week (every sending rule still applies)
+    "edit_matrix": frozenset({MANAGER, ADMIN}),  # save a new version of the upsell matrix
     "erase": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),
     "see_unrouted": frozenset({ADMIN}),  # texts from numbers that belong to no practice
@@ -81,6 +84,9 @@ ROUTES: dict[str, str] = {
     "dashboard.save_settings": "change_settings",
     "dashboard.approve_draft": "reply",
     "dashboard.discard_draft": "reply",
+    "dashboard.matrix_page": "view_growth",
+    "dashboard.save_matrix": "edit_matrix",
+    "dashboard.segments_page": "view_growth",
     "auth.change_password": "change_own_password",
     "mail.index": "demo_tools",
     "mail.message": "demo_tools",

@@ -26,6 +26,8 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import local_zone, to_utc, zone_name
+from bot.growth import matrix
+from bot.growth.segments import standings as segment_standings
 from bot.touches import caps
 from bot.touches.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, SPECIAL, UPCOMING, PlanBook, Step, plans_for
 from bot.vocabulary import AppointmentStatus, TouchStatus
@@ -89,6 +91,7 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
 
     patient_ids = {row[0].patient_id for row in rows}
     visits = _patient_visits(session, patient_ids)
+    segments = _segments(session, rows, now) if book.uses_segments else {}
     new_rows: list[dict] = []
     for appointment, service, patient, practice, location in rows:
         status = appointment.status
@@ -105,7 +108,8 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
                 to_utc(start) > visit_start for _id, start in visits.get(patient.id, ()) if _id != appointment.id
             )
             _replace_older_plans(session, appointment, service.category, visits.get(patient.id, ()))
-            for plan, step in book.steps_after_visit(service.category, service.area, patient.vip):
+            in_segments = segments.get(patient.id, frozenset())
+            for plan, step in book.steps_after_visit(service.category, service.area, patient.vip, in_segments):
                 replaced = newer and _is_replaced_by_newer(plan.name, step, service.category)
                 new_rows.append(
                     _touch_row(
@@ -141,6 +145,19 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
     if not new_rows:
         return []
     return list(session.scalars(insert(Touch).returning(Touch), new_rows))
+
+
+def _segments(session: Session, rows, now: datetime) -> dict[int, frozenset[str]]:
+    """The segments of the chunk's patients, for steps with a `when.segment` condition."""
+    found: dict[int, frozenset[str]] = {}
+    by_practice: dict[int, set[int]] = {}
+    for appointment, *_rest in rows:
+        by_practice.setdefault(appointment.practice_id, set()).add(appointment.patient_id)
+    for practice_id, ids in by_practice.items():
+        table = matrix.current(session, practice_id)
+        for patient_id, standing in segment_standings(session, practice_id, table, now, ids).items():
+            found[patient_id] = standing.segments
+    return found
 
 
 def _plan_reminders(

@@ -21,6 +21,7 @@ A step:
     marketing = false          # optional; derived from purpose (and `offer`) when left out
     offer = false              # the text offers something (a reactivation with an offer is marketing)
     when = { area = ["lips"] } # optional: area / area_not match Service.area; vip = true / false;
+                               # segment = ["vip", "lapsed"] (bot.growth.segments: vip, new, active, lapsed);
                                # category = ["filler"] (upcoming plan: the booked service's category)
     text.en = "Hi {first_name}, ..."
     text.es = "Hola {first_name}, ..."
@@ -46,6 +47,7 @@ from pathlib import Path
 
 from bot.errors import PlanError
 from bot.touches import composer
+from bot.vocabulary import Segment
 
 DEFAULT_FILE = resources.files("bot.touches") / "plans_default.toml"
 """The plans every practice starts with."""
@@ -112,7 +114,9 @@ STEP_FIELDS = {
     "enabled",
 }
 PLAN_FIELDS = {"label", "steps", "replace", "replaces_everyone"}
-WHEN_FIELDS = {"area", "area_not", "vip", "category"}
+WHEN_FIELDS = {"area", "area_not", "vip", "category", "segment"}
+SEGMENTS = tuple(Segment)
+"""Segments a step may name in `when.segment` (bot.growth.segments computes them)."""
 
 MAX_OFFSET = timedelta(days=730)
 _OFFSET = re.compile(r"^\s*(\d+)\s*(h|d|w)\s*$")
@@ -142,13 +146,19 @@ class Step:
     area_not: tuple[str, ...] | None = None
     vip: bool | None = None
     category: tuple[str, ...] | None = None
+    segment: tuple[str, ...] | None = None
     text: dict = field(default_factory=dict)
     subject: dict = field(default_factory=dict)
     email: dict = field(default_factory=dict)
 
-    def applies_to(self, area: str | None, vip: bool = False, category: str | None = None) -> bool:
-        """Whether the step's conditions hold for a service's area and category and a patient's VIP flag."""
+    def applies_to(
+        self, area: str | None, vip: bool = False, category: str | None = None, segments: frozenset = frozenset()
+    ) -> bool:
+        """Whether the step's conditions hold for a service's area and category and a patient's VIP flag
+        and segments."""
         if self.vip is not None and bool(vip) != self.vip:
+            return False
+        if self.segment is not None and not set(self.segment) & segments:
             return False
         if self.category is not None and category not in self.category:
             return False
@@ -178,18 +188,27 @@ class PlanBook:
     plans: dict
     files: tuple[str, ...]
 
-    def steps_after_visit(self, category: str, area: str | None = None, vip: bool = False) -> list[tuple[Plan, Step]]:
+    def steps_after_visit(
+        self, category: str, area: str | None = None, vip: bool = False, segments: frozenset = frozenset()
+    ) -> list[tuple[Plan, Step]]:
         """The steps a completed visit of this category plans: its own plan's and the everyone plan's."""
         chosen: list[tuple[Plan, Step]] = []
         plan = self.plans.get(category)
         skip: set[str] = set()
         if plan is not None:
-            chosen += [(plan, s) for s in plan.steps if s.applies_to(area, vip)]
+            chosen += [(plan, s) for s in plan.steps if s.applies_to(area, vip, None, segments)]
             skip = set(plan.replaces_everyone)
         everyone = self.plans.get(EVERYONE)
         if everyone is not None:
-            chosen += [(everyone, s) for s in everyone.steps if s.key not in skip and s.applies_to(area, vip)]
+            chosen += [
+                (everyone, s) for s in everyone.steps if s.key not in skip and s.applies_to(area, vip, None, segments)
+            ]
         return chosen
+
+    @property
+    def uses_segments(self) -> bool:
+        """Whether any step names a segment (only then does planning look segments up)."""
+        return any(step.segment is not None for plan in self.plans.values() for step in plan.steps)
 
     def steps_after_missed(self) -> list[tuple[Plan, Step]]:
         plan = self.plans.get(MISSED)
@@ -305,6 +324,11 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
         raise PlanError(f"{where}: a birthday step has no treated area; only when.vip applies")
     if "category" in when and plan != UPCOMING:
         raise PlanError(f"{where}: when.category is for the {UPCOMING} plan (a category's own plan already has one)")
+    segment = when.get("segment")
+    if segment is not None:
+        segment = [segment] if isinstance(segment, str) else segment
+        if not isinstance(segment, list) or not segment or not all(v in SEGMENTS for v in segment):
+            raise PlanError(f"{where}: when.segment must be a list of {', '.join(SEGMENTS)}")
     for name in ("area", "area_not", "category"):
         if name in when:
             values = when[name]
@@ -352,6 +376,7 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
         area_not=conditions.get("area_not"),
         vip=vip,
         category=conditions.get("category"),
+        segment=tuple(segment) if segment else None,
         text=texts,
         subject=subject,
         email=email,

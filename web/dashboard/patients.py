@@ -13,6 +13,8 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.growth import matrix
+from bot.growth import segments as growth_segments
 from bot.messaging import outbox
 from bot.vocabulary import MessageKind
 from store.db import session_scope
@@ -95,6 +97,7 @@ def patient(patient_id: int):
             .order_by(col(Appointment.start_at).desc())
         ).all()
         state = db.get(ConversationState, person.id)
+        segments = growth_segments.standing(db, person, matrix.current(db, practice.id), now)
         takeover = None
         if state and state.takeover_until and to_utc(state.takeover_until) > now:
             takeover = {
@@ -128,6 +131,7 @@ def patient(patient_id: int):
             now=now,
             max_reply=MAX_REPLY,
             sender=practice_number(db, person),
+            standing=segments,
         )
 
 

@@ -1,0 +1,1 @@
+"""Growth from the patients a practice has: the upsell matrix, segments, offer moments, attribution, A/B."""
