@@ -20,10 +20,11 @@ RENAMED_JOBS = {
     "bot.inbound.process_inbound": "bot.conversation.processing.process_inbound",
     "bot.outbox.deliver": "bot.messaging.outbox.deliver",
     "bot.paging.page_escalation": "bot.staff.paging.page_escalation",
-    "bot.dispatch.send_batch": "bot.touches.dispatch.send_batch",
+    "bot.dispatch.send_batch": "bot.touches.dispatch.send.send_batch",
+    "bot.touches.dispatch.send_batch": "bot.touches.dispatch.send.send_batch",
 }
-"""Job paths before the domain layout (0.1) -> today's: jobs queued by an older release still run.
-Drop an entry one release after its rename."""
+"""Job paths before the domain layout (0.1), and before the dispatcher became a package, -> today's:
+jobs queued by an older release still run. Drop an entry one release after its rename."""
 
 
 class AftercareJob(Job):

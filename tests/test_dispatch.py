@@ -11,6 +11,7 @@ from bot import runtime
 from bot.errors import MailNotConfigured
 from bot.messaging import mailer
 from bot.touches import dispatch
+from bot.touches.dispatch import emails
 from store.db import session_scope
 from store.models import (
     ConversationState,
@@ -259,18 +260,18 @@ def test_an_email_whose_commit_fails_after_the_hand_off_is_never_sent_twice(
     touch_id = add_touch(db_url, ids, step="results", purpose="results")
     with session_scope(db_url) as session:
         session.get(Touch, touch_id).channel = "email"
-    finish = dispatch._finish
+    finish = emails.finish
 
     def crash_after_the_hand_off(session, touch, status, reason, *args, **kwargs):
         if status == "sent" and (reason or "").startswith("email: "):
             raise RuntimeError("the worker died before recording the mail")
         return finish(session, touch, status, reason, *args, **kwargs)
 
-    monkeypatch.setattr(dispatch, "_finish", crash_after_the_hand_off)
+    monkeypatch.setattr(emails, "finish", crash_after_the_hand_off)
     dispatch.tick()
     with pytest.raises(RuntimeError):
         dispatch.send_touch(touch_id)
-    monkeypatch.setattr(dispatch, "_finish", finish)
+    monkeypatch.setattr(emails, "finish", finish)
     mails = list((runtime.settings().data_dir / "mail").glob("*.eml"))
     assert len(mails) == 1
     assert f"Message-ID: {dispatch.email_message_id(touch_id)}" in mails[0].read_text()

@@ -11,6 +11,7 @@ from bot import runtime
 from bot.consent.opt_out import opt_out
 from bot.messaging import outbox
 from bot.touches import dispatch
+from bot.touches.dispatch import send
 from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import ConversationState, Message, Patient, Touch
@@ -96,14 +97,14 @@ def test_a_touch_decided_before_an_opt_out_is_not_sent(settings, twilio, db_url,
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids)
     assert dispatch.tick()["enqueued"] == 1
-    transmit = dispatch._transmit
+    transmit = send._transmit
 
     def stop_arrives_first(item, now, settings_):
         # The batch has claimed and rendered the touch; the patient's STOP lands before it is sent.
         _opt_out(db_url, ids["patient_id"])
         return transmit(item, now, settings_)
 
-    monkeypatch.setattr(dispatch, "_transmit", stop_arrives_first)
+    monkeypatch.setattr(send, "_transmit", stop_arrives_first)
     run_worker(runtime.settings())
 
     assert sent_to(twilio, PATIENT) == []
@@ -116,7 +117,7 @@ def test_a_batch_whose_claim_was_taken_over_sends_nothing(settings, twilio, cloc
     ids = seed_visit(db_url)
     touch_id = add_touch(db_url, ids)
     dispatch.tick()
-    transmit = dispatch._transmit
+    transmit = send._transmit
 
     def reclaimed_meanwhile(item, now, settings_):
         # A reconcile decided this batch's worker was gone and another worker claimed the touch anew.
@@ -126,7 +127,7 @@ def test_a_batch_whose_claim_was_taken_over_sends_nothing(settings, twilio, cloc
             session.add(touch)
         return transmit(item, now, settings_)
 
-    monkeypatch.setattr(dispatch, "_transmit", reclaimed_meanwhile)
+    monkeypatch.setattr(send, "_transmit", reclaimed_meanwhile)
     assert dispatch.send_touch(touch_id) == "claim lost"
     assert sent_to(twilio, PATIENT) == []
     with session_scope(db_url) as session:

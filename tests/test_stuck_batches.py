@@ -8,6 +8,7 @@ from sqlalchemy import update
 from bot import runtime
 from bot.queue import redis_connection
 from bot.touches import dispatch
+from bot.touches.dispatch.jobs import Lease
 from store.db import session_scope
 from store.models import Touch
 from tests.helpers import PATIENT, add_touch, run_worker, seed_visit, sent_to, touch_row
@@ -36,7 +37,7 @@ def test_a_batch_whose_worker_renews_its_lease_is_left_alone(settings, twilio, c
     touch_id = add_touch(db_url, ids)
     dispatch.tick()
     job_id = _started_by_a_worker_that_died(touch_id)
-    redis_connection(settings).set(dispatch._Lease.key(job_id), 1, ex=60)  # the worker is alive, only slow
+    redis_connection(settings).set(Lease.key(job_id), 1, ex=60)  # the worker is alive, only slow
 
     clock.advance(seconds=settings.send_lease_s + 1)
     assert dispatch.reconcile() == {"requeued": 0, "settled": 0}
