@@ -34,6 +34,9 @@ def _safe_url(url: str) -> str:
 
 def _import_appointments(args) -> int:
     report = import_csv(args.file, runtime.db_url())
+    if report.refused:
+        print(f"{args.file}: refused, nothing was imported: {report.refused}", file=sys.stderr)
+        return 1
     for line, errors in report.errors:
         for error in errors:
             print(f"{args.file}:{line}: {error['field']}: {error['message']}", file=sys.stderr)

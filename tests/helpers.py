@@ -6,6 +6,7 @@ never from another test file.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import json
@@ -20,6 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from bot import runtime
+from bot.intake.schema import CSV_FIELDS
 from bot.messaging.transport import transport
 from bot.queue import get_queue, redis_connection
 from bot.touches import dispatch
@@ -72,6 +74,44 @@ APPOINTMENT = {
     "referral_code": None,
 }
 """A practice system's appointment as POST /api/appointments takes it (deep-copy before changing it)."""
+
+
+CSV_ROW = {
+    "external_id": "A-1",
+    "status": "completed",
+    "start": "2026-11-20T15:00:00-06:00",
+    "end": "2026-11-20T15:30:00-06:00",
+    "service_code": "BOTOX-FOREHEAD",
+    "service_name": "Botox forehead",
+    "service_category": "neuromodulator",
+    "provider_external_id": "P-7",
+    "provider_name": "Dr. Lee",
+    "location_external_id": "L-1",
+    "location_timezone": "America/Chicago",
+    "price": "450",
+    "patient_external_id": "C-1",
+    "patient_first_name": "Ana",
+    "patient_last_name": "Ruiz",
+    "patient_phone": "(512) 555-0143",
+    "patient_email": "",
+    "patient_birthday": "1990-04-02",
+    "patient_language": "es",
+    "consent_care_sms": "yes",
+    "consent_marketing_sms": "no",
+    "consent_source": "intake form",
+    "consent_at": "2026-11-20T14:50:00-06:00",
+    "referral_code": "",
+}
+"""One good row of `aftercare import appointments` (copy it with changes: {**CSV_ROW, ...})."""
+
+
+def write_csv(path, rows, fieldnames=CSV_FIELDS, encoding="utf-8"):
+    """Rows as a CSV file, as a practice system exports them."""
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 # ------------------------------------------------------------------ rows

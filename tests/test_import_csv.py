@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-
+import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.cli import main
+from bot.intake import upsert as upsert_module
 from bot.intake.csv_import import import_csv
 from bot.intake.schema import CSV_FIELDS, CSV_OPTIONAL_FIELDS
 from store.db import session_scope
-from store.models import Appointment, Location, Service
-
-GOOD = {
-    "external_id": "A-1",
-    "status": "completed",
-    "start": "2026-11-20T15:00:00-06:00",
-    "end": "2026-11-20T15:30:00-06:00",
-    "service_code": "BOTOX-FOREHEAD",
-    "service_name": "Botox forehead",
-    "service_category": "neuromodulator",
-    "provider_external_id": "P-7",
-    "provider_name": "Dr. Lee",
-    "location_external_id": "L-1",
-    "location_timezone": "America/Chicago",
-    "price": "450",
-    "patient_external_id": "C-1",
-    "patient_first_name": "Ana",
-    "patient_last_name": "Ruiz",
-    "patient_phone": "(512) 555-0143",
-    "patient_email": "",
-    "patient_birthday": "1990-04-02",
-    "patient_language": "es",
-    "consent_care_sms": "yes",
-    "consent_marketing_sms": "no",
-    "consent_source": "intake form",
-    "consent_at": "2026-11-20T14:50:00-06:00",
-    "referral_code": "",
-}
-
-
-def write(path, rows, fieldnames=CSV_FIELDS):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+from store.models import Appointment, Location, Patient, Provider, Service, Touch
+from tests.helpers import CSV_ROW as GOOD
+from tests.helpers import write_csv as write
 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path, settings):
@@ -111,3 +79,93 @@ def test_optional_columns_give_the_spanish_service_name_and_the_location_phone(t
         [service] = session.exec(select(Service)).all()
         [location] = session.exec(select(Location)).all()
     assert (service.name_es, service.area, location.phone) == ("Botox en la frente", "forehead", "+13055550100")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-16-le-bom", "utf-16-be-bom"])
+def test_the_encodings_practices_export_are_read(tmp_path, settings, encoding):
+    """UTF-8 with or without a BOM, Excel's Windows-1252 ("CSV" on Windows), and UTF-16 with its BOM."""
+    rows = [{**GOOD, "patient_first_name": "José", "patient_last_name": "Muñoz–Peña", "consent_source": "café ü"}]
+    path = write(tmp_path / "plain.csv", rows)
+    text = path.read_text(encoding="utf-8")
+    if encoding.endswith("-bom"):
+        raw = "\ufeff".encode(encoding[:-4]) + text.encode(encoding[:-4])
+    else:
+        raw = text.encode(encoding)
+    path.write_bytes(raw)
+    report = import_csv(path, settings.database_url)
+    assert (report.imported, report.errors, report.refused) == (1, [], None)
+    assert report.encoding == {"utf-16-le-bom": "utf-16", "utf-16-be-bom": "utf-16"}.get(encoding, encoding)
+    with session_scope(settings.database_url) as session:
+        [patient] = session.exec(select(Patient)).all()
+    assert (patient.first_name, patient.last_name, patient.care_sms_source) == ("José", "Muñoz–Peña", "café ü")
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "the file is empty"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "Excel workbook"),
+        ("external_id,status\nA-1,ok\n".encode("utf-16-le"), "UTF-16 without a byte-order mark"),
+        (b"\xff\xfe" + "external_id".encode("utf-16-le") + b"\x00\xd8", "not valid UTF-16"),
+        (b"\xef\xbb\xbfexternal_id,status\n\xe9\n", "not valid UTF-8 at byte"),
+        (b"external_id,status\nA-\x81,ok\n", "neither UTF-8 nor Windows-1252 (byte 0x81"),
+        (b'external_id,status\n"' + b"x" * 200_000 + b'"\n', "line 2: the CSV does not parse"),
+    ],
+)
+def test_a_file_it_cannot_read_is_refused_whole_with_the_reason(tmp_path, settings, capsys, monkeypatch, raw, reason):
+    good = write(tmp_path / "good.csv", [GOOD]).read_bytes()
+    path = tmp_path / "bad.csv"
+    # Good rows first: a file refused whole writes none of them.
+    path.write_bytes(raw if not raw.startswith(b"external_id") else good + raw.split(b"\n", 1)[1])
+    report = import_csv(path, settings.database_url)
+    assert reason in (report.refused or ""), report
+    assert (report.imported, report.ok) == (0, False)
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(Appointment)).all() == []
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    assert main(["import", "appointments", str(path)]) == 1
+    assert f"{path}: refused, nothing was imported: " in capsys.readouterr().err
+
+
+def test_a_missing_file_is_refused_with_the_reason(tmp_path, settings):
+    report = import_csv(tmp_path / "nowhere.csv", settings.database_url)
+    assert report.refused == "cannot read the file: No such file or directory"
+
+
+def test_a_row_that_fails_while_it_is_written_leaves_nothing_of_itself(tmp_path, settings, monkeypatch):
+    """The second row's appointment is flushed, then planning it fails: its patient, service, provider,
+    location and appointment are all rolled back to its savepoint; the rows around it are stored whole."""
+    real = upsert_module.plan_appointment
+
+    def plan(session, appointment_id):
+        if session.get(Appointment, appointment_id).external_id == "A-2":
+            raise OperationalError("INSERT INTO touch ...", {}, Exception("disk I/O error"))
+        return real(session, appointment_id)
+
+    monkeypatch.setattr(upsert_module, "plan_appointment", plan)
+    second = {
+        **GOOD,
+        "external_id": "A-2",
+        "patient_external_id": "C-2",
+        "patient_phone": "+15125550177",
+        "service_code": "FILLER-LIPS",
+        "service_category": "filler",
+        "provider_external_id": "P-2",
+        "location_external_id": "L-2",
+    }
+    third = {**GOOD, "external_id": "A-3", "patient_external_id": "C-3", "patient_phone": "+15125550178"}
+    report = import_csv(write(tmp_path / "in.csv", [GOOD, second, third]), settings.database_url)
+    assert report.imported == 2
+    assert report.errors == [
+        (3, [{"field": "(row)", "message": "could not be stored (OperationalError); import it again"}])
+    ]
+    with session_scope(settings.database_url) as session:
+        assert sorted(a.external_id for a in session.exec(select(Appointment))) == ["A-1", "A-3"]
+        assert sorted(p.external_id for p in session.exec(select(Patient))) == ["C-1", "C-3"]
+        assert [s.code for s in session.exec(select(Service))] == ["BOTOX-FOREHEAD"]
+        assert [p.external_id for p in session.exec(select(Provider))] == ["P-7"]
+        assert [loc.external_id for loc in session.exec(select(Location))] == ["L-1"]
+        planned = {t.appointment_id for t in session.exec(select(Touch))}
+        assert len(planned) == 2  # both stored visits have their texts planned

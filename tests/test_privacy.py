@@ -16,7 +16,8 @@ from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Touch
 from tests import factories
 from tests.helpers import APPOINTMENT, PATIENT, post_appointment, seed_visit, sent_to, text_in
-from tests.test_import_csv import GOOD, write
+from tests.helpers import CSV_ROW as GOOD
+from tests.helpers import write_csv as write
 
 
 def seed(db_url, clock):
