@@ -54,6 +54,7 @@ def clinic(settings, clock):
             location_id=location.id,
         )
         staff = {role: factories.staff(db, practice.id, role).email for role in ROLES}
+        colleague = factories.staff(db, practice.id, "injector")  # whose account the users pages change
         draft = Message(
             practice_id=practice.id,
             patient_id=patient.id,
@@ -76,6 +77,7 @@ def clinic(settings, clock):
             "name": "none.eml",
             "filename": "app.css",
             "staff": staff,
+            "staff_id": colleague.id,
         }
 
 
@@ -136,6 +138,7 @@ def test_route_by_role(demo_app, clinic, role):
             assert answer.status_code == 403, f"{rule.endpoint} let {role} through ({answer.status_code})"
         seen.append(rule.endpoint)
     assert "dashboard.patient" in seen and "simulator.send" in seen and "dashboard.numbers" in seen
+    assert "dashboard.users" in seen and "dashboard.reset_user_password" in seen and "dashboard.audit_log" in seen
 
 
 def test_machine_routes_refuse_unsigned_callers(demo_app):

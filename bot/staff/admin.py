@@ -16,11 +16,13 @@ URL, role or facts file is refused with its name and changes nothing.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from werkzeug.security import generate_password_hash
 
@@ -35,6 +37,7 @@ ROLES = tuple(Role)
 """Staff roles, as `aftercare staff` accepts them."""
 MIN_PASSWORD = 10
 """Characters a staff password needs at least."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class AdminError(Exception):
@@ -188,12 +191,18 @@ def staff_add(
     practice = _practice(session, slug, create=True)
     if not name or not name.strip():
         raise AdminError("--name: must not be empty")
+    if _CONTROL.search(name):
+        raise AdminError("--name: must not hold control characters")
     if role not in ROLES:
         raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
     number = _phone(phone, "--phone") if phone else None
-    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
+    email = email.strip().lower() if email else None  # sign-in compares emails in lower case
+    if email is not None and (
+        "@" not in email or email.startswith("@") or email.endswith("@") or _CONTROL.search(email)
+    ):
         raise AdminError(f"--email: {email!r} is not an email address")
-    if email and session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
+    taken = select(StaffUser).where(func.lower(StaffUser.email) == email)
+    if email and session.exec(taken).first() is not None:
         raise AdminError(f"--email: {email} already belongs to a staff member")
     if (on_call or backup) and number is None:
         raise AdminError("--phone: staff on call or backup need a mobile number to be paged")
@@ -216,6 +225,11 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
     person = session.get(StaffUser, staff_id)
     if person is None:
         raise AdminError(f"no staff member with id {staff_id}")
+    role = values.get("role") if values.get("role") is not None else person.role
+    active = values.get("active") if values.get("active") is not None else person.active
+    removes_an_admin = person.active and person.role == Role.ADMIN and not (active and role == Role.ADMIN)
+    if removes_an_admin and not _other_admins(session, person):
+        raise AdminError(f"{person.name} is the practice's last admin: make someone else admin first")
     if values.get("phone") is not None:
         person.phone = _phone(values["phone"], "--phone")
     if values.get("role") is not None:
@@ -232,6 +246,17 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
     session.add(person)
     session.flush()
     return person
+
+
+def _other_admins(session: Session, person: StaffUser) -> list[StaffUser]:
+    """The practice's other active admins (a practice always keeps one: it is who manages users)."""
+    query = select(StaffUser).where(
+        StaffUser.practice_id == person.practice_id,
+        StaffUser.id != person.id,
+        StaffUser.role == Role.ADMIN,
+        StaffUser.active == True,  # noqa: E712
+    )
+    return list(session.exec(query))
 
 
 # ------------------------------------------------------------------- CLI
