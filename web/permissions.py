@@ -39,7 +39,8 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "send_offers": EVERYONE,  # one-click offer from ready this week (every sending rule still applies)
     "edit_matrix": frozenset({MANAGER, ADMIN}),  # save a new version of the upsell matrix
     "erase": frozenset({ADMIN}),
-    "manage_users": frozenset({ADMIN}),
+    "manage_users": frozenset({ADMIN}),  # add staff, change roles, deactivate, reset passwords (audited)
+    "read_audit_log": frozenset({MANAGER, ADMIN}),  # who viewed, exported, erased or changed what
     "see_unrouted": frozenset({ADMIN}),  # texts from numbers that belong to no practice
     "change_own_password": EVERYONE,
     "demo_tools": EVERYONE,  # the simulator and the mail sink, mounted in demo mode only
@@ -87,6 +88,12 @@ ROUTES: dict[str, str] = {
     "dashboard.matrix_page": "view_growth",
     "dashboard.save_matrix": "edit_matrix",
     "dashboard.segments_page": "view_growth",
+    "dashboard.users": "manage_users",
+    "dashboard.add_user": "manage_users",
+    "dashboard.change_user_role": "manage_users",
+    "dashboard.set_user_active": "manage_users",
+    "dashboard.reset_user_password": "manage_users",
+    "dashboard.audit_log": "read_audit_log",
     "auth.change_password": "change_own_password",
     "mail.index": "demo_tools",
     "mail.message": "demo_tools",

@@ -5,4 +5,16 @@ from flask import Blueprint
 bp = Blueprint("dashboard", __name__)
 
 # The pages register their routes on `bp` when imported.
-from web.dashboard import context, control, drafts, inbox, numbers, offers, patients, settings, visits  # noqa: E402, F401
+from web.dashboard import (  # noqa: E402, F401
+    audit,
+    context,
+    control,
+    drafts,
+    inbox,
+    numbers,
+    offers,
+    patients,
+    settings,
+    users,
+    visits,
+)
