@@ -8,6 +8,7 @@ import os
 from urllib.parse import urlparse
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import runtime
 from bot.settings import Settings
@@ -48,6 +49,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry phone numbers in URLs
+    if settings.proxy_hops:
+        # Behind a proxy the peer is the proxy: without this every client shares one address and the
+        # sign-in throttle. Only trusted hops are read, so a client cannot name its own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     auth.init_app(app)
     names = list(BLUEPRINTS)
     app.config["DEMO_SURFACES"] = list(DEMO_BLUEPRINTS) if demo_surfaces_on(settings) else []

@@ -120,6 +120,8 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     port: int = 8000
     public_base_url: str | None = None
+    proxy_hops: int = 0
+    """Proxies in front of the app whose X-Forwarded-For and X-Forwarded-Proto are trusted (0: none)."""
     twilio_account_sid: str = "AC" + "0" * 32
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_api_base_url: str | None = None
@@ -174,6 +176,7 @@ class Settings:
             data_dir=Path(_str(env, "AFTERCARE_DATA_DIR") or default_data_dir()),
             port=_int(env, "PORT", 8000, 1, 65535),
             public_base_url=_url(env, "PUBLIC_BASE_URL"),
+            proxy_hops=_int(env, "AFTERCARE_PROXY_HOPS", 0, 0, 5),
             twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", cls.twilio_account_sid),
             twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN"),
             twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL"),

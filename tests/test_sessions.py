@@ -123,3 +123,28 @@ def test_the_session_cookie_is_httponly_lax_and_secure_under_https(settings, nur
     cookie = next(h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert ("Secure" in cookie) is secure
+
+
+def _login_from(client, address, email, password):
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": factories.csrf_token(client)},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def test_behind_a_trusted_proxy_the_throttle_counts_each_client_address(settings, nurse):
+    from app import create_app
+
+    client = create_app(settings.with_(proxy_hops=1)).test_client()
+    for n in range(30):
+        assert _login_from(client, "203.0.113.7", f"guess{n}@example.com", "wrong").status_code == 401
+    assert _login_from(client, "203.0.113.7", nurse, factories.STAFF_PASSWORD).status_code == 429
+    # Another client behind the same proxy is not held by the first one's guesses.
+    assert _login_from(client, "198.51.100.4", nurse, factories.STAFF_PASSWORD).status_code == 302
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_does_not_escape_the_throttle(client, nurse):
+    for n in range(30):
+        assert _login_from(client, f"203.0.113.{n}", f"guess{n}@example.com", "wrong").status_code == 401
+    assert _login_from(client, "198.51.100.4", nurse, factories.STAFF_PASSWORD).status_code == 429

@@ -28,6 +28,7 @@ def test_defaults_need_nothing():
         ("AFTERCARE_PACING", "maybe", "AFTERCARE_PACING: expected true or false"),
         ("AFTERCARE_SENDER_MPS", "-1", "AFTERCARE_SENDER_MPS: -1.0 is below"),
         ("AFTERCARE_PLANS_FILE", "/nonexistent/plans.toml", "AFTERCARE_PLANS_FILE: no file at"),
+        ("AFTERCARE_PROXY_HOPS", "nginx", "AFTERCARE_PROXY_HOPS: expected a whole number"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(name, value, expected):
