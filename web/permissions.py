@@ -94,6 +94,8 @@ ROUTES: dict[str, str] = {
     "dashboard.set_user_active": "manage_users",
     "dashboard.reset_user_password": "manage_users",
     "dashboard.audit_log": "read_audit_log",
+    "dashboard.export_patient_data": "export",
+    "dashboard.erase_patient_data": "erase",
     "auth.change_password": "change_own_password",
     "mail.index": "demo_tools",
     "mail.message": "demo_tools",

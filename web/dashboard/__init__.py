@@ -14,6 +14,7 @@ from web.dashboard import (  # noqa: E402, F401
     numbers,
     offers,
     patients,
+    privacy,
     settings,
     users,
     visits,
