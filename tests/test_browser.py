@@ -211,3 +211,51 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
         last = db.exec(thread_query(ana).order_by(Message.id.desc())).first()
     assert last.body.startswith("¡Listo, Ana! Tu cita es el jueves 26 de noviembre") and last.twilio_sid
     assert any(m["body"] == last.body for m in live["fake"].messages)
+
+
+def test_an_admin_adds_a_user_who_signs_in_and_a_manager_reads_it_in_the_audit_log(live, browser, page):
+    from playwright.sync_api import expect
+
+    from tests.factories import STAFF_PASSWORD
+    from tests.factories import staff as add_staff
+
+    with session_scope(live["db_url"]) as db:
+        practice = db.exec(select(Practice)).first()
+        admin = add_staff(db, practice.id, "admin", name="Ada Admin", email="ada@glowaesthetics.example")
+    page.goto(live["base"] + "/login")
+    page.fill("input[name=email]", admin.email)
+    page.fill("input[name=password]", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Users").click()
+    form = page.locator("form", has_text="Add a user")
+    form.get_by_label("Name").fill("Rita Desk")
+    form.get_by_label("Email (to sign in)").fill("rita@glowaesthetics.example")
+    form.get_by_label("Role").select_option("front_desk")
+    form.get_by_label("First password (at least").fill("a-first-password")
+    form.get_by_label("First password again").fill("a-first-password")
+    form.get_by_role("button", name="Add user").click()
+    expect(page.locator(".flash")).to_contain_text("Rita Desk can sign in as front desk")
+    row = page.locator("tr", has_text="Rita Desk")
+    row.get_by_label("Role of Rita Desk").select_option("nurse")
+    row.get_by_role("button", name="Change role").click()
+    expect(page.locator(".flash")).to_contain_text("Rita Desk is now nurse")
+
+    rita = browser.new_page(viewport={"width": 1280, "height": 900})
+    rita.goto(live["base"] + "/login")
+    rita.fill("input[name=email]", "rita@glowaesthetics.example")
+    rita.fill("input[name=password]", "a-first-password")
+    rita.click("button[type=submit]")
+    rita.wait_for_url(lambda url: "/login" not in url)
+    expect(rita.locator(".who .role")).to_have_text("nurse")
+
+    page.get_by_role("button", name="Sign out").click()
+    _sign_in(page, live["base"])  # the manager now
+    page.goto(live["base"] + "/audit")
+    page.get_by_label("Action").select_option("user_role_changed")
+    page.get_by_role("button", name="Show").click()
+    entry = page.locator("tr.audit-entry")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("Ada Admin")
+    expect(entry).to_contain_text("Rita Desk")
+    expect(entry.locator("td").nth(4)).to_contain_text("role: front_desk")
+    expect(entry.locator("td").nth(5)).to_contain_text("role: nurse")
