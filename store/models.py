@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from bot.clock import DEFAULT_TIMEZONE
 from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind, Role, TouchStatus
+from store.money import Money
 
 
 def utcnow() -> datetime:
@@ -96,7 +97,7 @@ class Service(SQLModel, table=True):
     category: str
     duration_min: int = 30
     buffer_min: int = 10
-    price: float | None = None
+    price: Decimal | None = Field(default=None, sa_column=Column(Money()))
     area: str | None = None
 
 
@@ -144,7 +145,7 @@ class Appointment(SQLModel, table=True):
     status: str = AppointmentStatus.BOOKED  # a bot.vocabulary.AppointmentStatus
     start_at: datetime = Field(index=True)
     end_at: datetime
-    price: float | None = None
+    price: Decimal | None = Field(default=None, sa_column=Column(Money()))
     referral_code: str | None = None
     source: str = "api"  # api | csv | bot | staff | seed
     # A visit requested by text to move this booked one there; confirming it frees the old one.
@@ -326,3 +327,33 @@ class Offer(SQLModel, table=True):
     revenue: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
     created_by: str = "system"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Correction(SQLModel, table=True):
+    """A manager's verdict that the bot read an inbound text wrongly, with the right intent and urgency."""
+
+    __table_args__ = (UniqueConstraint("message_id"),)
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    message_id: int = Field(foreign_key="message.id")
+    staff_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    original_intent: str | None = None
+    original_urgency: str | None = None
+    intent: str  # a bot.vocabulary.Intent: what the text really asked
+    urgency: str  # a bot.vocabulary.Urgency
+    note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ReportClaim(SQLModel, table=True):
+    """One practice's monthly report for one month: the row whose INSERT lets exactly one worker mail it."""
+
+    __tablename__ = "report_claim"
+    __table_args__ = (UniqueConstraint("practice_id", "month"),)
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    month: str  # "2026-11": the month the report covers
+    claimed_at: datetime = Field(default_factory=utcnow)
+    status: str = "claimed"  # claimed | sent | not_sent | failed
+    detail: str | None = None
+    """Whom it went to, or why it did not go (e.g. no SMTP_URL)."""

@@ -12,6 +12,7 @@ import random
 import secrets
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -524,7 +525,7 @@ def _practice(session, now: datetime) -> Practice:
                 category=category,
                 duration_min=minutes,
                 buffer_min=15 if minutes >= 60 else 10,
-                price=float(price),
+                price=Decimal(str(price)),
                 area=area,
             )
         )

@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -17,6 +18,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.errors import ValidationError
 from bot.messaging.phones import normalize
+from store.money import to_money
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class AppointmentIn:
     service: dict
     provider: dict | None
     location: dict | None
-    price: float | None
+    price: Decimal | None
     patient: dict
     consent: dict | None
     referral_code: str | None = None
@@ -241,6 +243,7 @@ def validate(payload) -> AppointmentIn:
             price = None
         elif not 0 <= price <= MAX_PRICE:
             errors.add("price", f"must be between 0 and {MAX_PRICE}")
+    amount = to_money(price)  # kept as exact cents: 449.99 stays 449.99
 
     patient = payload.get("patient")
     patient_out: dict = {}
@@ -310,7 +313,7 @@ def validate(payload) -> AppointmentIn:
         service=service_out,
         provider=provider_out,
         location=location_out,
-        price=price,
+        price=amount,
         patient=patient_out,
         consent=consent_out,
         referral_code=(referral_code or None),
