@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
 from bot.booking import open_times as slots
+from bot.metrics.figures import booked_by_text
+from bot.metrics.periods import last_days
 from store.db import session_scope
 from store.models import (
     Appointment,
@@ -265,24 +268,21 @@ def test_no_times_are_offered_while_staff_have_the_conversation(settings, twilio
 
 
 def test_the_managers_numbers_count_visits_picked_by_text(settings, twilio, clock, spa, db_url):
-    from web.dashboard.numbers import practice_numbers
-
+    period = last_days(30, clock.now(), "America/Chicago")
     with session_scope(db_url) as session:  # the rebook text went out yesterday
         touch = session.exec(select(Touch)).one()
         touch.status, touch.sent_at = "sent", clock.now() - timedelta(days=1)
     text_in("can I come in tuesday morning?")
     text_in("3")
     with session_scope(db_url) as session:
-        figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
+        found = booked_by_text(session, spa["practice_id"], period)
     # A picked time is a request until the front desk confirms it: no booking, no revenue yet.
-    assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (0, 0, 0)
-    assert figures["requests_waiting"] == 1
+    assert found == {"bookings": 0, "revenue": Decimal("0.00"), "requests_waiting": 1}
     client, token = front_desk(db_url, spa["practice_id"])
     answer_request(client, token, db_url, "confirm")
     with session_scope(db_url) as session:
-        figures = practice_numbers(session, spa["practice_id"], clock.now() - timedelta(days=30), clock.now())
-    assert (figures["booked_by_text"], figures["rebooked_patients"], figures["revenue_after_touch"]) == (1, 1, 750)
-    assert figures["requests_waiting"] == 0
+        found = booked_by_text(session, spa["practice_id"], period)
+    assert found == {"bookings": 1, "revenue": Decimal("750.00"), "requests_waiting": 0}
 
 
 def test_hours_written_wrongly_are_skipped_not_fatal(settings, clock, spa, db_url):

@@ -78,3 +78,32 @@ def test_drafts_and_withheld_texts_are_not_counted_as_sent(spa, settings, db_url
             )
     client, _ = sign_in("mo@glow.test")
     assert _figure(client.get("/numbers").get_data(as_text=True), "texts out") == "1"
+
+
+def test_a_month_custom_dates_and_a_location_can_be_picked(settings, db_url, clock):
+    from tests import ledger
+
+    ids = ledger.build(db_url)
+    add_staff(db_url, ids["practice_id"], name="Mo Manager", role="manager", email="mo@ledger.test")
+    client, _ = sign_in("mo@ledger.test")
+    november = client.get("/numbers?month=2026-11").get_data(as_text=True)
+    assert "November 2026" in november and _figure(november, "visits booked by text") == "2"
+    assert _figure(november, "revenue booked by text") == "$899.98"
+    assert _figure(november, "opt-outs") == "1"
+    miami = client.get(f"/numbers?month=2026-11&location={ids['miami']}").get_data(as_text=True)
+    assert _figure(miami, "visits booked by text") == "1"
+    early = client.get("/numbers?from=2026-11-01&to=2026-11-05").get_data(as_text=True)
+    assert "Nov 1, 2026 – Nov 5, 2026" in early and _figure(early, "visits booked by text") == "0"
+    bad = client.get("/numbers?from=2026-11-05&to=2026-11-01").get_data(as_text=True)
+    assert "the end date is before the start date" in bad and "last 30 days" in bad
+
+
+def test_each_figure_has_its_definition_on_hover_and_charts_are_inline_svg(spa, settings):
+    from bot.metrics.figures import DEFINITIONS
+
+    client, _ = sign_in("mo@glow.test")
+    page = client.get("/numbers").get_data(as_text=True)
+    for definition in DEFINITIONS.values():
+        assert f'title="{definition}"' in page.replace("&#39;", "'")
+    assert page.count('<svg class="chart"') == 3
+    assert '<script src="http' not in page and "cdn" not in page.lower()
