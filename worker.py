@@ -18,7 +18,7 @@ from bot.messaging import outbox
 from bot.messaging.delivery import apply_early_statuses, reconcile_stale
 from bot.messaging.transport import SmsTransport
 from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
-from bot.staff import paging
+from bot.staff import paging, reports
 from bot.touches.dispatch import tick
 from bot.touches.planner import plan_birthdays as plan
 from bot.touches.plans import plans_for
@@ -35,6 +35,9 @@ STATUS_SWEEP_TICKS = 20
 
 BIRTHDAY_TICKS = 240
 """Every this many ticks (1 h), plan the coming week's birthday texts."""
+
+REPORT_TICKS = 240
+"""Every this many ticks (1 h), mail last month's report for practices whose month began (once each)."""
 
 
 def plan_birthdays() -> int:
@@ -54,8 +57,10 @@ def plan_birthdays() -> int:
 
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
-    steps = [tick, requeue_unprocessed, paging.sweep, outbox.sweep, apply_early_statuses] + (
-        [plan_birthdays] if count % BIRTHDAY_TICKS == 0 else []
+    steps = (
+        [tick, requeue_unprocessed, paging.sweep, outbox.sweep, apply_early_statuses]
+        + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
+        + ([reports.send_due] if count % REPORT_TICKS == 0 else [])
     )
     for step in steps:
         try:

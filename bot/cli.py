@@ -7,14 +7,18 @@ import json
 import os
 import sys
 
+from sqlmodel import select
+
 from bot import runtime
 from bot.consent.privacy import erase_patient, export_patient
 from bot.errors import ConfigError
 from bot.intake.csv_import import import_csv
+from bot.metrics.corrections import export_jsonl
 from bot.staff.admin import add_commands
 from bot.touches.preview import main_preview, main_simulate
 from bot.understanding.evaluate import main as evaluate_main
 from store.db import session_scope, upgrade
+from store.models import Practice
 
 
 def _db_upgrade(args) -> int:
@@ -80,6 +84,26 @@ def _patient_erase(args) -> int:
     return 0
 
 
+def _export_corrections(args) -> int:
+    with session_scope(runtime.db_url()) as session:
+        practices = session.exec(select(Practice)).all()
+        chosen = [p for p in practices if args.practice in (None, p.slug)]
+        if not chosen:
+            print(f"no practice with slug {args.practice!r}", file=sys.stderr)
+            return 1
+        if len(chosen) > 1:
+            print("several practices: name one with --practice SLUG", file=sys.stderr)
+            return 2
+        text = export_jsonl(session, chosen[0].id)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {text.count(chr(10))} correction(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare: SMS follow-up for med spas.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--patient", type=int, required=True, metavar="ID")
     erase.add_argument("--yes", action="store_true", help="confirm; erasing cannot be undone")
     erase.set_defaults(func=_patient_erase)
+
+    exports = commands.add_parser("export", help="export data for other tools")
+    export_commands = exports.add_subparsers(dest="export_command", required=True)
+    corrections = export_commands.add_parser(
+        "corrections", help="decisions marked wrong, as the labeled JSONL `aftercare eval` reads"
+    )
+    corrections.add_argument("--practice", metavar="SLUG", help="the practice (needed when there are several)")
+    corrections.add_argument("-o", "--output", default="-", help="file to write (default: standard output)")
+    corrections.set_defaults(func=_export_corrections)
 
     add_commands(commands)
 

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "view_growth": EVERYONE,  # segments, the upsell matrix, ready this week, today's staff prompts
     "send_offers": EVERYONE,  # one-click offer from ready this week (every sending rule still applies)
     "edit_matrix": frozenset({MANAGER, ADMIN}),  # save a new version of the upsell matrix
+    "correct_decisions": frozenset({MANAGER, ADMIN}),  # mark a decision wrong and give the right intent, urgency
     "erase": frozenset({ADMIN}),
     "manage_users": frozenset({ADMIN}),  # add staff, change roles, deactivate, reset passwords (audited)
     "read_audit_log": frozenset({MANAGER, ADMIN}),  # who viewed, exported, erased or changed what
@@ -78,6 +79,14 @@ ROUTES: dict[str, str] = {
     "dashboard.release": "take_over",
     "dashboard.settle_request": "confirm_visits",
     "dashboard.numbers": "view_numbers",
+    "dashboard.report": "view_numbers",
+    "dashboard.report_csv": "view_numbers",
+    "dashboard.report_pdf": "view_numbers",
+    "dashboard.operations": "view_numbers",
+    "dashboard.corrections": "view_numbers",
+    "dashboard.export_corrections": "export",
+    "dashboard.correct_form": "correct_decisions",
+    "dashboard.correct_decision": "correct_decisions",
     "dashboard.control": "control_bot",
     "dashboard.kill_switch": "control_bot",
     "dashboard.set_autonomy": "control_bot",

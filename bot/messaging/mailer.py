@@ -12,6 +12,7 @@ import smtplib
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -26,7 +27,13 @@ _counter = itertools.count()
 _lock = threading.Lock()
 
 
-def build(settings, to: str, subject: str, body: str, message_id: str | None = None) -> EmailMessage:
+Attachment = tuple[str, str, bytes]
+"""(file name, MIME type such as "application/pdf", content)."""
+
+
+def build(
+    settings, to: str, subject: str, body: str, message_id: str | None = None, attachments: Sequence[Attachment] = ()
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
@@ -34,10 +41,15 @@ def build(settings, to: str, subject: str, body: str, message_id: str | None = N
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id or make_msgid(domain="aftercare.local")
     message.set_content(body)
+    for name, mime, content in attachments:
+        maintype, subtype = mime.split("/", 1)
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
-def send(settings, to: str, subject: str, body: str, message_id: str | None = None) -> str:
+def send(
+    settings, to: str, subject: str, body: str, message_id: str | None = None, attachments: Sequence[Attachment] = ()
+) -> str:
     """Send one mail; returns where it went ("smtp:<host>" or the sink file's path).
 
     `message_id` (e.g. derived from the touch) makes every attempt at one mail carry one Message-ID.
@@ -45,7 +57,7 @@ def send(settings, to: str, subject: str, body: str, message_id: str | None = No
     Raises TransportError (permanent when the server refused the recipient, or MailNotConfigured: no
     SMTP_URL outside the demo, where a sink file would only pretend the mail went).
     """
-    message = build(settings, to, subject, body, message_id)
+    message = build(settings, to, subject, body, message_id, attachments)
     if settings.smtp_url:
         return _send_smtp(settings.smtp_url, message)
     if not settings.demo:
