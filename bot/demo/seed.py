@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 from bot import runtime
 from bot.clock import FrozenClock, to_utc
 from bot.consent.opt_out import opt_out
+from bot.demo.history import add_history
 from bot.intake.schema import validate
 from bot.intake.upsert import upsert
 from bot.touches import composer, sending_rules
@@ -353,6 +354,7 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
     with session_scope(db_url) as session:
         _patient_details(session, practice_id)
         _conversations(session, practice_id, now)
+        add_history(session, practice_id, now)  # the numbers' months: channels, past escalations, corrections
         summary = _summary(session, practice_id)
     log.info("seeded %s: %s", PRACTICE_SLUG, summary)
     return {"created": True, "practice_id": practice_id, **summary}

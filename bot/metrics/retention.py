@@ -15,7 +15,13 @@ from bot.vocabulary import AppointmentStatus
 from store.models import Appointment, Practice, Service
 from store.money import cents_sum, from_cents
 
-CHANNELS = {"bot": "booked by text", "staff": "booked by staff", "api": "practice system", "csv": "CSV import"}
+CHANNELS = {
+    "bot": "booked by text",
+    "staff": "booked by staff",
+    "api": "practice system",
+    "csv": "CSV import",
+    "seed": "practice system (demo)",
+}
 """Where a visit was booked (Appointment.source), in the report's words; anything else is "other"."""
 TOP_TREATMENTS = 5
 """How many treatments the report lists."""
