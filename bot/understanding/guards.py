@@ -206,16 +206,19 @@ def not_a_reply(body: str) -> str | None:
 # ------------------------------------------------------- free-text opt-outs
 
 _MSG = r"(?:texts?|texting|txts?|txting|messages?|messaging|msgs?|sms|promos?|promotions?|offers?|ads|marketing|spam|spamming|reminders? and promos)"
+_NEED = r"(?:no need|dont need|do not need|no longer need|wont need|there is no need|theres no need)"
 _POLITE = r"(?:please|pls|plz|thanks|thank you|thx|ty|now|already|it|asap|immediately|ok|okay)"
 _OPT_OUT_PATTERNS = [
     # English
-    rf"\bstop (?:(?:sending|send|texting|messaging|contacting|emailing|calling|bugging|bothering)(?: me)?|(?:all|these|those|the|your|ur|with the|with these|with your)(?: \w+)?) ?{_MSG}?",
+    # "stop the texts", never "stop the retinol" or "stop the bruising": after a determiner, a word for messages.
+    rf"\bstop (?:(?:sending|send|texting|messaging|contacting|emailing|calling|bugging|bothering)(?: me)?|(?:all|these|those|the|your|ur|with the|with these|with your)(?: \w+)? {_MSG})",
     r"\bstop (?:texting|messaging|contacting|bugging|bothering|spamming|harassing)\b",
     r"\bstop (?:sending|send)\b",
     rf"\b(?:quit|cease|enough with the|enough) (?:texting|messaging|sending|{_MSG})\b",
     r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
     rf"\bno (?:more|further) {_MSG}\b",
     r"\b(?:take|remove|delete|drop|erase|scratch|get) me (?:off|out of|from)\b",
+    r"\b(?:taking|removing|deleting|dropping|take|remove|delete|drop) (?:me|my (?:number|info|name|phone|contact)|this number)(?: \w+)? (?:off|out of|from) (?:your|the|this|ur|these|all)\b",
     r"\b(?:remove|delete|erase) (?:me|my (?:number|info|contact|phone))\b",
     r"\btake my (?:number|info|name) off\b",
     r"\bunsubscribe\b|\bunsub\b|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
@@ -227,7 +230,12 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:dont|do not) want (?:these|this|them|your texts|ur texts|any of this) ?(?:texts?|messages?)? (?:anymore|any more|no more)\b",
     rf"\b(?:cancel|end) (?:my|the|these|your|all)? ?(?:subscription|{_MSG})\b",
     r"\bnot interested,? (?:stop|remove|dont)\b",
-    rf"\b(?:no need|dont need|do not need|no longer need|wont need) (?:to )?(?:text|message|contact|send|any more|anymore|more|the|these|your|any)(?: \w+){{0,2}}(?: {_MSG})?\b",
+    # "no need to text me anymore", "I moved, no need to text me", "no need for more texts"; never "no need to
+    # text me back", "I don't need the numbing cream" or "no longer need the 3pm".
+    rf"\b{_NEED} (?:for )?(?:any more |anymore |more |the |these |those |your |ur |any |all the |all these )?(?:(?!to |you )\w+ )?{_MSG}\b",
+    rf"\b{_NEED} (?:to |for you to |for u to )?(?:keep |continue )(?:on )?(?:text|texting|messag\w*|contact\w*|send\w*|sms\w*)\b",
+    rf"\b{_NEED} (?:to |for you to |for u to )?(?:text|message|msg|txt|contact|sms)(?:ing)?(?: me| this number| us)? (?:anymore|any more|again|no more|ever)\b",
+    rf"\b{_NEED} (?:to |for you to |for u to )?(?:text|message|msg|txt|contact|sms)(?:ing)?(?: me| this number| us)?$",
     r"\b(?:remove|take) (?:me|my number|this number) (?:from|off) (?:your|the|this|ur) (?:list|system|texts?|contacts?|database)\b",
     r"\b(?:please )?(?:unenroll|unregister|deregister) me\b|\bopt out\b|\bi want out\b",
     r"\b(?:why|how come) (?:do |are )?(?:you|u|yall) (?:keep|still|always) (?:texting|messaging|sending)(?: \w+){0,6} stop\b",
