@@ -239,13 +239,20 @@ def _from_llm(answer: dict, guard, started: float) -> Decision:
         intent = guard.intent
         urgency = Urgency.highest(urgency, guard.urgency)
     entities = {k: v for k, v in answer["entities"].items() if v is not None}
-    also = [i for i in answer.get("also_intents") or [] if i != intent]
-    if also:
-        entities["also_intents"] = also
+    also = list(dict.fromkeys(i for i in answer.get("also_intents") or [] if i != intent))
     guard_opt_out = guard is not None and guard.intent == "opt_out"
     if intent != "opt_out" and "opt_out" in also and urgency not in ("urgent", "emergency"):
         # An opt-out anywhere in the message decides it (the prompt's convention); staff confirm it below.
+        also = [intent, *(i for i in also if i != "opt_out")]
         intent = "opt_out"
+    elif intent not in ("opt_out", Intent.SIDE_EFFECT_CONCERN) and Intent.SIDE_EFFECT_CONCERN in also:
+        # A symptom outranks a booking wish, a question or a complaint: staff see the clinical part first, and
+        # the rest stays on the decision.
+        also = [intent, *(i for i in also if i != Intent.SIDE_EFFECT_CONCERN)]
+        intent = Intent.SIDE_EFFECT_CONCERN
+        urgency = Urgency.highest(urgency, Urgency.ROUTINE)
+    if also:
+        entities["also_intents"] = also
     decision = Decision(
         intent=intent,
         urgency=urgency,
