@@ -125,7 +125,7 @@ def test_everyday_texts_from_outside_a_clinic_page_almost_nobody():
 
 def test_a_model_opt_out_needs_staff_to_confirm_it():
     promo = {"treatment": "botox", "last_outbound": "This month only: 20% off!"}
-    decision = classify_local("ugh i'm so done with all these messages honestly", promo)
+    decision = classify_local("i am so over these texts", promo)
     assert (decision.intent, decision.path, decision.needs_confirmation) == ("opt_out", "local", True)
     guard = classify_local("STOP", {})
     assert guard.intent == "opt_out" and not guard.needs_confirmation

@@ -26,6 +26,9 @@ MODEL_PATH = resources.files("bot.understanding") / "data" / "local_model.json"
 
 OPT_OUT_MODEL_MIN = 0.8
 """Confidence the model needs to call an opt-out that no guard matched (staff then confirm it)."""
+URGENT_MODEL_MIN = 0.6
+"""Confidence the model needs that a reply is a side effect at all before its own reading of urgency pages
+anyone (a red flag pages whatever the model thinks); below it an urgent hunch is a routine side effect."""
 THRESHOLDS = {
     "rebook_request": 0.45,
     "reschedule_or_cancel": 0.5,
@@ -390,6 +393,9 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
             # "Call 911 now" and paging the backup are for the red flags (bot.understanding.guards); a statistical hunch
             # gets a clinician's call back (urgent), which is what it got right on every labelled set.
             urgency = "urgent"
+        if urgency == "urgent" and (guard is None or guard.urgency != "urgent") and confidence < URGENT_MODEL_MIN:
+            # "ya no me duele nada": a reply the model barely reads as a symptom wakes no clinician.
+            urgency = "routine"
         if guard is not None and guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK[urgency]:
             urgency = guard.urgency
     elif intent == "negative_feedback":

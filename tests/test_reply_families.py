@@ -1,0 +1,238 @@
+"""The kinds of replies the classifier must get right, pinned by family with a few English and Spanish cases
+each: whole decisions (guards, then the local model, no LLM), as the worker makes them.
+
+Families, not lines: every case here is worded differently from the training replies in data/training/.
+The webhook cases run the signed webhook with no worker at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from app import create_app
+from bot.settings import Settings
+from bot.understanding.classifier import classify
+from store.db import session_scope
+from store.models import Escalation, Patient
+from tests.helpers import TWILIO_TOKEN, seed_patient
+from tests.twilio_payloads import load, post_signed
+
+CHECK_IN = "Hi! Checking in after your visit. How are you feeling?"
+RESULTS = "Hi! It's been two weeks since your treatment. How are your results?"
+PROMO = "Holiday special: 15% off filler through Dec 31. Reply BOOK to grab a spot. Reply STOP to opt out."
+
+
+def decide(body: str, treatment: str | None = "botox", days: int | None = 2, outbound: str | None = CHECK_IN):
+    context = {"treatment": treatment, "days_since_visit": days, "last_outbound": outbound}
+    return classify(body, context, Settings())
+
+
+def pages(decision) -> bool:
+    return decision.urgency in ("urgent", "emergency")
+
+
+# ------------------------------------------------------------------ emergencies told through the body
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("my lips keep puffing up and I feel woozy", "lip_filler"),
+        ("se me está hinchando la boca y tengo ronchas y mareo", "hydrafacial"),
+        ("since the botox water keeps going down the wrong pipe", "botox"),
+        ("desde el botox me atraganto con el agua", "botox"),
+        ("the skin over my cheek went a dark purplish colour and it really hurts", "cheek_filler"),
+        ("la piel del labio se ve grisácea y me duele mucho", "lip_filler"),
+        ("feeling like I'm about to faint and my lips are swelling", "lip_filler"),
+        ("me siento como que me voy a desmayar", "microneedling"),
+    ],
+)
+def test_emergencies_described_through_the_body_tell_the_patient_to_call_now(body, treatment):
+    decision = decide(body, treatment, 0)
+    assert (decision.intent, decision.urgency, decision.path) == ("side_effect_concern", "emergency", "guard")
+
+
+# ------------------------------------------------------------------ routine side effects, not questions or pages
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("there's a little hard bump in my lip, should I worry?", "lip_filler"),
+        ("I can feel a tiny nodule under my eye where you injected", "undereye_filler"),
+        ("siento un bultito duro en el labio", "lip_filler"),
+        ("se sienten como bolitas en la mejilla", "cheek_filler"),
+        ("got a bit of a headache this afternoon", "botox"),
+        ("my head has been aching a little since the dysport", "dysport"),
+        ("tengo dolor de cabeza desde ayer en la tarde", "botox"),
+        ("me dio una jaqueca leve después del botox", "xeomin"),
+    ],
+)
+def test_lumps_after_filler_and_a_headache_after_toxin_are_routine_side_effects(body, treatment):
+    decision = decide(body, treatment, 2)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "routine")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["I have a horrible headache and my neck is stiff", "tengo un dolor de cabeza muy fuerte y el cuello rígido"],
+)
+def test_a_severe_headache_with_a_stiff_neck_is_an_emergency(body):
+    assert decide(body, "botox", 1).urgency == "emergency"
+
+
+# ------------------------------------------------------------------ complaints
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # how staff made the patient feel
+        "the dr was really dismissive and I left feeling dumb",
+        "your front desk girl was so rude I almost walked out",
+        "la doctora me habló muy feo, me sentí humillada",
+        "me trataron como si estorbara, muy groseros",
+        # results
+        "I'm honestly not happy with how my lips came out",
+        "the results are a letdown, my lines are all still there",
+        "no quedé nada contenta con el resultado",
+        "pésimo servicio, nunca más",
+        # cost
+        "I spent $900 and my lips look exactly the same",
+        "gasté un dineral y no se nota nada",
+    ],
+)
+def test_complaints_about_staff_results_and_cost_reach_the_manager(body):
+    decision = decide(body, "lip_filler", 14, RESULTS)
+    assert (decision.intent, decision.urgency) == ("negative_feedback", "routine")
+
+
+# ------------------------------------------------------------------ referrals and reschedules
+
+
+@pytest.mark.parametrize(
+    "body, intent",
+    [
+        ("my cousin wants to get her lips done too, can she come with me?", "referral"),
+        ("mi hermana quiere hacerse los labios, ¿le dan descuento?", "referral"),
+        ("can we move my thursday appt to the following week?", "reschedule_or_cancel"),
+        ("necesito mover mi cita del martes para el jueves", "reschedule_or_cancel"),
+    ],
+)
+def test_a_friend_booking_is_a_referral_and_moving_a_time_is_a_reschedule(body, intent):
+    assert decide(body, "lip_filler", 40, None).intent == intent
+
+
+# ------------------------------------------------------------------ opt-outs, and words that are not one
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "would you mind taking my number off your texts",
+        "I moved to Ohio so there's no need to keep messaging me",
+        "why am I still getting these?? stop",
+        "STPO",
+        "ya no vivo en la ciudad, no me manden más mensajes",
+        "por favor dejen de mandarme promociones",
+    ],
+)
+def test_polite_and_indirect_opt_outs_opt_out(body):
+    decision = decide(body, "botox", 60, PROMO)
+    assert (decision.intent, decision.path, decision.needs_confirmation) == ("opt_out", "guard", False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I'll stop in Saturday to grab the serum",
+        "can't stop smiling since my appointment 😊",
+        'Laughed at "Reminder: no facials for 2 weeks!"',
+        "I'm driving with Do Not Disturb on. I'll see your message when I get where I'm going.",
+        "URGENT: your package is held. Click here to reschedule delivery. Reply STOP to end",
+        "paso por la clínica el jueves a recoger mi crema",
+        "no puedo dejar de sonreír, me encantan los resultados",
+        "Le gustó “Hola! ¿Cómo te sientes después de tu visita?”",
+        "Estoy manejando, te respondo cuando llegue",
+        "Ganaste un iPhone! Haz clic aquí para reclamarlo. Responde ALTO para no recibir más",
+        "ya no me duele nada, gracias",
+    ],
+)
+def test_false_opt_outs_unsubscribe_nobody_and_page_nobody(body):
+    decision = decide(body, "lip_filler", 3, CHECK_IN)
+    assert decision.intent != "opt_out" and not pages(decision), decision
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ok no need to text me back, see you tuesday",
+        "thanks, you don't need to message me back",
+        "I don't need the numbing cream next time",
+        "no longer need the 3pm, the 10am is better",
+        "should I stop the retinol before my peel?",
+        "anything to stop the bruising from spreading?",
+        "ya no necesito la crema, gracias",
+        "¿paro el retinol antes del peeling?",
+    ],
+)
+def test_not_needing_or_stopping_something_else_is_no_opt_out(body):
+    assert decide(body, "chemical_peel", 3, CHECK_IN).intent != "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body", ["I almost passed out in the shower after I got home", "feeling faint since the numbing cream came off"]
+)
+def test_nearly_fainting_with_no_joke_or_bill_behind_it_is_an_emergency(body):
+    assert decide(body, "microneedling", 0).urgency == "emergency"
+
+
+# ------------------------------------------------------------------ words that sound clinical but are not
+
+
+@pytest.mark.parametrize(
+    "body, intent",
+    [
+        ("I nearly passed out laughing at your newsletter", None),
+        ("casi me desmayo del susto cuando vi el precio jaja", None),
+        ("is it possible to get droopy eyelids from botox?", "question"),
+        ("¿es posible que el botox cause párpado caído?", "question"),
+        ("I'm confused about the instructions, can I wear makeup tomorrow?", "question"),
+        ("estoy confundida con las indicaciones, ¿puedo usar maquillaje mañana?", "question"),
+        ("my skin healed so nicely, no more redness at all!", "positive_feedback"),
+        ("ya sanó mi piel y se ve increíble", "positive_feedback"),
+        ("I paid so much for this and I still can't see any volume", "negative_feedback"),
+    ],
+)
+def test_false_alarms_get_no_page_and_a_reply_that_fits(body, intent):
+    decision = decide(body, "botox", 3, RESULTS)
+    assert not pages(decision), decision
+    assert decision.intent != "side_effect_concern" or decision.urgency == "routine"
+    if intent is not None:
+        assert decision.intent == intent, decision
+
+
+# ------------------------------------------------------------------ in the webhook, with no worker running
+
+
+@pytest.mark.parametrize("keyword", ["STOP", "stopall", "Unsubscribe", "CANCEL", "end", "Quit", "REVOKE", "optout"])
+def test_carrier_keywords_opt_out_in_the_webhook_with_no_worker(client, settings, clock, keyword):
+    patient_id = seed_patient(settings.database_url, clock)
+    params = load("inbound_basic", Body=keyword)
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN).status_code == 200
+    with session_scope(settings.database_url) as session:
+        assert session.get(Patient, patient_id).opted_out_at is not None
+
+
+@pytest.mark.parametrize(
+    "body", ["my throat is closing up and it's hard to breathe", "se me cierra la garganta, no puedo respirar"]
+)
+def test_a_red_flag_escalates_in_the_webhook_with_the_llm_down_and_no_worker(client, settings, clock, body):
+    down = settings.with_(openai_base_url="http://127.0.0.1:9/v1", openai_api_key="k", llm_timeout_s=0.5)
+    seed_patient(settings.database_url, clock)
+    answer = post_signed(create_app(down).test_client(), "/sms/inbound", load("inbound_basic", Body=body), TWILIO_TOKEN)
+    assert answer.status_code == 200 and "<Message>" in answer.get_data(as_text=True)
+    with session_scope(settings.database_url) as session:
+        [escalation] = session.exec(select(Escalation)).all()
+    assert (escalation.urgency, escalation.status) == ("emergency", "open")
