@@ -50,6 +50,8 @@ TARGETS = (
     ("plan touches/s", lambda r: r["plan"]["touches_per_s"], ">=", 2000),
     ("dispatch texts/s (one worker)", lambda r: r["dispatch"]["texts_per_s"], ">=", 300),
     ("pacing observed / configured", lambda r: r["pacing"]["observed_mps"] / r["pacing"]["configured_mps"], "<=", 1.0),
+    ("classifier p99 ms", lambda r: r["classifier"]["p99_ms"], "<=", 5),
+    ("classifier model MB", lambda r: r["classifier"]["model_mb"], "<=", 5),
 )
 """What the issues ask of the inbound path and of sequences on the 2-core reference machine."""
 
@@ -174,6 +176,7 @@ def sequence_benchmarks(results: dict, notes: list[str]) -> None:
 def classifier_benchmark(results: dict, notes: list[str]) -> None:
     try:
         from bot.understanding.evaluate import evaluate
+        from bot.understanding.local_classifier import MODEL_PATH
     except ImportError as exc:
         notes.append(f"classifier: not available yet ({exc})")
         return
@@ -189,6 +192,7 @@ def classifier_benchmark(results: dict, notes: list[str]) -> None:
         "p99_ms": round(report["p99_ms"], 3),
         "n": report.get("n"),
         "file": str(path),
+        "model_mb": round(MODEL_PATH.stat().st_size / 1024 / 1024, 2),
     }
 
 
@@ -234,7 +238,7 @@ def format_report(results: dict, run: dict, notes: list[str]) -> str:
         c = results["classifier"]
         lines.append(
             f"  classifier   p50 {_fmt(c['p50_ms'], 2)} ms, p99 {_fmt(c['p99_ms'], 2)} ms "
-            f"(local, {c.get('n')} labelled replies)"
+            f"(local, {c.get('n')} labelled replies), model {_fmt(c.get('model_mb'), 2)} MB"
         )
     rss = results.get("rss_mb", {})
     if rss:
