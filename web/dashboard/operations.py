@@ -34,5 +34,5 @@ def operations():
             treatments=ops.treatments(db, practice.id, period, location_id),
             retention=retention.retention(db, practice.id, period, location_id),
             revenue=revenue(db, practice.id, period.start, period.end, location_id),
-            definitions={**ops.DEFINITIONS, **retention.DEFINITIONS},
+            definitions={**retention.DEFINITIONS, **ops.DEFINITIONS},  # "treatments" means the operations one here
         )
