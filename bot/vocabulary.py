@@ -196,3 +196,17 @@ class Segment(StrEnum):
     NEW = "new"
     ACTIVE = "active"
     LAPSED = "lapsed"
+
+
+class OnCallDuty(StrEnum):
+    """What a line of the on-call roster makes someone: paged first, or paged for emergencies and re-pages."""
+
+    ON_CALL = "on_call"
+    BACKUP = "backup"
+
+
+class KeywordConfirmer(StrEnum):
+    """Who answers the carrier keywords STOP, START and HELP: Twilio's default handling, or Aftercare."""
+
+    TWILIO = "twilio"
+    AFTERCARE = "aftercare"

@@ -8,6 +8,6 @@ from handlers.turn import Turn
 def handle(turn: Turn) -> None:
     turn.to_staff("help")
     rule = turn.decision.guard_rule or ""
-    if rule.startswith("keyword:") and turn.settings.twilio_confirms_opt_out:
+    if rule.startswith("keyword:") and turn.twilio_confirms_keywords():
         return  # Twilio answered its HELP keyword already
     turn.reply("help")

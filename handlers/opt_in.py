@@ -21,6 +21,6 @@ def handle(turn: Turn) -> None:
             turn.actions.append("opted_in")
             changed = True
     rule = turn.decision.guard_rule or ""
-    if not changed or (rule.startswith("keyword:") and turn.settings.twilio_confirms_opt_out):
+    if not changed or (rule.startswith("keyword:") and turn.twilio_confirms_keywords()):
         return
     turn.reply("opt_in")

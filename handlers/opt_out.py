@@ -23,7 +23,7 @@ def handle(turn: Turn) -> None:
         # "Stop texting me, my lip is turning white": staff are still paged; the patient gets only the confirmation.
         turn.escalate(decision.urgency, decision.guard_rule or "opt_out_with_red_flag")
     rule = decision.guard_rule or ""
-    if rule.startswith("keyword:") and turn.settings.twilio_confirms_opt_out:
+    if rule.startswith("keyword:") and turn.twilio_confirms_keywords():
         return
     if turn.confirmed_opt_out_before():
         return  # one confirmation, however many times the patient says it

@@ -13,13 +13,14 @@ from bot.conversation.replies import compose, may_reply
 from bot.messaging import outbox
 from bot.settings import Settings
 from bot.understanding.decision import Decision
-from bot.vocabulary import Autonomy, Direction, EscalationStatus, MessageKind, Urgency, is_paging
+from bot.vocabulary import Autonomy, Direction, EscalationStatus, KeywordConfirmer, MessageKind, Urgency, is_paging
 from store.models import (
     Appointment,
     ConversationState,
     Escalation,
     Message,
     Patient,
+    Practice,
 )
 from store.queries import practice_for_number
 
@@ -91,6 +92,16 @@ class Turn:
         if self.patient is not None:
             return self.patient.practice_id
         return practice_for_number(self.session, self.message.to_number)
+
+    def twilio_confirms_keywords(self) -> bool:
+        """Whether Twilio answered STOP, START and HELP itself: the practice's choice (Settings page),
+        else TWILIO_CONFIRMS_OPT_OUT."""
+        practice_id = self.practice_id()
+        practice = self.session.get(Practice, practice_id) if practice_id is not None else None
+        chosen = practice.keyword_confirmations if practice is not None else None
+        if chosen:
+            return chosen == KeywordConfirmer.TWILIO
+        return self.settings.twilio_confirms_opt_out
 
     def confirmed_opt_out_before(self) -> bool:
         """Whether this number already got an opt-out confirmation (since its opt-out, for a patient)."""

@@ -41,6 +41,6 @@ def unknown_number(turn: Turn) -> None:
     (Its STOP goes to handlers/opt_out.py, confirmed once.)"""
     intent = turn.decision.intent
     keyword = (turn.decision.guard_rule or "").startswith("keyword:")
-    if intent == Intent.HELP and not (keyword and turn.settings.twilio_confirms_opt_out):
+    if intent == Intent.HELP and not (keyword and turn.twilio_confirms_keywords()):
         turn.reply("help")
     turn.to_staff(intent)

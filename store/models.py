@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.clock import DEFAULT_TIMEZONE
-from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind, Role, TouchStatus
+from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind, OnCallDuty, Role, TouchStatus
 from store.money import Money
 
 
@@ -40,6 +40,10 @@ class Practice(SQLModel, table=True):
     """The staff member who turned the kill switch on."""
     autonomy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     """Intent -> "auto", "draft" or "off": how freely the bot answers each intent (unset: auto)."""
+    keyword_confirmations: str | None = None
+    """Who answers STOP, START and HELP: "twilio" or "aftercare" (unset: TWILIO_CONFIRMS_OPT_OUT decides)."""
+    step_texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    """"plan.step" -> {language: text}: a step's text as the practice rewrote it (unset: the plan file's)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -85,6 +89,21 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = None
     alert_by: str | None = None  # "sms" or "email": how a manager gets complaint alerts (unset: text, else email)
+
+
+class OnCallShift(SQLModel, table=True):
+    """One line of the on-call roster: who is on call (or backup) on a weekday, between two local times,
+    at one location (none: every location)."""
+
+    __tablename__ = "on_call_shift"
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    location_id: int | None = Field(default=None, foreign_key="location.id")
+    staff_user_id: int = Field(foreign_key="staff_user.id")
+    duty: str = OnCallDuty.ON_CALL  # a bot.vocabulary.OnCallDuty
+    weekday: int  # 0 Monday .. 6 Sunday, in the location's time zone
+    start: str  # "HH:MM"
+    end: str  # "HH:MM", after start; "24:00" is midnight at the end of the day
 
 
 class Service(SQLModel, table=True):

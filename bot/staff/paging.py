@@ -30,6 +30,7 @@ from bot.errors import TransportError
 from bot.messaging import mailer, outbox
 from bot.messaging.phones import mask
 from bot.queue import get_queue
+from bot.staff import roster
 from bot.vocabulary import PAGING_URGENCIES, AppointmentStatus, EscalationStatus, MessageKind, Role, Urgency, is_paging
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
@@ -67,7 +68,7 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
             return 0
         if escalation.status != EscalationStatus.OPEN:
             return 0  # someone took it (in the dashboard) before the page went out
-        staff = recipients(session, escalation, round_)
+        staff = recipients(session, escalation, round_, now)
         body, subject = page_text(session, escalation, round_)
         sender = _sender(session, escalation)
         written = []
@@ -233,22 +234,27 @@ def _treatment(session: Session, patient: Patient | None, escalation: Escalation
     return f" ({visit[0]}, day {days})"
 
 
-def recipients(session: Session, escalation: Escalation, round_: int) -> list[StaffUser]:
-    """Who a round pages: on-call (and backup for an emergency) first; backup and managers on the re-page."""
+def recipients(session: Session, escalation: Escalation, round_: int, now: datetime | None = None) -> list[StaffUser]:
+    """Who a round pages: on-call (and backup for an emergency) first; backup and managers on the re-page.
+    The on-call roster decides who is on call and backup at this moment and place (bot.staff.roster);
+    where it is silent, the standing flags do."""
     staff = session.exec(
         select(StaffUser)
         .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
         .order_by(col(StaffUser.id))
     ).all()
     managers = [s for s in staff if s.role == Role.MANAGER]
+    duty = roster.on_duty(session, escalation, now or runtime.clock().now())
+    on_call = duty.on_call if duty is not None and duty.on_call else [s for s in staff if s.on_call]
+    backup = duty.backup if duty is not None and duty.backup else [s for s in staff if s.backup]
     if round_ == 1:
-        chosen = [s for s in staff if s.on_call]
+        chosen = list(on_call)
         if not any(s.phone for s in chosen):
             chosen += managers  # nobody on call: the managers are
         if escalation.urgency == Urgency.EMERGENCY:
-            chosen += [s for s in staff if s.backup]
+            chosen += backup
     else:
-        chosen = [s for s in staff if s.backup] + managers
+        chosen = list(backup) + managers
     unique = list({s.id: s for s in chosen}.values())
     return [s for s in unique if s.phone or s.email]
 

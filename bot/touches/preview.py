@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_local, to_utc
-from bot.touches import composer
+from bot.touches import composer, step_texts
 from bot.touches.planner import plan_birthdays
 from bot.touches.plans import plans_for
 from bot.touches.sending_rules import DEFER, SEND, STATUS_FOR, decide, load_facts
@@ -115,7 +115,7 @@ def simulate(
                 event.body = step.template(language, "subject").format_map(context)
             else:
                 event.channel = "sms"
-                rendered = composer.render(step.template(language), context)
+                rendered = composer.render(step_texts.template_for(facts.practice, step, language), context)
                 event.body, event.segments, event.encoding = rendered.body, rendered.segments, rendered.encoding
     return events
 

@@ -20,7 +20,7 @@ from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import SendResult, transport
 from bot.queue import redis_connection
-from bot.touches import composer
+from bot.touches import composer, step_texts
 from bot.touches.dispatch.emails import Email, send_email
 from bot.touches.dispatch.jobs import Lease, batch_job_id
 from bot.touches.dispatch.outbound import Outbound, failed, prepare, prepare_many, record_sent, sender_for
@@ -191,7 +191,7 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
             patient.id,
             touch.marketing,
         )
-    rendered = composer.render(step.template(language), context)
+    rendered = composer.render(step_texts.template_for(facts.practice, step, language), context)
     return Outbound(
         touch.id,
         patient.phone,
