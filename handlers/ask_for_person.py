@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.question import _fact
+from handlers.question import fact_text
 from handlers.turn import Turn
 from store.models import Practice
 
@@ -23,7 +23,7 @@ def handle(turn: Turn) -> None:
     if turn.patient is None:
         return
     practice = turn.session.get(Practice, turn.patient.practice_id)
-    hours = _fact(practice.facts if practice else None, "hours", turn.language(), None)
+    hours = fact_text(practice.facts if practice else None, "hours", turn.language(), None)
     # The reply goes first: during a takeover only safety replies leave.
     if hours:
         turn.reply("ask_for_person_hours", hours=hours)

@@ -113,22 +113,30 @@ def answer_from_facts(turn: Turn, patient: Patient) -> tuple[str, str] | None:
     if topic == "price":
         fact = _prices(session, patient.practice_id, text, language)
     elif topic == "address":
-        fact = (location.address if location is not None else None) or _fact(facts, "address", language, location)
+        fact = (location.address if location is not None else None) or fact_text(facts, "address", language, location)
     else:
-        fact = _fact(facts, topic, language, location)
-    if not fact:
+        fact = fact_text(facts, topic, language, location)
+    body = answer_text(topic, fact, language)
+    return (topic, body) if body is not None else None
+
+
+def answer_text(topic: str, fact: str | None, language: str) -> str | None:
+    """How the bot quotes a fact on this topic (before its greeting); None when it would not fit two segments
+    (then a person answers). The Settings page previews facts with it."""
+    if not fact or not fact.strip() or topic not in LEAD:
         return None
     fact = fact.strip()
     if fact[-1] not in ".!?":
         fact += "."
+    language = language if language in TAIL else "en"
     body = LEAD[topic][language].format(fact=fact) + TAIL[language]
     greeting = "¡Hola Maximiliana! " if language == "es" else "Hi Maximiliana! "  # the longest a reply's greeting gets
     if segments.count(segments.normalize(greeting + body)).segments > MAX_SEGMENTS:
         return None
-    return topic, body
+    return body
 
 
-def _fact(facts: dict | None, key: str, language: str, location: Location | None) -> str | None:
+def fact_text(facts: dict | None, key: str, language: str, location: Location | None) -> str | None:
     """A practice fact as text: per location when keyed by location, per language when keyed by language."""
     value = (facts or {}).get(key)
     if isinstance(value, dict) and location is not None and location.external_id in value:

@@ -317,10 +317,12 @@ def next_sid() -> str:
     return f"SM{next(_sids):032d}"
 
 
-def text_in(body: str, from_: str = PATIENT) -> None:
-    """The patient (or a staff phone) texts the practice: signed webhook, then the worker's queues."""
+def text_in(body: str, from_: str = PATIENT, to: str | None = None) -> None:
+    """The patient (or a staff phone) texts the practice (`to`: another of its numbers than Austin's):
+    signed webhook, then the worker's queues."""
     sid = next_sid()
-    params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    extra = {"To": to} if to else {}
+    params = load("inbound_basic", Body=body, From=from_, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid, **extra)
     client = create_app(runtime.settings()).test_client()
     response = post_signed(client, "/sms/inbound", params, TWILIO_TOKEN)
     assert response.status_code == 200

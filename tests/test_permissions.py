@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.vocabulary import Access, Role
 from store.db import session_scope
-from store.models import Appointment, Escalation, Location, Message
+from store.models import Appointment, Escalation, Location, Message, OnCallShift
 from tests import factories
 from web import permissions
 
@@ -53,7 +53,12 @@ def clinic(settings, clock):
             provider_id=provider.id,
             location_id=location.id,
         )
-        staff = {role: factories.staff(db, practice.id, role).email for role in ROLES}
+        people = {role: factories.staff(db, practice.id, role, phone=f"+1512555012{i}") for i, role in enumerate(ROLES)}
+        staff = {role: person.email for role, person in people.items()}
+        line = OnCallShift(
+            practice_id=practice.id, staff_user_id=people["nurse"].id, weekday=0, start="08:00", end="17:00"
+        )
+        db.add(line)
         colleague = factories.staff(db, practice.id, "injector")  # whose account the users pages change
         draft = Message(
             practice_id=practice.id,
@@ -78,6 +83,9 @@ def clinic(settings, clock):
             "filename": "app.css",
             "staff": staff,
             "staff_id": colleague.id,
+            "location_id": location.id,
+            "line_id": line.id,
+            "ref": "neuromodulator.checkin",
         }
 
 

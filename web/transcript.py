@@ -97,5 +97,109 @@ def decision_view(decision: dict | None) -> dict | None:
         "fallback": decision.get("fallback_reason"),
         "actions": decision.get("actions") or ([decision["action"]] if decision.get("action") else []),
         "handler": decision.get("handler"),
+        "prompt_version": decision.get("prompt_version"),
     }
-    return view if any(v for v in view.values()) else None
+    if not any(v for v in view.values()):
+        return None
+    view["plain"] = read_as(view)
+    view["did"] = [did_words(a) for a in view["actions"] if isinstance(a, str)]
+    return view
+
+
+INTENT_WORDS = {
+    "side_effect_concern": "side effect",
+    "rebook_request": "wants to book",
+    "reschedule_or_cancel": "move or cancel a visit",
+    "defer": "not now",
+    "referral": "referral",
+    "opt_out": "opt-out",
+    "opt_in": "opt back in",
+    "help": "asks for help",
+    "question": "question",
+    "positive_feedback": "praise",
+    "negative_feedback": "complaint",
+    "wrong_number": "wrong number",
+    "other": "nothing to act on",
+    "ask_for_person": "wants a person",
+}
+"""Intents as staff say them."""
+
+PATH_WORDS = {
+    "llm": "by the language model",
+    "local": "by the local classifier",
+    "guard": "by a fixed rule",
+}
+
+
+def _rule_words(rule: str) -> str:
+    """'redflag:vascular_occlusion' as 'the red-flag rule for vascular occlusion', 'keyword:stop' as
+    'the carrier keyword STOP'."""
+    kind, _, name = rule.partition(":")
+    words = name.replace("_", " ")
+    if kind.startswith("freetext_opt_out+redflag"):
+        return f"the opt-out wording and the red-flag rule for {words}"
+    return {
+        "redflag": f"the red-flag rule for {words}",
+        "keyword": f"the carrier keyword {name.upper()}",
+        "keyword_es": f"the Spanish opt-out keyword {words.upper()}",
+        "keyword_typo": f"the carrier keyword {name.upper()} (misspelt)",
+        "not_a_reply": f"the rule for texts that need no answer ({words})",
+        "freetext_opt_out": "the rule for opt-outs in plain words",
+        "ask_for_person": "the rule for asking for a person",
+    }.get(kind, rule.replace("_", " "))
+
+
+def read_as(view: dict) -> str:
+    """A decision in one sentence a person reads: 'Read as: side effect, emergency, by the red-flag rule
+    for vascular occlusion.'"""
+    parts = []
+    if view.get("intent"):
+        parts.append(INTENT_WORDS.get(view["intent"], view["intent"].replace("_", " ")))
+    if view.get("urgency") and view["urgency"] != "none":
+        parts.append(view["urgency"])
+    how = ""
+    if view.get("guard"):
+        how = "by " + _rule_words(view["guard"])
+    elif view.get("path"):
+        how = PATH_WORDS.get(view["path"], f"by {view['path']}")
+        if view.get("confidence") is not None:
+            how += f", {round(view['confidence'] * 100)}% sure"
+    if how:
+        parts.append(how)
+    sentence = "Read as: " + ", ".join(parts) + "." if parts else "Not read yet."
+    if view.get("fallback"):
+        sentence += f" (The language model was not used: {view['fallback'].replace('_', ' ')}.)"
+    return sentence
+
+
+ACTION_WORDS = {
+    "staff_inbox": "put in the staff inbox",
+    "staff_inbox:complaint": "put in the inbox as a complaint",
+    "managers_alerted": "told the managers",
+    "opted_out": "stopped all texts",
+    "opted_in": "resumed care texts",
+    "takeover": "held: staff have the conversation",
+    "wrong_number": "stopped texts to this number",
+    "review_brought_forward": "brought the review request forward",
+    "review_skipped": "skipped the review request",
+    "referral_code": "sent the referral code",
+}
+
+
+def did_words(action: str) -> str:
+    """What the bot did, in words: 'escalation:emergency' as 'opened an emergency escalation'."""
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    kind, _, rest = action.partition(":")
+    return {
+        "escalation": f"opened an {rest} escalation" if rest[:1] in "aeiou" else f"opened a {rest} escalation",
+        "reply": f"replied ({rest.replace('_', ' ')})",
+        "draft": f"wrote a draft for staff to approve ({rest.replace('_', ' ')})",
+        "off": f"did not answer: switched off for this intent ({rest.replace('_', ' ')})",
+        "answered": f"answered from the practice's facts ({rest.replace('_', ' ')})",
+        "offered_slots": f"offered {rest} open times",
+        "check_back": f"set a check-back for {rest}",
+        "touches_stopped": f"stopped {rest} planned texts",
+        "acknowledged": f"took page #{rest}",
+        "asked_to_cancel": "asked to confirm the cancellation",
+    }.get(kind, action.replace("_", " ").replace(":", ": "))

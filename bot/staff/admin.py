@@ -31,7 +31,7 @@ from bot.errors import ValidationError
 from bot.messaging import phones
 from bot.vocabulary import Role
 from store.db import session_scope
-from store.models import Practice, StaffUser
+from store.models import Location, Practice, StaffUser
 
 ROLES = tuple(Role)
 """Staff roles, as `aftercare staff` accepts them."""
@@ -117,11 +117,7 @@ def practice_set(session: Session, slug: str | None = None, **values) -> Practic
         if values.get(key) is not None:
             changes[key] = _url(values[key], "--" + key.replace("_", "-"))
     if values.get("timezone") is not None:
-        try:
-            ZoneInfo(values["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise AdminError(f"--timezone: {values['timezone']!r} is not a time zone (e.g. America/Chicago)") from None
-        changes["timezone"] = values["timezone"]
+        changes["timezone"] = _timezone(values["timezone"], "--timezone")
     if values.get("quiet_hours") is not None:
         try:
             start, end = (int(part) for part in values["quiet_hours"].split("-"))
@@ -152,6 +148,42 @@ def practice_set(session: Session, slug: str | None = None, **values) -> Practic
     session.add(practice)
     session.flush()
     return practice
+
+
+def location_set(session: Session, practice_id: int, location_id: int, **values) -> Location:
+    """Check every given value of one location, then write them all ("" clears a line: the practice's is used)."""
+    location = session.get(Location, location_id)
+    if location is None or location.practice_id != practice_id:
+        raise AdminError(f"no location with id {location_id} at this practice")
+    changes: dict = {}
+    if values.get("name") is not None:
+        if not values["name"].strip():
+            raise AdminError("name: must not be empty")
+        changes["name"] = values["name"].strip()
+    for key in ("phone", "emergency_line"):
+        if values.get(key) is not None:
+            changes[key] = _phone(values[key], key.replace("_", " ")) if values[key].strip() else None
+    if values.get("review_url") is not None:
+        changes["review_url"] = (
+            _url(values["review_url"].strip(), "review link") if values["review_url"].strip() else None
+        )
+    if values.get("address") is not None:
+        changes["address"] = " ".join(values["address"].split()) or None
+    if values.get("timezone") is not None:
+        changes["timezone"] = _timezone(values["timezone"].strip(), "time zone")
+    for key, value in changes.items():
+        setattr(location, key, value)
+    session.add(location)
+    session.flush()
+    return location
+
+
+def _timezone(value: str, name: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AdminError(f"{name}: {value!r} is not a time zone (e.g. America/Chicago)") from None
+    return value
 
 
 def staff_view(person: StaffUser) -> dict:

@@ -33,7 +33,7 @@ from bot.queue import get_queue
 from bot.staff import roster
 from bot.vocabulary import PAGING_URGENCIES, AppointmentStatus, EscalationStatus, MessageKind, Role, Urgency, is_paging
 from store.db import session_scope
-from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Practice, Service, StaffUser
+from store.models import Appointment, AuditEvent, Escalation, Location, Message, Patient, Practice, Service, StaffUser
 from store.queries import patients_for_inbound
 
 log = logging.getLogger(__name__)
@@ -234,17 +234,23 @@ def _treatment(session: Session, patient: Patient | None, escalation: Escalation
     return f" ({visit[0]}, day {days})"
 
 
-def recipients(session: Session, escalation: Escalation, round_: int, now: datetime | None = None) -> list[StaffUser]:
+def recipients(
+    session: Session,
+    escalation: Escalation,
+    round_: int,
+    now: datetime | None = None,
+    location: Location | None = None,
+) -> list[StaffUser]:
     """Who a round pages: on-call (and backup for an emergency) first; backup and managers on the re-page.
-    The on-call roster decides who is on call and backup at this moment and place (bot.staff.roster);
-    where it is silent, the standing flags do."""
+    The on-call roster decides who is on call and backup at this moment and place (bot.staff.roster;
+    `location` names the place, else the escalation's own); where it is silent, the standing flags do."""
     staff = session.exec(
         select(StaffUser)
         .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
         .order_by(col(StaffUser.id))
     ).all()
     managers = [s for s in staff if s.role == Role.MANAGER]
-    duty = roster.on_duty(session, escalation, now or runtime.clock().now())
+    duty = roster.on_duty(session, escalation, now or runtime.clock().now(), location)
     on_call = duty.on_call if duty is not None and duty.on_call else [s for s in staff if s.on_call]
     backup = duty.backup if duty is not None and duty.backup else [s for s in staff if s.backup]
     if round_ == 1:

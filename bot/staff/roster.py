@@ -126,15 +126,18 @@ def escalation_location(session: Session, escalation: Escalation) -> Location | 
     return None
 
 
-def on_duty(session: Session, escalation: Escalation, moment: datetime) -> OnDuty | None:
-    """Who the roster puts on call and on backup for this escalation now; None when the roster does not
-    decide (no lines at all, or none covering this moment at this place): the standing flags do."""
+def on_duty(
+    session: Session, escalation: Escalation, moment: datetime, location: Location | None = None
+) -> OnDuty | None:
+    """Who the roster puts on call and on backup for this escalation now (at `location`, else where the
+    escalation belongs); None when the roster does not decide (no lines at all, or none covering this
+    moment at this place): the standing flags do."""
     if escalation.practice_id is None:
         return None
     roster = lines(session, escalation.practice_id)
     if not roster:
         return None
-    place = escalation_location(session, escalation)
+    place = location if location is not None else escalation_location(session, escalation)
     practice = session.get_one(Practice, escalation.practice_id)
     zones = {loc.id: loc.timezone for loc in session.exec(select(Location).where(Location.practice_id == practice.id))}
     chosen: dict[str, list[int]] = {OnCallDuty.ON_CALL: [], OnCallDuty.BACKUP: []}

@@ -11,6 +11,7 @@ from web.dashboard import (  # noqa: E402, F401
     control,
     corrections,
     drafts,
+    escalations,
     inbox,
     numbers,
     offers,
@@ -19,6 +20,9 @@ from web.dashboard import (  # noqa: E402, F401
     privacy,
     report,
     settings,
+    settings_oncall,
+    settings_plans,
+    settings_practice,
     users,
     visits,
 )

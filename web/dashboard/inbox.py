@@ -6,57 +6,29 @@ from flask import abort, flash, g, redirect, render_template, request
 from sqlmodel import Session, col, select
 
 from bot import runtime
-from bot.clock import to_utc
 from bot.messaging import drafts as draft_replies
 from bot.staff.paging import acknowledge as acknowledge_escalation
-from bot.vocabulary import MessageKind
 from store.db import session_scope
-from store.models import AuditEvent, Escalation, Message, Patient, StaffUser
+from store.models import AuditEvent, Escalation, Message, Patient
 from web.auth import safe_next
 from web.dashboard import bp
 from web.dashboard.context import current_time, practice_rows, staff_practice, visible
-from web.transcript import URGENCY_ORDER, ago, decision_view, reason_text
+from web.dashboard.inbox_items import Filters, items, options
+from web.transcript import ago, decision_view
+
+RECENTLY_RESOLVED = 10
+"""Resolved escalations the unfiltered inbox keeps below the open ones, as history."""
 
 
 @bp.get("/")
 def inbox():
-    """Open escalations first (most urgent, then oldest), then the latest texts in."""
+    """Open escalations first (most urgent, then oldest), filtered as asked; drafts; the latest texts in."""
     now = current_time()
+    filters = Filters.from_args(request.args)
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
-        rows = db.exec(
-            select(Escalation, Patient, Message)
-            .join(Patient, Patient.id == Escalation.patient_id, isouter=True)
-            .join(Message, Message.id == Escalation.message_id, isouter=True)
-            .where(
-                col(Escalation.status).in_(("open", "acknowledged")),
-                practice_rows(Escalation.practice_id),
-            )
-        ).all()
-        staff = {s.id: s.name for s in db.exec(select(StaffUser).where(StaffUser.practice_id == practice.id))}
-        paged = _paged(db, [e.id for e, _p, _m in rows], staff)
-        escalations = sorted(
-            (
-                {
-                    "id": e.id,
-                    "urgency": e.urgency,
-                    "status": e.status,
-                    "reason": reason_text(e.reason),
-                    "patient_id": p.id if p else None,
-                    "first_name": (p.first_name if p else None) or "Unknown number",
-                    "body": m.body if m else (e.note or ""),
-                    "note": e.note if m else None,
-                    "created_at": e.created_at,
-                    "age": ago(e.created_at, now),
-                    "acknowledged_by": staff.get(e.acknowledged_by),
-                    "assigned": staff.get(e.assigned_staff_id),
-                    "paged": paged.get(e.id, []),
-                    "repaged": e.repaged_at is not None,
-                }
-                for e, p, m in rows
-            ),
-            key=lambda e: (e["status"] != "open", URGENCY_ORDER.get(e["urgency"], 3), to_utc(e["created_at"])),
-        )
+        escalations = items(db, practice, filters, now)
+        resolved = [] if filters.any() else items(db, practice, Filters(status="resolved"), now)[:RECENTLY_RESOLVED]
         recent = db.exec(
             select(Message, Patient)
             .join(Patient, Patient.id == Message.patient_id, isouter=True)
@@ -76,25 +48,26 @@ def inbox():
             }
             for m in draft_replies.waiting(db, practice.id)
         ]
-        return render_template("inbox.html", escalations=escalations, latest=latest, practice=practice, drafts=waiting)
+        return render_template(
+            "inbox.html",
+            escalations=escalations,
+            resolved=resolved,
+            latest=latest,
+            practice=practice,
+            drafts=waiting,
+            filters=filters,
+            options=options(db, practice),
+        )
 
 
-def _paged(db: Session, escalation_ids: list[int], staff: dict) -> dict[int, list[str]]:
-    """Who was texted a page for each escalation, first page first."""
-    if not escalation_ids:
-        return {}
-    found: dict[int, list[str]] = {}
-    pages = db.exec(
-        select(Message.escalation_id, Message.staff_user_id)
-        .where(Message.kind == MessageKind.PAGE, col(Message.escalation_id).in_(escalation_ids))
-        .order_by(Message.id)
-    )
-    for escalation_id, staff_id in pages:
-        name = staff.get(staff_id)
-        names = found.setdefault(escalation_id, [])
-        if name and name not in names:
-            names.append(name)
-    return found
+@bp.get("/inbox/items")
+def inbox_items():
+    """The inbox's list alone, filtered as the page is: what the page polls to stay live."""
+    now = current_time()
+    filters = Filters.from_args(request.args)
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        return render_template("inbox_items.html", escalations=items(db, practice, filters, now), filters=filters)
 
 
 def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:

@@ -1,4 +1,5 @@
-"""Settings a manager changes without a terminal: quiet hours and the facts the bot may quote, per language.
+"""Settings a manager changes without a terminal: quiet hours and the facts the bot may quote, per language
+and per location, each with a preview of the answer the bot would give.
 
 The values go through the same checks as `aftercare practice set` (bot.staff.admin), and each change
 is written to the audit log with what it was before and after.
@@ -6,53 +7,139 @@ is written to the audit log with what it was before and after.
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from sqlmodel import Session, col, select
 
 from bot import runtime
+from bot.conversation.replies import compose
+from bot.messaging import segments
 from bot.staff.admin import AdminError, practice_set
+from handlers.question import LEAD, answer_text
 from store.db import session_scope
-from store.models import AuditEvent
+from store.models import Location, Patient, Practice
 from web.dashboard import bp
 from web.dashboard.context import current_time, staff_practice
+from web.dashboard.settings_common import SECTIONS, audit_change
 
 LANGUAGES = ("en", "es")
 """The languages a fact can be written in here (a plain text answers in every language)."""
 
 
-def editable(value) -> bool:
-    """A fact this page can edit: a text, or texts per language (facts per location stay with the CLI)."""
-    return isinstance(value, str) or (isinstance(value, dict) and set(value) <= set(LANGUAGES))
+def editable(value, places: set[str]) -> bool:
+    """A fact this page can edit: a text, or texts per language and per location (by external id)."""
+    return isinstance(value, str) or (
+        isinstance(value, dict)
+        and set(value) <= set(LANGUAGES) | places
+        and all(isinstance(text, str) for text in value.values())
+    )
 
 
-def _facts_from(form, current: dict) -> dict:
-    """The facts the form describes: per fact an English and a Spanish text (only English: one text for all)."""
-    facts = {key: value for key, value in current.items() if not editable(value)}
-    fields = [(name, f"fact:{name}") for name, value in current.items() if editable(value)]
+def _facts_from(form, current: dict, places: list[str]) -> dict:
+    """The facts the form describes: per fact an English and a Spanish text and one per location
+    (only English: one text for all)."""
+    known = set(places)
+    facts = {key: value for key, value in current.items() if not editable(value, known)}
+    fields = [(name, f"fact:{name}") for name, value in current.items() if editable(value, known)]
     new_name = (form.get("new_name") or "").strip()
     if new_name:
         fields.append((new_name, "new-fact"))
     for name, field in fields:
-        texts = {lang: " ".join((form.get(f"{field}:{lang}") or "").split()) for lang in LANGUAGES}
-        if texts["es"]:
-            facts[name] = {lang: text for lang, text in texts.items() if text}
-        elif texts["en"]:
+        keys = [f"{field}:{key}" for key in (*LANGUAGES, *places)]
+        if field != "new-fact" and not any(key in form for key in keys):
+            facts[name] = current[name]  # not on the form that was sent: left as it was
+            continue
+        texts = {key: " ".join((form.get(f"{field}:{key}") or "").split()) for key in (*LANGUAGES, *places)}
+        texts = {key: text for key, text in texts.items() if text}
+        if set(texts) == {"en"}:
             facts[name] = texts["en"]
+        elif texts:
+            facts[name] = texts
     return facts
+
+
+def _sample_patients(db: Session, practice_id: int) -> dict[str, Patient]:
+    """A patient of the practice per language, to show the answer with a real greeting."""
+    found: dict[str, Patient] = {}
+    for language in LANGUAGES:
+        patient = db.exec(
+            select(Patient)
+            .where(
+                Patient.practice_id == practice_id, Patient.language == language, col(Patient.first_name).is_not(None)
+            )
+            .order_by(col(Patient.id))
+        ).first()
+        if patient is not None:
+            found[language] = patient
+    return found
+
+
+def previews(db: Session, practice: Practice, locations: list[Location]) -> dict[str, list[dict]]:
+    """Per fact the bot answers questions with: the reply it would send, in each language and at each
+    location with its own text, with its segment count; or why it would hand the question to a person."""
+    facts = practice.facts or {}
+    samples = _sample_patients(db, practice.id)
+    found: dict[str, list[dict]] = {}
+    for name, value in facts.items():
+        if name not in LEAD or name in ("address", "price"):
+            continue  # addresses come from the location, prices from the menu
+        lines = []
+        for language in LANGUAGES:
+            for place in [None, *[loc for loc in locations if isinstance(value, dict) and loc.external_id in value]]:
+                if isinstance(value, dict):
+                    text = value.get(place.external_id) if place else (value.get(language) or value.get("en"))
+                else:
+                    text = value
+                if place is None and not text:
+                    continue
+                body = answer_text(name, text, language)
+                label = ("English" if language == "en" else "Spanish") + (f" at {place.name}" if place else "")
+                if body is None:
+                    lines.append({"label": label, "error": "too long for two texts: a person will answer"})
+                    continue
+                patient = samples.get(language)
+                reply = compose(db, patient, "answer", answer=body) if patient else body
+                reply = segments.normalize(reply)
+                counted = segments.count(reply)
+                lines.append(
+                    {"label": label, "reply": reply, "segments": counted.segments, "encoding": counted.encoding}
+                )
+        found[name] = lines
+    return found
+
+
+def _locations(db: Session, practice_id: int) -> list[Location]:
+    return list(
+        db.exec(
+            select(Location)
+            .where(Location.practice_id == practice_id, col(Location.external_id).is_not(None))
+            .order_by(col(Location.id))
+        )
+    )
 
 
 @bp.get("/settings")
 def settings_page():
-    """Quiet hours and the practice's facts in English and Spanish."""
+    """Quiet hours and the practice's facts in English and Spanish, and per location, with previews."""
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
+        locations = _locations(db, practice.id)
+        places = {loc.external_id for loc in locations if loc.external_id}
         facts = practice.facts or {}
         rows = [
             (name, value if isinstance(value, dict) else {"en": value})
             for name, value in facts.items()
-            if editable(value)
+            if editable(value, places)
         ]
-        fixed = sorted(name for name, value in facts.items() if not editable(value))
-        return render_template("settings.html", practice=practice, rows=rows, fixed=fixed)
+        fixed = sorted(name for name, value in facts.items() if not editable(value, places))
+        return render_template(
+            "settings.html",
+            practice=practice,
+            rows=rows,
+            fixed=fixed,
+            locations=locations,
+            previews=previews(db, practice, locations),
+            sections=SECTIONS,
+        )
 
 
 @bp.post("/settings")
@@ -61,6 +148,7 @@ def save_settings():
     now = current_time()
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
+        places = [loc.external_id for loc in _locations(db, practice.id) if loc.external_id]
         before = {
             "quiet_hours": [practice.quiet_start_hour, practice.quiet_end_hour],
             "facts": dict(practice.facts or {}),
@@ -70,24 +158,13 @@ def save_settings():
                 db,
                 practice.slug,
                 quiet_hours=(request.form.get("quiet_hours") or "").strip() or None,
-                facts_data=_facts_from(request.form, before["facts"]),
+                facts_data=_facts_from(request.form, before["facts"], places),
             )
         except AdminError as error:
             db.rollback()
             flash(str(error), "error")
             return redirect(url_for("dashboard.settings_page"))
         after = {"quiet_hours": [practice.quiet_start_hour, practice.quiet_end_hour], "facts": dict(practice.facts)}
-        if after != before:
-            db.add(
-                AuditEvent(
-                    practice_id=practice.id,
-                    actor=f"staff:{g.staff.id}",
-                    action="settings_changed",
-                    subject_type="practice",
-                    subject_id=practice.id,
-                    detail={"before": before, "after": after},
-                    created_at=now,
-                )
-            )
+        audit_change(db, practice.id, "settings_changed", "practice", practice.id, before, after, now)
     flash("Saved: the bot uses these from its next text.", "info")
     return redirect(url_for("dashboard.settings_page"))
