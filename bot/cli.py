@@ -18,7 +18,7 @@ from bot.staff.admin import add_commands
 from bot.touches.preview import main_preview, main_simulate
 from bot.understanding.evaluate import main as evaluate_main
 from store.db import session_scope, upgrade
-from store.models import Practice
+from store.models import AuditEvent, Practice
 
 
 def _db_upgrade(args) -> int:
@@ -95,6 +95,15 @@ def _export_corrections(args) -> int:
             print("several practices: name one with --practice SLUG", file=sys.stderr)
             return 2
         text = export_jsonl(session, chosen[0].id)
+        session.add(
+            AuditEvent(
+                practice_id=chosen[0].id,
+                actor="cli",
+                action="corrections_exported",
+                detail={"format": "jsonl", "rows": text.count("\n")},
+                created_at=runtime.clock().now(),
+            )
+        )
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
+from bot.cli import main
 from bot.consent.privacy import erase_patient, export_patient
 from store.db import session_scope
 from store.models import AuditEvent
@@ -181,3 +183,23 @@ def test_the_front_desk_and_clinicians_cannot_read_the_log(app, clinic):
     factories.sign_in(desk, clinic["desk_email"])
     assert desk.get("/audit").status_code == 403
     assert "Audit</a>" not in desk.get("/").get_data(as_text=True)
+
+
+def test_report_and_corrections_downloads_are_audited_as_exports(manager, settings, clinic, monkeypatch, capsys):
+    client, _ = manager
+    for path in ("/report.csv", "/report.pdf", "/corrections.jsonl"):
+        assert client.get(path).status_code == 200, path
+    rows = _rows(client.get(f"/audit?staff={clinic['manager']}").get_data(as_text=True))
+    exports = [row for row in rows if "exported" in row]
+    assert len(exports) == 3 and all("Mo Manager" in row for row in exports)
+    assert sum("report exported" in row for row in exports) == 2 and "format: pdf" in " ".join(exports)
+    assert any("corrections exported" in row for row in exports)
+    # The command line's export of the same corrections is in the log too.
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    assert main(["export", "corrections", "--practice", "glow-test"]) == 0
+    with session_scope(settings.database_url) as db:
+        [event] = db.exec(
+            select(AuditEvent).where(AuditEvent.action == "corrections_exported", AuditEvent.actor == "cli")
+        ).all()
+        assert event.practice_id == clinic["practice_id"]

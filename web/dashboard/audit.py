@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import render_template, request, url_for
+from flask import g, render_template, request, url_for
 from sqlmodel import Session, col, func, select
 
 from bot import runtime
@@ -29,6 +29,21 @@ ACTORS = {
     "patient": "the patient",
 }
 """How the log names who acted when it was not a staff member."""
+
+
+def record(db: Session, action: str, subject_type: str | None = None, subject_id: int | None = None, **detail) -> None:
+    """One audit entry by the signed-in staff member, for their practice (an export, a download)."""
+    db.add(
+        AuditEvent(
+            practice_id=g.staff.practice_id,
+            actor=f"staff:{g.staff.id}",
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail or None,
+            created_at=runtime.clock().now(),
+        )
+    )
 
 
 class FilterError(ValueError):

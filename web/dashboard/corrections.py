@@ -13,6 +13,7 @@ from bot.vocabulary import Direction, Intent, Urgency
 from store.db import session_scope
 from store.models import Correction, Message
 from web.dashboard import bp
+from web.dashboard.audit import record
 from web.dashboard.context import staff_practice
 
 
@@ -37,6 +38,7 @@ def export_corrections():
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         body = teach.export_jsonl(db, practice.id)
+        record(db, "corrections_exported", format="jsonl", rows=body.count("\n"))
     return Response(
         body,
         mimetype="application/x-ndjson",

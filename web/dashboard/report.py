@@ -12,6 +12,7 @@ from bot.metrics.retention import DEFINITIONS, monthly_report
 from store.db import session_scope
 from store.models import ReportClaim
 from web.dashboard import bp
+from web.dashboard.audit import record
 from web.dashboard.context import current_time, staff_practice
 from web.dashboard.numbers import pick_location
 
@@ -52,7 +53,8 @@ def report():
 def report_csv():
     """The report as CSV."""
     with session_scope(runtime.db_url()) as db:
-        _, found, _, _, _ = _report(db)
+        _, found, _, _, location_id = _report(db)
+        record(db, "report_exported", format="csv", month=found["month"], location_id=location_id)
     return Response(
         to_csv(found),
         mimetype="text/csv",
@@ -64,7 +66,8 @@ def report_csv():
 def report_pdf():
     """The report as PDF."""
     with session_scope(runtime.db_url()) as db:
-        _, found, _, _, _ = _report(db)
+        _, found, _, _, location_id = _report(db)
+        record(db, "report_exported", format="pdf", month=found["month"], location_id=location_id)
     return Response(
         to_pdf(found),
         mimetype="application/pdf",
