@@ -21,14 +21,20 @@ _WORD = re.compile(r"[a-z0-9]+")
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed, curly quotes straightened, "sooo" -> "soo", "don't" -> "dont"."""
-    text = (text or "").translate(_QUOTES)
+@lru_cache(maxsize=4096)
+def _fold(text: str) -> str:
+    text = text.translate(_QUOTES)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = stripped.lower()
     lowered = _REPEATS.sub(r"\1\1", lowered)
     return _APOSTROPHE.sub("", lowered)
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, curly quotes straightened, "sooo" -> "soo", "don't" -> "dont"."""
+    # One reply is folded a dozen times by the guards and the model's features: folded once, then remembered.
+    return _fold(text or "")
 
 
 def words(text: str) -> list[str]:
