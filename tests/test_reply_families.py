@@ -46,6 +46,8 @@ def pages(decision) -> bool:
         ("la piel del labio se ve grisácea y me duele mucho", "lip_filler"),
         ("feeling like I'm about to faint and my lips are swelling", "lip_filler"),
         ("me siento como que me voy a desmayar", "microneedling"),
+        ("things look hazy in my right eye since the filler", "cheek_filler"),
+        ("todo se ve nublado del ojo izquierdo", "undereye_filler"),
     ],
 )
 def test_emergencies_described_through_the_body_tell_the_patient_to_call_now(body, treatment):
@@ -157,6 +159,7 @@ def test_polite_and_indirect_opt_outs_opt_out(body):
         "Estoy manejando, te respondo cuando llegue",
         "Ganaste un iPhone! Haz clic aquí para reclamarlo. Responde ALTO para no recibir más",
         "ya no me duele nada, gracias",
+        "stop texting me in the middle of my meeting 😂",
     ],
 )
 def test_false_opt_outs_unsubscribe_nobody_and_page_nobody(body):
@@ -203,6 +206,11 @@ def test_nearly_fainting_with_no_joke_or_bill_behind_it_is_an_emergency(body):
         ("my skin healed so nicely, no more redness at all!", "positive_feedback"),
         ("ya sanó mi piel y se ve increíble", "positive_feedback"),
         ("I paid so much for this and I still can't see any volume", "negative_feedback"),
+        ("can't talk right now, text you after my meeting", None),
+        ("no puedo hablar ahorita, te marco luego", None),
+        ("my toddler is running a fever so I might be late", None),
+        ("mi bebé tiene fiebre, hoy no puedo ir", None),
+        ("the umpire must be blind lol", None),
     ],
 )
 def test_false_alarms_get_no_page_and_a_reply_that_fits(body, intent):
