@@ -294,7 +294,9 @@ def _free_text_opt_out(folded: str) -> bool:
         folded,
     ):
         return False
-    if _LAUGH.search(folded) and re.search(r"\b(?:during|while|in the middle of|at night|so late|so early)\b|\bat \d", folded):
+    if _LAUGH.search(folded) and re.search(
+        r"\b(?:during|while|in the middle of|at night|so late|so early)\b|\bat \d", folded
+    ):
         # "stop texting me during the movie 😂": a joke about when, not a revocation.
         return False
     if _STOP_SENTENCE.search(folded) or _TRAILING_STOP.search(folded):
