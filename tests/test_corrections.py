@@ -85,7 +85,8 @@ def test_a_bad_correction_changes_nothing_and_says_why(spa, db_url):
 
 
 def test_corrections_export_as_labeled_jsonl_that_eval_reads(spa, db_url, tmp_path, monkeypatch, clock):
-    wrong = _inbound(db_url, "Ana here, call me at 512 555 0143 about my lips")
+    # A guard decides it (ask_for_person), so the correction differs from the decision whatever the model reads.
+    wrong = _inbound(db_url, "Ana here, can a real person call me at 512 555 0143 about my lips")
     right = _inbound(db_url, "thanks so much!")
     client, token = _signed_in("mo@glow.test")
     for message, intent, urgency in (
