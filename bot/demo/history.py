@@ -9,11 +9,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.clock import to_utc
 from bot.vocabulary import AppointmentStatus, Intent, Role, Urgency
-from store.models import Appointment, Correction, Escalation, Message, StaffUser
+from store.models import Appointment, Correction, Escalation, Message, Patient, Referral, StaffUser
 
 BY_TEXT_SHARE, BY_STAFF_SHARE = 0.18, 0.12
 """Shares of the visits relabelled as booked by text (a time picked and confirmed) and by the front desk."""
@@ -28,6 +29,10 @@ CORRECTIONS = (
     (Intent.NEGATIVE_FEEDBACK, Urgency.NONE),
 )
 """The corrections the demo's manager made, cycled over past texts."""
+FAILURE_SHARE = 0.02
+"""Share of delivered texts turned into delivery failures (unreachable handsets, carrier filtering)."""
+FAILURE_CODES = (30003, 30003, 30005, 30006, 30007)
+"""The Twilio errors those failures carry."""
 
 
 def add_history(session: Session, practice_id: int, now: datetime) -> dict:
@@ -36,7 +41,15 @@ def add_history(session: Session, practice_id: int, now: datetime) -> dict:
     relabelled = _channels(session, practice_id, rng)
     escalations = _escalations(session, practice_id, now, rng)
     corrections = _corrections(session, practice_id, rng)
-    return {"booked_by_text": relabelled, "past_escalations": escalations, "corrections": corrections}
+    referrals = _referrals(session, practice_id, now, rng)
+    failures = _delivery_failures(session, practice_id, rng)
+    return {
+        "booked_by_text": relabelled,
+        "past_escalations": escalations,
+        "corrections": corrections,
+        "referrals": referrals,
+        "delivery_failures": failures,
+    }
 
 
 def _channels(session: Session, practice_id: int, rng: random.Random) -> int:
@@ -138,4 +151,56 @@ def _corrections(session: Session, practice_id: int, rng: random.Random) -> int:
             )
         )
         made += 1
+    return made
+
+
+def _referrals(session: Session, practice_id: int, now: datetime, rng: random.Random) -> int:
+    """A referral code handed out to about one patient in six, spread over the months; a third of them booked
+    (the friend is another demo patient whose first visit came after the code)."""
+    patients = session.exec(select(Patient).where(Patient.practice_id == practice_id).order_by(col(Patient.id))).all()
+    firsts = {
+        patient_id: to_utc(first)
+        for patient_id, first in session.exec(
+            select(Appointment.patient_id, func.min(Appointment.start_at))
+            .where(Appointment.practice_id == practice_id)
+            .group_by(col(Appointment.patient_id))
+        )
+    }
+    made = 0
+    for patient in patients:
+        if rng.random() > 0.17:
+            continue
+        issued = now - timedelta(days=rng.randint(5, 220))
+        friend = next(
+            (p for p in patients if p.id != patient.id and firsts.get(p.id, now) > issued + timedelta(days=3)), None
+        )
+        booked = friend is not None and rng.random() < 0.35
+        session.add(
+            Referral(
+                practice_id=practice_id,
+                referrer_id=patient.id,
+                code=f"GLOW{patient.id:03d}",
+                friend_first_name=friend.first_name if booked and friend else None,
+                referred_patient_id=friend.id if booked and friend else None,
+                status="booked" if booked else "issued",
+                created_at=issued,
+                booked_at=firsts.get(friend.id) if booked and friend else None,
+            )
+        )
+        made += 1
+    return made
+
+
+def _delivery_failures(session: Session, practice_id: int, rng: random.Random) -> int:
+    texts = session.exec(
+        select(Message)
+        .where(Message.practice_id == practice_id, Message.direction == "out", Message.status == "delivered")
+        .order_by(col(Message.id))
+    ).all()
+    made = 0
+    for message in texts:
+        if rng.random() < FAILURE_SHARE:
+            message.status, message.error_code = "undelivered", rng.choice(FAILURE_CODES)
+            session.add(message)
+            made += 1
     return made

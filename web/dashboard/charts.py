@@ -9,7 +9,7 @@ WIDTH, HEIGHT, PAD_TOP, PAD_BOTTOM = 600, 180, 14, 34
 """The drawing's own units; the SVG scales to its container (viewBox)."""
 
 
-def bars(title: str, points: list[tuple[str, float, str]], unit: str = "") -> Markup:
+def bars(title: str, points: list[tuple[str, float, str]], unit: str = "", prefix: str = "") -> Markup:
     """A bar chart: `points` are (label, value, hover text); labels thin out when there are many bars."""
     if not points:
         return Markup('<p class="muted small">Nothing in this period.</p>')
@@ -36,7 +36,9 @@ def bars(title: str, points: list[tuple[str, float, str]], unit: str = "") -> Ma
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>'
             )
-    parts.append(f'<text x="2" y="{PAD_TOP - 3}" class="top">{escape(_number(top))}{escape(unit)}</text></svg>')
+    parts.append(
+        f'<text x="2" y="{PAD_TOP - 3}" class="top">{escape(prefix)}{escape(_number(top))}{escape(unit)}</text></svg>'
+    )
     return Markup("".join(parts))
 
 

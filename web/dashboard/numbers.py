@@ -58,6 +58,6 @@ def _series(db: Session, practice_id: int, period: Period, tz: str, location_id:
         opt_outs.append((label, out["events"], f"{out['events']} opt-out events, {out['erasures']} erasures"))
     return {
         "reply_rate": charts.bars("Reply rate", replies, "%"),
-        "booked_by_text": charts.bars("Revenue booked by text", bookings, " $"),
+        "booked_by_text": charts.bars("Revenue booked by text", bookings, prefix="$"),
         "opt_outs": charts.bars("Opt-out events", opt_outs),
     }
