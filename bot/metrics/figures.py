@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, distinct, exists, func, select
+from sqlalchemy import Integer, and_, case, cast, distinct, exists, func, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from bot.metrics.periods import Period
-from bot.metrics.sql import DAY, epoch, percentile, ranked, visited
+from bot.metrics.sql import DAY, at_location, epoch, percentile, ranked, visited
 from bot.vocabulary import ESCALATION_URGENCIES, AppointmentStatus, Direction, MessageKind, TouchStatus
 from store.models import Appointment, AuditEvent, Escalation, Message, Referral, Touch
 from store.money import cents_sum, from_cents
@@ -62,19 +62,19 @@ def _ratio(part: int, whole: int) -> float | None:
 def reply_rate(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
     reply = aliased(Message)
     answered = exists(
-        select(reply.id).where(
-            reply.patient_id == Touch.patient_id,
-            reply.direction == Direction.IN,
-            epoch(reply.created_at) > epoch(Touch.sent_at),
-            epoch(reply.created_at) <= epoch(Touch.sent_at) + REPLY_WINDOW_DAYS * DAY,
+        select(col(reply.id)).where(
+            col(reply.patient_id) == col(Touch.patient_id),
+            col(reply.direction) == Direction.IN,
+            epoch(col(reply.created_at)) > epoch(col(Touch.sent_at)),
+            epoch(col(reply.created_at)) <= epoch(col(Touch.sent_at)) + REPLY_WINDOW_DAYS * DAY,
         )
     )
     sent, replied = db.execute(
         select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0)).where(
-            Touch.practice_id == practice_id,
-            Touch.status == TouchStatus.SENT,
-            _within(Touch.sent_at, period),
-            visited(Touch.patient_id, location_id),
+            col(Touch.practice_id) == practice_id,
+            col(Touch.status) == TouchStatus.SENT,
+            _within(col(Touch.sent_at), period),
+            visited(col(Touch.patient_id), location_id),
         )
     ).one()
     return {"touches_sent": sent, "replied": replied, "rate": _ratio(replied, sent)}
@@ -83,20 +83,20 @@ def reply_rate(db: Session, practice_id: int, period: Period, location_id: int |
 def rebooking(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
     later = aliased(Appointment)
     rebooked = exists(
-        select(later.id).where(
-            later.patient_id == Appointment.patient_id,
-            later.id != Appointment.id,
+        select(col(later.id)).where(
+            col(later.patient_id) == col(Appointment.patient_id),
+            col(later.id) != col(Appointment.id),
             col(later.status).in_(CONFIRMED),
-            epoch(later.start_at) > epoch(Appointment.start_at),
-            epoch(later.start_at) <= epoch(Appointment.start_at) + REBOOK_WINDOW_DAYS * DAY,
+            epoch(col(later.start_at)) > epoch(col(Appointment.start_at)),
+            epoch(col(later.start_at)) <= epoch(col(Appointment.start_at)) + REBOOK_WINDOW_DAYS * DAY,
         )
     )
     visits, kept = db.execute(
         select(func.count(), func.coalesce(func.sum(case((rebooked, 1), else_=0)), 0)).where(
-            Appointment.practice_id == practice_id,
-            Appointment.status == AppointmentStatus.COMPLETED,
-            _within(Appointment.start_at, period),
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.practice_id) == practice_id,
+            col(Appointment.status) == AppointmentStatus.COMPLETED,
+            _within(col(Appointment.start_at), period),
+            at_location(col(Appointment.location_id), location_id),
         )
     ).one()
     return {"visits": visits, "rebooked": kept, "rate": _ratio(kept, visits)}
@@ -104,17 +104,17 @@ def rebooking(db: Session, practice_id: int, period: Period, location_id: int | 
 
 def first_time_return(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
     firsts = (
-        select(Appointment.patient_id.label("patient_id"), func.min(Appointment.start_at).label("first_at"))
-        .where(Appointment.practice_id == practice_id, Appointment.status == AppointmentStatus.COMPLETED)
-        .group_by(Appointment.patient_id)
+        select(col(Appointment.patient_id).label("patient_id"), func.min(col(Appointment.start_at)).label("first_at"))
+        .where(col(Appointment.practice_id) == practice_id, col(Appointment.status) == AppointmentStatus.COMPLETED)
+        .group_by(col(Appointment.patient_id))
         .subquery()
     )
     later = aliased(Appointment)
     came_back = exists(
-        select(later.id).where(
-            later.patient_id == firsts.c.patient_id,
+        select(col(later.id)).where(
+            col(later.patient_id) == firsts.c.patient_id,
             col(later.status).in_(CONFIRMED),
-            epoch(later.start_at) > epoch(firsts.c.first_at),
+            epoch(col(later.start_at)) > epoch(firsts.c.first_at),
         )
     )
     patients, returned = db.execute(
@@ -130,13 +130,15 @@ def booked_by_text(db: Session, practice_id: int, period: Period, location_id: i
     count, cents, waiting = db.execute(
         select(
             func.coalesce(func.sum(case((confirmed, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((confirmed, cast(func.round(Appointment.price * 100), Integer)), else_=0)), 0),
-            func.coalesce(func.sum(case((Appointment.status == AppointmentStatus.REQUESTED, 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((confirmed, cast(func.round(col(Appointment.price) * 100), Integer)), else_=0)), 0
+            ),
+            func.coalesce(func.sum(case((col(Appointment.status) == AppointmentStatus.REQUESTED, 1), else_=0)), 0),
         ).where(
-            Appointment.practice_id == practice_id,
-            Appointment.source == "bot",
-            _within(Appointment.created_at, period),
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.practice_id) == practice_id,
+            col(Appointment.source) == "bot",
+            _within(col(Appointment.created_at), period),
+            at_location(col(Appointment.location_id), location_id),
         )
     ).one()
     return {"bookings": count, "revenue": from_cents(cents), "requests_waiting": waiting}
@@ -146,21 +148,21 @@ def opt_outs(db: Session, practice_id: int, period: Period, location_id: int | N
     def events(action: str) -> int:
         return db.execute(
             select(func.count()).where(
-                AuditEvent.practice_id == practice_id,
-                AuditEvent.action == action,
-                _within(AuditEvent.created_at, period),
-                visited(AuditEvent.subject_id, location_id) if action == "opt_out" else True,
+                col(AuditEvent.practice_id) == practice_id,
+                col(AuditEvent.action) == action,
+                _within(col(AuditEvent.created_at), period),
+                visited(col(AuditEvent.subject_id), location_id) if action == "opt_out" else true(),
             )
         ).scalar_one()
 
     texted = db.execute(
-        select(func.count(distinct(Message.patient_id))).where(
-            Message.practice_id == practice_id,
-            Message.direction == Direction.OUT,
+        select(func.count(distinct(col(Message.patient_id)))).where(
+            col(Message.practice_id) == practice_id,
+            col(Message.direction) == Direction.OUT,
             col(Message.kind).in_((MessageKind.TOUCH, MessageKind.REPLY, MessageKind.STAFF)),
             col(Message.status).not_in(NOT_SENT) | col(Message.status).is_(None),
-            _within(Message.created_at, period),
-            visited(Message.patient_id, location_id),
+            _within(col(Message.created_at), period),
+            visited(col(Message.patient_id), location_id),
         )
     ).scalar_one()
     count = events("opt_out")
@@ -175,18 +177,20 @@ def opt_outs(db: Session, practice_id: int, period: Period, location_id: int | N
 
 def escalations(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
     scope = and_(
-        Escalation.practice_id == practice_id,
-        _within(Escalation.created_at, period),
-        visited(Escalation.patient_id, location_id),
+        col(Escalation.practice_id) == practice_id,
+        _within(col(Escalation.created_at), period),
+        visited(col(Escalation.patient_id), location_id),
     )
     counts = {
         urgency: n
-        for urgency, n in db.execute(select(Escalation.urgency, func.count()).where(scope).group_by(Escalation.urgency))
+        for urgency, n in db.execute(
+            select(col(Escalation.urgency), func.count()).where(scope).group_by(col(Escalation.urgency))
+        )
     }
-    wait = (epoch(Escalation.acknowledged_at) - epoch(Escalation.created_at)) / 60.0
-    rank, size = ranked(wait, Escalation.urgency)
+    wait = (epoch(col(Escalation.acknowledged_at)) - epoch(col(Escalation.created_at))) / 60.0
+    rank, size = ranked(wait, col(Escalation.urgency))
     waits = (
-        select(Escalation.urgency.label("urgency"), wait.label("wait"), rank, size)
+        select(col(Escalation.urgency).label("urgency"), wait.label("wait"), rank, size)
         .where(scope, col(Escalation.acknowledged_at).is_not(None))
         .subquery()
     )
@@ -220,9 +224,9 @@ def referrals(db: Session, practice_id: int, period: Period, location_id: int | 
     converted = col(Referral.status).in_(("booked", "rewarded"))
     issued, booked = db.execute(
         select(func.count(), func.coalesce(func.sum(case((converted, 1), else_=0)), 0)).where(
-            Referral.practice_id == practice_id,
-            _within(Referral.created_at, period),
-            visited(Referral.referrer_id, location_id),
+            col(Referral.practice_id) == practice_id,
+            _within(col(Referral.created_at), period),
+            visited(col(Referral.referrer_id), location_id),
         )
     ).one()
     return {"issued": issued, "booked": booked, "rate": _ratio(booked, issued)}
@@ -230,29 +234,29 @@ def referrals(db: Session, practice_id: int, period: Period, location_id: int | 
 
 def texts(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
     left = and_(
-        Message.direction == Direction.OUT, col(Message.status).not_in(NOT_SENT) | col(Message.status).is_(None)
+        col(Message.direction) == Direction.OUT, col(Message.status).not_in(NOT_SENT) | col(Message.status).is_(None)
     )
     out, failed, inbound = db.execute(
         select(
             func.coalesce(func.sum(case((left, 1), else_=0)), 0),
             func.coalesce(func.sum(case((and_(left, col(Message.status).in_(FAILED)), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Message.direction == Direction.IN, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((col(Message.direction) == Direction.IN, 1), else_=0)), 0),
         ).where(
-            Message.practice_id == practice_id,
-            _within(Message.created_at, period),
-            visited(Message.patient_id, location_id),
+            col(Message.practice_id) == practice_id,
+            _within(col(Message.created_at), period),
+            visited(col(Message.patient_id), location_id),
         )
     ).one()
     codes = db.execute(
-        select(Message.error_code, func.count())
+        select(col(Message.error_code), func.count())
         .where(
-            Message.practice_id == practice_id,
-            Message.direction == Direction.OUT,
+            col(Message.practice_id) == practice_id,
+            col(Message.direction) == Direction.OUT,
             col(Message.status).in_(FAILED),
-            _within(Message.created_at, period),
-            visited(Message.patient_id, location_id),
+            _within(col(Message.created_at), period),
+            visited(col(Message.patient_id), location_id),
         )
-        .group_by(Message.error_code)
+        .group_by(col(Message.error_code))
         .order_by(func.count().desc())
     ).all()
     return {
@@ -267,14 +271,14 @@ def texts(db: Session, practice_id: int, period: Period, location_id: int | None
 def touch_outcomes(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
     """Touches that reached an outcome in the period, by status and reason, sent first."""
     rows = db.execute(
-        select(Touch.status, Touch.reason, func.count())
+        select(col(Touch.status), col(Touch.reason), func.count())
         .where(
-            Touch.practice_id == practice_id,
-            _within(Touch.updated_at, period),
+            col(Touch.practice_id) == practice_id,
+            _within(col(Touch.updated_at), period),
             col(Touch.status).in_(("sent", "skipped", "suppressed", "failed")),
-            visited(Touch.patient_id, location_id),
+            visited(col(Touch.patient_id), location_id),
         )
-        .group_by(Touch.status, Touch.reason)
+        .group_by(col(Touch.status), col(Touch.reason))
     ).all()
     return sorted(
         ({"status": status, "reason": (reason or "").replace("_", " "), "count": n} for status, reason, n in rows),
@@ -303,12 +307,12 @@ def all_figures(db: Session, practice_id: int, period: Period, location_id: int 
 def revenue(db: Session, practice_id: int, start: datetime, end: datetime, location_id: int | None = None) -> Decimal:
     """Confirmed visits' prices between two moments (by visit start), exact."""
     cents = db.execute(
-        select(cents_sum(Appointment.price)).where(
-            Appointment.practice_id == practice_id,
+        select(cents_sum(col(Appointment.price))).where(
+            col(Appointment.practice_id) == practice_id,
             col(Appointment.status).in_(CONFIRMED),
-            Appointment.start_at >= start,
-            Appointment.start_at < end,
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.start_at) >= start,
+            col(Appointment.start_at) < end,
+            at_location(col(Appointment.location_id), location_id),
         )
     ).scalar_one()
     return from_cents(cents)

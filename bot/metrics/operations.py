@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.metrics.figures import CONFIRMED
 from bot.metrics.periods import Period
-from bot.metrics.sql import epoch
+from bot.metrics.sql import at_location, epoch
 from store.models import Appointment, Location, Practice, Provider, Service
 from store.money import cents_sum, from_cents
 
@@ -99,7 +99,7 @@ def treatments(db: Session, practice_id: int, period: Period, location_id: int |
             col(Appointment.status).in_(CONFIRMED),
             Appointment.start_at >= period.start,
             Appointment.start_at < period.end,
-            Appointment.location_id == location_id if location_id is not None else True,
+            at_location(Appointment.location_id, location_id),
         )
         .group_by(Service.name)
     ).all()

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from bot.metrics.figures import CONFIRMED
 from bot.metrics.periods import Period, month
+from bot.metrics.sql import at_location
 from bot.vocabulary import AppointmentStatus
 from store.models import Appointment, Practice, Service
 from store.money import cents_sum, from_cents
@@ -45,15 +46,15 @@ DEFINITIONS = {
 
 def revenue_by_channel(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
     rows = db.execute(
-        select(Appointment.source, func.count(), cents_sum(Appointment.price))
+        select(col(Appointment.source), func.count(), cents_sum(col(Appointment.price)))
         .where(
-            Appointment.practice_id == practice_id,
+            col(Appointment.practice_id) == practice_id,
             col(Appointment.status).in_(CONFIRMED),
-            Appointment.start_at >= period.start,
-            Appointment.start_at < period.end,
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.start_at) >= period.start,
+            col(Appointment.start_at) < period.end,
+            at_location(col(Appointment.location_id), location_id),
         )
-        .group_by(Appointment.source)
+        .group_by(col(Appointment.source))
     ).all()
     out = [
         {"channel": CHANNELS.get(source, "other"), "source": source, "visits": n, "revenue": from_cents(cents)}
@@ -64,17 +65,17 @@ def revenue_by_channel(db: Session, practice_id: int, period: Period, location_i
 
 def treatments(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
     rows = db.execute(
-        select(Service.name, func.count())
+        select(col(Service.name), func.count())
         .select_from(Appointment)
         .join(Service, col(Service.id) == col(Appointment.service_id))
         .where(
-            Appointment.practice_id == practice_id,
-            Appointment.created_at >= period.start,
-            Appointment.created_at < period.end,
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.practice_id) == practice_id,
+            col(Appointment.created_at) >= period.start,
+            col(Appointment.created_at) < period.end,
+            at_location(col(Appointment.location_id), location_id),
         )
-        .group_by(Service.name)
-        .order_by(func.count().desc(), Service.name)
+        .group_by(col(Service.name))
+        .order_by(func.count().desc(), col(Service.name))
         .limit(TOP_TREATMENTS)
     ).all()
     return [{"treatment": name, "requests": n} for name, n in rows]
@@ -82,21 +83,21 @@ def treatments(db: Session, practice_id: int, period: Period, location_id: int |
 
 def new_returning(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
     seen = (
-        select(Appointment.patient_id.label("patient_id"))
+        select(col(Appointment.patient_id).label("patient_id"))
         .distinct()
         .where(
-            Appointment.practice_id == practice_id,
-            Appointment.status == AppointmentStatus.COMPLETED,
-            Appointment.start_at >= period.start,
-            Appointment.start_at < period.end,
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.practice_id) == practice_id,
+            col(Appointment.status) == AppointmentStatus.COMPLETED,
+            col(Appointment.start_at) >= period.start,
+            col(Appointment.start_at) < period.end,
+            at_location(col(Appointment.location_id), location_id),
         )
         .subquery()
     )
     first = (
-        select(Appointment.patient_id.label("patient_id"), func.min(Appointment.start_at).label("first_at"))
-        .where(Appointment.practice_id == practice_id, Appointment.status == AppointmentStatus.COMPLETED)
-        .group_by(Appointment.patient_id)
+        select(col(Appointment.patient_id).label("patient_id"), func.min(col(Appointment.start_at)).label("first_at"))
+        .where(col(Appointment.practice_id) == practice_id, col(Appointment.status) == AppointmentStatus.COMPLETED)
+        .group_by(col(Appointment.patient_id))
         .subquery()
     )
     # New: the first completed visit ever (at any location) falls in the period; a new patient who came twice
@@ -113,21 +114,21 @@ def retention(db: Session, practice_id: int, period: Period, location_id: int | 
     since = period.start - timedelta(days=LOOKBACK_DAYS)
     later = aliased(Appointment)
     back = exists(
-        select(later.id).where(
-            later.patient_id == Appointment.patient_id,
+        select(col(later.id)).where(
+            col(later.patient_id) == col(Appointment.patient_id),
             col(later.status).in_(CONFIRMED),
-            later.start_at >= period.start,
+            col(later.start_at) >= period.start,
         )
     )
     seen, kept = db.execute(
         select(
-            func.count(distinct(Appointment.patient_id)),
-            func.count(distinct(case((back, Appointment.patient_id)))),
+            func.count(distinct(col(Appointment.patient_id))),
+            func.count(distinct(case((back, col(Appointment.patient_id))))),
         ).where(
-            Appointment.practice_id == practice_id,
-            Appointment.status == AppointmentStatus.COMPLETED,
-            and_(Appointment.start_at >= since, Appointment.start_at < period.start),
-            Appointment.location_id == location_id if location_id is not None else True,
+            col(Appointment.practice_id) == practice_id,
+            col(Appointment.status) == AppointmentStatus.COMPLETED,
+            and_(col(Appointment.start_at) >= since, col(Appointment.start_at) < period.start),
+            at_location(col(Appointment.location_id), location_id),
         )
     ).one()
     return {"patients": seen, "retained": kept, "rate": round(100 * kept / seen, 1) if seen else None}

@@ -3,7 +3,7 @@ percentiles, and the patients a location filter keeps."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, case, exists, func, select
+from sqlalchemy import ColumnElement, Float, case, exists, func, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
@@ -32,15 +32,20 @@ DAY = 86400
 """Seconds in a day."""
 
 
-def visited(patient_column, location_id: int | None):
+def visited(patient_column, location_id: int | None) -> ColumnElement[bool]:
     """True for every patient when no location is picked; else for patients with a visit at that location."""
     if location_id is None:
-        return True
+        return true()
     return exists(
         select(col(Appointment.id)).where(
             col(Appointment.patient_id) == patient_column, col(Appointment.location_id) == location_id
         )
     )
+
+
+def at_location(location_column, location_id: int | None) -> ColumnElement[bool]:
+    """True for every row when no location is picked; else for rows of that location."""
+    return true() if location_id is None else col(location_column) == location_id
 
 
 def ranked(value, partition):
