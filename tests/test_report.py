@@ -110,3 +110,15 @@ def test_without_smtp_the_report_is_not_sent_and_the_page_says_why(books, db_url
     assert claim.status == "not_sent" and "SMTP_URL is not set" in (claim.detail or "")
     client, _ = sign_in("mo@glow.test")
     assert "SMTP_URL is not set" in client.get("/report").get_data(as_text=True)
+
+
+def test_the_workers_hourly_tick_mails_last_months_report(books, db_url, mail_sink, clock):
+    import worker  # why: the worker's entry module, imported only by the test that runs its tick
+
+    clock.set(datetime(2026, 12, 1, 14, tzinfo=UTC))
+    worker.tick_once(worker.REPORT_TICKS)  # the tick that carries the hourly steps
+    worker.tick_once(worker.REPORT_TICKS * 2)  # an hour later, on this or another worker: nothing more
+    with session_scope(db_url) as db:
+        claims = db.exec(select(ReportClaim)).all()
+    assert [(c.month, c.status) for c in claims] == [("2026-11", "sent")]
+    assert len(_mails()) == 1
