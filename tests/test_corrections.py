@@ -110,7 +110,8 @@ def test_corrections_export_as_labeled_jsonl_that_eval_reads(spa, db_url, tmp_pa
     with session_scope(db_url) as session:
         months = by_month(session, spa["practice_id"])
     assert len(months) == 1 and months[0]["month"] == "2026-11" and months[0]["count"] == 2
-    assert months[0]["original_accuracy"] == 50.0 and months[0]["urgent"] == 1
+    right_first_time = (wrong.decision["intent"] == "side_effect_concern") + 1  # the thanks was read right
+    assert months[0]["original_accuracy"] == 100 * right_first_time / 2 and months[0]["urgent"] == 1
     assert months[0]["original_urgent_recall"] == (
         100.0 if wrong.decision.get("urgency") in ("urgent", "emergency") else 0.0
     )

@@ -13,7 +13,6 @@ from bot import runtime
 from bot.clock import to_local, to_utc
 from bot.errors import ValidationError
 from bot.settings import Settings
-from bot.understanding.classifier import classify
 from bot.understanding.redaction import redact
 from bot.vocabulary import Direction, Intent, Urgency
 from store.models import Appointment, AuditEvent, Correction, Message, Patient, Practice, Service
@@ -148,6 +147,9 @@ def by_month(session: Session, practice_id: int) -> list[dict]:
     for row in rows:
         correction = stamps[int(row["id"][1:])]
         months.setdefault(_month(correction.created_at, practice.timezone), []).append((correction, row))
+    # why: the classifier and its model load on the first Corrections page, not when the web app starts
+    from bot.understanding.classifier import classify
+
     settings = Settings()  # no LLM: the local classifier, as `aftercare eval` runs it by default
     out = []
     for label in sorted(months):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-from fpdf import FPDF
-
 from bot.metrics.retention import DEFINITIONS
 
 
@@ -39,6 +37,8 @@ def _latin(text: str) -> str:
 
 def to_pdf(report: dict) -> bytes:
     """A one- or two-page PDF of the report, with each figure's definition under its table."""
+    from fpdf import FPDF  # why: fpdf2 (with fontTools) takes about a second to import; only the PDF needs it
+
     pdf = FPDF(format="Letter")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
