@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.cli import main
 from bot.consent.privacy import erase_patient, export_patient
+from bot.staff.api_tokens import practice_token
 from store.db import session_scope
 from store.models import AuditEvent
 from tests import factories
@@ -42,6 +43,7 @@ def clinic(settings):
         db.add(AuditEvent(practice_id=None, actor="system", action="unrouted_text_seen"))
         return {
             "practice_id": practice.id,
+            "slug": practice.slug,
             "ana": ana.id,
             "zed": zed.id,
             "manager": manager.id,
@@ -69,7 +71,8 @@ def test_transcript_views_exports_and_erasures_are_all_in_the_log(app, manager, 
     assert client.get(f"/patients/{clinic['ana']}").status_code == 200  # a transcript read in the dashboard
     clock.advance(minutes=1)
     api = app.test_client().get(
-        f"/api/patients/{clinic['ana']}/timeline", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        f"/api/patients/{clinic['ana']}/timeline",
+        headers={"Authorization": f"Bearer {practice_token(API_TOKEN, clinic['slug'])}"},
     )
     assert api.status_code == 200  # and through the read API
     clock.advance(minutes=1)

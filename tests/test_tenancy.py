@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot.cli import main
+from bot.staff.api_tokens import practice_token
 from store.db import session_scope
 from store.models import Escalation, Location, Message
 from tests import factories
+from tests.helpers import API_TOKEN
 
 OTHER_NUMBER = "+13055550100"
 """Practice B's number."""
@@ -109,3 +112,43 @@ def test_lists_and_transcripts_never_show_the_other_practice(app, two_practices)
     transcript = client.get(f"/patients/{two_practices['b_patient']}").get_data(as_text=True)
     assert "B-only text" in transcript and "stray to A" not in transcript
     assert client.get("/numbers").status_code == 200
+
+
+def _api(client, token, path):
+    return client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_read_api_with_a_practice_token_shows_only_that_practice(client, two_practices):
+    token = practice_token(API_TOKEN, "other")  # practice B's
+    found = _api(client, token, "/api/patients?phone=+13055550143")
+    assert [p["first_name"] for p in found.json["patients"]] == ["Beatrix"]
+    assert _api(client, token, "/api/patients?phone=+15125550143").json["patients"] == []  # A's patient: not found
+    assert _api(client, token, f"/api/patients/{two_practices['a_patient']}/timeline").status_code == 404
+    timeline = _api(client, token, f"/api/patients/{two_practices['b_patient']}/timeline")
+    assert timeline.status_code == 200
+    assert [e["body"] for e in timeline.json["events"] if e["type"] == "message"] == ["B-only text"]
+    ids = [e["id"] for e in _api(client, token, "/api/escalations").json["escalations"]]
+    assert ids == [two_practices["b_escalation"]]  # neither A's nor the unrouted one
+
+
+def test_the_installation_token_cannot_read_across_practices(client, two_practices):
+    answer = _api(client, API_TOKEN, f"/api/patients/{two_practices['b_patient']}/timeline")
+    assert answer.status_code == 401
+    assert "practice's own token" in answer.json["error"]
+    forged = practice_token("not-the-installation-token", "other")
+    assert _api(client, forged, "/api/escalations").status_code == 401
+    assert _api(client, "other.", "/api/escalations").status_code == 401
+
+
+def test_the_installation_token_reads_the_only_practice(client, settings):
+    with session_scope(settings.database_url) as db:
+        practice = factories.practice(db)
+        patient_id = factories.patient(db, practice.id).id
+    assert _api(client, API_TOKEN, f"/api/patients/{patient_id}/timeline").status_code == 200
+
+
+def test_the_cli_prints_a_practice_token(settings, two_practices, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("AFTERCARE_API_TOKEN", API_TOKEN)
+    assert main(["practice", "--practice", "other", "api-token"]) == 0
+    assert capsys.readouterr().out.strip() == practice_token(API_TOKEN, "other")

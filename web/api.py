@@ -7,7 +7,7 @@ import hmac
 import json
 from functools import wraps
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -16,6 +16,7 @@ from bot.errors import ValidationError
 from bot.intake.schema import validate
 from bot.intake.upsert import upsert
 from bot.messaging.phones import normalize
+from bot.staff.api_tokens import TokenRefused, practice_for_token
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Touch
 
@@ -70,14 +71,19 @@ def _upsert(item) -> dict:
 
 
 def bearer_required(view):
-    """The read API needs `Authorization: Bearer <AFTERCARE_API_TOKEN>`."""
+    """The read API needs `Authorization: Bearer <token>`: a practice's token (bot/staff/api_tokens.py),
+    or AFTERCARE_API_TOKEN where there is one practice. Every query is then kept to that practice
+    (`g.api_practice_id`); another practice's patient is a 404, like one that does not exist."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
-        if not token or not hmac.compare_digest(token, runtime.settings().aftercare_api_token):
-            return jsonify(error="missing or wrong bearer token"), 401
+        try:
+            with session_scope(runtime.db_url()) as session:
+                g.api_practice_id = practice_for_token(session, runtime.settings().aftercare_api_token or "", token).id
+        except TokenRefused as exc:
+            return jsonify(error=str(exc)), 401
         return view(*args, **kwargs)
 
     return wrapper
@@ -114,7 +120,9 @@ def find_patients():
     except ValidationError as exc:
         return jsonify(error="invalid phone", errors=exc.errors), 400
     with session_scope(runtime.db_url()) as session:
-        patients = session.exec(select(Patient).where(Patient.phone == phone)).all()
+        patients = session.exec(
+            select(Patient).where(Patient.phone == phone, Patient.practice_id == g.api_practice_id)
+        ).all()
         return jsonify(patients=[patient_json(p) for p in patients])
 
 
@@ -124,7 +132,7 @@ def timeline(patient_id: int):
     """Messages with their decisions and touches with status and reason, in time order."""
     with session_scope(runtime.db_url()) as session:
         patient = session.get(Patient, patient_id)
-        if patient is None:
+        if patient is None or patient.practice_id != g.api_practice_id:
             return jsonify(error="no such patient"), 404
         events = []
         for message in session.exec(select(Message).where(Message.patient_id == patient_id)):
@@ -179,7 +187,9 @@ def escalations():
     """Escalations, newest first; `?status=open` for those nobody has closed."""
     status = request.args.get("status")
     with session_scope(runtime.db_url()) as session:
-        query = select(Escalation).order_by(col(Escalation.id).desc())
+        query = (
+            select(Escalation).where(Escalation.practice_id == g.api_practice_id).order_by(col(Escalation.id).desc())
+        )
         if status:
             query = query.where(Escalation.status == status)
         rows = session.exec(query.limit(500)).all()

@@ -29,6 +29,7 @@ from werkzeug.security import generate_password_hash
 from bot import runtime
 from bot.errors import ValidationError
 from bot.messaging import phones
+from bot.staff.api_tokens import practice_token
 from bot.vocabulary import Role
 from store.db import session_scope
 from store.models import Location, Practice, StaffUser
@@ -306,6 +307,9 @@ def add_commands(commands) -> None:
     setter.add_argument("--quiet-hours", metavar="START-END", help="allowed sending hours, e.g. 9-20")
     setter.add_argument("--facts", metavar="FILE.json", help="facts the bot may quote (hours, parking, payment, ...)")
     setter.set_defaults(func=_practice_set)
+    practice_commands.add_parser(
+        "api-token", help="print the practice's read-API token (derived from AFTERCARE_API_TOKEN)"
+    ).set_defaults(func=_practice_api_token)
 
     staff = commands.add_parser("staff", help="staff who sign in and get paged")
     staff.add_argument("--practice", metavar="SLUG", help="which practice (default: the only one)")
@@ -343,6 +347,14 @@ def _run(fn) -> int:
 
 def _practice_show(args) -> int:
     return _run(lambda session: print(json.dumps(practice_view(_practice(session, args.practice)), indent=2)))
+
+
+def _practice_api_token(args) -> int:
+    master = runtime.settings().aftercare_api_token
+    if not master:
+        print("AFTERCARE_API_TOKEN is not set: a practice's token is derived from it", file=sys.stderr)
+        return 2
+    return _run(lambda session: print(practice_token(master, _practice(session, args.practice).slug)))
 
 
 def _practice_set(args) -> int:
