@@ -9,6 +9,7 @@ no longer stop, and nothing queued before it can go out after it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from sqlmodel import Session, col
 from bot import runtime
 from bot.clock import to_utc
 from bot.consent.privacy import ERASED_PREFIX, erased_number, is_erased
-from bot.vocabulary import Intent, MessageKind, Urgency
+from bot.vocabulary import Intent, MessageKind, TouchStatus, Urgency
 from store.db import session_scope
-from store.models import ConversationState, Patient, Practice
+from store.models import ConversationState, Patient, Practice, Touch
 
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
@@ -36,6 +37,9 @@ that told us it is the wrong person, ever gets (the wrong number also its one ap
 
 PAUSED = "bot_paused"
 """The refusal while the practice's kill switch is on."""
+
+CLAIM_LOST = "claim_lost"
+"""The refusal of a touch its send batch no longer owns (a reconcile gave it to another worker)."""
 
 PAUSED_KINDS = frozenset({MessageKind.TOUCH, MessageKind.REPLY})
 """What the kill switch stops: the bot's own texts. Pages and staff's own texts are never switched off."""
@@ -126,40 +130,68 @@ def held(
     kind: str,
     reply_kind: str | None = None,
     marketing: bool = False,
+    claim: tuple[int, datetime] | None = None,
 ) -> Iterator[Check]:
     """Why the text must not go (`refusal`, None when it may), kept true until the block ends.
 
     Send inside the block, and record the outcome in `session`: it commits when the block ends.
     Texts to anyone but the patient themselves (a page to staff about them) pass: the patient's
-    consent is not the recipient's."""
+    consent is not the recipient's. A touch passes its `claim` (touch id, claimed_at): read in the
+    same query, a touch no longer "sending" under that claim is refused as CLAIM_LOST."""
     with session_scope(runtime.db_url()) as session:
         if patient_id is None:
             yield Check(None, session)
             return
-        # One round trip, plain columns (this runs before every text).
-        query = (
-            sa.select(
-                col(Patient.phone),
-                col(Patient.opted_out_at),
-                col(Patient.marketing_sms),
-                col(ConversationState.wrong_number),
-                col(ConversationState.takeover_until),
-                col(Practice.paused_at),
-            )
-            .select_from(Patient)
-            .outerjoin(ConversationState, col(ConversationState.patient_id) == col(Patient.id))
-            .outerjoin(Practice, col(Practice.id) == col(Patient.practice_id))
-            .where(col(Patient.id) == patient_id)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True, of=Patient)
-        row = session.execute(query).first()
+        query = _facts_query(claim is not None, session.get_bind().dialect.name == "postgresql")
+        params = {"patient_id": patient_id, "touch_id": claim[0] if claim is not None else None}
+        row = session.connection().execute(query, params).first()
         if row is None or row[0] != to_number:
             # Not the patient's own number: a page to staff passes, but never an erased number (a stale
             # or mistaken id must not reach it), and an erased patient's row reaches no number at all.
             gone = row is not None and row[0].startswith(ERASED_PREFIX)
-            yield Check("erased" if gone or erased_number(session, to_number) else None, session)
+            refused = "erased" if gone or erased_number(session, to_number) else None
+            if refused is None and claim is not None and (row is None or not _still_claimed(row[6], row[7], claim[1])):
+                refused = CLAIM_LOST
+            yield Check(refused, session)
             return
         facts = Facts(row[1] is not None, bool(row[2]), bool(row[3]), row[4], row[5] is not None)
         now = runtime.clock().now()
-        yield Check(refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing), session)
+        refused = refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing)
+        if refused is None and claim is not None and not _still_claimed(row[6], row[7], claim[1]):
+            refused = CLAIM_LOST
+        yield Check(refused, session)
+
+
+@functools.cache
+def _facts_query(with_claim: bool, share_lock: bool) -> sa.Select:
+    """What `held` reads, in one round trip of plain columns; built once, since this runs before every
+    text and building the statement cost more than running it. With a claim, the touch's status and
+    claimed_at; on PostgreSQL, the patient's row is share-locked."""
+    query = (
+        sa.select(
+            col(Patient.phone),
+            col(Patient.opted_out_at),
+            col(Patient.marketing_sms),
+            col(ConversationState.wrong_number),
+            col(ConversationState.takeover_until),
+            col(Practice.paused_at),
+        )
+        .select_from(Patient)
+        .outerjoin(ConversationState, col(ConversationState.patient_id) == col(Patient.id))
+        .outerjoin(Practice, col(Practice.id) == col(Patient.practice_id))
+        .where(col(Patient.id) == sa.bindparam("patient_id"))
+    )
+    if with_claim:
+        query = query.add_columns(col(Touch.status), col(Touch.claimed_at)).outerjoin(
+            Touch, sa.and_(col(Touch.id) == sa.bindparam("touch_id"), col(Touch.patient_id) == col(Patient.id))
+        )
+    if share_lock:
+        query = query.with_for_update(read=True, of=Patient)
+    return query
+
+
+def _still_claimed(status: str | None, claimed_at: datetime | None, ours: datetime) -> bool:
+    """Whether a touch is still "sending" under the claim made at `ours` (to the millisecond)."""
+    if status != TouchStatus.SENDING or claimed_at is None:
+        return False
+    return abs((to_utc(claimed_at) - to_utc(ours)).total_seconds()) <= 0.001

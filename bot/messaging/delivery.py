@@ -94,13 +94,21 @@ def _keep_early(session: Session, sid: str, status: str, code: int | None) -> No
 
 def apply_early(session: Session, sid: str) -> bool:
     """Apply the callback held for a SID that has just been stored (same transaction); True if one was."""
-    held = session.get(EarlyStatus, sid)
-    if held is None:
-        return False
-    session.delete(held)
+    return apply_early_many(session, [sid]) == 1
+
+
+def apply_early_many(session: Session, sids: list[str]) -> int:
+    """Apply the callbacks held for SIDs that have just been stored (same transaction), in one look-up
+    whatever their number (a send batch records ten at a time); returns how many were held."""
+    if not sids:
+        return 0
+    held = session.exec(select(EarlyStatus).where(col(EarlyStatus.sid).in_(sids))).all()
+    for row in held:
+        session.delete(row)
     session.flush()
-    _apply(session, sid, held.status, held.error_code)
-    return True
+    for row in held:
+        _apply(session, row.sid, row.status, row.error_code)
+    return len(held)
 
 
 def apply_early_statuses(limit: int = 500) -> int:

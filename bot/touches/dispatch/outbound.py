@@ -85,8 +85,7 @@ def record_sent(sent: list, now: datetime) -> None:
             .values(status=TouchStatus.SENT, reason=None, sent_at=now, updated_at=now),
             [{"tid": item.touch_id} for item, _ in sent],
         )
-        for _, result in sent:
-            delivery.apply_early(session, result.sid)
+        delivery.apply_early_many(session, [result.sid for _, result in sent])
 
 
 def prepare(session, touch: Touch, item: Outbound, now: datetime) -> str | None:

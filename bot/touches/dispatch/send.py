@@ -233,8 +233,14 @@ def _transmit(item: Outbound, now: datetime, settings):
     try:
         # Asked again at the last moment, and held until Twilio answers: an opt-out, a takeover or a
         # lost claim since the batch was decided stops the text here.
-        with gate.held(item.patient_id, item.to, kind=MessageKind.TOUCH, marketing=item.marketing) as check:
-            refused = check.refusal or _claim_lost(check.session, item)
+        with gate.held(
+            item.patient_id,
+            item.to,
+            kind=MessageKind.TOUCH,
+            marketing=item.marketing,
+            claim=(item.touch_id, item.claimed_at),
+        ) as check:
+            refused = check.refusal
             if refused is None:
                 result = transport().send(
                     item.to,
@@ -260,19 +266,9 @@ def _transmit(item: Outbound, now: datetime, settings):
     return result
 
 
-def _claim_lost(session, item: Outbound) -> str | None:
-    """Why this batch no longer owns the touch (a reconcile gave it to another worker), or None."""
-    status, claimed_at = session.exec(select(Touch.status, Touch.claimed_at).where(Touch.id == item.touch_id)).one()
-    if status != TouchStatus.SENDING or claimed_at is None:
-        return "claim_lost"
-    if abs((to_utc(claimed_at) - to_utc(item.claimed_at)).total_seconds()) > 0.001:
-        return "claim_lost"
-    return None
-
-
 def _withhold(item: Outbound, reason: str, now: datetime) -> str:
     """The text must not go after all: its row is kept unsent and the touch says why."""
-    if reason == "claim_lost":
+    if reason == gate.CLAIM_LOST:
         log.warning("touch %s: claimed again elsewhere; this batch leaves it", item.touch_id)
         return "claim lost"
     with session_scope(runtime.db_url()) as session:
