@@ -9,12 +9,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Table, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
 
 from bot.clock import DEFAULT_TIMEZONE
 from bot.vocabulary import AppointmentStatus, EscalationStatus, MessageKind, OnCallDuty, Role, TouchStatus
 from store.money import Money
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's Core table, for bulk statements (SQLModel sets `__table__`, but its types don't declare it)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 def utcnow() -> datetime:

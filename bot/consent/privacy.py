@@ -68,10 +68,13 @@ def export_patient(session: Session, patient_id: int, actor: str = "cli") -> dic
         ],
         "messages": [
             _plain(r)
-            for r in session.exec(select(Message).where(Message.patient_id == patient_id).order_by(Message.id))
+            for r in session.exec(
+                select(Message).where(col(Message.patient_id) == patient_id).order_by(col(Message.id))
+            )
         ],
         "touches": [
-            _plain(r) for r in session.exec(select(Touch).where(Touch.patient_id == patient_id).order_by(Touch.id))
+            _plain(r)
+            for r in session.exec(select(Touch).where(col(Touch.patient_id) == patient_id).order_by(col(Touch.id)))
         ],
         "escalations": [_plain(r) for r in session.exec(select(Escalation).where(Escalation.patient_id == patient_id))],
         "referrals": [
@@ -134,11 +137,11 @@ def erase_patient(session: Session, patient_id: int, actor: str = "cli") -> bool
     session.exec(
         delete(Referral).where(or_(Referral.referrer_id == patient_id, Referral.referred_patient_id == patient_id))
     )
-    session.exec(delete(Touch).where(Touch.patient_id == patient_id))
-    session.exec(delete(Message).where(Message.patient_id == patient_id))
-    session.exec(delete(ConversationState).where(ConversationState.patient_id == patient_id))
-    session.exec(delete(Appointment).where(Appointment.patient_id == patient_id))
-    session.exec(update(Patient).where(Patient.referred_by_id == patient_id).values(referred_by_id=None))
+    session.exec(delete(Touch).where(col(Touch.patient_id) == patient_id))
+    session.exec(delete(Message).where(col(Message.patient_id) == patient_id))
+    session.exec(delete(ConversationState).where(col(ConversationState.patient_id) == patient_id))
+    session.exec(delete(Appointment).where(col(Appointment.patient_id) == patient_id))
+    session.exec(update(Patient).where(col(Patient.referred_by_id) == patient_id).values(referred_by_id=None))
     for key in (
         "external_id",
         "first_name",

@@ -99,6 +99,8 @@ def simulate(
                 event.action, event.reason = "skip", "step no longer in the plans"
                 continue
             patient = facts.patient
+            if patient is None:  # decide() never sends to a patient who is gone
+                continue
             language = patient.language if patient.language in step.text else "en"
             context = composer.context_for(
                 facts.practice,

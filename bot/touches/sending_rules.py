@@ -7,9 +7,11 @@ and the simulator all take the same decisions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -58,7 +60,8 @@ class Verdict:
 class Facts:
     """What the rules know about one touch's patient at one moment."""
 
-    patient: Patient
+    patient: Patient | None
+    """None when the touch's patient is gone (erased): the rules skip it."""
     practice: Practice | None
     appointment: Appointment | None = None
     service: Service | None = None
@@ -80,6 +83,8 @@ class Facts:
 
     @property
     def state(self) -> str | None:
+        if self.patient is None:
+            return None
         return quiet_hours.state_for(self.patient.state, self.patient.phone)
 
 
@@ -88,7 +93,7 @@ def load_facts(session: Session, touch: Touch, now: datetime) -> Facts:
     return load_facts_many(session, [touch], now)[touch.id]
 
 
-def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> dict[int, Facts]:
+def load_facts_many(session: Session, touches: Sequence[Touch], now: datetime) -> dict[int, Facts]:
     """Facts for many touches in three queries whatever their number (the sender decides in batches)."""
     if not touches:
         return {}
@@ -97,20 +102,25 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
     # A task for the team about the patient (a referral reward to apply) is not a problem with the patient.
     about_patient = col(Escalation.reason).not_in(TEAM_TASKS)
     open_escalation = exists().where(
-        Escalation.patient_id == Patient.id, Escalation.status != EscalationStatus.RESOLVED, about_patient
+        col(Escalation.patient_id) == col(Patient.id),
+        col(Escalation.status) != EscalationStatus.RESOLVED,
+        about_patient,
     )
     escalated_since = exists().where(
-        Escalation.patient_id == Patient.id, Escalation.created_at >= Appointment.start_at, about_patient
+        col(Escalation.patient_id) == col(Patient.id),
+        col(Escalation.created_at) >= col(Appointment.start_at),
+        about_patient,
     )
     rebooked = exists().where(
-        later.patient_id == Patient.id,
-        later.id != Appointment.id,
+        col(later.patient_id) == col(Patient.id),
+        col(later.id) != col(Appointment.id),
         col(later.status).in_((AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.REQUESTED)),
-        later.start_at > Appointment.start_at,
+        col(later.start_at) > col(Appointment.start_at),
     )
-    rows = session.exec(
-        select(
-            Touch.id,
+    # Eleven columns: past the typed overloads of sqlmodel's select, so SQLAlchemy's own.
+    rows = session.execute(
+        sa.select(
+            col(Touch.id),
             Patient,
             Practice,
             Appointment,
@@ -123,13 +133,13 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
             rebooked.label("rebooked"),
         )
         .select_from(Touch)
-        .join(Patient, Patient.id == Touch.patient_id)
-        .join(Practice, Practice.id == Patient.practice_id)
-        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
-        .outerjoin(Service, Service.id == Appointment.service_id)
-        .outerjoin(Provider, Provider.id == Appointment.provider_id)
-        .outerjoin(Location, Location.id == Appointment.location_id)
-        .outerjoin(ConversationState, ConversationState.patient_id == Patient.id)
+        .join(Patient, col(Patient.id) == col(Touch.patient_id))
+        .join(Practice, col(Practice.id) == col(Patient.practice_id))
+        .outerjoin(Appointment, col(Appointment.id) == col(Touch.appointment_id))
+        .outerjoin(Service, col(Service.id) == col(Appointment.service_id))
+        .outerjoin(Provider, col(Provider.id) == col(Appointment.provider_id))
+        .outerjoin(Location, col(Location.id) == col(Appointment.location_id))
+        .outerjoin(ConversationState, col(ConversationState.patient_id) == col(Patient.id))
         .where(col(Touch.id).in_(ids))
     ).all()
     found: dict[int, Facts] = {}
@@ -165,7 +175,7 @@ def load_facts_many(session: Session, touches: list[Touch], now: datetime) -> di
         select(Touch.patient_id, Touch.id, Touch.sent_at, Touch.marketing).where(
             col(Touch.patient_id).in_(patient_ids),
             Touch.status == TouchStatus.SENT,
-            Touch.sent_at >= now - caps.HISTORY,
+            col(Touch.sent_at) >= now - caps.HISTORY,
         )
     ):
         if at is not None:

@@ -38,7 +38,7 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
     candidates = (
         select(Touch.id)
         .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now, _not_paused())
-        .order_by(Touch.due_at, Touch.id)
+        .order_by(col(Touch.due_at), col(Touch.id))
     )
     with session_scope(runtime.db_url()) as session:
         _mark_held(session, now)
@@ -54,9 +54,9 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
             chosen = col(Touch.id).in_(inner.scalar_subquery())
         statement = (
             update(Touch)
-            .where(chosen, Touch.status == TouchStatus.SCHEDULED)
+            .where(chosen, col(Touch.status) == TouchStatus.SCHEDULED)
             .values(status=TouchStatus.QUEUED, claimed_at=now, updated_at=now)
-            .returning(Touch.id)
+            .returning(col(Touch.id))
         )
         return sorted(session.exec(statement).scalars().all())
 
@@ -66,8 +66,8 @@ def _mark_held(session, now: datetime) -> None:
     session.exec(
         update(Touch)
         .where(
-            Touch.status == TouchStatus.SCHEDULED,
-            Touch.due_at <= now,
+            col(Touch.status) == TouchStatus.SCHEDULED,
+            col(Touch.due_at) <= now,
             col(Touch.practice_id).in_(select(Practice.id).where(col(Practice.paused_at).is_not(None))),
             or_(col(Touch.reason).is_(None), col(Touch.reason) != PAUSED_REASON),
         )
@@ -85,10 +85,10 @@ def _paced_candidates(session, now: datetime, settings) -> list[int]:
     budget = max(1, int(settings.sender_mps * PACING_HORIZON_S))
     rows = session.exec(
         select(Touch.id, Location.sms_number)
-        .outerjoin(Appointment, Appointment.id == Touch.appointment_id)
-        .outerjoin(Location, Location.id == Appointment.location_id)
+        .outerjoin(Appointment, col(Appointment.id) == col(Touch.appointment_id))
+        .outerjoin(Location, col(Location.id) == col(Appointment.location_id))
         .where(Touch.status == TouchStatus.SCHEDULED, Touch.due_at <= now, _not_paused())
-        .order_by(Touch.due_at, Touch.id)
+        .order_by(col(Touch.due_at), col(Touch.id))
         .limit(CLAIM_BATCH * 5)
     ).all()
     taken: dict[str, int] = {}

@@ -45,25 +45,25 @@ def send_email(email: Email, now: datetime, settings) -> str:
         record = session.exec(select(Message).where(Message.idempotency_key == key)).first()
         if record is not None and record.status != "not_sent":
             # An earlier attempt reached the hand-off: its outcome stands (sent, or unknown).
-            touch = session.get(Touch, email.touch_id)
+            touch = session.get_one(Touch, email.touch_id)
             if record.status == "sent":
                 mark_sent(session, touch, record, now)
                 return "sent (email, earlier attempt)"
             finish(session, touch, TouchStatus.FAILED, "email_outcome_unknown", now)
             return "failed: email outcome unknown"
-        patient = session.get(Patient, email.patient_id)
+        patient = session.get_one(Patient, email.patient_id)
         refused = gate.refusal(session, patient, now, kind=MessageKind.TOUCH, marketing=email.marketing)
         if refused == gate.PAUSED:
             finish(
                 session,
-                session.get(Touch, email.touch_id),
+                session.get_one(Touch, email.touch_id),
                 TouchStatus.SCHEDULED,
                 f"{PAUSED_REASON} (at send time)",
                 now,
             )
             return f"held: {refused}"
         if refused is not None:  # an opt-out or a takeover since the batch was decided
-            touch = session.get(Touch, email.touch_id)
+            touch = session.get_one(Touch, email.touch_id)
             finish(session, touch, TouchStatus.SUPPRESSED, f"{refused} (at send time)", now)
             return f"{TouchStatus.SUPPRESSED}: {refused}"
         if record is None:
@@ -88,7 +88,7 @@ def send_email(email: Email, now: datetime, settings) -> str:
         where = mailer.send(settings, email.to, email.subject, email.body, message_id=email_message_id(email.touch_id))
     except TransportError as exc:
         with session_scope(runtime.db_url()) as session:
-            touch = session.get(Touch, email.touch_id)
+            touch = session.get_one(Touch, email.touch_id)
             session.exec(update(Message).where(col(Message.id) == record_id).values(status="not_sent"))
             if exc.permanent:
                 finish(session, touch, TouchStatus.FAILED, f"email: {exc}"[:500], now)
@@ -97,7 +97,7 @@ def send_email(email: Email, now: datetime, settings) -> str:
         return "retry"
     with session_scope(runtime.db_url()) as session:
         session.exec(update(Message).where(col(Message.id) == record_id).values(status="sent", sent_at=now))
-        touch = session.get(Touch, email.touch_id)
+        touch = session.get_one(Touch, email.touch_id)
         touch.sent_at = now
         finish(session, touch, TouchStatus.SENT, f"email: {where}", now)
     return "sent (email)"

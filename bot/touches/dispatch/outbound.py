@@ -17,7 +17,7 @@ from bot.touches.dispatch.rows import finish, idempotency_key, mark_sent, wall
 from bot.touches.sending_rules import retry_delay
 from bot.vocabulary import Direction, MessageKind, TouchStatus
 from store.db import session_scope
-from store.models import Location, Message, Patient, Touch
+from store.models import Location, Message, Patient, Touch, table_of
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ def record_sent(sent: list, now: datetime) -> None:
     not fought over by every sending thread); callbacks that beat their SID are applied here too."""
     with session_scope(runtime.db_url()) as session:
         connection = session.connection()
-        messages = Message.__table__  # type: ignore[attr-defined]
-        touches = Touch.__table__  # type: ignore[attr-defined]
+        messages, touches = table_of(Message), table_of(Touch)
         connection.execute(
             update(messages)
             .where(messages.c.id == bindparam("mid"))
@@ -143,7 +142,7 @@ def prepare_many(session, pairs: list, now: datetime) -> dict[int, str]:
         item.message_id = message.id
     if new_rows:
         # Core rather than ORM objects: building a few hundred Message instances cost more than the INSERT.
-        table = Message.__table__
+        table = table_of(Message)
         try:
             inserted = session.execute(insert(table).returning(table.c.id, table.c.touch_id), new_rows).all()
         except IntegrityError:
@@ -158,8 +157,8 @@ def prepare_many(session, pairs: list, now: datetime) -> dict[int, str]:
     ready = [(touch, item) for touch, item in keys.values() if touch.id not in refused]
     if ready:
         session.connection().execute(
-            update(Touch.__table__)
-            .where(Touch.__table__.c.id == bindparam("tid"))
+            update(table_of(Touch))
+            .where(table_of(Touch).c.id == bindparam("tid"))
             .values(message_id=bindparam("mid"), body=bindparam("text")),
             [{"tid": touch.id, "mid": item.message_id, "text": item.body} for touch, item in ready],
         )
@@ -170,9 +169,10 @@ def failed(touch_id: int, message_id: int, exc: TransportError, attempts: int, n
     """A send Twilio refused (permanent) or that never reached it (transient)."""
 
     with session_scope(runtime.db_url()) as session:
-        message = session.get(Message, message_id)
-        touch = session.get(Touch, touch_id)
-        patient = session.get(Patient, touch.patient_id)
+        # Rows this batch claimed and wrote: they are there.
+        message = session.get_one(Message, message_id)
+        touch = session.get_one(Touch, touch_id)
+        patient = session.get_one(Patient, touch.patient_id)
         message.status = "failed" if exc.permanent else "not_sent"
         message.error_code = exc.code
         message.decision = {**(message.decision or {}), "attempts": attempts}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
@@ -35,8 +35,8 @@ def reconcile(now: datetime | None = None) -> dict:
         queued = list(
             session.exec(
                 select(Touch.id)
-                .where(Touch.status == TouchStatus.QUEUED, Touch.claimed_at < now - QUEUED_GRACE)
-                .order_by(Touch.id)
+                .where(col(Touch.status) == TouchStatus.QUEUED, col(Touch.claimed_at) < now - QUEUED_GRACE)
+                .order_by(col(Touch.id))
                 .limit(RECONCILE_BATCH)
             )
         )
@@ -45,9 +45,9 @@ def reconcile(now: datetime | None = None) -> dict:
                 select(Touch.id)
                 .where(
                     Touch.status == TouchStatus.SENDING,
-                    Touch.claimed_at < now - timedelta(seconds=runtime.settings().send_lease_s),
+                    col(Touch.claimed_at) < now - timedelta(seconds=runtime.settings().send_lease_s),
                 )
-                .order_by(Touch.id)
+                .order_by(col(Touch.id))
                 .limit(RECONCILE_BATCH)
             )
         )
@@ -80,10 +80,11 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
             )
         if message.twilio_sid:
             return mark_sent(session, touch, message, now)
-        patient = session.get(Patient, touch.patient_id)
+        patient = session.get_one(Patient, touch.patient_id)
         since = _attempt_wall(message) - timedelta(minutes=2)
-        number, service = message.from_number, None
-        if number.startswith("MG"):
+        number: str | None = message.from_number
+        service: str | None = None
+        if number and number.startswith("MG"):
             number, service = None, number
     try:
         found = transport().find_sent(
@@ -94,9 +95,10 @@ def settle_sending(touch_id: int, now: datetime) -> bool:
         return False
     with session_scope(runtime.db_url()) as session:
         touch = session.get(Touch, touch_id)
-        message = session.get(Message, message.id)
-        if touch.status != TouchStatus.SENDING:
-            return False
+        row = session.get(Message, message.id)
+        if touch is None or row is None or touch.status != TouchStatus.SENDING:
+            return False  # settled meanwhile (or erased)
+        message = row
         if found is not None:
             message.twilio_sid, message.status = found.sid, found.status
             message.segments = found.num_segments or message.segments

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from rq import get_current_job
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_utc
@@ -20,13 +20,14 @@ from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import SendResult, transport
 from bot.queue import redis_connection
+from bot.settings import Settings
 from bot.touches import composer, step_texts
 from bot.touches.dispatch.emails import Email, send_email
 from bot.touches.dispatch.jobs import Lease, batch_job_id
 from bot.touches.dispatch.outbound import Outbound, failed, prepare, prepare_many, record_sent, sender_for
 from bot.touches.dispatch.rows import finish
 from bot.touches.plans import plans_for
-from bot.touches.sending_rules import DEFER, HOLD, PAUSED_REASON, SEND, STATUS_FOR, decide, load_facts_many
+from bot.touches.sending_rules import DEFER, HOLD, PAUSED_REASON, SEND, STATUS_FOR, Facts, decide, load_facts_many
 from bot.vocabulary import MessageKind, TouchStatus
 from store.db import session_scope
 from store.models import Message, Touch
@@ -92,16 +93,16 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
         claimed = (
             session.exec(
                 update(Touch)
-                .where(col(Touch.id).in_(touch_ids), Touch.status == TouchStatus.QUEUED)
+                .where(col(Touch.id).in_(touch_ids), col(Touch.status) == TouchStatus.QUEUED)
                 .values(status=TouchStatus.SENDING, claimed_at=now, updated_at=now)
-                .returning(Touch.id)
+                .returning(col(Touch.id))
             )
             .scalars()
             .all()
         )
         going: dict[int, list] = {}  # patient id -> (when, marketing) of texts decided in this batch
         touches = session.exec(
-            select(Touch).where(col(Touch.id).in_(claimed)).order_by(Touch.patient_id, Touch.id)
+            select(Touch).where(col(Touch.id).in_(claimed)).order_by(col(Touch.patient_id), col(Touch.id))
         ).all()
         facts_by_touch = load_facts_many(session, touches, now)
         passed = []
@@ -150,7 +151,9 @@ def send_many(touch_ids: list[int]) -> dict[int, str]:
     return outcomes
 
 
-def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
+def _decide(
+    session: Session, touch: Touch, facts: Facts, now: datetime, settings: Settings, going: list
+) -> str | Email | Outbound:
     """Apply the rules to one claimed touch: an Outbound to send, or the outcome string."""
     facts.sent.extend(going)
     verdict = decide(touch, facts, now)
@@ -161,14 +164,14 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
         touch.deferrals += 1
         finish(session, touch, TouchStatus.SCHEDULED, verdict.reason, now, due_at=verdict.due_at)
         return f"deferred: {verdict.reason}"
-    if verdict.action != SEND:
+    patient = facts.patient
+    if verdict.action != SEND or patient is None:  # decide() skips a touch whose patient is gone
         finish(session, touch, STATUS_FOR[verdict.action], verdict.reason, now)
         return f"{STATUS_FOR[verdict.action]}: {verdict.reason}"
     step = plans_for(settings).step(touch.plan, touch.step)
     if step is None:
         finish(session, touch, TouchStatus.SKIPPED, f"step {touch.plan}.{touch.step} no longer in the plans", now)
         return "skipped: step removed"
-    patient = facts.patient
     language = patient.language if patient.language in step.text else "en"
     context = composer.context_for(
         facts.practice,
@@ -187,7 +190,7 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
             patient.email,
             step.template(language, "subject").format_map(context),
             step.template(language, "email").format_map(context),
-            facts.patient.practice_id,
+            patient.practice_id,
             patient.id,
             touch.marketing,
         )
@@ -199,7 +202,7 @@ def _decide(session, touch: Touch, facts, now: datetime, settings, going: list):
         rendered.segments,
         sender_for(facts.location, settings),
         rendered.encoding,
-        facts.patient.practice_id,
+        patient.practice_id,
         patient.id,
         touch.marketing,
         now,
@@ -213,7 +216,7 @@ def _transmit(item: Outbound, now: datetime, settings):
         got, wait = _pacer(settings).reserve(item.sender.key)
         if not got:
             with session_scope(url) as session:
-                touch = session.get(Touch, item.touch_id)
+                touch = session.get_one(Touch, item.touch_id)
                 finish(
                     session,
                     touch,
@@ -226,9 +229,12 @@ def _transmit(item: Outbound, now: datetime, settings):
         if wait > 0:
             time.sleep(wait)
         with session_scope(url) as session:
-            prepared = prepare(session, session.get(Touch, item.touch_id), item, now)
+            prepared = prepare(session, session.get_one(Touch, item.touch_id), item, now)
             if isinstance(prepared, str):
                 return prepared
+    message_id = item.message_id
+    if message_id is None:  # written by prepare_many, with or without pacing, before any send
+        raise RuntimeError(f"touch {item.touch_id}: no outbound row before sending")
     status_callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
     try:
         # Asked again at the last moment, and held until Twilio answers: an opt-out, a takeover or a
@@ -251,16 +257,16 @@ def _transmit(item: Outbound, now: datetime, settings):
                 )
     except AmbiguousSendError as exc:
         with session_scope(url) as session:
-            session.exec(update(Message).where(Message.id == item.message_id).values(status="unknown"))
+            session.exec(update(Message).where(col(Message.id) == item.message_id).values(status="unknown"))
             session.exec(
                 update(Touch)
-                .where(Touch.id == item.touch_id)
+                .where(col(Touch.id) == item.touch_id)
                 .values(reason=f"outcome unknown, will look up at Twilio: {exc}"[:500])
             )
         log.warning("touch %s to %s: %s", item.touch_id, mask(item.to), exc)
         return "unknown"
     except TransportError as exc:
-        return failed(item.touch_id, item.message_id, exc, item.attempts + 1, now)
+        return failed(item.touch_id, message_id, exc, item.attempts + 1, now)
     if refused is not None:
         return _withhold(item, refused, now)
     return result
