@@ -17,6 +17,7 @@ import json
 import time
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -76,7 +77,7 @@ def build_messages(body: str, context: dict, version: str = PROMPT_VERSION) -> l
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
-RESPONSE_SCHEMA = {
+RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["intent", "also_intents", "urgency", "confidence", "rationale", "entities"],

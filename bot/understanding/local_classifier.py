@@ -224,7 +224,10 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
     ordinal = _ORDINAL.match(plain)
     if pick or ordinal:
         if kind == "slots":
-            n = int(pick.group(1)) if pick else _ORDINALS.get(ordinal.group(1), -1)
+            if pick:
+                n = int(pick.group(1))
+            else:
+                n = _ORDINALS.get(ordinal.group(1), -1) if ordinal else -1
             return "rebook_request", "picks one of the offered times", {"slot_choice": n}
         if kind in ("offer",) and ordinal:
             return "rebook_request", "picks an offered time", {}
@@ -375,7 +378,7 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     models = load_model()
     feats = features(body, context)
     probs = models["intent"].probabilities(feats)
-    ranked = sorted(probs, key=probs.get, reverse=True)
+    ranked = sorted(probs, key=probs.__getitem__, reverse=True)
     intent = ranked[0]
     thresholds = models["intent"].thresholds
     if intent == "opt_out" and (probs[intent] < thresholds["opt_out"] or guards.says_not_an_opt_out(body)):
@@ -388,7 +391,7 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     urgency = "none"
     if intent == "side_effect_concern":
         uprobs = models["urgency"].probabilities(feats)
-        urgency = max(uprobs, key=uprobs.get)
+        urgency = max(uprobs, key=uprobs.__getitem__)
         if urgency == "emergency" and (guard is None or guard.urgency != "emergency"):
             # "Call 911 now" and paging the backup are for the red flags (bot.understanding.guards); a statistical hunch
             # gets a clinician's call back (urgent), which is what it got right on every labelled set.
