@@ -9,12 +9,13 @@ import time
 
 import requests
 
+from bot.demo.fake_twilio.host import Host
 from bot.demo.fake_twilio.messages import API_VERSION, rfc2822
 
 log = logging.getLogger("fakes.twilio")
 
 
-class StatusCallbacks:
+class StatusCallbacks(Host):
     """The delivery half of FakeTwilio: timers, status changes and callbacks (its state lives there)."""
 
     def _schedule(self, sid: str, status: str, delay: float | None = None) -> None:

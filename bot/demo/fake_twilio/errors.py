@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
@@ -28,3 +29,14 @@ class TwilioError(Exception):
 
 def json_response(payload, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+@dataclass
+class Fault:
+    """One injected failure, applied to the next create (or list) request(s)."""
+
+    status: int | None = None
+    after_store: bool = False
+    delay: float = 0.0
+    times: int = 1
+    on: str = "create"

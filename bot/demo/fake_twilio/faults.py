@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from werkzeug.wrappers import Request, Response
 
-from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.errors import Fault, TwilioError, json_response
+from bot.demo.fake_twilio.host import Host
 
 
-@dataclass
-class Fault:
-    """One injected failure, applied to the next create (or list) request(s)."""
-
-    status: int | None = None
-    after_store: bool = False
-    delay: float = 0.0
-    times: int = 1
-    on: str = "create"
-
-
-class FaultInjection:
+class FaultInjection(Host):
     """The fault half of FakeTwilio (its state, `_faults` under `_lock`, lives there)."""
 
     def inject(

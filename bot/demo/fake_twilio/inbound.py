@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from bot.demo.fake_twilio.encoding import count_segments
 from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.host import Host
 from bot.demo.fake_twilio.messages import API_VERSION, new_sid
 from bot.demo.fake_twilio.phones import country
 
@@ -22,7 +23,7 @@ OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
 
-class InboundTexts:
+class InboundTexts(Host):
     """The inbound half of FakeTwilio: it plays the patient (opt-out keywords block later creates)."""
 
     def _on_inbound(self, request: Request) -> Response:

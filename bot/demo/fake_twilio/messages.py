@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from bot.demo.fake_twilio.encoding import count_segments
 from bot.demo.fake_twilio.errors import TwilioError, json_response
+from bot.demo.fake_twilio.host import Host
 from bot.demo.fake_twilio.phones import filter_number, is_phone, mask
 
 API_VERSION = "2010-04-01"
@@ -22,7 +24,7 @@ MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 MAX_BODY = 1600
 
 
-class MessagesResource:
+class MessagesResource(Host):
     """The Messages half of FakeTwilio: its state (`_by_sid`, `_order`, `_callback_urls`, `_opted_out`,
     `_creates` under `_lock`) lives there, as do the faults and delivery it calls."""
 
@@ -227,17 +229,20 @@ def new_sid() -> str:
 _sids = random.Random()
 
 
-def date_check(name: str, moment: datetime, day_only: bool):
-    def sent(message: dict) -> datetime | None:
-        stamp = message["date_sent"]
-        return datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S %z") if stamp else None
+def date_check(name: str, moment: datetime, day_only: bool) -> Callable[[dict], bool]:
+    """The test of a DateSent filter (`DateSent`, `DateSent>`, `DateSent<`) on a stored message."""
 
-    if name == "DateSent":
-        if day_only:
-            return lambda m: sent(m) is not None and sent(m).date() == moment.date()
-        return lambda m: sent(m) is not None and sent(m) == moment
-    if name == "DateSent>":  # on or after
-        return lambda m: sent(m) is not None and sent(m) >= moment
-    if day_only:  # on or before: the whole day counts
-        return lambda m: sent(m) is not None and sent(m) < moment + timedelta(days=1)
-    return lambda m: sent(m) is not None and sent(m) <= moment
+    def matches(at: datetime) -> bool:
+        if name == "DateSent":
+            return at.date() == moment.date() if day_only else at == moment
+        if name == "DateSent>":  # on or after
+            return at >= moment
+        if day_only:  # on or before: the whole day counts
+            return at < moment + timedelta(days=1)
+        return at <= moment
+
+    def check(message: dict) -> bool:
+        stamp = message["date_sent"]
+        return bool(stamp) and matches(datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S %z"))
+
+    return check

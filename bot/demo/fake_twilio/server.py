@@ -14,7 +14,7 @@ from gunicorn.app.base import BaseApplication
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.demo.fake_twilio.callbacks import StatusCallbacks
@@ -94,7 +94,7 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
 
         self._urls = Map(
@@ -114,11 +114,11 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; returns the base URL (http://127.0.0.1:PORT)."""
         self._start_workers()
-        self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
-        self.base_url = f"http://{host}:{self._server.server_port}"
+        server = self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
+        self.base_url = f"http://{host}:{server.server_port}"
         # A short poll interval lets stop() return at once (tests start many fakes).
         self._server_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
         )
         self._server_thread.start()
         return self.base_url
@@ -131,7 +131,8 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self._server_thread.join(5)
+            if self._server_thread is not None:
+                self._server_thread.join(5)
             self._server = None
         if self._timer_thread is not None:
             self._timer_thread.join(5)
