@@ -70,43 +70,12 @@ def page_escalation(escalation_id: int, round_: int = 1) -> int:
             return 0  # someone took it (in the dashboard) before the page went out
         staff = recipients(session, escalation, round_, now)
         body, subject = page_text(session, escalation, round_)
-        sender = _sender(session, escalation)
-        written = []
-        for person in staff:
-            if person.phone:
-                row = outbox.queue_text(
-                    session,
-                    key=f"page-{escalation.id}-{round_}-{person.id}",
-                    to=person.phone,
-                    from_=sender,
-                    body=body,
-                    kind=MessageKind.PAGE,
-                    escalation_id=escalation.id,
-                    practice_id=escalation.practice_id,
-                    staff_user_id=person.id,
-                    now=now,
-                )
-                if row is not None:
-                    written.append(row.id)
+        texted = [person for person in staff if person.phone]
+        written = _write_pages(session, escalation, texted, f"page-{escalation.id}-{round_}", body, now)
         column = col(Escalation.paged_at) if round_ == 1 else col(Escalation.repaged_at)
-        first = (
-            session.exec(
-                update(Escalation).where(col(Escalation.id) == escalation.id, column.is_(None)).values({column: now})
-            ).rowcount
-            == 1
-        )
+        first = _stamp(session, escalation, column, now)
         if first and not written:
-            session.add(
-                AuditEvent(
-                    practice_id=escalation.practice_id,
-                    actor="system",
-                    action="page_failed",
-                    subject_type="escalation",
-                    subject_id=escalation.id,
-                    detail={"reason": "no staff with a phone to page", "round": round_},
-                    created_at=now,
-                )
-            )
+            _nobody_to_page(session, escalation, {"reason": "no staff with a phone to page", "round": round_}, now)
             log.error("escalation %s: nobody to page (round %s)", escalation.id, round_)
         # Texts are keyed rows; email has no such key, so only the job that stamped the round sends it.
         emails = [(p.email, p.id) for p in staff if p.email] if first else []
@@ -151,50 +120,67 @@ def alert_managers(escalation_id: int) -> int:
             .order_by(col(StaffUser.id))
         ).all()
         body, subject = _complaint_text(session, escalation)
-        sender = _sender(session, escalation)
-        written, emails = [], []
-        for person in managers:
-            if person.email and (person.alert_by == "email" or not person.phone):
-                emails.append((person.email, person.id))
-            elif person.phone:
-                row = outbox.queue_text(
-                    session,
-                    key=f"manager-alert-{escalation.id}-{person.id}",
-                    to=person.phone,
-                    from_=sender,
-                    body=body,
-                    kind=MessageKind.PAGE,
-                    escalation_id=escalation.id,
-                    practice_id=escalation.practice_id,
-                    staff_user_id=person.id,
-                    now=now,
-                )
-                if row is not None:
-                    written.append(row.id)
-        first = (
-            session.exec(
-                update(Escalation)
-                .where(col(Escalation.id) == escalation.id, col(Escalation.paged_at).is_(None))
-                .values(paged_at=now)
-            ).rowcount
-            == 1
-        )
-        if first and not (written or emails):
-            session.add(
-                AuditEvent(
-                    practice_id=escalation.practice_id,
-                    actor="system",
-                    action="page_failed",
-                    subject_type="escalation",
-                    subject_id=escalation.id,
-                    detail={"reason": "no manager with a phone or an email to alert"},
-                    created_at=now,
-                )
-            )
-        emails = emails if first else []
+        by_email = [p for p in managers if _prefers_email(p)]
+        texted = [p for p in managers if p.phone and not _prefers_email(p)]
+        written = _write_pages(session, escalation, texted, f"manager-alert-{escalation.id}", body, now)
+        first = _stamp(session, escalation, col(Escalation.paged_at), now)
+        if first and not (written or by_email):
+            _nobody_to_page(session, escalation, {"reason": "no manager with a phone or an email to alert"}, now)
+        emails = [(p.email, p.id) for p in by_email if p.email] if first else []
     outbox.enqueue(written)
     _email(emails, subject, body, escalation_id, 1)
     return len(written)
+
+
+def _prefers_email(person: StaffUser) -> bool:
+    """A manager alerted by email: who asked for it, or who has no phone."""
+    return bool(person.email) and (person.alert_by == "email" or not person.phone)
+
+
+def _write_pages(
+    session: Session, escalation: Escalation, people: list[StaffUser], key: str, body: str, now: datetime
+) -> list[int]:
+    """One page row per person, keyed `<key>-<staff id>` so a rerun writes none twice; the ids written."""
+    sender = _sender(session, escalation)
+    written = []
+    for person in people:
+        row = outbox.queue_text(
+            session,
+            key=f"{key}-{person.id}",
+            to=person.phone or "",
+            from_=sender,
+            body=body,
+            kind=MessageKind.PAGE,
+            escalation_id=escalation.id,
+            practice_id=escalation.practice_id,
+            staff_user_id=person.id,
+            now=now,
+        )
+        if row is not None:
+            written.append(row.id)
+    return written
+
+
+def _stamp(session: Session, escalation: Escalation, column, now: datetime) -> bool:
+    """Set the round's time on the escalation; True for the one run that did (only it sends the email)."""
+    stamped = session.exec(
+        update(Escalation).where(col(Escalation.id) == escalation.id, column.is_(None)).values({column: now})
+    )
+    return stamped.rowcount == 1
+
+
+def _nobody_to_page(session: Session, escalation: Escalation, detail: dict, now: datetime) -> None:
+    session.add(
+        AuditEvent(
+            practice_id=escalation.practice_id,
+            actor="system",
+            action="page_failed",
+            subject_type="escalation",
+            subject_id=escalation.id,
+            detail=detail,
+            created_at=now,
+        )
+    )
 
 
 def _complaint_text(session: Session, escalation: Escalation) -> tuple[str, str]:
