@@ -9,11 +9,14 @@ import logging
 import threading
 
 from rq import SimpleWorker
+from sqlmodel import select
 
 import bot.conversation.processing  # noqa: F401  (job module: imported before the first job, see preload)
 from bot import runtime
 from bot.conversation.inbound import requeue_unprocessed
 from bot.errors import ConfigError
+from bot.growth.attribution import refresh as refresh_offers
+from bot.growth.moments import plan_offers
 from bot.messaging import outbox
 from bot.messaging.delivery import apply_early_statuses, reconcile_stale
 from bot.messaging.transport import SmsTransport
@@ -24,6 +27,7 @@ from bot.touches.planner import plan_birthdays as plan
 from bot.touches.plans import plans_for
 from bot.understanding.local_classifier import load_model
 from store.db import session_scope
+from store.models import Practice
 
 log = logging.getLogger("aftercare.worker")
 
@@ -55,11 +59,29 @@ def plan_birthdays() -> int:
     return created
 
 
+def plan_growth() -> int:
+    """Plan the offer moments due soon and bring offers' results up to date; one worker at a time."""
+    lock = redis_connection(runtime.settings()).lock("aftercare:lock:plan-offers", timeout=600)
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        with session_scope(runtime.db_url()) as session:
+            now = runtime.clock().now()
+            created = len(plan_offers(session, now))
+            for practice_id in session.exec(select(Practice.id)):
+                refresh_offers(session, practice_id, now)
+    finally:
+        lock.release()
+    if created:
+        log.info("planned %d offer(s)", created)
+    return created
+
+
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
     steps = (
         [tick, requeue_unprocessed, paging.sweep, outbox.sweep, apply_early_statuses]
-        + ([plan_birthdays] if count % BIRTHDAY_TICKS == 0 else [])
+        + ([plan_birthdays, plan_growth] if count % BIRTHDAY_TICKS == 0 else [])
         + ([reports.send_due] if count % REPORT_TICKS == 0 else [])
     )
     for step in steps:

@@ -175,6 +175,7 @@ class OfferMoment(StrEnum):
     GOAL_CHANGE = "goal_change"  # the patient says their goal changed: the matching offer
     REACTIVATION_VIP = "reactivation_vip"  # a VIP past their expected return: a premium offer
     REACTIVATION_NEW = "reactivation_new"  # a one-visit patient past their expected return: a first-return offer
+    STAFF_PICK = "staff_pick"  # sent from "Ready this week" by a staff member
 
 
 class OfferStatus(StrEnum):

@@ -18,6 +18,7 @@ from handlers import (
     defer,
     feedback,
     help,
+    offer,
     opt_in,
     opt_out,
     other,
@@ -81,8 +82,12 @@ def route(turn: Turn) -> None:
     answers_us = intent not in (Intent.OPT_OUT, Intent.HELP) or decision.needs_confirmation
     if answers_us and reschedule.awaiting_answer(turn):
         handler = reschedule.answer
+    elif answers_us and offer.awaiting_answer(turn):
+        handler = offer.answer
     elif intent in PICKS_AN_OFFER and rebook.picks_offered_time(turn):
         handler = rebook.handle
+    elif offer.says_goal_changed(turn):
+        handler = offer.goal_changed
     elif intent == Intent.OPT_OUT and decision.needs_confirmation:
         handler = review.confirm_opt_out
     elif decision.needs_review and intent != Intent.SIDE_EFFECT_CONCERN:

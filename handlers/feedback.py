@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from bot.conversation.escalations import open_escalation
+from bot.growth import events
 from bot.staff.paging import COMPLAINT
 from bot.vocabulary import TouchStatus, Urgency
 from handlers.turn import Turn
@@ -40,6 +41,9 @@ def positive(turn: Turn) -> None:
         review.reason = "brought forward: praised the results"
         turn.session.add(review)
         turn.actions.append("review_brought_forward")
+    # Praise for the results a check-in asked about is the moment for the treatment's next step.
+    if (made := events.after_results(turn.session, turn.patient, turn.now)) is not None:
+        turn.actions.append(f"offer_planned:{made.id}")
 
 
 def negative(turn: Turn) -> None:

@@ -338,7 +338,7 @@ class Offer(SQLModel, table=True):
     item: str
     """What is offered, as the matrix names it ("Lip flip")."""
     item_code: str | None = None
-    """The service code of the offered item, when it is a service (a booking of it counts as booked)."""
+    """The offered item's service code, or "category:<name>", when it is a service (a booking of it counts as booked)."""
     price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
     matrix_version: int
     variant: str = "a"

@@ -154,7 +154,7 @@ def test_machine_routes_refuse_unsigned_callers(demo_app):
     for rule in demo_app.url_map.iter_rules():
         if rule.endpoint not in permissions.MACHINE or rule.endpoint.startswith("bench."):
             continue
-        url = _url(demo_app, rule, {"patient_id": 1})
+        url = _url(demo_app, rule, {"patient_id": 1, "appointment_id": 1})
         answer = client.get(url) if "GET" in rule.methods else client.post(url, data={"From": "+15125550143"})
         assert answer.status_code in (401, 403), f"{rule.endpoint} answered {answer.status_code} unsigned"
 

@@ -13,12 +13,14 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.errors import ValidationError
+from bot.growth import matrix
+from bot.growth.ready import prompt, prompt_view
 from bot.intake.schema import validate
 from bot.intake.upsert import upsert
 from bot.messaging.phones import normalize
 from bot.staff.api_tokens import TokenRefused, practice_for_token
 from store.db import session_scope
-from store.models import AuditEvent, Escalation, Message, Patient, Touch
+from store.models import Appointment, AuditEvent, Escalation, Message, Patient, Touch
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -209,3 +211,15 @@ def escalations():
                 for e in rows
             ]
         )
+
+
+@bp.get("/appointments/<int:appointment_id>/prompt")
+@bearer_required
+def visit_prompt(appointment_id: int):
+    """The staff prompt before a visit: history, last visit, retail gaps and one suggested mention."""
+    with session_scope(runtime.db_url()) as session:
+        visit = session.get(Appointment, appointment_id)
+        if visit is None:
+            return jsonify(error="no such appointment"), 404
+        table = matrix.current(session, visit.practice_id)
+        return jsonify(prompt_view(prompt(session, visit, table, runtime.clock().now())))

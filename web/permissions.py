@@ -59,6 +59,7 @@ MACHINE = frozenset(
         "api.find_patients",  # bearer AFTERCARE_API_TOKEN
         "api.timeline",
         "api.escalations",
+        "api.visit_prompt",
         "bench.bare",  # `make bench` only: the signed webhook's reference points
         "bench.floor",
     }
@@ -115,6 +116,10 @@ ROUTES: dict[str, str] = {
     "dashboard.audit_log": "read_audit_log",
     "dashboard.export_patient_data": "export",
     "dashboard.erase_patient_data": "erase",
+    "dashboard.ready_page": "view_growth",
+    "dashboard.send_offer": "send_offers",
+    "dashboard.today_page": "view_growth",
+    "dashboard.offer_results": "view_numbers",
     "auth.change_password": "change_own_password",
     "mail.index": "demo_tools",
     "mail.message": "demo_tools",

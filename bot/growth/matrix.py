@@ -25,12 +25,12 @@ from store.models import AuditEvent, GrowthConfig, Service
 DEFAULT_FILE = resources.files("bot.growth") / "matrix_default.toml"
 """The matrix every practice starts with (version 0 until its first edit)."""
 
-TOP_FIELDS = {"segments", "reactivation", "referral", "flags", "services"}
+TOP_FIELDS = {"segments", "reactivation", "referral", "goals", "flags", "services"}
 SERVICE_FIELDS = {"label", "categories", "codes", "return_days", "add_ons", "retail", "package", "follow_up"}
 ITEM_FIELDS = {"name", "price", "code", "category", "repeat"}
 SETTINGS: dict[str, dict[str, type]] = {
     "segments": {"vip_min_treatments": int, "new_max_treatments": int, "lapsed_after_days": int},
-    "reactivation": {"vip_days": int, "new_days": int, "vip_offer": dict, "new_offer": dict},
+    "reactivation": {"vip_offer": dict, "new_offer": dict},
     "referral": {"offer": dict},
     "flags": {"decline_rate": float, "min_sample": int},
 }
@@ -159,6 +159,13 @@ def check(document: dict, version: int = 0) -> Matrix:
     if unknown:
         raise MatrixError(f"unknown table(s) {', '.join(sorted(unknown))}")
     settings: dict = {}
+    goals = document.get("goals", {})
+    if not isinstance(goals, dict):
+        raise MatrixError("[goals] must be a table of goal = { name = ..., price = ... }")
+    for goal, value in goals.items():
+        if not re.fullmatch(r"[a-z_]+", goal):
+            raise MatrixError(f"goals.{goal}: a goal is a lower-case word")
+        _item(f"goals.{goal}", value)
     for table, fields in SETTINGS.items():
         raw = document.get(table)
         if not isinstance(raw, dict):
@@ -219,6 +226,7 @@ def check(document: dict, version: int = 0) -> Matrix:
                 package=_item(f"{where}.package", raw["package"]) if raw.get("package") is not None else None,
             )
         )
+    settings["goals"] = {goal: _item(f"goals.{goal}", value) for goal, value in goals.items()}
     return Matrix(version=version, entries=tuple(entries), settings=settings, document=document)
 
 
@@ -283,7 +291,7 @@ def changes(before: Matrix, after: Matrix) -> list[str]:
     """What differs between two versions, one line per changed table or service."""
     lines = []
     old, new = before.document, after.document
-    for table in sorted(SETTINGS):
+    for table in [*sorted(SETTINGS), "goals"]:
         if old.get(table) != new.get(table):
             lines.append(f"{table}: {old.get(table)} -> {new.get(table)}")
     for key in sorted(set(old.get("services", {})) | set(new.get("services", {}))):

@@ -25,7 +25,8 @@ PLACEHOLDERS = {
     "booking_hint": 'how to book: "reply here or call <phone>" (in the text\'s language)',
     "area": 'the treated area, e.g. "lips" ("the area" when unknown; in Spanish with its article, "los labios")',
     "visit_time": "the booked visit's day and time in the location's zone, e.g. \"Tuesday, Nov 24 at 3:30 PM\" "
-    "(upcoming plan only)",
+    "(upcoming and offers plans only)",
+    "offer": 'what an offer step offers, from the upsell matrix, e.g. "a lip flip" (offers plan only)',
 }
 """Every name a template may use, with what it becomes."""
 
@@ -42,6 +43,7 @@ SAMPLE_LONG = {
     "booking_hint": "reply here or call (512) 555-0100",
     "area": "forehead and frown lines",
     "visit_time": "el miércoles 25 de noviembre a las 10:30",
+    "offer": "Resurfacing series of three (10% off)",
 }
 """Long but real values: a template must fit two segments with these filled in. Treatment and area
 are longer than any the demo names in English or Spanish ("depilación láser de piernas completas")."""
@@ -97,6 +99,7 @@ FALLBACKS = {
         "booking_hint_phone": "reply here or call {phone}",
         "visit_time": "at your visit",
         "address": "our office",
+        "offer": "something new we think you'll like",
     },
     "es": {
         "first_name": "de nuevo",
@@ -110,6 +113,7 @@ FALLBACKS = {
         "booking_hint_phone": "responde aqui o llama al {phone}",
         "visit_time": "en tu cita",
         "address": "la clinica",
+        "offer": "algo nuevo que te va a gustar",
     },
 }
 """Words for values a practice or patient record lacks, per language the plans ship."""
@@ -194,6 +198,7 @@ def context_for(
             if appointment is not None and appointment.start_at
             else words["visit_time"]
         ),
+        "offer": words["offer"],  # an offer touch's own item replaces it (bot.growth.offers.placeholders)
     }
 
 

@@ -66,18 +66,19 @@ CATEGORIES = (
 )
 """Service categories the shipped defaults cover (a practice file may add more)."""
 
-EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED = (
+EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS = (
     "everyone",
     "missed",
     "birthday",
     "upcoming",
     "deferred",
     "referred",
+    "offers",
 )
 """The plan applied after every visit, the one after a cancellation or no-show, the yearly one,
 the one before a booked visit, the check-back a patient asked for, and the referral thank-you."""
 
-SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED, REFERRED)
+SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS)
 """Plans whose touches hang off a visit without being that visit's follow-up."""
 
 UPCOMING_MAX_OFFSET = timedelta(days=30)
@@ -344,8 +345,10 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
             conditions[name] = keys
 
     texts = _templates(where, raw, "text", require=True, require_all=require_all_languages)
-    if plan != UPCOMING and any("visit_time" in composer.fields(t) for t in texts.values()):
+    if plan not in (UPCOMING, OFFERS) and any("visit_time" in composer.fields(t) for t in texts.values()):
         raise PlanError(f"{where}: {{visit_time}} is only known before a booked visit (the {UPCOMING} plan)")
+    if plan != OFFERS and any("offer" in composer.fields(t) for t in texts.values()):
+        raise PlanError(f"{where}: {{offer}} is only known to the {OFFERS} plan's steps (bot.growth chooses it)")
     subject = email = {}
     if channel == "email":
         subject = _templates(where, raw, "subject", require=True, require_all=require_all_languages)

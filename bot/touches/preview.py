@@ -18,6 +18,9 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import to_local, to_utc
+from bot.growth.moments import plan_offers
+from bot.growth.offers import placeholders as offer_placeholders
+from bot.growth.report import summary as offer_summary
 from bot.touches import composer, step_texts
 from bot.touches.planner import plan_birthdays
 from bot.touches.plans import plans_for
@@ -54,6 +57,7 @@ def simulate(
     settings = runtime.settings()
     book = plans_for(settings)
     plan_birthdays(session, start, horizon=until - start, book=book, patient_id=patient_id)
+    plan_offers(session, start, horizon=until - start, practice_id=practice_id, book=book)
     query = select(Touch).where(col(Touch.status).in_(PENDING_TOUCH_STATUSES), col(Touch.due_at) <= until)
     if patient_id is not None:
         query = query.where(Touch.patient_id == patient_id)
@@ -112,6 +116,7 @@ def simulate(
                 facts.appointment,
                 facts.timezone,
             )
+            context |= offer_placeholders(facts.offer)
             if step.channel == "email" and patient.email:
                 event.channel = "email"
                 event.body = step.template(language, "subject").format_map(context)
@@ -153,10 +158,12 @@ def _run(patient_id: int | None, practice_id: int | None, days: int, start: date
             print(f"no patient {patient_id}", file=sys.stderr)
             return 1
         events = simulate(session, start, start + timedelta(days=days), patient_id=patient_id, practice_id=practice_id)
+        offers = offer_summary(session, events)
     finally:
         session.rollback()
         session.close()
     _print(events, out)
+    print("\n".join(offers), file=out)
     return 0
 
 

@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 
 from bot import runtime
 from bot.clock import local_zone, to_local, to_utc
+from bot.growth import rules as offer_rules
 from bot.touches import caps, quiet_hours
-from bot.touches.plans import MISSED, REBOOK_PURPOSES, UPCOMING
+from bot.touches.plans import MISSED, OFFERS, REBOOK_PURPOSES, UPCOMING
 from bot.vocabulary import AppointmentStatus, Direction, EscalationStatus, Intent, TouchStatus
 from store.models import (
     Appointment,
@@ -27,6 +28,7 @@ from store.models import (
     Escalation,
     Location,
     Message,
+    Offer,
     Patient,
     Practice,
     Provider,
@@ -44,7 +46,7 @@ PAUSED_REASON = "bot_paused: held while the kill switch is on"
 STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
 """The touch status each final verdict leaves."""
 
-TEAM_TASKS = ("referral_booked",)
+TEAM_TASKS = ("referral_booked", "offer_accepted", "add_on_requested", "goal_changed")
 """Inbox items that are work for the team, not a reason to hold back the patient's texts."""
 
 
@@ -74,6 +76,8 @@ class Facts:
     complained_recently: bool = False
     """A complaint within the settings' complaint_hold (only looked up for marketing touches)."""
     rebooked_since: bool = False
+    offer: Offer | None = None
+    """An offers-plan touch's offer (bot.growth), for its moment's own rule and its {offer}."""
     sent: list = field(default_factory=list)
     """(sent_at, marketing) of the patient's touches sent within caps.HISTORY."""
 
@@ -169,6 +173,16 @@ def load_facts_many(session: Session, touches: Sequence[Touch], now: datetime) -
             rebooked_since=bool(again) and appointment is not None,
         )
 
+    offer_touches = [touch.id for touch in touches if touch.plan == OFFERS]
+    offers = (
+        {o.touch_id: o for o in session.exec(select(Offer).where(col(Offer.touch_id).in_(offer_touches)))}
+        if offer_touches
+        else {}
+    )
+    for touch_id, offer in offers.items():
+        if touch_id in found:
+            found[touch_id].offer = offer
+
     history: dict[int, list] = {}
     patient_ids = {touch.patient_id for touch in touches}
     for patient_id, touch_id, at, marketing in session.exec(
@@ -241,6 +255,10 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
         visit = facts.appointment
         if visit is None or visit.status not in ("booked", "requested") or to_utc(visit.start_at) <= now:
             return Verdict(SKIP, "visit_no_longer_ahead")
+    if touch.plan == OFFERS:
+        held = offer_rules.check(touch, facts.offer, facts.appointment, now)
+        if held is not None:
+            return Verdict(*held)
     if touch.purpose == "review":
         if facts.complained_since_visit:
             return Verdict(SUPPRESS, "complained_since_visit")

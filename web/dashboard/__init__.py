@@ -14,6 +14,7 @@ from web.dashboard import (  # noqa: E402, F401
     escalations,
     inbox,
     numbers,
+    offer_results,
     offers,
     operations,
     patients,

@@ -16,6 +16,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.consent import gate
 from bot.errors import AmbiguousSendError, TransportError
+from bot.growth.offers import placeholders as offer_placeholders
 from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import SendResult, transport
@@ -183,6 +184,7 @@ def _decide(
         facts.appointment,
         facts.timezone,
     )
+    context |= offer_placeholders(facts.offer)  # an offer touch's {offer}, chosen by bot.growth
     going.append((now, touch.marketing))
     if step.channel == "email" and patient.email:
         return Email(

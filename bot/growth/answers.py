@@ -1,0 +1,104 @@
+"""A patient's yes or no to an offer: a yes adds an add-on to the visit (or to the front desk's request) and
+records the revenue; any other yes becomes an inbox item for the team; a no is recorded, so the item is not
+offered again for a while (bot.growth.offers.RECENT) and the pairing's decline rate counts it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.clock import local_zone, to_utc
+from bot.growth.offers import phrase
+from bot.touches import composer
+from bot.vocabulary import AppointmentStatus, OfferStatus, TouchStatus
+from store.models import Appointment, Location, Offer, Practice, Touch
+
+ANSWER_WINDOW = timedelta(days=3)
+"""A bare yes or no this long after an offer answers it."""
+
+OPEN = (OfferStatus.PLANNED, OfferStatus.SENT, OfferStatus.REPLIED)
+"""Offers not answered yet."""
+
+
+def open_offer(session: Session, patient_id: int, now: datetime) -> Offer | None:
+    """The latest offer texted to the patient within ANSWER_WINDOW and not answered yet."""
+    since = now - ANSWER_WINDOW
+    by_touch = session.exec(
+        select(Offer)
+        .join(Touch, col(Touch.id) == Offer.touch_id)
+        .where(
+            Offer.patient_id == patient_id,
+            col(Offer.status).in_(OPEN),
+            Touch.status == TouchStatus.SENT,
+            col(Touch.sent_at) >= since,
+        )
+        .order_by(col(Touch.sent_at).desc())
+    ).first()
+    if by_touch is not None:
+        return by_touch
+    return session.exec(  # offered inside a reply (a booking by text): no touch
+        select(Offer)
+        .where(
+            Offer.patient_id == patient_id,
+            col(Offer.status).in_(OPEN),
+            col(Offer.touch_id).is_(None),
+            col(Offer.sent_at) >= since,
+        )
+        .order_by(col(Offer.sent_at).desc())
+    ).first()
+
+
+def when_text(session: Session, visit: Appointment, language: str) -> str:
+    """The visit's day and time as the patient reads it."""
+    location = session.get(Location, visit.location_id) if visit.location_id else None
+    practice = session.get(Practice, visit.practice_id)
+    text = composer.visit_time(visit.start_at, local_zone(location, practice), language)
+    return text.removeprefix("el ") if language == "es" else text
+
+
+def accept(session: Session, offer: Offer, now: datetime, booking_mode: str) -> tuple[str, Appointment | None, str]:
+    """Record a yes; (reply kind, the visit it changed, the note for the front desk)."""
+    offer.status, offer.accepted_at, offer.replied_at = OfferStatus.ACCEPTED, now, offer.replied_at or now
+    session.add(offer)
+    visit = session.get(Appointment, offer.appointment_id) if offer.appointment_id else None
+    ahead = (
+        visit is not None
+        and visit.status in (AppointmentStatus.BOOKED, AppointmentStatus.REQUESTED)
+        and to_utc(visit.start_at) > now
+    )
+    price = f" (${offer.price})" if offer.price else ""
+    if offer.kind == "add_on" and ahead and visit is not None:
+        added = {
+            "item": offer.item,
+            "price": str(offer.price) if offer.price is not None else None,
+            "offer_id": offer.id,
+        }
+        visit.add_ons = [*(visit.add_ons or []), added]  # a new list: JSON columns see reassignment only
+        visit.updated_at = now
+        session.add(visit)
+        # Sold on a visit already booked: booked now, its own price the revenue.
+        offer.status, offer.booked_at, offer.booked_appointment_id = OfferStatus.BOOKED, now, visit.id
+        offer.revenue = offer.price
+        note = f"Add-on said yes to by text: {offer.item}{price} for the visit of {to_utc(visit.start_at):%Y-%m-%d %H:%M} UTC."
+        if booking_mode == "direct" and visit.status == AppointmentStatus.BOOKED:
+            return "offer_added", visit, note
+        return "offer_requested", visit, note + " Add it in the practice system."
+    if offer.kind == "retail":
+        offer.revenue = offer.price  # set aside for the patient: sold when said yes to
+    return (
+        "offer_noted",
+        None,
+        f"Said yes by text to {offer.item}{price} ({offer.moment.replace('_', ' ')} offer). Follow up to book or sell it.",
+    )
+
+
+def decline(session: Session, offer: Offer, now: datetime) -> None:
+    """Record a no."""
+    offer.status, offer.declined_at, offer.replied_at = OfferStatus.DECLINED, now, offer.replied_at or now
+    session.add(offer)
+
+
+def described(offer: Offer) -> str:
+    """The item as the reply names it."""
+    return phrase(offer.item)

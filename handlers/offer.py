@@ -1,0 +1,73 @@
+"""A bare yes or no to an offer texted in the last three days (bot.growth.answers): a yes to an add-on adds it
+to the visit, or to the front desk's request, and the patient is told; any other yes goes to the team's
+inbox; a no is thanked and recorded."""
+
+from __future__ import annotations
+
+from bot.booking import picks
+from bot.conversation.escalations import open_escalation
+from bot.growth import answers, events
+from bot.vocabulary import Intent, Urgency
+from handlers.turn import Turn
+
+
+def awaiting_answer(turn: Turn) -> bool:
+    """Whether this text answers an offer we texted (a bare yes or no, with an offer open)."""
+    if turn.patient is None or turn.patient.opted_out_at is not None:
+        return False
+    body = turn.message.body
+    if not (picks.says_yes(body) or picks.says_no(body)):
+        return False
+    return answers.open_offer(turn.session, turn.patient.id, turn.now) is not None
+
+
+def answer(turn: Turn) -> None:
+    patient = turn.known_patient()
+    offer = answers.open_offer(turn.session, patient.id, turn.now)
+    if offer is None:  # routed here only when awaiting_answer found one
+        turn.actions.append("no_open_offer")
+        return
+    if not picks.says_yes(turn.message.body):
+        answers.decline(turn.session, offer, turn.now)
+        turn.actions.append(f"offer_declined:{offer.id}")
+        turn.reply("offer_declined")
+        return
+    kind, visit, note = answers.accept(turn.session, offer, turn.now, turn.settings.booking_mode)
+    turn.actions.append(f"offer_accepted:{offer.id}")
+    reason = "add_on_requested" if kind == "offer_requested" else "offer_accepted"
+    if kind != "offer_added":
+        item = open_escalation(turn.session, turn.message.id, patient, Urgency.ROUTINE, reason)
+        item.note = note
+        turn.session.add(item)
+        turn.actions.append(f"staff_inbox:{reason}")
+    values = {"offer": answers.described(offer)}
+    if visit is not None:
+        values["when"] = answers.when_text(turn.session, visit, turn.language())
+    turn.reply(kind, appointment=visit, **values)
+
+
+GOAL_INTENTS = (Intent.OTHER, Intent.QUESTION, Intent.POSITIVE_FEEDBACK, Intent.REBOOK_REQUEST)
+"""Intents a "my goal has changed" text may be read as (it is neither a booking nor a question at heart)."""
+
+
+def says_goal_changed(turn: Turn) -> bool:
+    """Whether the text says the patient's goal changed ("now I just want to maintain")."""
+    if turn.patient is None or turn.patient.opted_out_at is not None or turn.decision.intent not in GOAL_INTENTS:
+        return False
+    return events.goal_named(turn.message.body) is not None
+
+
+def goal_changed(turn: Turn) -> None:
+    """Staff see the change in the inbox; the matching offer (if the matrix has one) follows as a touch."""
+    patient = turn.known_patient()
+    goal = events.goal_named(turn.message.body) or ""
+    offer = events.goal_change(turn.session, patient, goal, turn.now)
+    item = open_escalation(turn.session, turn.message.id, patient, Urgency.ROUTINE, "goal_changed")
+    item.note = f"Goal changed{f' to {goal}' if goal else ''}: {turn.message.body[:200]}" + (
+        f" Offer planned: {offer.item}." if offer is not None else ""
+    )
+    turn.session.add(item)
+    turn.actions.append("staff_inbox:goal_changed")
+    if offer is not None:
+        turn.actions.append(f"offer_planned:{offer.id}")
+    turn.reply("goal_noted")
