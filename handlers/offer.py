@@ -4,9 +4,12 @@ inbox; a no is thanked and recorded."""
 
 from __future__ import annotations
 
+import re
+
 from bot.booking import picks
 from bot.conversation.escalations import open_escalation
 from bot.growth import answers, events
+from bot.understanding import textnorm
 from bot.vocabulary import Intent, Urgency
 from handlers.turn import Turn
 
@@ -50,11 +53,22 @@ GOAL_INTENTS = (Intent.OTHER, Intent.QUESTION, Intent.POSITIVE_FEEDBACK, Intent.
 """Intents a "my goal has changed" text may be read as (it is neither a booking nor a question at heart)."""
 
 
+COMPLAINT = re.compile(
+    r"\b(unhappy|not happy|disappoint\w*|refund|terrible|awful|angry|upset|worse|hate|molest\w*|decepcion\w*|"
+    r"reembolso|horrible|enojad\w*)\b"
+)
+"""Words that keep a text a complaint even when it names a new goal."""
+
+
 def says_goal_changed(turn: Turn) -> bool:
-    """Whether the text says the patient's goal changed ("now I just want to maintain")."""
-    if turn.patient is None or turn.patient.opted_out_at is not None or turn.decision.intent not in GOAL_INTENTS:
+    """Whether the text says the patient's goal changed ("now I just want to maintain"). The local classifier
+    often reads such a text as negative feedback; it is one only with a complaint's words in it."""
+    if turn.patient is None or turn.patient.opted_out_at is not None:
         return False
-    return events.goal_named(turn.message.body) is not None
+    goal = events.goal_named(turn.message.body)
+    if turn.decision.intent == Intent.NEGATIVE_FEEDBACK:
+        return bool(goal) and not COMPLAINT.search(" ".join(textnorm.words(turn.message.body)))
+    return turn.decision.intent in GOAL_INTENTS and goal is not None
 
 
 def goal_changed(turn: Turn) -> None:

@@ -259,3 +259,43 @@ def test_an_admin_adds_a_user_who_signs_in_and_a_manager_reads_it_in_the_audit_l
     expect(entry).to_contain_text("Rita Desk")
     expect(entry.locator("td").nth(4)).to_contain_text("role: front_desk")
     expect(entry.locator("td").nth(5)).to_contain_text("role: nurse")
+
+
+def test_a_manager_walks_the_matrix_segments_ready_this_week_and_offer_results(live, page):
+    from playwright.sync_api import expect
+
+    from bot.touches.dispatch import tick
+    from store.models import GrowthConfig, Offer
+
+    _sign_in(page, live["base"])
+    page.get_by_role("link", name="Growth").click()
+    expect(page.locator("h1")).to_have_text("Ready this week")
+    rows = page.locator("#ready tbody tr")
+    expect(rows.first).to_be_visible()
+    first = rows.first.get_attribute("data-patient")
+    rows.first.get_by_role("button", name="Send offer").click()
+    expect(page.locator(".flash")).to_contain_text("Queued")
+    expect(page.locator(f'#ready tr[data-patient="{first}"]')).to_have_count(0)  # offered: off the list
+
+    page.get_by_role("link", name="Matrix").click()
+    expect(page.locator(".page-head")).to_contain_text("version 0")
+    page.get_by_label("Botox add ons").fill("Lip flip $175; Brow lift $100")
+    page.get_by_role("button", name="Save as a new version").click()
+    expect(page.locator(".flash")).to_contain_text("Saved as version 1")
+    expect(page.get_by_label("Botox add ons")).to_have_value("Lip flip $175; Brow lift $100")
+
+    page.get_by_role("link", name="Segments").click()
+    expect(page.locator('.stat[data-segment="vip"] .stat-value')).not_to_have_text("0")
+
+    page.get_by_role("link", name="Today's visits").click()
+    expect(page.locator("h1")).to_have_text("Today's visits")
+
+    tick()
+    work()
+    page.get_by_role("link", name="Offer results").click()
+    expect(page.locator("#experiments")).to_contain_text("A/B tests")
+    expect(page.locator('table[data-group="Moment"]')).to_contain_text("staff_pick")
+    with session_scope(live["db_url"]) as db:
+        assert db.exec(select(GrowthConfig)).one().version == 1
+        offer = db.exec(select(Offer).where(Offer.moment == "staff_pick")).one()
+        assert str(offer.patient_id) == first and offer.matrix_version == 0

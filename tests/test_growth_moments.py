@@ -315,3 +315,11 @@ def test_the_worker_plans_due_offers_once_whatever_the_number_of_workers(spa, db
     assert worker.plan_growth() == 0
     with session_scope(db_url) as session:
         assert len(session.exec(select(Offer)).all()) == 1
+
+
+def test_a_complaint_that_names_a_goal_stays_a_complaint(spa, db_url, clock, twilio, settings):
+    _visit(db_url, spa, "botox", clock.now() - timedelta(days=14))
+    text_in("I'm so disappointed, my goal was to maintain my results and now they're worse")
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation).where(Escalation.reason == "goal_changed")).first() is None
+        assert session.exec(select(Offer)).first() is None

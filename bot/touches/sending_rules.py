@@ -46,6 +46,9 @@ PAUSED_REASON = "bot_paused: held while the kill switch is on"
 STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
 """The touch status each final verdict leaves."""
 
+NOT_COMPLAINTS = ("offer.goal_changed",)
+"""Handlers that read a text the classifier called negative as something else (a changed goal)."""
+
 TEAM_TASKS = ("referral_booked", "offer_accepted", "add_on_requested", "goal_changed")
 """Inbox items that are work for the team, not a reason to hold back the patient's texts."""
 
@@ -217,7 +220,11 @@ def _complained_since(session: Session, patient_id: int, since: datetime) -> boo
             Message.patient_id == patient_id, Message.direction == Direction.IN, Message.created_at >= since
         )
     ):
-        if isinstance(decision, dict) and decision.get("intent") == Intent.NEGATIVE_FEEDBACK:
+        if (
+            isinstance(decision, dict)
+            and decision.get("intent") == Intent.NEGATIVE_FEEDBACK
+            and decision.get("handler") not in NOT_COMPLAINTS
+        ):
             return True
     return False
 
