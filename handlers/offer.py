@@ -5,6 +5,7 @@ inbox; a no is thanked and recorded."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from bot.booking import picks
 from bot.conversation.escalations import open_escalation
@@ -21,7 +22,15 @@ def awaiting_answer(turn: Turn) -> bool:
     body = turn.message.body
     if not (picks.says_yes(body) or picks.says_no(body)):
         return False
-    return answers.open_offer(turn.session, turn.patient.id, turn.now) is not None
+    offer = answers.open_offer(turn.session, turn.patient.id, turn.now)
+    if offer is None:
+        return False
+    # Times offered after the offer was texted are the newer question: a yes picks them, not the offer.
+    state = turn.state()
+    pending = state.pending if state is not None and state.pending else {}
+    asked = pending.get("asked_at") if pending.get("kind") == "slots" else None
+    sent = answers.sent_at(turn.session, offer)
+    return not (asked and sent and datetime.fromisoformat(asked) > sent)
 
 
 def answer(turn: Turn) -> None:

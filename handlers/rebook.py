@@ -36,6 +36,7 @@ from bot.booking import picks, visits
 from bot.clock import MONTHS, local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose
+from bot.growth import events as growth_events
 from bot.messaging import outbox
 from bot.touches import composer
 from bot.touches.planner import plan_appointment
@@ -228,6 +229,8 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     session.flush()
     plan_appointment(session, appointment.id, turn.now)  # a future booking holds back rebook and win-back texts
     if direct:
+        if moving is None and (add_on := growth_events.at_booking(session, patient, appointment, turn.now)):
+            turn.actions.append(f"offer_planned:{add_on.id}")
         _inbox_item(turn, appointment, "booked_by_text", f"Booked by text for {when} with {who}: {service.name}.")
         turn.patient_state().pending = None
         turn.actions += [f"booked_appointment:{appointment.id}", "staff_inbox"]
@@ -239,6 +242,8 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     else:
         note = f"Asked by text for {when} with {who}: {service.name}. Confirm or decline on the patient's page."
     _inbox_item(turn, appointment, "booking_request", note)
+    if moving is None and (add_on := growth_events.at_booking(session, patient, appointment, turn.now)) is not None:
+        turn.actions.append(f"offer_planned:{add_on.id}")  # one add-on, offered before the front desk confirms
     # The offer stays: a different pick before the front desk answers moves this request.
     turn.patient_state().pending = dict(pending, moves=appointment.id, picked=option["start"])
     turn.actions += [f"requested_appointment:{appointment.id}", "staff_inbox"]
@@ -338,6 +343,8 @@ def settle_request(session, appointment: Appointment, confirmed: bool, staff_id:
     if confirmed:
         plan_appointment(session, appointment.id, now)
         visits.settle_move(session, appointment, now)  # a move: the old time is freed, its reminders dropped
+    else:
+        growth_events.drop_visit_offers(session, appointment.id, now, reason="appointment_declined")
     for item in session.exec(
         select(Escalation).where(
             Escalation.patient_id == appointment.patient_id,

@@ -212,7 +212,9 @@ def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settin
     assert sent_to(twilio, PATIENT)[-1].startswith("Sorry, Ana, Tuesday, Nov 24 at 9:00 AM is no longer available.")
     with session_scope(db_url) as session:
         assert session.get(Appointment, appointment_id).status == "declined"
-        assert session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all() == []
+        # Nothing pending for the declined time (its add-on offer, bot.growth, is suppressed with it).
+        touches = session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all()
+        assert [(t.plan, t.status, t.reason) for t in touches] == [("offers", "suppressed", "appointment_declined")]
 
 
 def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(

@@ -49,6 +49,13 @@ def open_offer(session: Session, patient_id: int, now: datetime) -> Offer | None
     ).first()
 
 
+def sent_at(session: Session, offer: Offer) -> datetime | None:
+    """When the offer reached the patient (its touch's send time, or its own for an offer inside a reply)."""
+    touch = session.get(Touch, offer.touch_id) if offer.touch_id else None
+    moment = touch.sent_at if touch is not None and touch.sent_at else offer.sent_at
+    return to_utc(moment) if moment else None
+
+
 def when_text(session: Session, visit: Appointment, language: str) -> str:
     """The visit's day and time as the patient reads it."""
     location = session.get(Location, visit.location_id) if visit.location_id else None

@@ -14,8 +14,8 @@ from store.models import Offer
 SENT, DEFERRED = "send", "defer"
 """The simulator's actions for a text that would go and one that waits (bot.touches.sending_rules)."""
 
-TRIGGERED = (OfferMoment.AFTER_RESULTS, OfferMoment.GOAL_CHANGE, OfferMoment.AT_BOOKING)
-"""Moments a patient's own reply starts: a simulation of the plans cannot foresee them."""
+TRIGGERED = (OfferMoment.AFTER_RESULTS, OfferMoment.GOAL_CHANGE, OfferMoment.AT_BOOKING, OfferMoment.STAFF_PICK)
+"""Moments a patient's reply or a staff member starts: a simulation of the plans cannot foresee them."""
 
 
 def summary(session: Session, events) -> list[str]:
@@ -42,7 +42,7 @@ def summary(session: Session, events) -> list[str]:
         labels = sorted(set(receive[moment]) | set(held[moment]))
         total_in = sum(len(p) for p in receive[moment].values())
         total_out = sum(sum(c.values()) for c in held[moment].values())
-        note = "  (started by a patient's reply: not foreseen by a simulation)" if moment in TRIGGERED else ""
+        note = "  (started by a reply or by staff: not foreseen by a simulation)" if moment in TRIGGERED else ""
         lines.append(f"{moment.value}: {total_in} would receive, {total_out} held back{note}")
         for label in labels:
             reasons = ", ".join(f"{why} {n}" for why, n in held[moment][label].most_common())

@@ -32,6 +32,10 @@ def check(touch: Touch, offer: Offer | None, visit: Appointment | None, now: dat
     if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.BOOKED):
         return SUPPRESS, f"offer_already_answered ({offer.status})"
     moment = offer.moment
+    if moment == OfferMoment.AT_BOOKING and (
+        visit is None or visit.status not in AHEAD or to_utc(visit.start_at) <= now
+    ):
+        return SKIP, "visit_no_longer_ahead"
     if moment == OfferMoment.PRE_VISIT:
         if visit is None or visit.status not in AHEAD or to_utc(visit.start_at) <= now:
             return SKIP, "visit_no_longer_ahead"

@@ -49,7 +49,14 @@ STATUS_FOR = {SKIP: "skipped", SUPPRESS: "suppressed"}
 NOT_COMPLAINTS = ("offer.goal_changed",)
 """Handlers that read a text the classifier called negative as something else (a changed goal)."""
 
-TEAM_TASKS = ("referral_booked", "offer_accepted", "add_on_requested", "goal_changed")
+TEAM_TASKS = (
+    "referral_booked",
+    "booking_request",
+    "booked_by_text",
+    "offer_accepted",
+    "add_on_requested",
+    "goal_changed",
+)
 """Inbox items that are work for the team, not a reason to hold back the patient's texts."""
 
 
