@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlmodel import select
 
 from bot.touches.preview import main_simulate
@@ -13,6 +14,8 @@ from store.db import session_scope
 from store.models import Offer, Touch
 
 
+@pytest.mark.slow  # seeds the demo practice (on PostgreSQL, a minute or more on a busy machine)
+@pytest.mark.timeout(300)
 def test_a_year_of_the_demo_reports_each_moment_with_its_held_back_reasons(demo_practice, db_url, settings):
     with session_scope(db_url) as session:
         touches_before = len(session.exec(select(Touch.id)).all())

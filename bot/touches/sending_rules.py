@@ -270,9 +270,9 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
         if visit is None or visit.status not in ("booked", "requested") or to_utc(visit.start_at) <= now:
             return Verdict(SKIP, "visit_no_longer_ahead")
     if touch.plan == OFFERS:
-        held = offer_rules.check(touch, facts.offer, facts.appointment, now)
-        if held is not None:
-            return Verdict(*held)
+        moment_rule = offer_rules.check(touch, facts.offer, facts.appointment, now)
+        if moment_rule is not None:
+            return Verdict(*moment_rule)
     if touch.purpose == "review":
         if facts.complained_since_visit:
             return Verdict(SUPPRESS, "complained_since_visit")
