@@ -143,15 +143,17 @@ def test_the_roster_page_adds_a_line_that_decides_the_next_page_and_audits_it(ma
     austin = _location(db_url, "L-AUS")
     with session_scope(db_url) as db:
         hannah = db.exec(select(StaffUser).where(StaffUser.name == "Hannah Kim, RN")).one().id
+    with session_scope(db_url) as db:
+        before = len(db.exec(select(OnCallShift)).all())
     page = client.get("/settings/on-call").get_data(as_text=True)
-    assert "urgent → Sofia Reyes, NP" in page  # no roster yet: the standing on-call flag
+    assert "urgent → Sofia Reyes, NP" in page  # the demo's roster leaves Monday to the standing on-call flag
     bad = {"staff_id": hannah, "duty": "on_call", "location_id": austin.id, "start": "18:00", "end": "08:00"}
     _post(client, "/settings/on-call", "/settings/on-call", weekday=["0"], **bad)
     assert "end: must be after start" in client.get("/settings/on-call").get_data(as_text=True)
     good = {**bad, "start": "08:00", "end": "20:00"}
     _post(client, "/settings/on-call", "/settings/on-call", weekday=["0", "1", "2", "3", "4"], **good)
     with session_scope(db_url) as db:
-        assert len(db.exec(select(OnCallShift)).all()) == 5
+        assert len(db.exec(select(OnCallShift)).all()) == before + 5
         escalation = Escalation(practice_id=demo_practice["practice_id"], urgency="urgent", reason="x")
         # The clock reads Monday 10:00 in Austin: Hannah has it now.
         assert [p.name for p in paging.recipients(db, escalation, 1, location=db.get(Location, austin.id))] == [

@@ -41,6 +41,7 @@ from bot.demo.practice import (
     SERVICES,
     STAFF,
 )
+from bot.demo.seed_staffing import seed_past_pages, seed_roster
 from bot.intake.schema import validate
 from bot.intake.upsert import upsert
 from bot.touches import composer, sending_rules
@@ -100,6 +101,8 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
         _patient_details(session, practice_id)
         _conversations(session, practice_id, now)
         add_history(session, practice_id, now)  # the numbers' months: channels, past escalations, corrections
+        seed_roster(session, practice_id)
+        seed_past_pages(session, practice_id, now)
         summary = _summary(session, practice_id)
     log.info("seeded %s: %s", PRACTICE_SLUG, summary)
     return {"created": True, "practice_id": practice_id, **summary}
