@@ -326,8 +326,13 @@ OPTED_OUT = "opted_out"
 """The reason an opt-out gives the touches it stops (bot.consent.opt_out)."""
 
 
-def plan_again_after_opt_in(session: Session, patient_id: int, now: datetime | None = None) -> int:
+def plan_again_after_opt_in(
+    session: Session, patient_id: int, now: datetime | None = None, stopped_by: str = OPTED_OUT, why: str = "opted in"
+) -> int:
     """Put back the touches an opt-out stopped that still apply now the patient opted in again; how many.
+
+    `stopped_by` names another reason they were stopped for ("wrong_number", once staff fixed the number),
+    `why` what the touch's reason then says ("planned again: number fixed").
 
     Still applies: not yet due (or due within the planning grace), for a visit that is still what the
     plan was about (reminders for a visit still booked ahead, after-visit steps for a completed one);
@@ -342,7 +347,7 @@ def plan_again_after_opt_in(session: Session, patient_id: int, now: datetime | N
         .where(
             Touch.patient_id == patient_id,
             Touch.status == TouchStatus.SUPPRESSED,
-            Touch.reason == OPTED_OUT,
+            Touch.reason == stopped_by,
             Touch.due_at > now - caps.PLANNING_GRACE,
         )
     ).all()
@@ -357,7 +362,7 @@ def plan_again_after_opt_in(session: Session, patient_id: int, now: datetime | N
                 continue
         elif touch.plan != BIRTHDAY and appointment.status != AppointmentStatus.COMPLETED:
             continue
-        touch.status, touch.reason, touch.updated_at = TouchStatus.SCHEDULED, "planned again: opted in", now
+        touch.status, touch.reason, touch.updated_at = TouchStatus.SCHEDULED, f"planned again: {why}", now
         touch.due_at = max(to_utc(touch.due_at), now)
         session.add(touch)
         again += 1

@@ -9,7 +9,8 @@ start, so "1d" with `at = "10:00"` is 10:00 the day before) and `deferred`
 (the one check-back a patient asks for with "not now, maybe next month"; its
 `nudge` step's offset is the wait when they name no time) and `referred`
 (the thank-you to a patient whose referral code a new patient booked with,
-counted from the booking).
+counted from the booking) and `welcome` (that new patient's welcome and booking confirmation: the
+`welcome` step on care consent, `welcome_gift` instead when they gave marketing consent).
 A step:
 
     [[plans.neuromodulator.steps]]
@@ -66,7 +67,7 @@ CATEGORIES = (
 )
 """Service categories the shipped defaults cover (a practice file may add more)."""
 
-EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS = (
+EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS, WELCOME = (
     "everyone",
     "missed",
     "birthday",
@@ -74,11 +75,18 @@ EVERYONE, MISSED, BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS = (
     "deferred",
     "referred",
     "offers",
+    "welcome",
 )
 """The plan applied after every visit, the one after a cancellation or no-show, the yearly one,
-the one before a booked visit, the check-back a patient asked for, and the referral thank-you."""
+the one before a booked visit, the check-back a patient asked for, the referral thank-you, and the
+welcome of a new patient who booked with a referral code."""
 
-SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS)
+NEWS = (REFERRED, WELCOME)
+"""Plans that answer something the patient (or their friend) just did: they go as soon as they are due,
+counted from the booking ("0h" allowed), and the frequency caps do not hold them back (consent, opt-out,
+suppression and quiet hours still apply)."""
+
+SPECIAL = (BIRTHDAY, UPCOMING, DEFERRED, REFERRED, OFFERS, WELCOME)
 """Plans whose touches hang off a visit without being that visit's follow-up."""
 
 UPCOMING_MAX_OFFSET = timedelta(days=30)
@@ -254,6 +262,10 @@ def parse_offset(text, plan: str | None = None) -> timedelta:
                 f"{UPCOMING_MAX_OFFSET.days} days before the visit"
             )
         return delta
+    if plan in NEWS:
+        if delta > timedelta(days=1):
+            raise ValueError(f"offset {text!r}: a {plan} step goes out within a day of the booking")
+        return delta
     if plan == BIRTHDAY:
         if delta > BIRTHDAY_MAX_OFFSET:
             raise ValueError(
@@ -345,8 +357,10 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
             conditions[name] = keys
 
     texts = _templates(where, raw, "text", require=True, require_all=require_all_languages)
-    if plan not in (UPCOMING, OFFERS) and any("visit_time" in composer.fields(t) for t in texts.values()):
-        raise PlanError(f"{where}: {{visit_time}} is only known before a booked visit (the {UPCOMING} plan)")
+    if plan not in (UPCOMING, OFFERS, WELCOME) and any("visit_time" in composer.fields(t) for t in texts.values()):
+        raise PlanError(
+            f"{where}: {{visit_time}} is only known before a booked visit (the {UPCOMING} and {WELCOME} plans)"
+        )
     if plan != OFFERS and any("offer" in composer.fields(t) for t in texts.values()):
         raise PlanError(f"{where}: {{offer}} is only known to the {OFFERS} plan's steps (bot.growth chooses it)")
     subject = email = {}

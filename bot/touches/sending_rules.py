@@ -20,7 +20,7 @@ from bot import runtime
 from bot.clock import local_zone, to_local, to_utc
 from bot.growth import rules as offer_rules
 from bot.touches import caps, quiet_hours
-from bot.touches.plans import MISSED, OFFERS, REBOOK_PURPOSES, UPCOMING
+from bot.touches.plans import MISSED, NEWS, OFFERS, REBOOK_PURPOSES, UPCOMING
 from bot.vocabulary import AppointmentStatus, Direction, EscalationStatus, Intent, TouchStatus
 from store.models import (
     Appointment,
@@ -301,6 +301,8 @@ def decide(touch: Touch, facts: Facts, now: datetime) -> Verdict:
             DEFER, f"quiet_hours: deferred from {_local_text(now, tz)} to {_local_text(allowed, tz)}", allowed
         )
 
+    if touch.plan in NEWS:  # news the patient is waiting for, once per booking: no cap holds it back
+        return Verdict(SEND)
     rule = quiet_hours.STATE_RULES.get(state or "") if touch.marketing else None
     held = caps.cap_until(facts.sent, now, touch.marketing, rule.max_per_24h if rule else None)
     if held is not None:
