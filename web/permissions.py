@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "reply": EVERYONE,  # text a patient as staff
     "take_over": frozenset({CLINICIAN, MANAGER, ADMIN}),  # silence the bot for one patient
     "confirm_visits": frozenset({FRONT_DESK, MANAGER, ADMIN}),  # book or decline a time a patient picked
+    "fix_numbers": frozenset({FRONT_DESK, MANAGER, ADMIN}),  # correct a flagged patient's phone number
     "view_numbers": frozenset({MANAGER, ADMIN}),
     "change_settings": frozenset({MANAGER, ADMIN}),
     "control_bot": frozenset({MANAGER, ADMIN}),  # the kill switch and the bot's autonomy per intent
@@ -78,6 +79,7 @@ ROUTES: dict[str, str] = {
     "dashboard.reply": "reply",
     "dashboard.take_over": "take_over",
     "dashboard.release": "take_over",
+    "dashboard.fix_phone": "fix_numbers",
     "dashboard.settle_request": "confirm_visits",
     "dashboard.numbers": "view_numbers",
     "dashboard.report": "view_numbers",

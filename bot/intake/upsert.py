@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.consent.privacy import erased_number
 from bot.errors import ValidationError
+from bot.intake.number_fix import number_changed
 from bot.intake.referrals import link_referral
 from bot.intake.schema import AppointmentIn
 from bot.touches.planner import plan_appointment
@@ -148,9 +149,12 @@ def _upsert_patient(session: Session, practice_id: int, item: AppointmentIn, sou
         raise ValidationError([{"field": "patient.phone", "message": "belongs to a patient erased on request"}])
     if patient is None:
         patient = Patient(practice_id=practice_id, phone=data["phone"], created_at=now)
+    old_phone = patient.phone
     for key in ("external_id", "phone", "first_name", "last_name", "email", "birthday", "language"):
         if data.get(key) is not None:
             setattr(patient, key, data[key])
+    if patient.id is not None:  # the practice fixed the number: the old number's flag goes with it
+        number_changed(session, patient, old_phone, actor=source, now=now)
     consent = item.consent
     if consent:
         at = consent["at"] or now

@@ -13,9 +13,12 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_utc
+from bot.consent.privacy import erased_number
+from bot.errors import ValidationError
 from bot.growth import matrix
 from bot.growth import segments as growth_segments
-from bot.messaging import outbox
+from bot.intake.number_fix import number_changed
+from bot.messaging import outbox, phones
 from bot.vocabulary import MessageKind
 from store.db import session_scope
 from store.models import (
@@ -241,3 +244,32 @@ def reply(patient_id: int):
         log.warning("staff reply %s waits for the sweep: %s", message_id, error)
     flash("Queued: it shows as sent in the thread in a moment.", "info")
     return redirect(url_for("dashboard.patient", patient_id=patient_id) + "#reply")
+
+
+@bp.post("/patients/<int:patient_id>/phone")
+def fix_phone(patient_id: int):
+    """Correct a flagged patient's number: the flag is cleared and the care texts it stopped are planned again."""
+    now = current_time()
+    back = redirect(url_for("dashboard.patient", patient_id=patient_id))
+    try:
+        phone = phones.normalize(request.form.get("phone"), runtime.settings().default_country)
+    except ValidationError:
+        flash("That is not a phone number: write it with its area code, e.g. +1 512 555 0143.", "error")
+        return back
+    with session_scope(runtime.db_url()) as db:
+        person = patient_or_404(db, patient_id)
+        state = db.get(ConversationState, person.id)
+        if person.flagged_at is None and not (state is not None and state.wrong_number):
+            flash("Only a flagged number is fixed here; the practice system keeps the others.", "error")
+            return back
+        if phone == person.phone:
+            flash("That is the number on file already.", "error")
+            return back
+        if erased_number(db, phone, person.practice_id) is not None:
+            flash("That number belongs to a patient erased on request; it cannot be texted.", "error")
+            return back
+        old_phone, person.phone = person.phone, phone
+        db.add(person)
+        again = number_changed(db, person, old_phone, actor=f"staff:{g.staff.id}", now=now)
+    flash(f"Number fixed; {again} care text(s) planned again.", "info")
+    return back
