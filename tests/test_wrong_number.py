@@ -3,15 +3,26 @@ writes in. Signed webhook, the worker's queues, Redis, the database and the fake
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from app import create_app
 from bot import runtime
 from store.db import session_scope
-from store.models import Escalation, Patient, Touch
-from tests.helpers import add_touch, dispatch_all, sent_to, text_in
+from store.models import AuditEvent, ConversationState, Escalation, Patient, Touch
+from tests.helpers import (
+    APPOINTMENT,
+    add_touch,
+    csrf_token,
+    dispatch_all,
+    front_desk,
+    post_appointment,
+    sent_to,
+    text_in,
+)
 
 STRANGER = "+13055550188"
 """A number no patient has."""
@@ -103,3 +114,75 @@ def test_an_unknown_numbers_red_flag_still_reaches_staff(settings, twilio, clock
     with session_scope(db_url) as session:
         [item] = session.exec(select(Escalation)).all()
     assert item.urgency in ("urgent", "emergency") and item.patient_id is None
+
+
+NEW_PHONE = "+15125550166"
+"""Ana's right number, as staff enter it."""
+
+
+def _report_wrong_number(db_url, spa) -> None:
+    with session_scope(db_url) as session:
+        for touch in session.exec(select(Touch)):
+            touch.step = "rebook_soft"  # a step the shipped filler plan has, so it renders when sent
+    text_in("wrong number, I don't know any Ana")
+    with session_scope(db_url) as session:
+        assert session.get(Patient, spa["patient_id"]).flag_reason == "wrong_number"
+
+
+def _after_the_fix(db_url, spa) -> tuple[Patient, set]:
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        touches = {(t.step, t.status, t.reason) for t in session.exec(select(Touch))}
+        return patient, touches
+
+
+def test_staff_fixing_the_number_on_the_patient_page_clears_the_flag_and_plans_again(
+    settings, twilio, clock, spa, db_url
+):
+    _report_wrong_number(db_url, spa)
+    client, _ = front_desk(db_url, spa["practice_id"])
+    page = client.get(f"/patients/{spa['patient_id']}").get_data(as_text=True)
+    assert "Fix number" in page
+    response = client.post(
+        f"/patients/{spa['patient_id']}/phone", data={"phone": "(512) 555-0166", "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    patient, touches = _after_the_fix(db_url, spa)
+    assert (patient.phone, patient.flagged_at, patient.flag_reason) == (NEW_PHONE, None, None)
+    assert touches == {("rebook_soft", "scheduled", "planned again: number fixed")}
+    with session_scope(db_url) as session:
+        assert not session.get(ConversationState, spa["patient_id"]).wrong_number
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "number_fixed")).all()
+        assert event.detail == {"flag_reason": "wrong_number", "planned_again": 1}
+    # The planned text now goes to the right number, and nothing more to the wrong one.
+    clock.advance(days=5, hours=1)
+    dispatch_all(runtime.settings(), rounds=2)
+    assert len(sent_to(twilio, NEW_PHONE)) == 1
+    assert len(sent_to(twilio, "+15125550143")) == 1  # the one apology
+
+
+def test_a_bad_number_on_the_patient_page_changes_nothing(settings, twilio, clock, spa, db_url):
+    _report_wrong_number(db_url, spa)
+    client, _ = front_desk(db_url, spa["practice_id"])
+    page = client.get(f"/patients/{spa['patient_id']}").get_data(as_text=True)
+    response = client.post(
+        f"/patients/{spa['patient_id']}/phone", data={"phone": "555", "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    assert "That is not a phone number" in client.get(f"/patients/{spa['patient_id']}").get_data(as_text=True)
+    patient, _ = _after_the_fix(db_url, spa)
+    assert (patient.phone, patient.flag_reason) == ("+15125550143", "wrong_number")
+
+
+def test_the_practice_system_sending_a_new_number_clears_the_flag(settings, twilio, clock, spa, db_url):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).external_id = "C-88"
+    _report_wrong_number(db_url, spa)
+    visit = copy.deepcopy(APPOINTMENT)
+    visit["patient"] = {**visit["patient"], "phone": NEW_PHONE, "language": "en"}
+    response = post_appointment(create_app(runtime.settings()).test_client(), visit)
+    assert response.status_code == 200, response.json
+    patient, touches = _after_the_fix(db_url, spa)
+    assert response.json["patient_id"] == spa["patient_id"]
+    assert (patient.phone, patient.flagged_at) == (NEW_PHONE, None)
+    assert ("rebook_soft", "scheduled", "planned again: number fixed") in touches

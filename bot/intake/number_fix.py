@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.touches.planner import plan_again_after_opt_in
-from store.models import AuditEvent, ConversationState, Patient
+from bot.vocabulary import EscalationStatus
+from store.models import AuditEvent, ConversationState, Escalation, Patient
 
 WRONG_NUMBER = "wrong_number"
 """The reason touches were stopped with when the number's holder said it was the wrong person."""
@@ -16,7 +17,8 @@ WRONG_NUMBER = "wrong_number"
 
 def number_changed(session: Session, patient: Patient, old_phone: str, actor: str, now: datetime) -> int:
     """Clear the old number's flag (wrong person, invalid, landline) and the conversation's wrong-number
-    state, plan again what the wrong-number report stopped, and audit it; the touches planned again.
+    state, resolve the "fix the number" inbox item, plan again what the wrong-number report stopped, and
+    audit it; the touches planned again.
 
     Call after `patient.phone` was set to a number other than `old_phone`."""
     if patient.phone == old_phone:
@@ -32,6 +34,16 @@ def number_changed(session: Session, patient: Patient, old_phone: str, actor: st
     if state is not None and state.wrong_number:
         state.wrong_number, state.updated_at = False, now
         session.add(state)
+    # The inbox item asking staff to fix the number is done; left open it would hold the patient's texts back.
+    for item in session.exec(
+        select(Escalation).where(
+            Escalation.patient_id == patient.id,
+            col(Escalation.reason).startswith(WRONG_NUMBER),
+            Escalation.status != EscalationStatus.RESOLVED,
+        )
+    ):
+        item.status, item.resolved_at = EscalationStatus.RESOLVED, now
+        session.add(item)
     session.flush()
     again = plan_again_after_opt_in(session, patient.id, now, stopped_by=WRONG_NUMBER, why="number fixed")
     session.add(
