@@ -154,6 +154,12 @@ class Settings:
     """A send batch whose worker stopped renewing its lease this long ago is re-driven."""
     complaint_hold_days: int = 30
     """How long after a complaint no marketing text goes to the patient."""
+    callback_open_minutes: int = 15
+    """The call-back an urgent reply promises while the visited location is open."""
+    callback_closed_minutes: int = 60
+    """The call-back an urgent reply promises after hours."""
+    care_texts_file: Path | None = None
+    """The practice's aftercare texts for routine side effects (overrides bot/conversation/care_texts.toml)."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -163,6 +169,9 @@ class Settings:
         plans = _str(env, "AFTERCARE_PLANS_FILE")
         if plans and not Path(plans).is_file():
             raise ConfigError(f"AFTERCARE_PLANS_FILE: no file at {plans}")
+        care_texts = _str(env, "AFTERCARE_CARE_TEXTS_FILE")
+        if care_texts and not Path(care_texts).is_file():
+            raise ConfigError(f"AFTERCARE_CARE_TEXTS_FILE: no file at {care_texts}")
         database_url = _str(env, "DATABASE_URL")
         if database_url and not database_url.startswith(("postgresql", "sqlite")):
             raise ConfigError(
@@ -203,6 +212,11 @@ class Settings:
             offer_valid_hours=_int(env, "AFTERCARE_OFFER_VALID_HOURS", cls.offer_valid_hours, 1, 24 * 14),
             send_lease_s=_int(env, "AFTERCARE_SEND_LEASE_S", cls.send_lease_s, 5, 3600),
             complaint_hold_days=_int(env, "AFTERCARE_COMPLAINT_HOLD_DAYS", cls.complaint_hold_days, 0, 365),
+            callback_open_minutes=_int(env, "AFTERCARE_CALLBACK_OPEN_MINUTES", cls.callback_open_minutes, 1, 24 * 60),
+            callback_closed_minutes=_int(
+                env, "AFTERCARE_CALLBACK_CLOSED_MINUTES", cls.callback_closed_minutes, 1, 24 * 60
+            ),
+            care_texts_file=Path(care_texts) if care_texts else None,
         )
 
     def require_secrets(self) -> None:

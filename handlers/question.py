@@ -54,8 +54,16 @@ TOPICS = (
     ),
     ("cancellation_policy", r"\b(cancellation|cancel policy|late fee|no.?show fee|cancelacion|politica)\b"),
     (
+        "gift_cards",
+        r"\b(gift ?cards?|gift certificates?|gift vouchers?|e-?gift|tarjetas? de regalo|certificados? de regalo|"
+        r"vales? de regalo)\b",
+    ),
+    ("insurance", r"\b(insurance|insured|seguro|aseguranza|seguro medico)\b"),
+    ("deposit", r"\b(deposit|deposits|down payment|deposito|anticipo|adelanto)\b"),
+    ("refunds", r"\b(refund|refunds|money back|reembolso\w*|devolucion|devuelven)\b"),
+    (
         "payment",
-        r"\b(pay|payment|card|cards|credit|financing|finance|cherry|hsa|fsa|insurance|pago|pagar|tarjeta\w*|"
+        r"\b(pay|payment|card|cards|credit|financing|finance|cherry|hsa|fsa|pago|pagar|tarjeta\w*|"
         r"financiamiento)\b",
     ),
     ("membership", r"\b(membership|member|members|club|membresia|miembro)\b"),
@@ -63,7 +71,17 @@ TOPICS = (
     ("aftercare_sheets", r"\b(aftercare (?:sheet|instructions|info)|instructions|care sheet|instrucciones)\b"),
     ("booking_url", r"\b(book online|online booking|booking link|link to book|website|reservar en linea|pagina)\b"),
 )
-"""Topic -> how patients ask about it (folded text, English and Spanish)."""
+"""Topic -> how patients ask about it (folded text, English and Spanish). Each topic is answered only by
+its own fact: "do you sell gift cards?" is about gift cards, never answered with the payment fact because
+it says "card"."""
+
+OUTRANKS = {
+    "gift_cards": ("payment",),
+    "insurance": ("payment",),
+    "deposit": ("payment", "cancellation_policy"),
+    "refunds": ("payment", "cancellation_policy"),
+}
+"""A topic whose words hold another topic's ("gift card" holds "card"): when it matches, the other one does not."""
 
 LEAD = {
     "hours": {"en": "Our hours: {fact}", "es": "Nuestro horario: {fact}"},
@@ -76,6 +94,10 @@ LEAD = {
     "consultations": {"en": "{fact}", "es": "{fact}"},
     "aftercare_sheets": {"en": "Our aftercare sheets: {fact}", "es": "Nuestras hojas de cuidados: {fact}"},
     "booking_url": {"en": "Book online: {fact}", "es": "Reserva en linea: {fact}"},
+    "gift_cards": {"en": "Gift cards: {fact}", "es": "Tarjetas de regalo: {fact}"},
+    "insurance": {"en": "{fact}", "es": "{fact}"},
+    "deposit": {"en": "{fact}", "es": "{fact}"},
+    "refunds": {"en": "{fact}", "es": "{fact}"},
 }
 TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo mas, responde aqui."}
 
@@ -99,6 +121,8 @@ def answer_from_facts(turn: Turn, patient: Patient) -> tuple[str, str] | None:
     if CLINICAL.search(text):
         return None
     topics = [name for name, pattern in TOPICS if re.search(pattern, text)]
+    outranked = {other for name in topics for other in OUTRANKS.get(name, ())}
+    topics = [name for name in topics if name not in outranked]
     if "price" in topics and len(topics) > 1:
         topics.remove("price")  # "how much is the membership": that fact says what it costs
     if len(topics) != 1:

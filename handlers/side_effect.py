@@ -1,14 +1,27 @@
 """A possible complication: escalate by urgency, tell the patient what to do now, never diagnose.
 
 - emergency: "call our emergency line now, or 911", page on-call and backup;
-- urgent: "our clinical team will call you shortly", page on-call;
-- routine: "a clinician will read this and get back to you", staff inbox (no page).
+- urgent: "a clinician will call you within 15 minutes" (the call-back window of the visited location,
+  open hours or after hours, from settings), page on-call;
+- routine: the practice's approved aftercare text for that treatment and sign (bruising after filler,
+  peeling after a peel, headache after a toxin...), which always says when to call; staff inbox (no page).
 """
 
 from __future__ import annotations
 
+import logging
+
+from bot.conversation import care_texts
+from bot.errors import ConfigError
 from bot.vocabulary import Urgency, is_paging
 from handlers.turn import Turn
+from store.models import Escalation, Practice
+from store.queries import last_visit
+
+log = logging.getLogger(__name__)
+
+AFTERCARE_REPLY = "aftercare"
+"""The reply kind of a routine side effect's aftercare text (its text comes from care_texts, not replies.toml)."""
 
 
 def handle(turn: Turn) -> None:
@@ -17,4 +30,34 @@ def handle(turn: Turn) -> None:
     escalation = turn.escalate(urgency, decision.guard_rule or decision.intent)
     # The escalation may already be more urgent (the webhook's red-flag check): answer at its level, whose
     # reply (replies.toml "urgent", "emergency") is named after it.
-    turn.reply(escalation.urgency if is_paging(escalation.urgency) else "side_effect")
+    if is_paging(escalation.urgency):
+        turn.reply(escalation.urgency)
+    else:
+        routine(turn, escalation)
+
+
+def routine(turn: Turn, escalation: Escalation) -> None:
+    """The aftercare text for the sign the patient reports after their last treatment; the inbox item says
+    which text went and whether the medical director signed it off."""
+    patient = turn.patient
+    if patient is None:
+        turn.reply("side_effect")
+        return
+    practice = turn.session.get(Practice, patient.practice_id)
+    visit = last_visit(turn.session, patient.id)
+    category = visit[1].category if visit else None
+    try:
+        texts = care_texts.care_texts(turn.settings.care_texts_file, practice.slug if practice else None)
+    except ConfigError as error:  # a broken practice file must not leave the patient without an answer
+        log.error("aftercare texts unreadable, generic reply sent: %s", error)
+        turn.reply("side_effect")
+        return
+    chosen = care_texts.choose(texts, turn.message.body or "", category)
+    sent = turn.reply(AFTERCARE_REPLY, templates=chosen.templates)
+    turn.actions.append(f"aftercare:{chosen.sign}/{chosen.variant}")
+    if sent is None:
+        return
+    review = f"signed off by {texts.signed_off_by}, {texts.reviewed}" if texts.signed_off else "not yet signed off"
+    note = f"Aftercare text sent: {chosen.sign} ({chosen.variant}); {review}."
+    escalation.note = f"{escalation.note} {note}" if escalation.note else note
+    turn.session.add(escalation)

@@ -145,8 +145,16 @@ class Turn:
         """The language the patient is texted in."""
         return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
 
-    def reply(self, kind: str, appointment: Appointment | None = None, **values: str) -> Message | None:
+    def reply(
+        self,
+        kind: str,
+        appointment: Appointment | None = None,
+        templates: dict[str, str] | None = None,
+        **values: str,
+    ) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
+
+        `templates` ({language: text}) replace replies.toml's text for `kind` (the practice's aftercare texts).
 
         `values` fill a reply's own placeholders ({options}, {when}, {code}, {reward}, {answer}) beside the
         plans' ones; an `appointment` gives {slot} and {with_provider}; `may_reply` says who may get what.
@@ -160,7 +168,9 @@ class Turn:
             self.actions.append(f"off:{kind}")
             self.to_staff(f"bot_off:{self.decision.intent}")
             return None
-        body = compose(self.session, patient, kind, appointment=appointment, practice_id=practice_id, **values)
+        body = compose(
+            self.session, patient, kind, appointment=appointment, practice_id=practice_id, templates=templates, **values
+        )
         row = outbox.queue_text(
             self.session,
             key=f"reply-{self.message.id}-{kind}",

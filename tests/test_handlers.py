@@ -116,7 +116,7 @@ def test_urgent_pages_on_call_only_and_promises_a_call(settings, twilio, clock, 
     outbox.enqueue(outbound)
     work()
     [reply] = sent_to(twilio, PATIENT)
-    assert "will call you shortly" in reply and "911" in reply
+    assert "a clinician will call you within 1 hour" in reply and "911" in reply  # no hours on file: after hours
     assert len(sent_to(twilio, NURSE)) == 1 and sent_to(twilio, INJECTOR) == [] and sent_to(twilio, MANAGER) == []
     assert escalation(db_url).urgency == "urgent"
 
@@ -330,6 +330,9 @@ def test_every_reply_fits_two_segments_in_both_languages(kind):
         assert composer.fields(template) <= set(composer.PLACEHOLDERS) | set(REPLY_PLACEHOLDERS), (kind, language)
         rendered = composer.render(template, {**composer.SAMPLE_LONG, **REPLY_PLACEHOLDERS})
         assert rendered.segments <= 2 and rendered.encoding == "GSM-7", (kind, language, rendered)
+        # A practice that keeps its accents sends UCS-2 (134 characters in two segments): still two at most.
+        kept = composer.render(template, {**composer.SAMPLE_LONG, **REPLY_PLACEHOLDERS}, fold_accents=False)
+        assert kept.segments <= 2, (kind, language, kept)
 
 
 # --------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from store.db import session_scope
-from store.models import Escalation, Location, Patient
+from store.models import Escalation, Location, Patient, Practice
 from tests import factories
 from tests.helpers import PATIENT, sent_to, text_in
 
@@ -109,6 +109,9 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
         "do you do consultations?",  # no such fact
         "how much is a chemical peel?",  # not on the menu
         "can I open my mouth wide after filler?",  # "open" is not about opening hours
+        "do you sell gift cards?",  # "card" is in the payment fact, but this asks about gift cards
+        "do you take insurance?",  # the payment fact says nothing about insurance
+        "is there a deposit to book?",  # nor about deposits
     ],
 )
 def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):
@@ -117,3 +120,24 @@ def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, qu
         "Thanks for your question, Ana! Someone from our team will text you back shortly."
     ]
     assert _inbox(db_url) == ["needs_reply:question"]
+
+
+def test_a_price_question_in_spanish_gets_the_menu_price(settings, twilio, clock, ana, db_url):
+    with session_scope(db_url) as session:
+        session.get(Patient, ana).language = "es"
+    text_in("¿cuánto cuesta el botox?")
+    assert sent_to(twilio, PATIENT) == [
+        "¡Hola Ana! Precios: Botox for crow's feet: $280; Botox for forehead lines: $300. "
+        "Si necesitas algo mas, responde aqui."
+    ]
+    assert _inbox(db_url) == []
+
+
+def test_a_topic_with_its_own_fact_is_answered_by_that_fact(settings, twilio, clock, ana, db_url):
+    with session_scope(db_url) as session:
+        practice = session.get(Practice, session.get(Patient, ana).practice_id)
+        practice.facts = {**FACTS, "gift_cards": "Yes! Any amount, at the front desk or on our website."}
+    text_in("Do you sell gift cards?")
+    assert sent_to(twilio, PATIENT) == [
+        "Hi Ana! Gift cards: Yes! Any amount, at the front desk or on our website. Anything else, just reply here."
+    ]

@@ -9,8 +9,10 @@ from importlib import resources
 
 from sqlmodel import Session, col, select
 
+from bot import runtime
 from bot.clock import local_zone
 from bot.consent.gate import CARRIER_REPLIES, PAUSED, refusal
+from bot.conversation.open_hours import callback_window
 from bot.touches import composer
 from bot.vocabulary import Direction, MessageKind
 from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service
@@ -53,6 +55,7 @@ REPLY_PLACEHOLDERS = {
     "policy": " Our cancellation policy: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations are charged $50.",
     "hours": "Lunes a viernes de 9:00 a 18:00, sabados de 10:00 a 14:00",
+    "callback": "45 minutos",
     "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }
@@ -72,13 +75,16 @@ def compose(
     kind: str,
     appointment: Appointment | None = None,
     practice_id: int | None = None,
+    templates: dict[str, str] | None = None,
     **values: str,
 ) -> str:
     """The `kind` reply for this patient, in their language, names and numbers filled in, about
     `appointment` (its service, provider, location and time as {slot}) or else their last visit.
 
+    `templates` ({language: text}) stand in for replies.toml's (the practice's aftercare texts). A
+    {callback} is the call-back window of the visit's location now (open hours or after hours).
     Without a patient (a number not on file), the reply is in English from the practice `practice_id`."""
-    templates = replies()[kind]
+    templates = templates or replies()[kind]
     if patient is None:
         context = composer.context_for(session.get(Practice, practice_id) if practice_id else None, None)
         return templates["en"].format_map({**context, **values})
@@ -97,6 +103,17 @@ def compose(
     if provider is not None and appointment is not None:
         tz = local_zone(location, practice)
         context |= {"slot": composer.visit_time(appointment.start_at, tz, language), "with_provider": provider.name}
+    if "{callback}" in templates[language] and "callback" not in values:
+        settings = runtime.settings()
+        context["callback"] = callback_window(
+            session,
+            practice,
+            location,
+            runtime.clock().now(),
+            language,
+            settings.callback_open_minutes,
+            settings.callback_closed_minutes,
+        )
     return templates[language].format_map({**context, **values})
 
 
