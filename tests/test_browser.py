@@ -299,3 +299,17 @@ def test_a_manager_walks_the_matrix_segments_ready_this_week_and_offer_results(l
         assert db.exec(select(GrowthConfig)).one().version == 1
         offer = db.exec(select(Offer).where(Offer.moment == "staff_pick")).one()
         assert str(offer.patient_id) == first and offer.matrix_version == 0
+
+
+def test_a_suggested_text_sends_with_a_click_and_its_result_shows(live, page):
+    from playwright.sync_api import expect
+
+    _sign_in(page, live["base"])
+    page.goto(live["base"] + "/simulator/")
+    page.fill("#sim-search", "Ana Ruiz")
+    page.locator(".sim-patient", has_text="Ana Ruiz").first.click()
+    page.locator(".sim-suggestion[data-label='STOP']").click()
+    expect(page.locator("#sim-status")).to_contain_text("opted out", timeout=10_000)
+    page.locator(".sim-suggestion[data-label='START']").click()
+    expect(page.locator("#sim-status")).not_to_contain_text("opted out", timeout=10_000)
+    assert [m["body"] for m in live["fake"].inbound][-2:] == ["STOP", "START"]

@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app import create_app
+from bot import runtime
 from store.db import session_scope
-from store.models import Escalation, Message
+from store.models import Escalation, Message, Patient, Practice, Service
 from tests import factories
+from tests.helpers import text_in
+from web.simulator import SUGGESTIONS
 
 DEMO_TWILIO = "http://127.0.0.1:9"
 """A Twilio API on this machine (nothing listens there: these tests send nothing)."""
@@ -81,3 +85,71 @@ def test_times_are_shown_in_the_practice_zone_and_today_as_the_time_alone(sim, s
     ]
     [escalation] = sim.get("/simulator/api/alerts").json["escalations"]
     assert escalation["time"] == "Nov 22, 11:30 PM"
+
+
+# ------------------------------------------------------------------ suggested texts
+
+BEFORE = {
+    "pick by ordinal": ["book"],
+    "pick by time of day": ["book"],
+    "confirm the cancel": ["cancel a visit"],
+    "START": ["STOP"],
+}
+"""What a suggested text answers: the suggestions sent first."""
+
+
+def _suggested(sim, patient_id) -> dict[str, str]:
+    return {s["label"]: s["body"] for s in sim.get(f"/simulator/api/patients/{patient_id}/thread").json["suggestions"]}
+
+
+def _seen(sim, patient_id) -> tuple[list[str], list[str]]:
+    """(the practice's texts in the thread, the status lines) as the simulator shows them."""
+    thread = sim.get(f"/simulator/api/patients/{patient_id}/thread").json
+    return [m["body"] for m in thread["messages"] if m["direction"] == "out"], thread["status"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("label", [label for label, _, _ in SUGGESTIONS] + ["pick by time of day"])
+def test_every_suggested_text_shows_a_result_in_the_thread_or_the_status(
+    settings, twilio, clock, spa, db_url, language, label
+):
+    with session_scope(db_url) as db:
+        practice = db.get(Practice, spa["practice_id"])
+        practice.facts = {"parking": "Free garage parking behind the building.", "cancellation_policy": "24 h notice."}
+        ana = db.get(Patient, spa["patient_id"])
+        ana.language = language
+        factories.appointment(
+            db,
+            ana,
+            db.get(Service, spa["service_id"]),
+            clock.now() + timedelta(days=10),
+            provider_id=spa["provider_id"],
+            location_id=spa["location_id"],
+            status="booked",
+        )
+        nurse = factories.staff(db, practice.id)
+    sim = create_app(runtime.settings().with_(demo=True)).test_client()
+    factories.sign_in(sim, nurse.email)
+    patient_id = spa["patient_id"]
+    for before in BEFORE.get(label, []):
+        text_in(_suggested(sim, patient_id)[before])
+    texts, status = _seen(sim, patient_id)
+    body = _suggested(sim, patient_id)[label]
+    text_in(body)
+    after_texts, after_status = _seen(sim, patient_id)
+    assert after_texts != texts or after_status != status, (label, body, after_texts, after_status)
+    if label.startswith("pick"):  # the time named is the one asked for
+        assert "booking request waiting for the front desk to confirm" in after_status, (label, body, after_status)
+
+
+def test_the_status_says_what_the_last_text_did(settings, twilio, clock, spa, db_url):
+    with session_scope(db_url) as db:
+        nurse = factories.staff(db, spa["practice_id"])
+    sim = create_app(runtime.settings().with_(demo=True)).test_client()
+    factories.sign_in(sim, nurse.email)
+    text_in("Can I talk to a real person?")
+    _, status = _seen(sim, spa["patient_id"])
+    assert any(line.startswith("handed to staff: the bot is paused until") for line in status)
+    text_in("STOP")
+    _, status = _seen(sim, spa["patient_id"])
+    assert status[0].startswith("opted out")

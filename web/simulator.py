@@ -9,6 +9,7 @@ local fake (app.demo_surfaces_on), and only for signed-in staff.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import requests
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -17,9 +18,18 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_local, to_utc
-from bot.vocabulary import MessageKind
+from bot.vocabulary import EscalationStatus, MessageKind
 from store.db import session_scope
-from store.models import Appointment, Escalation, Location, Message, Patient, Practice, StaffUser
+from store.models import (
+    Appointment,
+    ConversationState,
+    Escalation,
+    Location,
+    Message,
+    Patient,
+    Practice,
+    StaffUser,
+)
 from web.transcript import TIME_FORMAT, URGENCY_ORDER, decision_view, practice_number, reason_text, thread_query
 
 log = logging.getLogger(__name__)
@@ -36,6 +46,40 @@ TODAY_FORMAT = "%-I:%M %p"
 
 DEFAULT_TIMEZONE = Practice.model_fields["timezone"].default
 """For a text tied to no practice: the zone a practice has by default."""
+
+SUGGESTIONS = (
+    ("book", "Can I come in next Tuesday afternoon?", "¿Tienen algo el jueves por la tarde?"),
+    ("pick by ordinal", "the second one", "la segunda"),
+    ("move a visit", "Can I move my appointment to next week?", "¿Puedo cambiar mi cita a la próxima semana?"),
+    ("cancel a visit", "I need to cancel my appointment", "necesito cancelar mi cita"),
+    ("confirm the cancel", "YES", "sí"),
+    ("a person", "Can I talk to a real person?", "¿Puedo hablar con una persona?"),
+    ("wrong number", "Wrong number, I don't know this person", "número equivocado, no conozco a esa persona"),
+    ("STOP", "STOP", "STOP"),
+    ("START", "START", "START"),
+    (
+        "complaint",
+        "I'm really unhappy with my results and the front desk was rude",
+        "estoy muy decepcionada con el resultado y me trataron mal",
+    ),
+    (
+        "side effect",
+        "I have a bit of bruising on my lip, is that normal?",
+        "tengo un poco de moretón en el labio, ¿es normal?",
+    ),
+    ("urgent", "my eyelid is drooping since the botox", "se me cae el párpado desde el bótox"),
+    ("emergency", "my lip looks white and really hurts", "mi labio se ve blanco y me duele mucho"),
+    ("question, a fact answers", "Where do I park?", "¿Tienen estacionamiento?"),
+    ("question, no fact", "Do you sell gift cards?", "¿Tienen tarjetas de regalo?"),
+    ("price", "How much is Botox?", "¿Cuánto cuesta el Botox?"),
+    (
+        "referral",
+        "My sister wants to come in, do you have a referral code?",
+        "Mi hermana quiere venir, ¿tienen código de referido?",
+    ),
+)
+"""(what it shows, English text, Spanish text): one for each thing a conversation can do, in the patient's
+language; a pick by time of day is added while times are on offer (it names one of them)."""
 
 
 @bp.get("/")
@@ -104,7 +148,65 @@ def thread(patient_id: int):
                 "location": location.name if location else None,
             },
             messages=[_message_json(m, staff, tz) for m in messages],
+            status=_status(db, patient, runtime.clock().now(), tz),
+            suggestions=_suggestions(db, patient, tz),
         )
+
+
+def _status(db, patient: Patient, now: datetime, tz: str) -> list[str]:
+    """What the conversation's state is now, in a few words each: what the last text did."""
+    lines = []
+    state = db.get(ConversationState, patient.id)
+    if patient.opted_out_at is not None:
+        lines.append("opted out: nothing is sent but the one confirmation (START resumes care texts)")
+    if patient.flagged_at is not None:
+        lines.append(f"number flagged ({(patient.flag_reason or 'flagged').replace('_', ' ')}): staff fix it")
+    if state is not None and state.takeover_until is not None and to_utc(state.takeover_until) > now:
+        lines.append(f"handed to staff: the bot is paused until {_shown(state.takeover_until, tz)}")
+    pending = (state.pending if state is not None else None) or {}
+    if pending.get("kind") == "slots":
+        lines.append(f"{len(pending.get('options') or [])} time(s) on offer: pick one by number, order, time or day")
+    elif pending.get("kind") == "cancel":
+        lines.append("waiting for YES to cancel the visit")
+    requested = db.exec(
+        select(Appointment.id).where(Appointment.patient_id == patient.id, Appointment.status == "requested")
+    ).first()
+    if requested is not None:
+        lines.append("booking request waiting for the front desk to confirm")
+    items = db.exec(
+        select(Escalation.urgency, Escalation.reason).where(
+            Escalation.patient_id == patient.id, Escalation.status != EscalationStatus.RESOLVED
+        )
+    ).all()
+    for urgency, reason in items:
+        lines.append(f"in the staff inbox ({urgency}): {reason_text(reason)}")
+    if patient.referral_code:
+        lines.append(f"referral code {patient.referral_code}")
+    return lines
+
+
+def _suggestions(db, patient: Patient, tz: str) -> list[dict]:
+    """Texts to try, in the patient's language; while times are on offer, one that picks by time of day."""
+    spanish = patient.language == "es"
+    found = [{"label": label, "body": es if spanish else en} for label, en, es in SUGGESTIONS]
+    state = db.get(ConversationState, patient.id)
+    options = ((state.pending if state is not None else None) or {}).get("options") or []
+    if options and (state.pending or {}).get("kind") == "slots":
+        starts = [to_local(to_utc(datetime.fromisoformat(o["start"])), tz) for o in options]
+        clock = [start.strftime("%H:%M") for start in starts]
+        # The last time whose clock time no other option shares; else it needs its day as well.
+        start = next((s for s in reversed(starts) if clock.count(s.strftime("%H:%M")) == 1), starts[-1])
+        day = "" if clock.count(start.strftime("%H:%M")) == 1 else start.strftime("%A ").lower()
+        if spanish:
+            said = f"el {SPANISH_DAYS[start.weekday()]} a las {start:%H:%M}" if day else f"las {start:%H:%M}"
+        else:
+            said = f"the {day}{start.strftime('%-I:%M%p').lower()}"
+        found.insert(2, {"label": "pick by time of day", "body": said})
+    return found
+
+
+SPANISH_DAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+"""Weekday names as a patient types them (Monday first)."""
 
 
 def _message_json(message: Message, staff: dict, tz: str) -> dict:

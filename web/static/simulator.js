@@ -118,8 +118,40 @@
         state.lastId = Math.max(state.lastId, m.id);
       });
       if (!data.messages.length && first) thread.appendChild(el("li", "muted sim-empty", "No texts yet. Say hello."));
+      renderStatus(data.status || []);
+      renderSuggestions(data.suggestions || []);
       if (changed && (first || nearBottom)) thread.scrollTop = thread.scrollHeight;
     }).catch(function () { /* the next poll tries again */ });
+  }
+
+  // What the conversation's state is now (opted out, handed to staff, times on offer, inbox items).
+  function renderStatus(lines) {
+    var box = $("sim-status");
+    var key = JSON.stringify(lines);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.textContent = "";
+    lines.forEach(function (line) { box.appendChild(el("div", "sim-status-line", line)); });
+  }
+
+  // Texts to try, one per thing a conversation can do; a click sends it as the patient.
+  function renderSuggestions(items) {
+    var box = $("sim-suggestions");
+    var key = JSON.stringify(items);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.textContent = "";
+    items.forEach(function (item) {
+      var button = el("button", "sim-suggestion", item.body);
+      button.type = "button";
+      button.title = item.label;
+      button.dataset.label = item.label;
+      button.addEventListener("click", function () {
+        $("sim-body").value = item.body;
+        $("sim-compose").requestSubmit();
+      });
+      box.appendChild(button);
+    });
   }
 
   function send(event) {
