@@ -6,6 +6,7 @@ database and Redis, and leave through the fake Twilio over HTTP.
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from bot import runtime
@@ -96,3 +97,33 @@ def test_a_decision_below_its_threshold_gets_a_holding_reply_and_staff(settings,
     with session_scope(db_url) as session:
         item = session.exec(select(Escalation)).one()
         assert item.reason == "needs_reply:low_confidence:rebook_request:0.31"
+
+
+@pytest.mark.parametrize(
+    "language, text, expected",
+    [
+        (
+            "en",
+            "can I talk to a real person please",
+            "Of course, Ana. We're closed now; a person from our team will text you after 9:00 AM tomorrow. "
+            "For anything urgent, call (512) 555-0199.",
+        ),
+        (
+            "es",
+            "¿puedo hablar con una persona?",
+            "Claro, Ana. Ya cerramos; alguien del equipo te escribira después de las 9:00 de mañana. "
+            "Si es urgente: (512) 555-0199.",
+        ),
+    ],
+)
+def test_after_hours_the_patient_is_told_when_the_practice_opens_again(
+    settings, twilio, clock, spa, db_url, language, text, expected
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    clock.advance(hours=10)  # Monday 20:00 in Austin; Maya starts at 9:00 on Tuesday
+    text_in(text)
+    assert sent_to(twilio, PATIENT) == [expected]
+    assert escalation(db_url).reason == "needs_reply:ask_for_person"
+    with session_scope(db_url) as session:
+        assert session.get(ConversationState, spa["patient_id"]).takeover_until > clock.now()

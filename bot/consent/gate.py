@@ -27,7 +27,7 @@ from store.models import ConversationState, Patient, Practice, Touch
 
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
 """Replies that are never held back, by a staff takeover or anything else."""
-HANDOVER_REPLIES = frozenset({"ask_for_person", "ask_for_person_hours"})
+HANDOVER_REPLIES = frozenset({"ask_for_person", "ask_for_person_hours", "ask_for_person_closed"})
 """The reply that tells a patient who asked for a person when one will answer: it starts the takeover it
 announces (handlers/ask_for_person.py), so that takeover does not hold it back."""
 

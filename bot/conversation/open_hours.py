@@ -9,12 +9,13 @@ cannot come.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from bot.booking.open_times import WEEKDAYS
-from bot.clock import local_zone, to_local
+from bot.clock import local_zone, to_local, to_utc
 from store.models import Location, Practice, Provider
 
 
@@ -47,6 +48,45 @@ def is_open(session: Session, practice: Practice | None, location: Location | No
         if opens <= local.time() < closes:
             return True
     return False
+
+
+def next_open(session: Session, practice: Practice | None, location: Location | None, now: datetime) -> datetime | None:
+    """When the location next opens after `now` (aware, its own zone), within a week; None without hours."""
+    zone = ZoneInfo(local_zone(location, practice))
+    local = to_utc(now).astimezone(zone)
+    spans = week_hours(session, practice, location)
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        opens = []
+        for hours in spans:
+            try:
+                first, _ = (time.fromisoformat(h) for h in hours.get(WEEKDAYS[day.weekday()]))
+            except (TypeError, ValueError):
+                continue
+            opens.append(datetime.combine(day, first, tzinfo=zone))
+        later = [moment for moment in opens if moment > local]
+        if later:
+            return min(later)
+    return None
+
+
+def when_words(moment: datetime, now: datetime, language: str) -> str:
+    """ "9:00 AM tomorrow", "9:00 AM on Tuesday" / "las 9:00 de mañana", "las 9:00 del martes"."""
+    today = to_utc(now).astimezone(moment.tzinfo).date()
+    days = (moment.date() - today).days
+    if language == "es":
+        clock = f"las {moment.hour}:{moment.minute:02d}"
+        if days == 0:
+            return f"{clock} de hoy"
+        return f"{clock} de mañana" if days == 1 else f"{clock} del {SPANISH_DAYS[moment.weekday()]}"
+    clock = moment.strftime("%-I:%M %p")
+    if days == 0:
+        return f"{clock} today"
+    return f"{clock} tomorrow" if days == 1 else f"{clock} on {moment:%A}"
+
+
+SPANISH_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+"""Weekday names in Spanish texts, Monday first."""
 
 
 def duration_words(minutes: int, language: str) -> str:

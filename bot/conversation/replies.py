@@ -38,6 +38,7 @@ COURTESY_REPLIES = frozenset(
         "slots_ask",
         "ask_for_person",
         "ask_for_person_hours",
+        "ask_for_person_closed",
         "holding",
     }
 )
@@ -56,6 +57,7 @@ REPLY_PLACEHOLDERS = {
     "cancellations are charged $50.",
     "hours": "Lunes a viernes de 9:00 a 18:00, sabados de 10:00 a 14:00",
     "callback": "45 minutos",
+    "reopens": "las 10:00 del miércoles",
     "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
 }
