@@ -21,7 +21,7 @@ from bot.messaging import outbox
 from bot.messaging.delivery import apply_early_statuses, reconcile_stale
 from bot.messaging.transport import SmsTransport
 from bot.queue import QUEUES, AftercareJob, get_queue, redis_connection
-from bot.staff import paging, reports
+from bot.staff import handover, paging, reports
 from bot.touches.dispatch import tick
 from bot.touches.planner import plan_birthdays as plan
 from bot.touches.plans import plans_for
@@ -80,7 +80,7 @@ def plan_growth() -> int:
 def tick_once(count: int) -> None:
     """One round of periodic work; every step is safe to run on many workers at once."""
     steps = (
-        [tick, requeue_unprocessed, paging.sweep, outbox.sweep, apply_early_statuses]
+        [tick, requeue_unprocessed, paging.sweep, handover.sweep, outbox.sweep, apply_early_statuses]
         + ([plan_birthdays, plan_growth] if count % BIRTHDAY_TICKS == 0 else [])
         + ([reports.send_due] if count % REPORT_TICKS == 0 else [])
     )

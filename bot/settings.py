@@ -158,6 +158,8 @@ class Settings:
     """The call-back an urgent reply promises while the visited location is open."""
     callback_closed_minutes: int = 60
     """The call-back an urgent reply promises after hours."""
+    handover_nudge_minutes: int = 10
+    """Minutes a patient's ask for a person may wait unanswered, while open, before staff are texted."""
     care_texts_file: Path | None = None
     """The practice's aftercare texts for routine side effects (overrides bot/conversation/care_texts.toml)."""
     extra: dict = field(default_factory=dict)
@@ -215,6 +217,9 @@ class Settings:
             callback_open_minutes=_int(env, "AFTERCARE_CALLBACK_OPEN_MINUTES", cls.callback_open_minutes, 1, 24 * 60),
             callback_closed_minutes=_int(
                 env, "AFTERCARE_CALLBACK_CLOSED_MINUTES", cls.callback_closed_minutes, 1, 24 * 60
+            ),
+            handover_nudge_minutes=_int(
+                env, "AFTERCARE_HANDOVER_NUDGE_MINUTES", cls.handover_nudge_minutes, 1, 24 * 60
             ),
             care_texts_file=Path(care_texts) if care_texts else None,
         )

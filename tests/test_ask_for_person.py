@@ -10,12 +10,13 @@ import pytest
 from sqlmodel import select
 
 from bot import runtime
+from bot.staff import handover
 from bot.understanding.decision import Decision
 from handlers import Turn, route
 from store.db import session_scope
 from store.models import ConversationState, Escalation, Message, Patient, Practice
 from tests import factories
-from tests.helpers import PATIENT, next_sid, sent_to, text_in
+from tests.helpers import PATIENT, next_sid, sent_to, text_in, work
 
 
 def escalation(db_url) -> Escalation:
@@ -127,3 +128,52 @@ def test_after_hours_the_patient_is_told_when_the_practice_opens_again(
     assert escalation(db_url).reason == "needs_reply:ask_for_person"
     with session_scope(db_url) as session:
         assert session.get(ConversationState, spa["patient_id"]).takeover_until > clock.now()
+
+
+# ------------------------------------------------------------------ nobody picked it up
+
+
+NURSE_PHONE = "+15125550122"
+
+
+def _nurse_on_call(db_url, spa) -> None:
+    with session_scope(db_url) as session:
+        factories.staff(session, spa["practice_id"], on_call=True, phone=NURSE_PHONE, email=None)
+
+
+def test_staff_are_texted_once_when_nobody_picks_up_a_handover_during_open_hours(settings, twilio, clock, spa, db_url):
+    _nurse_on_call(db_url, spa)
+    text_in("can I talk to a real person please")  # Monday 10:00: open
+    clock.advance(minutes=5)
+    assert handover.sweep() == 0  # not yet ten minutes
+    clock.advance(minutes=6)
+    assert handover.sweep() == 1
+    assert handover.sweep() == 0  # once
+    work()
+    item = escalation(db_url)
+    assert sent_to(twilio, NURSE_PHONE) == [
+        f"#{item.id}: Ana R. asked to talk to a person 10 min ago and nobody has answered yet. "
+        f"Please text them back from the inbox. http://aftercare.test/patients/{spa['patient_id']} Reply ACK {item.id} to take it."
+    ]
+    text_in(f"ACK {item.id}", from_=NURSE_PHONE)
+    assert escalation(db_url).status == "acknowledged"
+
+
+def test_after_hours_the_nudge_waits_for_the_opening(settings, twilio, clock, spa, db_url):
+    _nurse_on_call(db_url, spa)
+    clock.advance(hours=10)  # Monday 20:00: closed
+    text_in("can I talk to a real person please")
+    clock.advance(minutes=30)
+    assert handover.sweep() == 0
+    clock.advance(hours=12, minutes=31)  # Tuesday 9:01: open
+    assert handover.sweep() == 1
+
+
+def test_no_nudge_when_staff_already_picked_it_up(settings, twilio, clock, spa, db_url):
+    _nurse_on_call(db_url, spa)
+    text_in("can I talk to a real person please")
+    with session_scope(db_url) as session:
+        session.get(Escalation, escalation(db_url).id).status = "acknowledged"
+    clock.advance(minutes=11)
+    assert handover.sweep() == 0
+    assert sent_to(twilio, NURSE_PHONE) == []
