@@ -111,7 +111,7 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
         "can I open my mouth wide after filler?",  # "open" is not about opening hours
         "do you sell gift cards?",  # "card" is in the payment fact, but this asks about gift cards
         "do you take insurance?",  # the payment fact says nothing about insurance
-        "is there a deposit to book?",  # nor about deposits
+        "do you need a deposit?",  # nor about deposits
     ],
 )
 def test_anything_else_goes_to_a_person(settings, twilio, clock, ana, db_url, question):
