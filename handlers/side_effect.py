@@ -53,7 +53,7 @@ def routine(turn: Turn, escalation: Escalation) -> None:
         turn.reply("side_effect")
         return
     chosen = care_texts.choose(texts, turn.message.body or "", category)
-    sent = turn.reply(AFTERCARE_REPLY, templates=chosen.templates)
+    sent = turn.reply_with(AFTERCARE_REPLY, chosen.templates)
     turn.actions.append(f"aftercare:{chosen.sign}/{chosen.variant}")
     if sent is None:
         return

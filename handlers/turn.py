@@ -145,20 +145,22 @@ class Turn:
         """The language the patient is texted in."""
         return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
 
-    def reply(
-        self,
-        kind: str,
-        appointment: Appointment | None = None,
-        templates: dict[str, str] | None = None,
-        **values: str,
-    ) -> Message | None:
-        """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
+    def reply_with(self, kind: str, templates: dict[str, str], **values: str) -> Message | None:
+        """The `kind` reply written from `templates` ({language: text}) instead of replies.toml's (the
+        practice's aftercare texts); otherwise as `reply`."""
+        return self._reply(kind, None, templates, values)
 
-        `templates` ({language: text}) replace replies.toml's text for `kind` (the practice's aftercare texts).
+    def reply(self, kind: str, appointment: Appointment | None = None, **values: str) -> Message | None:
+        """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.
 
         `values` fill a reply's own placeholders ({options}, {when}, {code}, {reward}, {answer}) beside the
         plans' ones; an `appointment` gives {slot} and {with_provider}; `may_reply` says who may get what.
         """
+        return self._reply(kind, appointment, None, values)
+
+    def _reply(
+        self, kind: str, appointment: Appointment | None, templates: dict[str, str] | None, values: dict[str, str]
+    ) -> Message | None:
         patient = self.patient
         if not may_reply(self.session, patient, kind, self.now):
             return None

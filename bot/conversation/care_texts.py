@@ -75,7 +75,7 @@ def parse(data: dict, source: str) -> CareTexts:
         for variant, text in texts.items():
             _check(text, f"{source}: signs.{name}.{variant}")
         signs.append(Sign(name, tuple(fold(w).strip() for w in keywords), texts))
-    general = data.get("general")
+    general = data.get("general") or {}
     _check(general, f"{source}: general")
     return CareTexts(tuple(signs), general, str(data.get("signed_off_by") or ""), str(data.get("reviewed") or ""))
 

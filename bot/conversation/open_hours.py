@@ -42,7 +42,7 @@ def is_open(session: Session, practice: Practice | None, location: Location | No
     for hours in week_hours(session, practice, location):
         span = hours.get(day)
         try:
-            opens, closes = (time.fromisoformat(h) for h in span)
+            opens, closes = (time.fromisoformat(h) for h in span or ())
         except (TypeError, ValueError):  # closed that day, or hours not written as ["09:00", "17:00"]
             continue
         if opens <= local.time() < closes:
@@ -60,7 +60,7 @@ def next_open(session: Session, practice: Practice | None, location: Location | 
         opens = []
         for hours in spans:
             try:
-                first, _ = (time.fromisoformat(h) for h in hours.get(WEEKDAYS[day.weekday()]))
+                first, _ = (time.fromisoformat(h) for h in hours.get(WEEKDAYS[day.weekday()]) or ())
             except (TypeError, ValueError):
                 continue
             opens.append(datetime.combine(day, first, tzinfo=zone))

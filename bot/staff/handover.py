@@ -68,12 +68,14 @@ def sweep(now: datetime | None = None) -> int:
             ).rowcount
             if claimed != 1 or answered is not None:
                 continue  # another worker took it, or staff already texted the patient
-            written += _text_staff(session, item, patient, now, after)
+            written += _text_staff(session, item, patient, now, after, location)
     outbox.enqueue(written)
     return len(written)
 
 
-def _text_staff(session, item: Escalation, patient: Patient, now: datetime, after: timedelta) -> list[int]:
+def _text_staff(
+    session, item: Escalation, patient: Patient, now: datetime, after: timedelta, location: Location | None
+) -> list[int]:
     who = (patient.first_name or "A patient").split()[0] + (f" {patient.last_name[0]}." if patient.last_name else "")
     base = runtime.settings().public_base_url
     link = f" {base.rstrip('/')}/patients/{patient.id}" if base else ""
@@ -85,7 +87,7 @@ def _text_staff(session, item: Escalation, patient: Patient, now: datetime, afte
     message = session.get(Message, item.message_id) if item.message_id else None
     sender = (message.to_number if message is not None else None) or runtime.settings().twilio_from_number or ""
     written = []
-    for person in recipients(session, item, 1):
+    for person in recipients(session, item, 1, now, location):
         if not person.phone:
             continue
         row = outbox.queue_text(
