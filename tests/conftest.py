@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlmodel import select
 from tenacity import wait_none
+from werkzeug.serving import make_server
 
 from bot import runtime
 from bot.clock import FrozenClock
@@ -27,7 +29,18 @@ from bot.settings import Settings
 from store.db import dispose_all, get_engine, session_scope, upgrade
 from store.models import Location, Touch
 from tests import factories
-from tests.helpers import API_TOKEN, HMAC_SECRET, HOURS, NOW, PRACTICE_NUMBER, SECRET_KEY, TWILIO_TOKEN, sign_in
+from tests.helpers import (
+    API_TOKEN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HMAC_SECRET,
+    HOURS,
+    NOW,
+    PRACTICE_NUMBER,
+    SECRET_KEY,
+    TWILIO_TOKEN,
+    sign_in,
+)
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 """PostgreSQL for the `postgres` variant of database tests (CI sets it)."""
@@ -293,3 +306,42 @@ def spa(settings, clock, db_url):
 def mail_sink(twilio, clock):
     """Demo mode's local mail sink, where tests read the mail sent: outside the demo, no SMTP_URL sends none."""
     runtime.configure(runtime.settings().with_(demo=True), clock)
+
+
+@pytest.fixture
+def live(settings, clock, demo_practice):
+    """Browser tests: the seeded demo app served on a free port, in demo mode (so the simulator is mounted),
+    with a fake Twilio that posts signed texts back to it."""
+    # The app signs-checks against the URL the fake posts to, and the simulator finds the fake here.
+    from app import create_app  # why: as in the app fixture above
+
+    app = create_app(settings.with_(demo=True, twilio_api_base_url="http://127.0.0.1:9"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    fake = FakeTwilio(
+        settings.twilio_account_sid, settings.twilio_auth_token, inbound_url=base + "/sms/inbound", callbacks=False
+    )
+    fake_url = fake.start("127.0.0.1", 0)
+    runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url, demo=True), clock)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield {"base": base, "fake": fake, "db_url": settings.database_url}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        fake.stop()
+
+
+@pytest.fixture
+def browser():
+    """Browser tests: headless Debian Chromium (tests.helpers.CHROMIUM)."""
+    from playwright.sync_api import sync_playwright  # why: only browser tests load Playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -10,11 +10,14 @@ import csv
 import hashlib
 import hmac
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from pathlib import Path
 
+import pytest
 from rq import Queue, SimpleWorker
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
@@ -400,3 +403,28 @@ def answer_request(client, token, db_url, answer):
     assert response.status_code == 302
     work()
     return requested.id, token
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium, which the browser tests drive through Playwright (apt-get install chromium)."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+"""Headless flags: without the background-networking ones Chromium keeps dialling out of a closed network."""
+
+
+def skip_without_chromium() -> None:
+    """Called at the top of a browser test module: skips it where Chromium is missing, unless CI asks for it."""
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1", allow_module_level=True
+    )

@@ -2,81 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
-from werkzeug.serving import make_server
 
-from bot import runtime
 from bot.clock import to_local
 from bot.demo.seed import CHECKER_PHONE, DEMO_PASSWORD, MANAGER_EMAIL
 from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient, Practice
-from tests.helpers import work
+from tests.helpers import skip_without_chromium, work
 from web.transcript import TIME_FORMAT, thread_query
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1", allow_module_level=True
-    )
-
-
-@pytest.fixture
-def live(settings, clock, demo_practice):
-    """The seeded app served on a free port and a fake Twilio that posts signed texts back to it."""
-    from app import create_app
-    from bot.demo.fake_twilio import FakeTwilio
-
-    # Demo mode with a Twilio on this machine: the only configuration that mounts the simulator.
-    app = create_app(settings.with_(demo=True, twilio_api_base_url="http://127.0.0.1:9"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    fake = FakeTwilio(
-        settings.twilio_account_sid, settings.twilio_auth_token, inbound_url=base + "/sms/inbound", callbacks=False
-    )
-    fake_url = fake.start("127.0.0.1", 0)
-    # The app signs-checks against the URL the fake posts to, and the simulator finds the fake here.
-    runtime.configure(settings.with_(public_base_url=base, twilio_api_base_url=fake_url, demo=True), clock)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    try:
-        yield {"base": base, "fake": fake, "db_url": settings.database_url}
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        fake.stop()
-
-
-@pytest.fixture
-def browser():
-    """Headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+skip_without_chromium()
 
 
 @pytest.fixture

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
-from werkzeug.serving import make_server
 
 from bot.demo.seed import DEMO_PASSWORD, MANAGER_EMAIL
 from store.db import session_scope
 from store.models import Correction, Message
+from tests.helpers import skip_without_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 SHOTS = Path(os.environ.get("AFTERCARE_SCREENSHOTS", "var/screenshots"))
 """Where the screenshots go (var/ is not committed)."""
 PAGES = {
@@ -31,39 +28,7 @@ PAGES = {
 }
 """The pages screenshot, by name."""
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture
-def live(settings, clock, demo_practice):
-    """The app with the seeded demo practice, served on a free port."""
-    from app import create_app  # why: the app is built after the test's settings are in place
-
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "db_url": settings.database_url}
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    """Headless Chromium."""
-    from playwright.sync_api import sync_playwright  # why: only browser tests load Playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+skip_without_chromium()
 
 
 def _signed_in(browser, base: str, width: int):
