@@ -19,7 +19,6 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import to_local, to_utc
 from bot.growth.moments import plan_offers
-from bot.growth.offers import placeholders as offer_placeholders
 from bot.growth.report import summary as offer_summary
 from bot.touches import composer, step_texts
 from bot.touches.planner import plan_birthdays
@@ -105,18 +104,7 @@ def simulate(
             patient = facts.patient
             if patient is None:  # decide() never sends to a patient who is gone
                 continue
-            language = patient.language if patient.language in step.text else "en"
-            context = composer.context_for(
-                facts.practice,
-                patient,
-                facts.service,
-                facts.provider,
-                language,
-                facts.location,
-                facts.appointment,
-                facts.timezone,
-            )
-            context |= offer_placeholders(facts.offer)
+            language, context = facts.text_context(patient, step)
             if step.channel == "email" and patient.email:
                 event.channel = "email"
                 event.body = step.template(language, "subject").format_map(context)

@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import local_zone, to_local, to_utc
 from bot.growth import rules as offer_rules
-from bot.touches import caps, quiet_hours
-from bot.touches.plans import MISSED, NEWS, OFFERS, REBOOK_PURPOSES, UPCOMING
+from bot.growth.offers import placeholders as offer_placeholders
+from bot.touches import caps, composer, quiet_hours
+from bot.touches.plans import MISSED, NEWS, OFFERS, REBOOK_PURPOSES, UPCOMING, Step
 from bot.vocabulary import AppointmentStatus, Direction, EscalationStatus, Intent, TouchStatus
 from store.models import (
     Appointment,
@@ -94,6 +95,22 @@ class Facts:
     @property
     def timezone(self) -> str:
         return local_zone(self.location, self.practice)
+
+    def text_context(self, patient: Patient, step: Step) -> tuple[str, dict]:
+        """The language a step's text is written in for this patient (else English) and the placeholders
+        it is composed with, the offer's included: the sender and the preview compose alike."""
+        language = patient.language if patient.language in step.text else "en"
+        context = composer.context_for(
+            self.practice,
+            patient,
+            self.service,
+            self.provider,
+            language,
+            self.location,
+            self.appointment,
+            self.timezone,
+        )
+        return language, context | offer_placeholders(self.offer)  # an offer touch's {offer}, from bot.growth
 
     @property
     def state(self) -> str | None:

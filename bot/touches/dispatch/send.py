@@ -16,7 +16,6 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.consent import gate
 from bot.errors import AmbiguousSendError, TransportError
-from bot.growth.offers import placeholders as offer_placeholders
 from bot.messaging.pacing import Pacer
 from bot.messaging.phones import mask
 from bot.messaging.transport import SendResult, transport
@@ -173,18 +172,7 @@ def _decide(
     if step is None:
         finish(session, touch, TouchStatus.SKIPPED, f"step {touch.plan}.{touch.step} no longer in the plans", now)
         return "skipped: step removed"
-    language = patient.language if patient.language in step.text else "en"
-    context = composer.context_for(
-        facts.practice,
-        patient,
-        facts.service,
-        facts.provider,
-        language,
-        facts.location,
-        facts.appointment,
-        facts.timezone,
-    )
-    context |= offer_placeholders(facts.offer)  # an offer touch's {offer}, chosen by bot.growth
+    language, context = facts.text_context(patient, step)
     going.append((now, touch.marketing))
     if step.channel == "email" and patient.email:
         return Email(
