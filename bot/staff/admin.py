@@ -32,7 +32,7 @@ from bot.messaging import phones
 from bot.staff.api_tokens import practice_token
 from bot.vocabulary import Role
 from store.db import session_scope
-from store.models import Location, Practice, StaffUser
+from store.models import Location, OnCallShift, Practice, StaffUser
 
 ROLES = tuple(Role)
 """Staff roles, as `aftercare staff` accepts them."""
@@ -229,14 +229,7 @@ def staff_add(
     if role not in ROLES:
         raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
     number = _phone(phone, "--phone") if phone else None
-    email = email.strip().lower() if email else None  # sign-in compares emails in lower case
-    if email is not None and (
-        "@" not in email or email.startswith("@") or email.endswith("@") or _CONTROL.search(email)
-    ):
-        raise AdminError(f"--email: {email!r} is not an email address")
-    taken = select(StaffUser).where(func.lower(StaffUser.email) == email)
-    if email and session.exec(taken).first() is not None:
-        raise AdminError(f"--email: {email} already belongs to a staff member")
+    email = _email(session, email, None) if email else None
     if (on_call or backup) and number is None:
         raise AdminError("--phone: staff on call or backup need a mobile number to be paged")
     person = StaffUser(
@@ -254,7 +247,22 @@ def staff_add(
     return person
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(session: Session, value: str, person: StaffUser | None) -> str:
+    """An email address as sign-in compares it (lower case), checked and not another staff member's."""
+    email = value.strip().lower()
+    if _CONTROL.search(email) or not _EMAIL.match(email):
+        raise AdminError(f"--email: {value.strip()!r} is not an email address")
+    taken = session.exec(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
+    if taken is not None and (person is None or taken.id != person.id):
+        raise AdminError(f"--email: {email} already belongs to a staff member")
+    return email
+
+
 def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
+    """Check and write the given values; a phone or email of "" clears it (None leaves it as it is)."""
     person = session.get(StaffUser, staff_id)
     if person is None:
         raise AdminError(f"no staff member with id {staff_id}")
@@ -264,7 +272,15 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
     if removes_an_admin and not _other_admins(session, person):
         raise AdminError(f"{person.name} is the practice's last admin: make someone else admin first")
     if values.get("phone") is not None:
-        person.phone = _phone(values["phone"], "--phone")
+        person.phone = _phone(values["phone"], "--phone") if values["phone"].strip() else None
+        if person.phone is None and _roster_lines(session, person):
+            raise AdminError(
+                f"--phone: {person.name} is on the on-call roster; take them off it before removing their mobile"
+            )
+    if values.get("email") is not None:
+        person.email = _email(session, values["email"], person) if values["email"].strip() else None
+        if person.email is None and person.password_hash:
+            raise AdminError(f"--email: {person.name} signs in with it; an account that signs in needs one")
     if values.get("role") is not None:
         if values["role"] not in ROLES:
             raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {values['role']!r}")
@@ -279,6 +295,11 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
     session.add(person)
     session.flush()
     return person
+
+
+def _roster_lines(session: Session, person: StaffUser) -> list[OnCallShift]:
+    """The on-call roster lines that page this staff member."""
+    return list(session.exec(select(OnCallShift).where(OnCallShift.staff_user_id == person.id)))
 
 
 def _other_admins(session: Session, person: StaffUser) -> list[StaffUser]:
@@ -326,7 +347,8 @@ def add_commands(commands) -> None:
     add.set_defaults(func=_staff_add)
     change = staff_commands.add_parser("set", help="change a staff member")
     change.add_argument("id", type=int)
-    change.add_argument("--phone")
+    change.add_argument("--phone", help='mobile number, for pages ("" removes it)')
+    change.add_argument("--email", help='sign-in and email pages ("" removes it)')
     change.add_argument("--role", choices=ROLES)
     for flag in ("on-call", "backup", "active"):
         change.add_argument(f"--{flag}", dest=flag.replace("-", "_"), action="store_true", default=None)
@@ -420,6 +442,7 @@ def _staff_set(args) -> int:
                         session,
                         args.id,
                         phone=args.phone,
+                        email=args.email,
                         role=args.role,
                         on_call=args.on_call,
                         backup=args.backup,

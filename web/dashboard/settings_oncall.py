@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlmodel import col, select
 
 from bot import runtime
+from bot.messaging.phones import mask
 from bot.staff import paging, roster
 from bot.staff.admin import AdminError
 from bot.vocabulary import OnCallDuty, Urgency
@@ -15,6 +16,7 @@ from store.models import Escalation, Location, OnCallShift, StaffUser
 from web.dashboard import bp
 from web.dashboard.context import current_time, staff_practice
 from web.dashboard.settings_common import SECTIONS, audit_change
+from web.dashboard.users import save_contact
 
 
 def _line_view(line: OnCallShift, staff: dict, places: dict) -> dict:
@@ -68,6 +70,7 @@ def on_call():
             paged_now=_paged_now(db, practice.id, locations),
             standing=[s.name for s in staff.values() if s.active and s.on_call],
             standing_backup=[s.name for s in staff.values() if s.active and s.backup],
+            mask=mask,
         )
 
 
@@ -106,6 +109,24 @@ def add_on_call():
         )
     flash(f"Added {len(added)} roster line{'s' if len(added) != 1 else ''}.", "info")
     return redirect(url_for("dashboard.on_call"))
+
+
+@bp.post("/settings/on-call/staff/<int:staff_id>/contact")
+def save_on_call_contact(staff_id: int):
+    """A staff member's own mobile number and email, where the roster needs them (the Users page's checks
+    and audit: `user_contact_changed`)."""
+    with session_scope(runtime.db_url()) as db:
+        practice = staff_practice(db)
+        person = db.get(StaffUser, staff_id)
+        if person is None or person.practice_id != practice.id:
+            flash("No such staff member at this practice.", "error")
+            return redirect(url_for("dashboard.on_call"))
+        try:
+            flash(save_contact(db, person, request.form), "info")
+        except AdminError as error:
+            db.rollback()
+            flash(f"{error}; nothing was changed", "error")
+    return redirect(url_for("dashboard.on_call", _anchor="contacts"))
 
 
 @bp.post("/settings/on-call/<int:line_id>/remove")

@@ -1,5 +1,5 @@
-"""User accounts, managed by an admin in the app as with `aftercare staff`: list, add, change role,
-deactivate or reactivate, reset a password (which ends every session of that user on the server).
+"""User accounts, managed by an admin in the app as with `aftercare staff`: list, add, change role, set a
+member's own mobile number and email, deactivate or reactivate, reset a password (which ends every session of that user on the server).
 
 Values go through the CLI's own checks (bot.staff.admin), so both refuse the same things; the practice
 always keeps an active admin; every change is written to the audit log with who, when, before and after.
@@ -127,6 +127,33 @@ def change_user_role(staff_id: int):
         if account(person) != before:
             _audit(db, "user_role_changed", person, before, account(person))
             flash(f"{person.name} is now {ROLE_NAMES[person.role]}.", "info")
+    return redirect(url_for("dashboard.users"))
+
+
+def save_contact(db: Session, person: StaffUser, form) -> str:
+    """Set a staff member's own mobile number (to E.164 as `aftercare staff set --phone` does) and email from
+    a form, audited as `user_contact_changed` with the phones masked; what the page says. The number is never
+    shown whole, so an empty number keeps it and `remove_phone` removes it; an empty email removes it.
+    AdminError, with the session to roll back, when a value is refused."""
+    before = account(person)
+    phone = "" if form.get("remove_phone") else ((form.get("phone") or "").strip() or None)
+    staff_set(db, person.id, phone=phone, email=(form.get("email") or "").strip())
+    after = account(person)
+    if after == before:
+        return f"{person.name}: nothing to change."
+    _audit(db, "user_contact_changed", person, before, after)
+    return f"{person.name}: mobile {after['phone'] or 'none'}, email {after['email'] or 'none'}."
+
+
+@bp.post("/users/<int:staff_id>/contact")
+def change_user_contact(staff_id: int):
+    """A staff member's own mobile number and email (checked as the CLI checks them; "" removes one)."""
+    with session_scope(runtime.db_url()) as db:
+        person = _member_or_404(db, staff_id)
+        try:
+            flash(save_contact(db, person, request.form), "info")
+        except AdminError as error:
+            return _refused(db, error)
     return redirect(url_for("dashboard.users"))
 
 
