@@ -51,6 +51,9 @@ class Practice(SQLModel, table=True):
     """Who answers STOP, START and HELP: "twilio" or "aftercare" (unset: TWILIO_CONFIRMS_OPT_OUT decides)."""
     step_texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     """"plan.step" -> {language: text}: a step's text as the practice rewrote it (unset: the plan file's)."""
+    step_timing: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    """"plan.step" -> {"offset", "at", "when"}: a step's timing and conditions as the practice changed them
+    (bot.touches.step_timing; unset: the plan file's)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -125,6 +128,10 @@ class Service(SQLModel, table=True):
     buffer_min: int = 10
     price: Decimal | None = Field(default=None, sa_column=Column(Money()))
     area: str | None = None
+    product_cost: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    """What one visit of it uses in product (toxin units, syringes, peel solution), exact cents."""
+    supply_cost: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    """What one visit of it uses in supplies (needles, cannulas, gauze, numbing cream), exact cents."""
 
 
 class Patient(SQLModel, table=True):
@@ -383,3 +390,20 @@ class ReportClaim(SQLModel, table=True):
     status: str = "claimed"  # claimed | sent | not_sent | failed
     detail: str | None = None
     """Whom it went to, or why it did not go (e.g. no SMTP_URL)."""
+
+
+class ReportRecipient(SQLModel, table=True):
+    """One manager's copy of one month's report: the row whose INSERT lets exactly one worker mail it to them,
+    so a retry after a partial failure mails only those still without it."""
+
+    __tablename__ = "report_recipient"
+    __table_args__ = (UniqueConstraint("practice_id", "month", "staff_user_id"),)
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    month: str  # "2026-11"
+    staff_user_id: int = Field(foreign_key="staff_user.id")
+    email: str
+    """The address it went to (or was tried at)."""
+    claimed_at: datetime = Field(default_factory=utcnow)
+    status: str = "claimed"  # claimed | sent | not_sent | failed
+    detail: str | None = None

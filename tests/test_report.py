@@ -18,7 +18,7 @@ from bot.metrics.report_files import to_csv, to_pdf
 from bot.metrics.retention import monthly_report
 from bot.staff import reports
 from store.db import session_scope
-from store.models import ReportClaim
+from store.models import ReportClaim, ReportRecipient, StaffUser
 from tests import ledger
 from tests.helpers import add_staff, sign_in
 
@@ -122,3 +122,54 @@ def test_the_workers_hourly_tick_mails_last_months_report(books, db_url, mail_si
         claims = db.exec(select(ReportClaim)).all()
     assert [(c.month, c.status) for c in claims] == [("2026-11", "sent")]
     assert len(_mails()) == 1
+
+
+def test_a_retry_after_one_managers_mail_failed_mails_only_that_manager_once(books, db_url, settings, clock):
+    from fakes.smtp_server import FakeSmtp  # why: only the mail tests start a fake SMTP server
+
+    add_staff(db_url, books["practice_id"], name="Fran Manager", role="manager", email="fran@glow.test")
+    add_staff(db_url, books["practice_id"], name="Ivy Manager", role="manager", email="ivy@glow.test")
+    first = datetime(2026, 12, 1, 14, tzinfo=UTC)
+    with FakeSmtp() as smtp:
+        runtime.configure(settings.with_(smtp_url=smtp.url), clock)
+        smtp.fail_for("fran@glow.test")  # her mailbox answers 451 for now
+        assert reports.send_due(first) == [(books["practice_id"], "2026-11", "failed")]
+        assert sorted(m["to"] for m in smtp.mails) == ["ivy@glow.test", "mo@glow.test"]
+        assert smtp.refused == [["fran@glow.test"]]
+        with session_scope(db_url) as db:
+            claim = db.exec(select(ReportClaim)).one()
+            copies = {r.email: r.status for r in db.exec(select(ReportRecipient))}
+        assert claim.status == "failed" and "mailed to 2 manager(s), 1 to retry (f***@glow.test" in claim.detail
+        assert copies == {"mo@glow.test": "sent", "ivy@glow.test": "sent", "fran@glow.test": "failed"}
+        assert reports.send_due(datetime(2026, 12, 1, 14, 30, tzinfo=UTC)) == []  # within the hour: no retry
+        smtp.fail_for()  # her mailbox works again
+        retry = datetime(2026, 12, 1, 15, 5, tzinfo=UTC)
+        assert reports.send_due(retry) == [(books["practice_id"], "2026-11", "sent")]
+        assert reports.send_due(datetime(2026, 12, 1, 16, 10, tzinfo=UTC)) == []
+        got = sorted(m["to"] for m in smtp.mails)
+    assert got == ["fran@glow.test", "ivy@glow.test", "mo@glow.test"]  # each manager exactly once
+    with session_scope(db_url) as db:
+        claim = db.exec(select(ReportClaim)).one()
+        copies = {r.email: r.status for r in db.exec(select(ReportRecipient))}
+    assert claim.status == "sent" and claim.detail == "mailed to 3 manager(s)"
+    assert set(copies.values()) == {"sent"}
+
+
+def test_one_managers_copy_is_claimed_by_one_worker_whatever_the_number_trying(books, db_url):
+    with session_scope(db_url) as db:
+        manager = db.exec(select(StaffUser).where(StaffUser.email == "mo@glow.test")).one().id
+    now = datetime(2026, 12, 1, 14, tzinfo=UTC)
+    won: list[bool] = []
+    tries = [
+        threading.Thread(
+            target=lambda: won.append(
+                reports.claim_recipient(books["practice_id"], "2026-11", manager, "mo@glow.test", now)
+            )
+        )
+        for _ in range(4)
+    ]
+    for attempt in tries:
+        attempt.start()
+    for attempt in tries:
+        attempt.join(30)
+    assert sorted(won) == [False, False, False, True]

@@ -132,6 +132,38 @@ STAFF = (
     ("Marcus Chen, PA-C", "injector", "+13055550181", "marcus.chen@glowaesthetics.example", False, False),
 )
 
+# code: (product, supplies) per visit, in dollars: what the demo's treatments cost the practice (toxin at
+# about $4-6 a unit, a syringe of hyaluronic filler at $250-320, a CoolSculpt applicator cycle, a peel's
+# solution); Operations ranks treatments by price minus these.
+COSTS = {
+    "BOTOX-FOREHEAD": ("96.00", "3.50"),
+    "BOTOX-GLABELLA": ("100.00", "3.50"),
+    "BOTOX-CROWS": ("96.00", "3.50"),
+    "BOTOX-MASSETER": ("240.00", "4.00"),
+    "DYSPORT-UPPER": ("210.00", "5.50"),
+    "XEOMIN-GLABELLA": ("95.00", "3.50"),
+    "FILLER-LIPS": ("285.00", "14.00"),
+    "FILLER-CHEEKS": ("590.00", "22.00"),
+    "FILLER-JAWLINE": ("620.00", "22.00"),
+    "FILLER-UNDEREYE": ("300.00", "18.50"),
+    "HYDRAFACIAL": ("42.00", "9.00"),
+    "HYDRAFACIAL-DELUXE": ("68.00", "11.50"),
+    "PEEL-VI": ("95.00", "6.00"),
+    "PEEL-GLYCOLIC": ("18.00", "4.50"),
+    "MICRONEEDLING": ("35.00", "28.00"),
+    "MICRONEEDLING-PRP": ("60.00", "64.00"),
+    "LASER-HALO": ("180.00", "25.00"),
+    "LASER-CO2": ("260.00", "45.00"),
+    "IPL-PHOTOFACIAL": ("30.00", "8.00"),
+    "LHR-UNDERARM": ("6.00", "3.00"),
+    "LHR-BIKINI": ("8.00", "3.50"),
+    "LHR-LEGS": ("18.00", "5.00"),
+    "COOLSCULPT-ABDOMEN": ("520.00", "15.00"),
+    "COOLSCULPT-FLANKS": ("450.00", "15.00"),
+    "PRP-HAIR": ("95.00", "38.00"),
+    "PRP-UNDEREYE": ("85.00", "34.00"),
+}
+
 # code, name, Spanish name, category, minutes, price, area
 SERVICES = (
     ("BOTOX-FOREHEAD", "Botox for forehead lines", "Botox en la frente", "neuromodulator", 30, 300, "forehead"),

@@ -26,6 +26,7 @@ from bot.demo.practice import (
     AUSTIN,
     CHECKER_PHONE,
     CONVERSATIONS,
+    COSTS,
     DEMO_PASSWORD,
     FACTS,
     HAPPY_REPLIES,
@@ -267,6 +268,8 @@ def _practice(session, now: datetime) -> Practice:
                 buffer_min=15 if minutes >= 60 else 10,
                 price=Decimal(str(price)),
                 area=area,
+                product_cost=Decimal(COSTS[code][0]) if code in COSTS else None,
+                supply_cost=Decimal(COSTS[code][1]) if code in COSTS else None,
             )
         )
     session.flush()

@@ -1,5 +1,5 @@
 """The operations view: occupancy per provider (booked minutes over working minutes) and the treatments that
-bring the most revenue per hour of chair time."""
+bring the most profit (revenue minus product and supply cost)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from bot.metrics.figures import CONFIRMED
 from bot.metrics.periods import Period
 from bot.metrics.sql import at_location, epoch
 from store.models import Appointment, Location, Practice, Provider, Service
-from store.money import cents_sum, from_cents
+from store.money import CENT, cents_sum, from_cents
+
+ZERO = Decimal("0.00")
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Provider.working_hours keys, Monday first (date.weekday())."""
@@ -23,9 +25,10 @@ DEFINITIONS = {
     "occupancy": "Minutes of confirmed visits (booked or completed) starting in the period with this provider, "
     "divided by the provider's working minutes in the period (their weekly hours, day by day in their "
     "location's zone).",
-    "treatments": "Confirmed visits (booked or completed) starting in the period, by treatment: how many, their "
-    "revenue (exact cents), the chair time they took, and the revenue per hour of chair time. Costs are not "
-    "recorded, so revenue per hour stands in for profit.",
+    "treatments": "Confirmed visits (booked or completed) starting in the period, by treatment, most profitable "
+    "first: how many, their revenue (the visits' prices), their cost (visits times the treatment's product and "
+    "supply cost, set under Settings, Treatments and costs), profit (revenue minus cost, exact cents), margin, and "
+    "profit per hour of chair time. A treatment without a recorded cost comes last, by revenue.",
 }
 """What each figure of the operations view means."""
 
@@ -89,9 +92,14 @@ def occupancy(db: Session, practice_id: int, period: Period, location_id: int | 
 
 
 def treatments(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+    """Confirmed visits starting in the period by treatment, most profitable first: revenue (the visits'
+    prices) minus cost (visits times the treatment's product and supply cost), exact to the cent. Treatments
+    without a recorded cost come after, by revenue, their profit unknown."""
     minutes = func.sum((epoch(Appointment.end_at) - epoch(Appointment.start_at)) / 60.0)
     rows = db.execute(
-        select(Service.name, func.count(), cents_sum(Appointment.price), minutes)
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to four columns
+            Service.name, Service.product_cost, Service.supply_cost, func.count(), cents_sum(Appointment.price), minutes
+        )
         .select_from(Appointment)
         .join(Service, col(Service.id) == col(Appointment.service_id))
         .where(
@@ -101,13 +109,45 @@ def treatments(db: Session, practice_id: int, period: Period, location_id: int |
             Appointment.start_at < period.end,
             at_location(Appointment.location_id, location_id),
         )
-        .group_by(Service.name)
+        .group_by(Service.name, Service.product_cost, Service.supply_cost)
     ).all()
-    out = []
-    for name, visits, cents, chair in rows:
-        revenue, chair_min = from_cents(cents), round(chair or 0)
-        per_hour = (revenue * 60 / chair_min).quantize(Decimal("0.01")) if chair_min else None
-        out.append(
-            {"treatment": name, "visits": visits, "revenue": revenue, "chair_min": chair_min, "per_hour": per_hour}
+    merged: dict[str, dict] = {}
+    for name, product, supplies, visits, cents, chair in rows:
+        row = merged.setdefault(
+            name, {"treatment": name, "visits": 0, "revenue": ZERO, "cost": ZERO, "costed": True, "chair": 0.0}
         )
-    return sorted(out, key=lambda row: (-row["revenue"], row["treatment"]))
+        row["visits"] += visits
+        row["revenue"] += from_cents(cents)
+        row["chair"] += chair or 0
+        if product is None and supplies is None:
+            row["costed"] = False
+        else:
+            row["cost"] += visits * ((product or ZERO) + (supplies or ZERO))
+    out = []
+    for row in merged.values():
+        chair_min = round(row.pop("chair"))
+        costed = row.pop("costed")
+        profit = row["revenue"] - row["cost"] if costed else None
+        out.append(
+            {
+                **row,
+                "cost": row["cost"] if costed else None,
+                "profit": profit,
+                "margin": float(round(100 * profit / row["revenue"], 1))
+                if profit is not None and row["revenue"]
+                else None,
+                "chair_min": chair_min,
+                "per_hour": (row["revenue"] * 60 / chair_min).quantize(CENT) if chair_min else None,
+                "profit_per_hour": (profit * 60 / chair_min).quantize(CENT)
+                if profit is not None and chair_min
+                else None,
+            }
+        )
+    return sorted(
+        out,
+        key=lambda row: (
+            row["profit"] is None,
+            -(row["profit"] if row["profit"] is not None else row["revenue"]),
+            row["treatment"],
+        ),
+    )

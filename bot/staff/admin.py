@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,7 +33,7 @@ from bot.messaging import phones
 from bot.staff.api_tokens import practice_token
 from bot.vocabulary import Role
 from store.db import session_scope
-from store.models import Location, OnCallShift, Practice, StaffUser
+from store.models import Location, OnCallShift, Practice, Service, StaffUser
 
 ROLES = tuple(Role)
 """Staff roles, as `aftercare staff` accepts them."""
@@ -177,6 +178,46 @@ def location_set(session: Session, practice_id: int, location_id: int, **values)
     session.add(location)
     session.flush()
     return location
+
+
+MAX_COST = Decimal("99999.99")
+"""The most a treatment's product or supply cost may be (per visit)."""
+
+
+def money(value: str, name: str) -> Decimal | None:
+    """An amount typed by staff ("120", "$1,204.50") as exact cents; "" is None (not recorded)."""
+    text = (value or "").strip().replace("$", "").replace(",", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise AdminError(f"{name}: {value.strip()!r} is not an amount like 120.50") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_COST or amount != amount.quantize(Decimal("0.01")):
+        raise AdminError(f"{name}: expected an amount from 0.00 to {MAX_COST:,} with at most two decimals")
+    return amount.quantize(Decimal("0.01"))
+
+
+def service_costs_set(session: Session, practice_id: int, costs: dict[int, tuple[str, str]]) -> list[Service]:
+    """Check every service's product and supply cost per visit ({service id: (product, supplies)}, "" for not
+    recorded), then write them all; AdminError naming the treatment and nothing written on a bad one."""
+    changes = []
+    for service_id, (product, supplies) in costs.items():
+        service = session.get(Service, service_id)
+        if service is None or service.practice_id != practice_id:
+            raise AdminError(f"no treatment with id {service_id} at this practice")
+        changes.append(
+            (
+                service,
+                money(product, f"{service.name}: product cost"),
+                money(supplies, f"{service.name}: supply cost"),
+            )
+        )
+    for service, product_cost, supply_cost in changes:
+        service.product_cost, service.supply_cost = product_cost, supply_cost
+        session.add(service)
+    session.flush()
+    return [service for service, _p, _s in changes]
 
 
 def _timezone(value: str, name: str) -> str:

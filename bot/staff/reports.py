@@ -1,6 +1,7 @@
 """The monthly retention report, mailed to the practice's managers on the 1st: once per practice and month
 whatever the number of workers, because the first to INSERT the (practice, month) claim row is the only
-one that sends it."""
+one that sends it; and once per manager, because each copy has its own (practice, month, manager) claim,
+so a retry after some copies failed mails only the managers still without theirs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.metrics.report_files import to_csv, to_pdf
 from bot.metrics.retention import monthly_report
 from bot.vocabulary import Role
 from store.db import session_scope
-from store.models import Practice, ReportClaim, StaffUser
+from store.models import Practice, ReportClaim, ReportRecipient, StaffUser
 
 log = logging.getLogger("aftercare.reports")
 
@@ -45,7 +46,7 @@ def send_due(now: datetime | None = None) -> list[tuple[int, str, str]]:
             continue
         month = previous_month(now, tz)
         if claim(practice_id, month, now):
-            done.append((practice_id, month, deliver(practice_id, month)))
+            done.append((practice_id, month, deliver(practice_id, month, now)))
     return done
 
 
@@ -72,20 +73,74 @@ def claim(practice_id: int, month: str, now: datetime) -> bool:
         return bool(getattr(taken, "rowcount", 0))
 
 
-def deliver(practice_id: int, month: str) -> str:
-    """Render the report and mail it with its PDF and CSV to every active manager with an email; record how it
-    went on the claim row (the Report page shows it)."""
+def claim_recipient(practice_id: int, month: str, staff_id: int, email: str, now: datetime) -> bool:
+    """True for the one caller that may mail this month's report to this manager: it inserted their
+    report_recipient row, or took over their copy whose mail failed more than RETRY_AFTER ago (a conditional
+    UPDATE). A copy sent, refused for good, or claimed and never finished is not mailed again."""
+    try:
+        with session_scope(runtime.db_url()) as session:
+            session.add(
+                ReportRecipient(
+                    practice_id=practice_id, month=month, staff_user_id=staff_id, email=email, claimed_at=now
+                )
+            )
+        return True
+    except IntegrityError:
+        pass
+    with session_scope(runtime.db_url()) as session:
+        taken = session.execute(
+            update(ReportRecipient)
+            .where(
+                col(ReportRecipient.practice_id) == practice_id,
+                col(ReportRecipient.month) == month,
+                col(ReportRecipient.staff_user_id) == staff_id,
+                col(ReportRecipient.status) == FAILED,
+                col(ReportRecipient.claimed_at) < now - RETRY_AFTER,
+            )
+            .values(status=CLAIMED, claimed_at=now, email=email)
+        )
+        return bool(getattr(taken, "rowcount", 0))
+
+
+def _record_recipient(practice_id: int, month: str, staff_id: int, status: str, detail: str) -> None:
+    with session_scope(runtime.db_url()) as session:
+        row = session.exec(
+            select(ReportRecipient).where(
+                ReportRecipient.practice_id == practice_id,
+                ReportRecipient.month == month,
+                ReportRecipient.staff_user_id == staff_id,
+            )
+        ).one()
+        row.status, row.detail = status, detail
+        session.add(row)
+
+
+def deliver(practice_id: int, month: str, now: datetime | None = None) -> str:
+    """Render the report and mail it with its PDF and CSV to every active manager with an email, each copy
+    claimed per manager (`claim_recipient`) so that a retry after a partial failure mails only the managers
+    still without it; record how it went on the claim row (the Report page shows it)."""
+    now = to_utc(now or runtime.clock().now())
     with session_scope(runtime.db_url()) as session:
         report = monthly_report(session, practice_id, month)
         managers = [
-            s.email
+            (s.id, s.email)
             for s in session.exec(
-                select(StaffUser).where(
-                    StaffUser.practice_id == practice_id, StaffUser.role == Role.MANAGER, StaffUser.active
-                )
+                select(StaffUser)
+                .where(StaffUser.practice_id == practice_id, StaffUser.role == Role.MANAGER, StaffUser.active)
+                .order_by(col(StaffUser.id))
             )
             if s.email
         ]
+        already = {
+            r.staff_user_id
+            for r in session.exec(
+                select(ReportRecipient).where(
+                    ReportRecipient.practice_id == practice_id,
+                    ReportRecipient.month == month,
+                    col(ReportRecipient.status) == SENT,
+                )
+            )
+        }
     status, detail = SENT, ""
     if not managers:
         status, detail = NOT_SENT, "no active manager has an email address"
@@ -101,20 +156,33 @@ def deliver(practice_id: int, month: str) -> str:
             f"Patients seen: {report['new_returning']['patients']} "
             f"({report['new_returning']['new']} new, {report['new_returning']['returning']} returning)\n"
         )
-        sent = []
-        for address in managers:
+        sent = len(already & {staff_id for staff_id, _ in managers})
+        failed: list[str] = []
+        refused: list[str] = []
+        for staff_id, address in managers:
+            if staff_id in already or not claim_recipient(practice_id, month, staff_id, address, now):
+                continue
+            message_id = f"<report-{practice_id}-{month}-{staff_id}@aftercare>"
             try:
-                mailer.send(
-                    runtime.settings(), address, subject, body, f"<report-{practice_id}-{month}@aftercare>", files
-                )
-                sent.append(address)
+                mailer.send(runtime.settings(), address, subject, body, message_id, files)
             except MailNotConfigured as error:
+                _record_recipient(practice_id, month, staff_id, NOT_SENT, str(error))
                 status, detail = NOT_SENT, str(error)
                 break
             except TransportError as error:
-                status, detail = (NOT_SENT if error.permanent else FAILED), str(error)
-        if status == SENT:
-            detail = f"mailed to {len(sent)} manager(s)"
+                _record_recipient(practice_id, month, staff_id, NOT_SENT if error.permanent else FAILED, str(error))
+                (refused if error.permanent else failed).append(f"{mask_email(address)}: {error}")
+                continue
+            _record_recipient(practice_id, month, staff_id, SENT, "mailed")
+            sent += 1
+        if status != NOT_SENT:
+            parts = [f"mailed to {sent} manager(s)"]
+            if failed:
+                parts.append(f"{len(failed)} to retry ({'; '.join(failed)})")
+            if refused:
+                parts.append(f"{len(refused)} refused ({'; '.join(refused)})")
+            status = FAILED if failed else (SENT if sent else NOT_SENT)
+            detail = ", ".join(parts)
     with session_scope(runtime.db_url()) as session:
         row = session.exec(
             select(ReportClaim).where(ReportClaim.practice_id == practice_id, ReportClaim.month == month)
@@ -123,3 +191,9 @@ def deliver(practice_id: int, month: str) -> str:
         session.add(row)
     log.info("monthly report %s for practice %s: %s (%s)", month, practice_id, status, detail)
     return status
+
+
+def mask_email(address: str) -> str:
+    """An address as the report's record shows it: "d***@glow.example"."""
+    name, _, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}"

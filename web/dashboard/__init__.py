@@ -24,6 +24,7 @@ from web.dashboard import (  # noqa: E402, F401
     settings_oncall,
     settings_plans,
     settings_practice,
+    settings_treatments,
     users,
     visits,
 )

@@ -14,6 +14,7 @@ SECTIONS = (
     ("dashboard.practice_settings", "Practice and locations"),
     ("dashboard.on_call", "On-call roster"),
     ("dashboard.plans_page", "Plans and texts"),
+    ("dashboard.treatments_page", "Treatments and costs"),
 )
 """The settings pages, in the order their menu lists them (endpoint, title)."""
 
