@@ -104,6 +104,7 @@ ROUTES: dict[str, str] = {
     "dashboard.save_on_call_contact": "change_settings",
     "dashboard.plans_page": "change_settings",
     "dashboard.save_step_text": "change_settings",
+    "dashboard.save_step_timing": "change_settings",
     "dashboard.treatments_page": "change_settings",
     "dashboard.save_treatment_costs": "change_settings",
     "dashboard.escalations": "view_inbox",

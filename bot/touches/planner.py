@@ -28,7 +28,7 @@ from bot import runtime
 from bot.clock import local_zone, to_utc, zone_name
 from bot.growth import matrix
 from bot.growth.segments import standings as segment_standings
-from bot.touches import caps
+from bot.touches import caps, step_timing
 from bot.touches.plans import BIRTHDAY, EVERYONE, MISSED, REBOOK_PURPOSES, SPECIAL, UPCOMING, PlanBook, Step, plans_for
 from bot.vocabulary import AppointmentStatus, TouchStatus
 from store.models import Appointment, Location, Patient, Practice, Service, Touch
@@ -91,9 +91,15 @@ def _plan_chunk(session: Session, ids: list[int], now: datetime, book: PlanBook)
 
     patient_ids = {row[0].patient_id for row in rows}
     visits = _patient_visits(session, patient_ids)
-    segments = _segments(session, rows, now) if book.uses_segments else {}
+    segments = (
+        _segments(session, rows, now)
+        if book.uses_segments or any(step_timing.for_practice(book, row[3]).uses_segments for row in rows)
+        else {}
+    )
     new_rows: list[dict] = []
+    file_book = book
     for appointment, service, patient, practice, location in rows:
+        book = step_timing.for_practice(file_book, practice)  # the practice's own offsets and conditions
         status = appointment.status
         tz = local_zone(location, practice)
         if status == AppointmentStatus.COMPLETED:
@@ -384,8 +390,10 @@ def plan_birthdays(
     A birthday already more than PLANNING_GRACE past is not planned late.
     """
     now = to_utc(now or runtime.clock().now())
-    book = book or plans_for(runtime.settings())
-    if not book.steps_on_birthday(False) and not book.steps_on_birthday(True):
+    file_book = book or plans_for(runtime.settings())
+    practices = {p.id: p for p in session.exec(select(Practice))}
+    books = {pid: step_timing.for_practice(file_book, p) for pid, p in practices.items()}
+    if not any(b.steps_on_birthday(False) or b.steps_on_birthday(True) for b in [file_book, *books.values()]):
         return []
     query = select(Patient.id, col(Patient.birthday), Patient.vip).where(
         col(Patient.birthday).is_not(None),
@@ -423,6 +431,7 @@ def plan_birthdays(
         if day is None:  # never: candidates have one in range
             continue
         base = to_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)))
+        book = books.get(appointment.practice_id, file_book)
         for plan, step in book.steps_on_birthday(vip):
             due = due_time(base, step, tz)
             if not now - caps.PLANNING_GRACE <= due <= now + horizon:
@@ -450,6 +459,13 @@ def plan_birthdays(
     return list(session.scalars(insert(Touch).returning(Touch), new_rows))
 
 
+def next_birthday(birthday: date, today: date) -> date:
+    """The patient's next birthday on or after today (29 February is kept on the 28th in other years)."""
+    day = _birthday_between(birthday, today, date(today.year + 1, 12, 31))
+    assert day is not None  # a birthday falls in every year
+    return day
+
+
 def _birthday_between(birthday: date, first: date, last: date) -> date | None:
     """The patient's birthday in a year of [first, last], if one falls there (29 February is kept on the 28th)."""
     for year in range(first.year, last.year + 1):
@@ -475,3 +491,79 @@ def _latest_visits(session: Session, patient_ids: set[int]) -> dict[int, tuple[A
     for appointment, location_tz, practice_tz in rows:
         latest[appointment.patient_id] = (appointment, zone_name(location_tz, practice_tz))
     return latest
+
+
+PLAN_CHANGED = "plan_changed"
+"""The reason a touch a plan change no longer calls for is suppressed or skipped with."""
+
+
+def replan_step(session: Session, practice_id: int, step: Step, now: datetime | None = None) -> dict[str, int]:
+    """After a practice changed a step's timing or conditions: its touches not yet claimed by the sender
+    (scheduled) are planned again with the new step, as the planner would plan them now. Each one's time is
+    worked out again from what it counts from (the visit's end, the booked visit's start, the cancellation,
+    the birthday); one whose conditions no longer hold is suppressed, one whose new time passed more than
+    PLANNING_GRACE ago is skipped, one that would now fall at or after its booked visit is suppressed. Touches
+    already queued, sent or stopped are left alone, and visits the old conditions left out get nothing.
+    Returns how many were moved, stopped and left as they were."""
+    now = to_utc(now or runtime.clock().now())
+    rows = session.exec(
+        select(Touch, Appointment, Service, Patient, Practice, Location)  # type: ignore[call-overload]  # sqlmodel types select() up to four entities
+        .join(Appointment, col(Appointment.id) == Touch.appointment_id)
+        .join(Service, col(Service.id) == Appointment.service_id)
+        .join(Patient, col(Patient.id) == Touch.patient_id)
+        .join(Practice, col(Practice.id) == Touch.practice_id)
+        .outerjoin(Location, col(Location.id) == Appointment.location_id)
+        .where(
+            Touch.practice_id == practice_id,
+            Touch.plan == step.plan,
+            Touch.step == step.key,
+            Touch.status == TouchStatus.SCHEDULED,
+        )
+    ).all()
+    segments: dict[int, frozenset[str]] = {}
+    if step.segment is not None and rows:
+        table = matrix.current(session, practice_id)
+        ids = {row[3].id for row in rows}
+        segments = {pid: s.segments for pid, s in segment_standings(session, practice_id, table, now, ids).items()}
+    counts = {"moved": 0, "stopped": 0, "unchanged": 0}
+    for touch, appointment, service, patient, practice, location in rows:
+        tz = local_zone(location, practice)
+        category = service.category if step.plan == UPCOMING else None
+        if not step.applies_to(service.area, patient.vip, category, segments.get(patient.id, frozenset())):
+            touch.status, touch.reason = TouchStatus.SUPPRESSED, f"{PLAN_CHANGED}: its conditions no longer hold"
+        else:
+            due = _due_again(touch, appointment, patient, step, tz)
+            if step.plan == UPCOMING and due >= to_utc(appointment.start_at):
+                touch.status, touch.reason = TouchStatus.SUPPRESSED, f"{PLAN_CHANGED}: it would fall after the visit"
+            elif now - due > caps.PLANNING_GRACE:
+                touch.status, touch.reason = TouchStatus.SKIPPED, f"{PLAN_CHANGED}: its new time has passed"
+            elif due == to_utc(touch.due_at):
+                counts["unchanged"] += 1
+                continue
+            else:
+                touch.due_at, touch.deferrals, touch.reason = due, 0, f"{PLAN_CHANGED}: re-timed"
+                touch.updated_at = now
+                session.add(touch)
+                counts["moved"] += 1
+                continue
+        touch.updated_at = now
+        session.add(touch)
+        counts["stopped"] += 1
+    return counts
+
+
+def _due_again(touch: Touch, appointment: Appointment, patient: Patient, step: Step, tz: str) -> datetime:
+    """When a planned touch of this step falls due by the step as it is now, from what it counts from."""
+    if step.plan == UPCOMING:
+        return before_time(appointment.start_at, step, tz)
+    if step.plan == BIRTHDAY:
+        # The birthday it was planned for: at most BIRTHDAY_MAX_OFFSET (27 days) before its old time.
+        last = to_utc(touch.due_at).astimezone(ZoneInfo(tz)).date()
+        day = _birthday_between(patient.birthday, last - timedelta(days=28), last) if patient.birthday else None
+        if day is None:  # never: a birthday touch is planned for a patient with a birthday
+            return to_utc(touch.due_at)
+        return due_time(to_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))), step, tz)
+    if step.plan == MISSED:
+        # Planned from the missed visit's start, or from when it was planned if that came later.
+        return due_time(max(to_utc(appointment.start_at), to_utc(touch.created_at)), step, tz)
+    return due_time(to_utc(appointment.end_at), step, tz)

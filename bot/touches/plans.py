@@ -400,6 +400,12 @@ def _build_step(source: str, plan: str, raw: dict, require_all_languages: bool) 
     )
 
 
+def build_step(source: str, plan: str, raw: dict, require_all_languages: bool) -> Step:
+    """One step from its plan-file table, with every check the loader makes; PlanError naming source and step.
+    The Plans page checks a practice's timing of a step with it (bot.touches.step_timing)."""
+    return _build_step(source, plan, raw, require_all_languages)
+
+
 def _templates(where: str, raw: dict, part: str, require: bool, require_all: bool) -> dict:
     value = raw.get(part)
     if value is None:
