@@ -153,8 +153,14 @@ def _keyword_typo(bare: str) -> str | None:
     return None
 
 
+_LAUGHING_EMOJI = re.compile("[\U0001f602\U0001f923\U0001f606\U0001f639]")
+"""😂 🤣 😆 😹: "STOP 😂" is a laugh at a joke, not the keyword (the carrier matches the bare word only)."""
+
+
 def _keyword(body: str) -> GuardResult | None:
     bare = _bare(body)
+    if _LAUGHING_EMOJI.search(body or "") and (bare in OPT_OUT_KEYWORDS or bare in SPANISH_OPT_OUT_WORDS):
+        return None
     if bare in OPT_OUT_KEYWORDS:
         return GuardResult("opt_out", "none", f"keyword:{bare.lower()}", bare)
     if bare in OPT_IN_KEYWORDS:
@@ -187,7 +193,9 @@ _AUTO_REPLY = re.compile(
 _SPAM = re.compile(
     r"(?:https?://|www\.|bit\.ly|\bclick (?:here|the link|below)\b|\byou(?:ve| have)? (?:won|been selected)\b|"
     r"\bclaim (?:your|now)\b|\bverification code\b|\bfree msg\b|\bmsg ?& ?data rates\b|\breply stop to\b|"
-    r"\btext stop to\b|\bresponde (?:stop|alto|baja) para\b|\bganaste\b|\bhaz clic\b)"
+    r"\btext stop to\b|\b(?:txt|text|reply|send|msg) stop (?:to|2)\b|\bresponde (?:stop|alto|baja) para\b|\bganaste\b|\bhaz clic\b|"
+    # a hyphenated look-alike domain with no scheme: "usps-redeliv.co"
+    r"(?<![@\w.-])[a-z0-9]+(?:-[a-z0-9]+)+\.(?:co|com|net|info|xyz|top|io|ly|us|site|online|link|app|cc)\b)"
 )
 
 
@@ -252,6 +260,10 @@ _OPT_OUT_PATTERNS = [
     r"\bya no (?:necesito|ocupo|quiero) (?:los|sus|tus|mas|recibir)? ?(?:mensajes|textos|promociones|recordatorios)\b",
     r"\bno (?:necesito|ocupo) (?:mas )?(?:mensajes|textos)\b",
     r"\bno (?:me )?(?:manden|envien|escriban) mas\b",
+    # Portuguese, French and Vietnamese, for patients who write in them (folded; "đ" drops out, "đừng" is "ung")
+    r"\b(?:pare|parem|para) de (?:me )?(?:mandar|enviar|escrever)\b|\bnao (?:me )?(?:mande|mandem|envie|enviem) mais\b|\bdescadastr\w*|\bnao quero (?:mais )?receber\b",
+    r"\barretez de (?:m envoyer|menvoyer|me contacter|mecrire|m ecrire)\b|\bne (?:m envoyez|menvoyez|me contactez|mecrivez) plus\b|\bdesabonn\w*|\bdesinscri\w*|\bje ne veux plus (?:recevoir|de messages)\b",
+    r"\b(?:d|u)?ung nhan tin\b|\bkhong (?:muon )?nhan tin nua\b|\bhuy dang ky\b|\bngung nhan tin\b",
 ]
 _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PATTERNS]
 # Phrases that share words with opt-outs but ask something else.
@@ -259,6 +271,12 @@ _NOT_OPT_OUT = re.compile(
     r"\bstop by\b|\bstop in\b|\bstop at\b|\bstop over\b|\bcant stop\b|\bcouldnt stop\b|\bwont stop\b|\bdont stop\b|\bnever stop\b"
     r"|\bstop (?:the|my) (?:bleeding|swelling|itch|itching|peeling|pain|breakout)|\bdoes (?:it|the \w+) (?:ever )?stop\b"
     r"|\bno paro de\b|\bno dejen de\b|\bstop (?:it|being|that) (?:youre|ur|you are|lol|haha|so)\b"
+)
+# Opting out of something else, or stopping someone sending other things: "I need to opt out of the gym
+# contract", "stop sending me tiktoks I have work lol".
+_SOMETHING_ELSE = re.compile(
+    r"\bopt(?:ing)? out of (?:the|my|a|an|our|that|his|her) (?!(?:\w+ )?(?:texts?|txts?|messages?|msgs?|sms|list|program|promos?|marketing|reminders?|all|these|this|everything|alerts?)\b)\w+"
+    r"|\bstop sending (?:me |us )?(?:\w+ )?(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about)\b"
 )
 # "omg stop 😂": a laugh, not a revocation, when nothing else in the text is about messages.
 _LAUGH = re.compile(
@@ -303,6 +321,8 @@ def _free_text_opt_out(folded: str) -> bool:
         return True
     text = re.sub(r"[^a-z0-9 ]+", " ", folded)
     text = re.sub(r"\s+", " ", text).strip()
+    if _SOMETHING_ELSE.search(text):
+        return False
     for pattern in _OPT_OUT:
         match = pattern.search(text)
         if match and not _NOT_OPT_OUT.search(text[max(0, match.start() - 6) : match.end() + 8]):
@@ -326,6 +346,8 @@ _ASK_FOR_PERSON = re.compile(
             r"\bhablar con (?:una |alguna |un |la |el |alguien|algun )?(?:persona|humano|alguien|doctora?|enfermera|encargad[oa]|gerente|recepcion|staff|personal)\b",
             r"\b(?:es|eres) (?:un |una )?(?:robot|bot|maquina|computadora|automatico|contestadora|persona real|humano)\b",
             r"\b(?:que )?(?:alguien|una persona) me (?:llame|marque|hable|conteste)\b|\bllamenme\b|\bmarquenme\b",
+            # Portuguese, French
+            r"\bfalar com (?:alguem|uma pessoa|um humano|a doutora|o doutor|o medico|a enfermeira|a atendente)\b|\bparler (?:a|avec) (?:quelqu un|quelquun|une personne|un humain|le docteur|l infirmiere)\b",
         ]
     )
 )

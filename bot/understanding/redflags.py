@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from bot.understanding.textnorm import FuzzyLexicon, emoji, words
+from bot.understanding.textnorm import FuzzyLexicon, emoji, fold, words
 
 RULES_PATH = resources.files("bot.understanding") / "data" / "redflags.toml"
 """The reviewed lexicon and rules."""
@@ -36,6 +36,8 @@ class Rule:
     any: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
     min_days: int | None = None
+    max_days: int | None = None
+    """A rule for the first days only (a filler's occlusion); an unknown day count still applies."""
 
     def applies_to(self, treatment_family: str) -> bool:
         return "any" in self.treatments or treatment_family in self.treatments
@@ -63,6 +65,15 @@ class RedFlags:
         self.figures = _compile(data["figures"]["patterns"])
         self.question_openers = _compile(data["general_question"]["openers"])
         self.personal = _compile(data["general_question"]["personal"])
+        self.hypothetical = _compile(data["general_question"]["hypothetical"])
+        not_now = data["not_now"]
+        self.clause_split = re.compile(not_now["split"])
+        self.resolved = _compile(not_now["resolved"])
+        self.long_ago = _compile(not_now["long_ago"])
+        self.elsewhere = _compile(not_now["elsewhere"])
+        self.present = _compile(not_now["present"])
+        self.others = _compile(not_now["others"])
+        self.recent_past = _compile(not_now["recent_past"])
         self.rules = [
             Rule(
                 name=r["name"],
@@ -73,6 +84,7 @@ class RedFlags:
                 any=tuple(r.get("any", ())),
                 none=tuple(r.get("none", ())),
                 min_days=r.get("min_days"),
+                max_days=r.get("max_days"),
             )
             for r in data["rule"]
         ]
@@ -80,9 +92,46 @@ class RedFlags:
         if unknown:
             raise ValueError(f"red-flag rules name unknown sign groups: {sorted(unknown)}")
 
+    def current(self, body: str) -> str:
+        """The folded text of the clauses that tell of something happening now.
+
+        Dropped: a clause that says a sign is over ("the droop never happened this time", "ya se me quitó"),
+        and one that is long past or elsewhere ("last year at another place ...") with nothing in it about
+        now. A friend's or a colleague's story ("my coworker fainted at the blood drive last week, she's fine
+        now") is dropped whole unless something in it is about now.
+        """
+        folded = fold(body)
+        if not (
+            self.resolved.search(folded)
+            or self.long_ago.search(folded)
+            or self.elsewhere.search(folded)
+            or self.others.search(folded)
+        ):
+            return folded
+        present = self.present.search(self.recent_past.sub(" ", self.resolved.sub(" ", folded)))
+        if (
+            self.others.search(folded)
+            and not present
+            and (
+                self.resolved.search(folded)
+                or self.long_ago.search(folded)
+                or self.elsewhere.search(folded)
+                or self.recent_past.search(folded)
+            )
+        ):
+            return ""
+        kept = []
+        for clause in self.clause_split.split(folded):
+            if self.resolved.search(clause):
+                continue
+            if (self.long_ago.search(clause) or self.elsewhere.search(clause)) and not self.present.search(clause):
+                continue
+            kept.append(clause)
+        return " , ".join(kept)
+
     def canonical(self, body: str) -> str:
-        """Folded words, typos corrected; laughing emoji become "lol"."""
-        text = " ".join(self.lexicon.lookup(w) for w in words(body))
+        """Folded words of the clauses about now, typos corrected; laughing emoji become "lol"."""
+        text = " ".join(self.lexicon.lookup(w) for w in words(self.current(body)))
         if set(emoji(body)) & _LAUGHTER:
             text += " lol"
         return text
@@ -102,7 +151,12 @@ class RedFlags:
 
     def general_question(self, body: str, text: str) -> bool:
         """A question about risk that names no one: "can filler block a blood vessel?"."""
-        return "?" in body and bool(self.question_openers.search(text)) and not self.personal.search(text)
+        if "?" not in body:
+            return False
+        if self.question_openers.search(text) and not self.personal.search(text):
+            return True
+        # "what should I do if I ever notice blurry vision? just so I know": asked ahead, of nothing happening.
+        return bool(self.hypothetical.search(text)) and not self.present.search(fold(body))
 
     def check(self, body: str, treatment_family: str, days: int | None = None, text: str | None = None) -> Flag | None:
         """The first rule that holds for this text after this treatment family, or None."""
@@ -121,6 +175,8 @@ class RedFlags:
             if not rule.applies_to(treatment_family):
                 continue
             if rule.min_days is not None and (days is None or days < rule.min_days):
+                continue
+            if rule.max_days is not None and days is not None and days > rule.max_days:
                 continue
             holds = all(has(g) for g in rule.all) and (not rule.any or any(has(g) for g in rule.any))
             if holds and not any(has(g) for g in rule.none):
