@@ -244,3 +244,98 @@ def test_a_red_flag_escalates_in_the_webhook_with_the_llm_down_and_no_worker(cli
     with session_scope(settings.database_url) as session:
         [escalation] = session.exec(select(Escalation)).all()
     assert (escalation.urgency, escalation.status) == ("emergency", "open")
+
+
+# ------------------------------------------------------------------ round 3 families: signs not happening now
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("the bruising from my first visit is totally gone now, love the lips", "lip_filler"),
+        ("los moretones ya se me quitaron, quedé feliz", "lip_filler"),
+        ("the year before last a different clinic gave me a droopy lid, so go easy on my forehead please", "botox"),
+        ("hace años en otra clínica se me puso morado el labio, por eso quiero ir con ustedes", "lip_filler"),
+        ("my roommate passed out getting blood work the other day, do you numb first?", "iv_therapy"),
+        ("a mi amiga le salieron ronchas en otro spa, ¿ustedes qué producto usan?", "hydrafacial"),
+        ("if my lip ever turned grey what would I do? just curious", "lip_filler"),
+        ("¿qué hago si algún día se me pone blanca la piel? solo para saber", "cheek_filler"),
+    ],
+)
+def test_a_sign_that_is_over_past_elsewhere_or_someone_elses_story_pages_nobody(body, treatment):
+    decision = decide(body, treatment, 10, RESULTS)
+    assert not pages(decision), decision
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("my friend had hers done with you this morning and now her lip is going grey", "lip_filler"),
+        ("la hinchazón bajó pero el labio sigue morado y frío", "lip_filler"),
+        ("the redness went away but my eye is still blurry", "undereye_filler"),
+    ],
+)
+def test_a_sign_still_happening_now_is_an_emergency_even_next_to_one_that_is_over(body, treatment):
+    assert decide(body, treatment, 0).urgency == "emergency"
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("drinking feels like a lot of effort and breathing is getting hard since the neck tox", "botox"),
+        ("I sound nasal and swallowing is tough today", "dysport"),
+        ("my chin has this lacy net looking pattern on it", "chin_filler"),
+        ("there's like a curtain over part of my eye since this morning", "nose_filler"),
+        ("tengo un dolor muy fuerte en el pecho", "iv_therapy"),
+        ("Estou com falta de ar e a garganta fechando", "lip_filler"),
+        ("J'ai du mal à respirer depuis la séance", "botox"),
+    ],
+)
+def test_more_emergencies_told_through_the_body_and_in_other_languages(body, treatment):
+    decision = decide(body, treatment, 1)
+    assert (decision.urgency, decision.path) == ("emergency", "guard"), decision
+
+
+@pytest.mark.parametrize(
+    "body, treatment, days",
+    [
+        ("can't keep water down since the second dose, vomiting all night", "semaglutide", 3),
+        ("no puedo retener nada, vomito todo desde ayer", "semaglutide", 2),
+        ("day 6 and the pain in my lip is worse than the first day", "lip_filler", 6),
+        ("the bump where you injected is full of pus and it throbs", "lip_filler", 4),
+    ],
+)
+def test_dehydration_and_late_or_infected_pain_are_urgent_not_911(body, treatment, days):
+    decision = decide(body, treatment, days)
+    assert (decision.urgency, decision.path) == ("urgent", "guard"), decision
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "my throat is wrecked from screaming at the concert lol, I'm so hoarse",
+        "perdí la voz en el partido jaja",
+        "they dilated my eyes at the optometrist so everything is blurry, can someone drive me",
+        "worst headache from this traffic, be there soon",
+        "STOP 🤣 you guys are hilarious",
+        "I want to opt out of the office fantasy league",
+        "stop sending me pics of your lunch lol",
+        "Final notice: your toll is unpaid. Pay at ezpass-tollpay.com. Txt STOP to quit",
+    ],
+)
+def test_everyday_words_for_a_voice_blur_or_stop_page_and_unsubscribe_nobody(body):
+    decision = decide(body, None, None, None)
+    assert decision.intent != "opt_out" and not pages(decision), decision
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Por favor, parem de me enviar mensagens",
+        "Ne m'envoyez plus de SMS s'il vous plaît",
+        "xin đừng nhắn tin cho tôi",
+    ],
+)
+def test_revocations_in_portuguese_french_and_vietnamese_opt_out(body):
+    decision = decide(body, "botox", 60, PROMO)
+    assert (decision.intent, decision.path) == ("opt_out", "guard"), decision
