@@ -99,6 +99,8 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = None
     alert_by: str | None = None  # "sms" or "email": how a manager gets complaint alerts (unset: text, else email)
+    location_ids: list | None = Field(default=None, sa_column=Column(JSON))
+    """The locations of the practice this staff member is limited to (store.scope); unset or empty: every one."""
 
 
 class OnCallShift(SQLModel, table=True):

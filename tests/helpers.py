@@ -13,6 +13,7 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -375,6 +376,30 @@ def set_password(db_url: str, staff_id: int, password: str = STAFF_PASSWORD) -> 
     """Let an existing staff user sign in with `password`."""
     with session_scope(db_url) as session:
         session.get(StaffUser, staff_id).password_hash = generate_password_hash(password, method="pbkdf2")
+
+
+def patients_by_location(db_url: str) -> dict[int, tuple[str, set[str]]]:
+    """Each named patient's full name and the locations (by external id) they belong to, worked out from the
+    rows: where they had a visit, and whose number they texted or were texted from."""
+    with session_scope(db_url) as db:
+        places = {loc.external_id: loc for loc in db.exec(select(Location))}
+        db.expunge_all()
+    by_id = {loc.id: ext for ext, loc in places.items()}
+    by_number = {loc.sms_number: ext for ext, loc in places.items() if loc.sms_number}
+    where: dict[int, set[str]] = defaultdict(set)
+    with session_scope(db_url) as db:
+        for visit in db.exec(select(Appointment)):
+            if visit.location_id:
+                where[visit.patient_id].add(by_id[visit.location_id])
+        for text in db.exec(select(Message).where(Message.patient_id != None)):  # noqa: E711
+            for number in (text.to_number, text.from_number):
+                if number in by_number:
+                    where[text.patient_id].add(by_number[number])
+        return {
+            p.id: (f"{p.first_name} {p.last_name}", where[p.id])
+            for p in db.exec(select(Patient))
+            if p.first_name and p.last_name
+        }
 
 
 def sign_in(email: str, password: str = STAFF_PASSWORD):

@@ -118,6 +118,7 @@ ROUTES: dict[str, str] = {
     "dashboard.add_user": "manage_users",
     "dashboard.change_user_role": "manage_users",
     "dashboard.set_user_active": "manage_users",
+    "dashboard.set_user_locations": "manage_users",
     "dashboard.reset_user_password": "manage_users",
     "dashboard.change_user_contact": "manage_users",
     "dashboard.audit_log": "read_audit_log",

@@ -13,6 +13,12 @@ DEMO_PASSWORD = "glow-demo-2026"
 MANAGER_EMAIL = "dana.whitfield@glowaesthetics.example"
 """The manager's sign-in, printed in the demo banner."""
 
+ADMIN_EMAIL = "jordan.ellis@glowaesthetics.example"
+"""The admin's sign-in (Users page, erasure, unrouted texts), printed in the demo banner."""
+
+MIAMI_DESK_EMAIL = "rosa.alvarez@glowaesthetics.example"
+"""The Miami front desk's sign-in, limited to Miami (sees only Miami's patients), printed in the demo banner."""
+
 CHECKER_PHONE = "+15125550143"
 """A patient the outside webhook checker texts from (Ana Ruiz, Austin)."""
 
@@ -130,6 +136,8 @@ STAFF = (
     ("Carla Mendoza", "front_desk", "+15125550183", "carla.mendoza@glowaesthetics.example", False, False),
     ("Dana Whitfield", "manager", "+15125550184", MANAGER_EMAIL, False, False),
     ("Marcus Chen, PA-C", "injector", "+13055550181", "marcus.chen@glowaesthetics.example", False, False),
+    ("Jordan Ellis", "admin", "+15125550185", ADMIN_EMAIL, False, False),
+    ("Rosa Alvarez", "front_desk", "+13055550183", MIAMI_DESK_EMAIL, False, False),
 )
 
 # code: (product, supplies) per visit, in dollars: what the demo's treatments cost the practice (toxin at
@@ -163,6 +171,9 @@ COSTS = {
     "PRP-HAIR": ("95.00", "38.00"),
     "PRP-UNDEREYE": ("85.00", "34.00"),
 }
+
+STAFF_LOCATIONS = {MIAMI_DESK_EMAIL: ("L-MIA",)}
+"""Staff limited to some locations (by location external id); everyone else sees both."""
 
 # code, name, Spanish name, category, minutes, price, area
 SERVICES = (

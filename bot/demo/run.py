@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from bot import runtime
-from bot.demo.seed import DEMO_PASSWORD, MANAGER_EMAIL, seed_demo
+from bot.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI_DESK_EMAIL, seed_demo
 from bot.errors import ConfigError
 from bot.queue import redis_url, reset_connections
 from bot.settings import DEMO_SECRETS, Settings, default_data_dir
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return 1
             time.sleep(0.25)
-        _banner(base_url, fake_url, env, defaulted, MANAGER_EMAIL, DEMO_PASSWORD, settings)
+        _banner(base_url, fake_url, env, defaulted, DEMO_PASSWORD, settings)
         while True:
             problem = demo.dead_child()
             if problem:
@@ -269,13 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _banner(base_url, fake_url, env, defaulted, email, password, settings) -> None:
+def _banner(base_url, fake_url, env, defaulted, password, settings) -> None:
     lines = [
         "",
         "Aftercare demo is running (Ctrl-C stops everything)",
         "",
         f"  Dashboard          {base_url}/",
-        f"    sign in as       {email}  /  {password}   (manager)",
+        f"    sign in as       {MANAGER_EMAIL}  /  {password}   (manager)",
+        f"                     {ADMIN_EMAIL}  /  {password}   (admin: Users, erasure, unrouted texts)",
+        f"                     {MIAMI_DESK_EMAIL}  /  {password}   (front desk, Miami only)",
         f"  Patient simulator  {base_url}/simulator/",
         f"  Fake Twilio API    {fake_url}   (Messages resource under /2010-04-01/Accounts/{settings.twilio_account_sid}/)",
         f"  Health             {base_url}/healthz",

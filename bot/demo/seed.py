@@ -23,6 +23,7 @@ from bot.clock import FrozenClock, to_utc
 from bot.consent.opt_out import opt_out
 from bot.demo.history import add_history
 from bot.demo.practice import (
+    ADMIN_EMAIL,
     AUSTIN,
     CHECKER_PHONE,
     CONVERSATIONS,
@@ -34,6 +35,7 @@ from bot.demo.practice import (
     MANAGER_EMAIL,
     MARKETING_SOURCES,
     MIAMI,
+    MIAMI_DESK_EMAIL,
     OPTED_OUT,
     PATIENTS,
     PRACTICE_SLUG,
@@ -41,6 +43,7 @@ from bot.demo.practice import (
     ROUTINES,
     SERVICES,
     STAFF,
+    STAFF_LOCATIONS,
 )
 from bot.demo.seed_staffing import seed_past_pages, seed_roster
 from bot.intake.schema import validate
@@ -64,7 +67,16 @@ from store.models import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECKER_PHONE", "DEMO_PASSWORD", "MANAGER_EMAIL", "MIAMI", "SERVICES", "seed_demo"]
+__all__ = [
+    "ADMIN_EMAIL",
+    "CHECKER_PHONE",
+    "DEMO_PASSWORD",
+    "MANAGER_EMAIL",
+    "MIAMI",
+    "MIAMI_DESK_EMAIL",
+    "SERVICES",
+    "seed_demo",
+]
 """seed_demo, and the demo's sign-in and numbers, still importable from here (run.py and the tests use them)."""
 
 
@@ -254,6 +266,7 @@ def _practice(session, now: datetime) -> Practice:
                 on_call=on_call,
                 backup=backup,
                 password_hash=password,
+                location_ids=[locations[place] for place in STAFF_LOCATIONS.get(email, ())] or None,
             )
         )
     for code, name, name_es, category, minutes, price, area in SERVICES:
@@ -425,7 +438,9 @@ def _sender(session, patient: Patient) -> str:
 
 def _front_desk(session, practice_id: int) -> int | None:
     return session.exec(
-        select(StaffUser.id).where(StaffUser.practice_id == practice_id, StaffUser.role == "front_desk")
+        select(StaffUser.id)
+        .where(StaffUser.practice_id == practice_id, StaffUser.role == "front_desk")
+        .order_by(col(StaffUser.id))
     ).first()
 
 

@@ -22,7 +22,9 @@ from bot.growth.ab import Result, two_proportion
 from bot.growth.answers import ANSWER_WINDOW
 from bot.growth.matrix import Matrix
 from bot.vocabulary import AppointmentStatus, Direction, OfferStatus, TouchStatus
+from store import scope
 from store.models import Appointment, Message, Offer, Service, Touch
+from store.scope import Places
 
 BOOKED_WINDOW = timedelta(days=60)
 """A booking this long after an offer counts as booked because of it."""
@@ -154,11 +156,13 @@ class Results:
     experiments: dict[str, Result]
 
 
-def results(session: Session, practice_id: int, table: Matrix, since: datetime | None = None) -> Results:
-    """The funnel by pairing (primary service -> item), moment, segment and matrix version, the pairings
+def results(
+    session: Session, practice_id: int, table: Matrix, since: datetime | None = None, places: Places = None
+) -> Results:
+    """Over the offers to these locations' patients when given (store.scope): the funnel by pairing (primary service -> item), moment, segment and matrix version, the pairings
     declined more than the matrix's flags.decline_rate over at least flags.min_sample answers, and each
     moment's A/B test."""
-    query = select(Offer).where(Offer.practice_id == practice_id)
+    query = select(Offer).where(Offer.practice_id == practice_id, scope.rule(Offer, places))
     if since is not None:
         query = query.where(Offer.created_at >= since)
     total = Tally()

@@ -16,7 +16,9 @@ from bot.growth.rules import HISTORY_WINDOW
 from bot.growth.segments import Standing, standings
 from bot.touches.plans import OFFERS, PlanBook
 from bot.vocabulary import AppointmentStatus, OfferMoment, Segment, TouchStatus
+from store import scope
 from store.models import Appointment, AuditEvent, Patient, Service, Touch
+from store.scope import Places
 
 LIMIT = 25
 """Patients the list shows."""
@@ -48,10 +50,17 @@ def _suggest(entry, table: Matrix, past: History, now: datetime) -> Choice | Non
 
 
 def ready_this_week(
-    session: Session, practice_id: int, table: Matrix, now: datetime, patient_id: int | None = None, limit: int = LIMIT
+    session: Session,
+    practice_id: int,
+    table: Matrix,
+    now: datetime,
+    patient_id: int | None = None,
+    limit: int = LIMIT,
+    places: Places = None,
 ) -> list[Candidate]:
     """The ranked list: timing after the last visit against its follow-up window, the results window,
-    the segment and the patient's past acceptance; only patients an offer may go to now."""
+    the segment and the patient's past acceptance; only patients an offer may go to now (of these
+    locations when given: store.scope)."""
     found = standings(session, practice_id, table, now, [patient_id] if patient_id is not None else None)
     busy = set(
         session.exec(
@@ -73,6 +82,7 @@ def ready_this_week(
             Patient.marketing_sms == True,  # noqa: E712
             col(Patient.opted_out_at).is_(None),
             col(Patient.flagged_at).is_(None),
+            scope.rule(Patient, places),
         )
         .order_by(col(Appointment.start_at))
     )

@@ -10,19 +10,24 @@ from sqlmodel import Session, col, select
 
 from bot.messaging import outbox, segments
 from bot.vocabulary import MessageKind
+from store import scope
 from store.models import Message
+from store.scope import Places
 
 MAX_DRAFT = 640
 """An edited draft stays within four segments, as a staff reply does."""
 
 
-def waiting(session: Session, practice_id: int, limit: int = 50) -> list[Message]:
-    """The practice's drafts, oldest first."""
+def waiting(session: Session, practice_id: int, limit: int = 50, places: Places = None) -> list[Message]:
+    """The practice's drafts (of these locations when given: store.scope), oldest first."""
     return list(
         session.exec(
             select(Message)
             .where(
-                Message.practice_id == practice_id, Message.kind == MessageKind.REPLY, Message.status == outbox.DRAFT
+                Message.practice_id == practice_id,
+                Message.kind == MessageKind.REPLY,
+                Message.status == outbox.DRAFT,
+                scope.rule(Message, places),
             )
             .order_by(col(Message.created_at), col(Message.id))
             .limit(limit)

@@ -15,7 +15,9 @@ from bot.errors import ValidationError
 from bot.settings import Settings
 from bot.understanding.redaction import redact
 from bot.vocabulary import Direction, Intent, Urgency
+from store import scope
 from store.models import Appointment, AuditEvent, Correction, Message, Patient, Practice, Service
+from store.scope import Places
 
 NOTE_MAX = 500
 """The longest note a correction keeps."""
@@ -79,13 +81,13 @@ def correct(
     return row
 
 
-def labeled(session: Session, practice_id: int) -> list[dict]:
-    """The practice's corrections as rows of the labeled format (shared/data/inbound_dev.jsonl): the text with
+def labeled(session: Session, practice_id: int, places: Places = None) -> list[dict]:
+    """The practice's corrections (of these locations when given: store.scope) as rows of the labeled format (shared/data/inbound_dev.jsonl): the text with
     names, phone numbers and emails scrubbed, its context, and the right intent and urgency."""
     rows = session.exec(
         select(Correction, Message)
         .join(Message, col(Message.id) == Correction.message_id)
-        .where(Correction.practice_id == practice_id)
+        .where(Correction.practice_id == practice_id, scope.rule(Correction, places))
         .order_by(col(Correction.created_at), col(Correction.id))
     ).all()
     out = []
@@ -107,9 +109,9 @@ def labeled(session: Session, practice_id: int) -> list[dict]:
     return out
 
 
-def export_jsonl(session: Session, practice_id: int) -> str:
+def export_jsonl(session: Session, practice_id: int, places: Places = None) -> str:
     """The corrections as JSONL text, one labeled row a line."""
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in labeled(session, practice_id))
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in labeled(session, practice_id, places))
 
 
 def _context(session: Session, message: Message, names: list[str]) -> dict:
@@ -136,12 +138,12 @@ def _context(session: Session, message: Message, names: list[str]) -> dict:
     }
 
 
-def by_month(session: Session, practice_id: int) -> list[dict]:
+def by_month(session: Session, practice_id: int, places: Places = None) -> list[dict]:
     """Per month of correction: how many, how often the original decision had the right intent, and how often
     today's local classifier does on the same texts; urgent recall for both."""
     practice = session.get(Practice, practice_id)
     assert practice is not None
-    rows = labeled(session, practice_id)
+    rows = labeled(session, practice_id, places)
     stamps = {c.id: c for c in session.exec(select(Correction).where(Correction.practice_id == practice_id))}
     months: dict[str, list[tuple[Correction, dict]]] = {}
     for row in rows:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from bot.metrics.periods import Period
-from bot.metrics.sql import DAY, at_location, epoch, percentile, ranked, visited
+from bot.metrics.sql import DAY, Where, at_location, epoch, percentile, ranked, visited
 from bot.vocabulary import ESCALATION_URGENCIES, AppointmentStatus, Direction, MessageKind, TouchStatus
 from store.models import Appointment, AuditEvent, Escalation, Message, Referral, Touch
 from store.money import cents_sum, from_cents
@@ -59,7 +59,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def reply_rate(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def reply_rate(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     reply = aliased(Message)
     answered = exists(
         select(col(reply.id)).where(
@@ -80,7 +80,7 @@ def reply_rate(db: Session, practice_id: int, period: Period, location_id: int |
     return {"touches_sent": sent, "replied": replied, "rate": _ratio(replied, sent)}
 
 
-def rebooking(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def rebooking(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     later = aliased(Appointment)
     rebooked = exists(
         select(col(later.id)).where(
@@ -102,7 +102,7 @@ def rebooking(db: Session, practice_id: int, period: Period, location_id: int | 
     return {"visits": visits, "rebooked": kept, "rate": _ratio(kept, visits)}
 
 
-def first_time_return(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def first_time_return(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     firsts = (
         select(col(Appointment.patient_id).label("patient_id"), func.min(col(Appointment.start_at)).label("first_at"))
         .where(col(Appointment.practice_id) == practice_id, col(Appointment.status) == AppointmentStatus.COMPLETED)
@@ -125,7 +125,7 @@ def first_time_return(db: Session, practice_id: int, period: Period, location_id
     return {"patients": patients, "returned": returned, "rate": _ratio(returned, patients)}
 
 
-def booked_by_text(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def booked_by_text(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     confirmed = col(Appointment.status).in_(CONFIRMED)
     count, cents, waiting = db.execute(
         select(
@@ -144,7 +144,7 @@ def booked_by_text(db: Session, practice_id: int, period: Period, location_id: i
     return {"bookings": count, "revenue": from_cents(cents), "requests_waiting": waiting}
 
 
-def opt_outs(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def opt_outs(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     def events(action: str) -> int:
         return db.execute(
             select(func.count()).where(
@@ -175,7 +175,7 @@ def opt_outs(db: Session, practice_id: int, period: Period, location_id: int | N
     }
 
 
-def escalations(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def escalations(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     scope = and_(
         col(Escalation.practice_id) == practice_id,
         _within(col(Escalation.created_at), period),
@@ -220,7 +220,7 @@ def escalations(db: Session, practice_id: int, period: Period, location_id: int 
     return rows
 
 
-def referrals(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def referrals(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     converted = col(Referral.status).in_(("booked", "rewarded"))
     issued, booked = db.execute(
         select(func.count(), func.coalesce(func.sum(case((converted, 1), else_=0)), 0)).where(
@@ -232,7 +232,7 @@ def referrals(db: Session, practice_id: int, period: Period, location_id: int | 
     return {"issued": issued, "booked": booked, "rate": _ratio(booked, issued)}
 
 
-def texts(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def texts(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     left = and_(
         col(Message.direction) == Direction.OUT, col(Message.status).not_in(NOT_SENT) | col(Message.status).is_(None)
     )
@@ -268,7 +268,7 @@ def texts(db: Session, practice_id: int, period: Period, location_id: int | None
     }
 
 
-def touch_outcomes(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def touch_outcomes(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     """Touches that reached an outcome in the period, by status and reason, sent first."""
     rows = db.execute(
         select(col(Touch.status), col(Touch.reason), func.count())
@@ -286,7 +286,7 @@ def touch_outcomes(db: Session, practice_id: int, period: Period, location_id: i
     )
 
 
-def all_figures(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def all_figures(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     """Every figure of the Numbers page."""
     return {
         name: figure(db, practice_id, period, location_id)
@@ -304,7 +304,7 @@ def all_figures(db: Session, practice_id: int, period: Period, location_id: int 
     }
 
 
-def revenue(db: Session, practice_id: int, start: datetime, end: datetime, location_id: int | None = None) -> Decimal:
+def revenue(db: Session, practice_id: int, start: datetime, end: datetime, location_id: Where = None) -> Decimal:
     """Confirmed visits' prices between two moments (by visit start), exact."""
     cents = db.execute(
         select(cents_sum(col(Appointment.price))).where(

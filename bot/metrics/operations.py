@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.metrics.figures import CONFIRMED
 from bot.metrics.periods import Period
-from bot.metrics.sql import at_location, epoch
+from bot.metrics.sql import Where, at_location, covers, epoch
 from store.models import Appointment, Location, Practice, Provider, Service
 from store.money import CENT, cents_sum, from_cents
 
@@ -53,7 +53,7 @@ def working_minutes(hours: dict, period: Period, tz: str) -> int:
     return total
 
 
-def occupancy(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def occupancy(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     practice = db.get(Practice, practice_id)
     assert practice is not None
     booked = {
@@ -75,7 +75,7 @@ def occupancy(db: Session, practice_id: int, period: Period, location_id: int | 
         select(Provider).where(Provider.practice_id == practice_id, Provider.active).order_by(Provider.name)
     )
     for provider in providers:
-        if location_id is not None and provider.location_id != location_id:
+        if not covers(location_id, provider.location_id):
             continue
         tz = zones.get(provider.location_id or -1, practice.timezone)
         working = working_minutes(provider.working_hours or {}, period, tz)
@@ -91,7 +91,7 @@ def occupancy(db: Session, practice_id: int, period: Period, location_id: int | 
     return rows
 
 
-def treatments(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def treatments(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     """Confirmed visits starting in the period by treatment, most profitable first: revenue (the visits'
     prices) minus cost (visits times the treatment's product and supply cost), exact to the cent. Treatments
     without a recorded cost come after, by revenue, their profit unknown."""

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from bot.metrics.figures import CONFIRMED
 from bot.metrics.periods import Period, month
-from bot.metrics.sql import at_location
+from bot.metrics.sql import Where, at_location
 from bot.vocabulary import AppointmentStatus
 from store.models import Appointment, Practice, Service
 from store.money import cents_sum, from_cents
@@ -44,7 +44,7 @@ DEFINITIONS = {
 """What each figure of the report means."""
 
 
-def revenue_by_channel(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def revenue_by_channel(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     rows = db.execute(
         select(col(Appointment.source), func.count(), cents_sum(col(Appointment.price)))
         .where(
@@ -63,7 +63,7 @@ def revenue_by_channel(db: Session, practice_id: int, period: Period, location_i
     return sorted(out, key=lambda row: -row["revenue"])
 
 
-def treatments(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> list[dict]:
+def treatments(db: Session, practice_id: int, period: Period, location_id: Where = None) -> list[dict]:
     rows = db.execute(
         select(col(Service.name), func.count())
         .select_from(Appointment)
@@ -81,7 +81,7 @@ def treatments(db: Session, practice_id: int, period: Period, location_id: int |
     return [{"treatment": name, "requests": n} for name, n in rows]
 
 
-def new_returning(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def new_returning(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     seen = (
         select(col(Appointment.patient_id).label("patient_id"))
         .distinct()
@@ -110,7 +110,7 @@ def new_returning(db: Session, practice_id: int, period: Period, location_id: in
     return {"patients": patients, "new": new, "returning": patients - new}
 
 
-def retention(db: Session, practice_id: int, period: Period, location_id: int | None = None) -> dict:
+def retention(db: Session, practice_id: int, period: Period, location_id: Where = None) -> dict:
     since = period.start - timedelta(days=LOOKBACK_DAYS)
     later = aliased(Appointment)
     back = exists(
@@ -134,7 +134,7 @@ def retention(db: Session, practice_id: int, period: Period, location_id: int | 
     return {"patients": seen, "retained": kept, "rate": round(100 * kept / seen, 1) if seen else None}
 
 
-def monthly_report(db: Session, practice_id: int, which: str, location_id: int | None = None) -> dict:
+def monthly_report(db: Session, practice_id: int, which: str, location_id: Where = None) -> dict:
     """Everything the monthly report shows for one month ("2026-11"), in the practice's zone."""
     practice = db.get(Practice, practice_id)
     assert practice is not None

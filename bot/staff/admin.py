@@ -7,6 +7,7 @@
     aftercare staff add --name "Nina Park, RN" --role nurse --phone "(512) 555-0111" --email nina@glow.example \
         --on-call --password-stdin < password.txt
     aftercare staff set 3 --no-on-call --backup
+    aftercare staff set 5 --locations Miami        (sees only Miami's patients; --all-locations lifts it)
 
 A deployment serves one practice unless `--practice SLUG` names another. Every
 value is checked before anything is written: a bad phone number, time zone,
@@ -239,7 +240,25 @@ def staff_view(person: StaffUser) -> dict:
         "backup": person.backup,
         "active": person.active,
         "can_sign_in": bool(person.password_hash),
+        "locations": person.location_ids or "all",
     }
+
+
+def checked_locations(session: Session, practice_id: int, wanted: list[str | int] | None) -> list[int] | None:
+    """The location ids a staff member is limited to, from ids or names of the practice's locations;
+    None or empty: every location (no limit). A value that names no location of the practice is refused."""
+    if not wanted:
+        return None
+    places = list(session.exec(select(Location).where(Location.practice_id == practice_id)))
+    chosen: set[int] = set()
+    for value in wanted:
+        text = str(value).strip()
+        found = [p for p in places if str(p.id) == text or p.name.lower() == text.lower()]
+        if not found:
+            names = ", ".join(f"{p.id} ({p.name})" for p in places) or "none"
+            raise AdminError(f"locations: {text!r} is not a location of this practice (they are: {names})")
+        chosen.add(found[0].id)
+    return sorted(chosen)
 
 
 def _password(text: str | None) -> str | None:
@@ -261,6 +280,7 @@ def staff_add(
     on_call: bool = False,
     backup: bool = False,
     password: str | None = None,
+    locations: list[str | int] | None = None,
 ) -> StaffUser:
     practice = _practice(session, slug, create=True)
     if not name or not name.strip():
@@ -282,6 +302,7 @@ def staff_add(
         on_call=on_call,
         backup=backup,
         password_hash=_password(password),
+        location_ids=checked_locations(session, practice.id, locations),
     )
     session.add(person)
     session.flush()
@@ -333,6 +354,8 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
         raise AdminError("--phone: staff on call or backup need a mobile number to be paged")
     if values.get("password") is not None:
         person.password_hash = _password(values["password"])
+    if values.get("locations") is not None:  # [] lifts the limit
+        person.location_ids = checked_locations(session, person.practice_id, values["locations"])
     session.add(person)
     session.flush()
     return person
@@ -355,6 +378,13 @@ def _other_admins(session: Session, person: StaffUser) -> list[StaffUser]:
 
 
 # ------------------------------------------------------------------- CLI
+
+
+LOCATIONS_HELP = "limit to these locations, by id or name, comma-separated (e.g. Miami); unset: every location"
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def add_commands(commands) -> None:
@@ -385,6 +415,7 @@ def add_commands(commands) -> None:
     add.add_argument("--on-call", action="store_true")
     add.add_argument("--backup", action="store_true")
     add.add_argument("--password-stdin", action="store_true", help="read a dashboard password from standard input")
+    add.add_argument("--locations", type=_names, help=LOCATIONS_HELP)
     add.set_defaults(func=_staff_add)
     change = staff_commands.add_parser("set", help="change a staff member")
     change.add_argument("id", type=int)
@@ -395,6 +426,11 @@ def add_commands(commands) -> None:
         change.add_argument(f"--{flag}", dest=flag.replace("-", "_"), action="store_true", default=None)
         change.add_argument(f"--no-{flag}", dest=flag.replace("-", "_"), action="store_false")
     change.add_argument("--password-stdin", action="store_true")
+    limit = change.add_mutually_exclusive_group()
+    limit.add_argument("--locations", type=_names, help=LOCATIONS_HELP)
+    limit.add_argument(
+        "--all-locations", dest="locations", action="store_const", const=[], help="lift a location limit"
+    )
     change.set_defaults(func=_staff_set)
 
 
@@ -465,6 +501,7 @@ def _staff_add(args) -> int:
                         args.on_call,
                         args.backup,
                         password,
+                        args.locations,
                     )
                 ),
                 indent=2,
@@ -489,6 +526,7 @@ def _staff_set(args) -> int:
                         backup=args.backup,
                         active=args.active,
                         password=password,
+                        locations=args.locations,
                     )
                 ),
                 indent=2,

@@ -14,7 +14,7 @@ from store.db import session_scope
 from store.models import Correction, Message
 from web.dashboard import bp
 from web.dashboard.audit import record
-from web.dashboard.context import staff_practice
+from web.dashboard.context import my_places, practice_rows, row_or_404, staff_practice
 
 
 @bp.get("/corrections")
@@ -25,11 +25,13 @@ def corrections():
         rows = db.exec(
             select(Correction, Message)
             .join(Message, col(Message.id) == Correction.message_id)
-            .where(Correction.practice_id == practice.id)
+            .where(practice_rows(Correction.practice_id))
             .order_by(col(Correction.created_at).desc())
             .limit(50)
         ).all()
-        return render_template("corrections.html", practice=practice, rows=rows, months=teach.by_month(db, practice.id))
+        return render_template(
+            "corrections.html", practice=practice, rows=rows, months=teach.by_month(db, practice.id, my_places())
+        )
 
 
 @bp.get("/corrections.jsonl")
@@ -37,7 +39,7 @@ def export_corrections():
     """The corrections as labeled JSONL (the format `aftercare eval` reads): texts scrubbed of names and numbers."""
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
-        body = teach.export_jsonl(db, practice.id)
+        body = teach.export_jsonl(db, practice.id, places=my_places())
         record(db, "corrections_exported", format="jsonl", rows=body.count("\n"))
     return Response(
         body,
@@ -50,9 +52,9 @@ def export_corrections():
 def correct_form(message_id: int):
     """The form to mark one decision wrong."""
     with session_scope(runtime.db_url()) as db:
-        practice = staff_practice(db)
-        message = db.get(Message, message_id)
-        if message is None or message.practice_id != practice.id or message.direction != Direction.IN:
+        staff_practice(db)
+        message = row_or_404(db, Message, message_id, "No such text at this practice.")
+        if message.direction != Direction.IN:
             abort(404, description="No such text at this practice.")
         existing = db.exec(select(Correction).where(Correction.message_id == message_id)).first()
         return render_template(
@@ -66,9 +68,7 @@ def correct_decision(message_id: int):
     form = request.form
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
-        message = db.get(Message, message_id)
-        if message is None or message.practice_id != practice.id:
-            abort(404, description="No such text at this practice.")
+        message = row_or_404(db, Message, message_id, "No such text at this practice.")
         try:
             teach.correct(
                 db,

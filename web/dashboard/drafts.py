@@ -12,15 +12,18 @@ from bot.messaging import drafts, outbox
 from store.db import session_scope
 from store.models import AuditEvent, Message
 from web.dashboard import bp
-from web.dashboard.context import current_time
+from web.dashboard.context import current_time, row_or_404
 
 log = logging.getLogger(__name__)
 
 
+GONE = "No such draft (it may have been approved or discarded already)."
+
+
 def _draft_or_404(db, message_id: int) -> Message:
-    message = db.get(Message, message_id)
-    if message is None or message.practice_id != g.staff.practice_id or message.status != outbox.DRAFT:
-        abort(404, description="No such draft (it may have been approved or discarded already).")
+    message = row_or_404(db, Message, message_id, GONE)
+    if message.status != outbox.DRAFT:
+        abort(404, description=GONE)
     return message
 
 
@@ -50,7 +53,7 @@ def approve_draft(message_id: int):
         message = _draft_or_404(db, message_id)
         before = message.body
         if not drafts.approve(db, message, g.staff.id, now, body or None):
-            abort(404, description="No such draft (it may have been approved or discarded already).")
+            abort(404, description=GONE)
         db.refresh(message)
         _audit(db, message, "draft_approved", now, {"before": before, "after": message.body})
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request
+from flask import flash, g, redirect, render_template, request
 from sqlmodel import Session, col, select
 
 from bot import runtime
@@ -12,7 +12,7 @@ from store.db import session_scope
 from store.models import AuditEvent, Escalation, Message, Patient
 from web.auth import safe_next
 from web.dashboard import bp
-from web.dashboard.context import current_time, practice_rows, staff_practice, visible
+from web.dashboard.context import current_time, my_places, practice_rows, row_or_404, staff_practice
 from web.dashboard.inbox_items import Filters, items, options
 from web.transcript import ago, decision_view
 
@@ -46,7 +46,7 @@ def inbox():
                 "patient": db.get(Patient, m.patient_id) if m.patient_id else None,
                 "age": ago(m.created_at, now),
             }
-            for m in draft_replies.waiting(db, practice.id)
+            for m in draft_replies.waiting(db, practice.id, places=my_places())
         ]
         return render_template(
             "inbox.html",
@@ -71,10 +71,7 @@ def inbox_items():
 
 
 def _escalation_for_staff(db: Session, escalation_id: int) -> Escalation:
-    escalation = db.get(Escalation, escalation_id)
-    if escalation is None or not visible(escalation.practice_id):
-        abort(404, description="No such escalation.")
-    return escalation
+    return row_or_404(db, Escalation, escalation_id, "No such escalation.")
 
 
 @bp.post("/escalations/<int:escalation_id>/acknowledge")

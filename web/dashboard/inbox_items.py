@@ -121,8 +121,8 @@ def options(db: Session, practice: Practice) -> dict:
         "statuses": STATUS_CHOICES,
         "urgencies": tuple(ESCALATION_URGENCIES)[::-1],
         "intents": tuple(Intent),
-        "locations": list(db.exec(select(Location).where(Location.practice_id == practice.id))),
-        "providers": list(db.exec(select(Provider).where(Provider.practice_id == practice.id, col(Provider.active)))),
+        "locations": list(db.exec(select(Location).where(practice_rows(Location.practice_id)))),
+        "providers": list(db.exec(select(Provider).where(practice_rows(Provider.practice_id), col(Provider.active)))),
     }
 
 

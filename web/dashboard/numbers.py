@@ -9,10 +9,11 @@ from sqlmodel import Session, select
 from bot import runtime
 from bot.metrics import figures
 from bot.metrics.periods import LAST_DAYS, Period, buckets, from_args
+from bot.metrics.sql import Where
 from store.db import session_scope
 from store.models import Location
 from web.dashboard import bp, charts
-from web.dashboard.context import current_time, staff_practice
+from web.dashboard.context import current_time, my_places, practice_rows, staff_practice
 
 
 @bp.get("/numbers")
@@ -21,9 +22,9 @@ def numbers():
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         period, error = from_args(request.args, current_time(), practice.timezone)
-        locations, location_id = pick_location(db, practice.id)
-        found = figures.all_figures(db, practice.id, period, location_id)
-        series = _series(db, practice.id, period, practice.timezone, location_id)
+        locations, location_id, where = pick_location(db)
+        found = figures.all_figures(db, practice.id, period, where)
+        series = _series(db, practice.id, period, practice.timezone, where)
         return render_template(
             "numbers.html",
             practice=practice,
@@ -38,14 +39,17 @@ def numbers():
         )
 
 
-def pick_location(db: Session, practice_id: int) -> tuple[list[Location], int | None]:
-    """The practice's locations and the one ?location= names (None for all, or for an id not of this practice)."""
-    locations = list(db.exec(select(Location).where(Location.practice_id == practice_id).order_by(Location.name)))
+def pick_location(db: Session) -> tuple[list[Location], int | None, Where]:
+    """The locations the signed-in staff member sees (every one of the practice unless they are limited to
+    some), the one ?location= names (None for all, or for an id not among them), and what the figures
+    cover: that location, else all of theirs (None: the whole practice)."""
+    locations = list(db.exec(select(Location).where(practice_rows(Location.practice_id)).order_by(Location.name)))
     wanted = request.args.get("location", type=int)
-    return locations, wanted if any(loc.id == wanted for loc in locations) else None
+    picked = wanted if any(loc.id == wanted for loc in locations) else None
+    return locations, picked, picked if picked is not None else my_places()
 
 
-def _series(db: Session, practice_id: int, period: Period, tz: str, location_id: int | None) -> dict:
+def _series(db: Session, practice_id: int, period: Period, tz: str, location_id: Where) -> dict:
     """The period cut into days, weeks or months, with one chart per figure that moves over time."""
     replies, bookings, opt_outs = [], [], []
     for label, start, end in buckets(period, tz):

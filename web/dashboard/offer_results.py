@@ -12,7 +12,7 @@ from bot.growth import matrix
 from bot.growth.attribution import refresh, results
 from store.db import session_scope
 from web.dashboard import bp
-from web.dashboard.context import current_time, staff_practice
+from web.dashboard.context import current_time, my_places, staff_practice
 
 PERIODS = (30, 90, 365)
 """Windows a manager may pick (days of offers made, ending now); none picked: every offer."""
@@ -28,7 +28,7 @@ def offer_results():
         practice = staff_practice(db)
         table = matrix.current(db, practice.id)
         refresh(db, practice.id, now)
-        found = results(db, practice.id, table, since=now - timedelta(days=days) if days else None)
+        found = results(db, practice.id, table, since=now - timedelta(days=days) if days else None, places=my_places())
         return render_template(
             "offers_results.html",
             practice=practice,

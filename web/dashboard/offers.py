@@ -22,7 +22,7 @@ from store.db import session_scope
 from store.models import Appointment, Patient, Service
 from web import permissions
 from web.dashboard import bp
-from web.dashboard.context import current_time, patient_or_404, staff_practice
+from web.dashboard.context import current_time, my_places, patient_or_404, practice_rows, staff_practice
 
 SEGMENT_LIST_LIMIT = 50
 """Patients listed per segment on the segments page (the counts cover everyone)."""
@@ -72,11 +72,11 @@ def segments_page():
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         current = matrix.current(db, practice.id)
-        found = standings(db, practice.id, current, now)
         names = {
             p.id: f"{p.first_name or ''} {p.last_name or ''}".strip() or f"patient {p.id}"
-            for p in db.exec(select(Patient).where(Patient.practice_id == practice.id))
+            for p in db.exec(select(Patient).where(practice_rows(Patient.practice_id)))
         }
+        found = {pid: s for pid, s in standings(db, practice.id, current, now).items() if pid in names}
         members = {
             segment.value: sorted(
                 (s for s in found.values() if segment in s.segments),
@@ -105,7 +105,7 @@ def ready_page():
         return render_template(
             "offers_ready.html",
             practice=practice,
-            rows=ready_this_week(db, practice.id, table, now),
+            rows=ready_this_week(db, practice.id, table, now, places=my_places()),
             phrase=phrase,
             may_send=permissions.may(g.staff.role, "send_offers"),
         )
@@ -144,7 +144,7 @@ def today_page():
         visits = db.exec(
             select(Appointment)
             .where(
-                Appointment.practice_id == practice.id,
+                practice_rows(Appointment.practice_id),
                 col(Appointment.status).in_(("booked", "requested")),
                 Appointment.start_at >= to_utc(start),
                 Appointment.start_at < to_utc(start + timedelta(days=1)),

@@ -21,7 +21,7 @@ def operations():
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         period, error = from_args(request.args, current_time(), practice.timezone)
-        locations, location_id = pick_location(db, practice.id)
+        locations, location_id, where = pick_location(db)
         return render_template(
             "operations.html",
             practice=practice,
@@ -30,9 +30,9 @@ def operations():
             periods=LAST_DAYS,
             locations=locations,
             location_id=location_id,
-            occupancy=ops.occupancy(db, practice.id, period, location_id),
-            treatments=ops.treatments(db, practice.id, period, location_id),
-            retention=retention.retention(db, practice.id, period, location_id),
-            revenue=revenue(db, practice.id, period.start, period.end, location_id),
+            occupancy=ops.occupancy(db, practice.id, period, where),
+            treatments=ops.treatments(db, practice.id, period, where),
+            retention=retention.retention(db, practice.id, period, where),
+            revenue=revenue(db, practice.id, period.start, period.end, where),
             definitions={**retention.DEFINITIONS, **ops.DEFINITIONS},  # "treatments" means the operations one here
         )

@@ -33,7 +33,7 @@ from store.models import (
     Touch,
 )
 from web.dashboard import bp
-from web.dashboard.context import current_time, patient_or_404, staff_practice
+from web.dashboard.context import current_time, patient_or_404, practice_rows, staff_practice
 from web.transcript import decision_view, practice_number, thread_query
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def patients():
     now = current_time()
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
-        query = select(Patient).where(Patient.practice_id == practice.id)
+        query = select(Patient).where(practice_rows(Patient.practice_id))
         if query_text:
             like = f"%{query_text.lower()}%"
             digits = "".join(c for c in query_text if c.isdigit())
@@ -251,13 +251,13 @@ def fix_phone(patient_id: int):
     """Correct a flagged patient's number: the flag is cleared and the care texts it stopped are planned again."""
     now = current_time()
     back = redirect(url_for("dashboard.patient", patient_id=patient_id))
-    try:
-        phone = phones.normalize(request.form.get("phone"), runtime.settings().default_country)
-    except ValidationError:
-        flash("That is not a phone number: write it with its area code, e.g. +1 512 555 0143.", "error")
-        return back
     with session_scope(runtime.db_url()) as db:
-        person = patient_or_404(db, patient_id)
+        person = patient_or_404(db, patient_id)  # first: another location's patient is a 404 whatever was typed
+        try:
+            phone = phones.normalize(request.form.get("phone"), runtime.settings().default_country)
+        except ValidationError:
+            flash("That is not a phone number: write it with its area code, e.g. +1 512 555 0143.", "error")
+            return back
         state = db.get(ConversationState, person.id)
         if person.flagged_at is None and not (state is not None and state.wrong_number):
             flash("Only a flagged number is fixed here; the practice system keeps the others.", "error")

@@ -25,8 +25,8 @@ def _report(db, fmt: str | None = None):
         month(wanted, practice.timezone)
     except PeriodError as exc:
         error, wanted = str(exc), previous_month(current_time(), practice.timezone)
-    locations, location_id = pick_location(db, practice.id)
-    return practice, monthly_report(db, practice.id, wanted, location_id), error, locations, location_id
+    locations, location_id, where = pick_location(db)
+    return practice, monthly_report(db, practice.id, wanted, where), error, locations, location_id
 
 
 @bp.get("/report")

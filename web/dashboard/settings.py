@@ -18,7 +18,7 @@ from handlers.question import LEAD, answer_text
 from store.db import session_scope
 from store.models import Location, Patient, Practice
 from web.dashboard import bp
-from web.dashboard.context import current_time, staff_practice
+from web.dashboard.context import current_time, practice_rows, staff_practice
 from web.dashboard.settings_common import SECTIONS, audit_change
 
 LANGUAGES = ("en", "es")
@@ -64,7 +64,9 @@ def _sample_patients(db: Session, practice_id: int) -> dict[str, Patient]:
         patient = db.exec(
             select(Patient)
             .where(
-                Patient.practice_id == practice_id, Patient.language == language, col(Patient.first_name).is_not(None)
+                practice_rows(Patient.practice_id),
+                Patient.language == language,
+                col(Patient.first_name).is_not(None),
             )
             .order_by(col(Patient.id))
         ).first()

@@ -26,7 +26,7 @@ from store.db import session_scope
 from store.models import Appointment, Location, Patient, Practice, Provider, Service, Touch
 from store.queries import last_visit
 from web.dashboard import bp
-from web.dashboard.context import current_time, staff_practice
+from web.dashboard.context import current_time, practice_rows, staff_practice
 from web.dashboard.settings_common import SECTIONS, audit_change
 
 SAMPLE_PATIENTS = 40
@@ -68,7 +68,7 @@ def _rendered(db, practice: Practice, patient: Patient | None, template: str, la
 
 def _patients(db, practice_id: int, step: Step) -> list[Patient]:
     """Patients to read a step as: those seen for the step's category first, then the rest."""
-    query = select(Patient).where(Patient.practice_id == practice_id).order_by(col(Patient.first_name))
+    query = select(Patient).where(practice_rows(Patient.practice_id)).order_by(col(Patient.first_name))
     everyone = list(db.exec(query.limit(SAMPLE_PATIENTS)))
     seen = set(
         db.exec(

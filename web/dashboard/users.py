@@ -1,5 +1,6 @@
 """User accounts, managed by an admin in the app as with `aftercare staff`: list, add, change role, set a
-member's own mobile number and email, deactivate or reactivate, reset a password (which ends every session of that user on the server).
+member's own mobile number and email, limit to some locations (store.scope) or lift the limit, deactivate or
+reactivate, reset a password (which ends every session of that user on the server).
 
 Values go through the CLI's own checks (bot.staff.admin), so both refuse the same things; the practice
 always keeps an active admin; every change is written to the audit log with who, when, before and after.
@@ -14,7 +15,7 @@ from bot import runtime
 from bot.messaging.phones import mask
 from bot.staff.admin import MIN_PASSWORD, ROLES, AdminError, staff_add, staff_set
 from store.db import session_scope
-from store.models import AuditEvent, StaffUser
+from store.models import AuditEvent, Location, StaffUser
 from web import sessions
 from web.dashboard import bp
 from web.dashboard.context import current_time, staff_practice
@@ -31,15 +32,25 @@ def _member_or_404(db: Session, staff_id: int) -> StaffUser:
     return person
 
 
-def account(person: StaffUser) -> dict:
-    """What the audit log keeps of an account before and after a change (never the password hash)."""
+def account(person: StaffUser, places: dict[int, str] | None = None) -> dict:
+    """What the audit log keeps of an account before and after a change (never the password hash);
+    `places` names the practice's locations for the location limit."""
     return {
         "name": person.name,
         "email": person.email,
         "role": person.role,
         "active": person.active,
         "phone": mask(person.phone) if person.phone else None,
+        "locations": [(places or {}).get(i, f"location {i}") for i in person.location_ids]
+        if person.location_ids
+        else "all",
     }
+
+
+def _places(db: Session, practice_id: int) -> dict[int, str]:
+    """The practice's locations by id, in the order the page lists them."""
+    found = db.exec(select(Location).where(Location.practice_id == practice_id).order_by(col(Location.name)))
+    return {place.id: place.name for place in found}
 
 
 def _audit(db: Session, action: str, person: StaffUser, before: dict | None, after: dict | None, **extra) -> None:
@@ -81,7 +92,13 @@ def users():
             .order_by(col(StaffUser.active).desc(), col(StaffUser.name))
         ).all()
         return render_template(
-            "users.html", practice=practice, people=people, roles=ROLE_NAMES, min_password=MIN_PASSWORD, mask=mask
+            "users.html",
+            practice=practice,
+            people=people,
+            roles=ROLE_NAMES,
+            min_password=MIN_PASSWORD,
+            mask=mask,
+            places=_places(db, practice.id),
         )
 
 
@@ -103,10 +120,11 @@ def add_user():
                 phone=(form.get("phone") or "").strip() or None,
                 email=email,
                 password=_new_password(form),
+                locations=form.getlist("locations", type=int),
             )
         except AdminError as error:
             return _refused(db, error)
-        _audit(db, "user_added", person, None, account(person))
+        _audit(db, "user_added", person, None, account(person, _places(db, practice.id)))
         flash(f"{person.name} can sign in as {ROLE_NAMES[person.role]} with {person.email}.", "info")
     return redirect(url_for("dashboard.users"))
 
@@ -154,6 +172,29 @@ def change_user_contact(staff_id: int):
             flash(save_contact(db, person, request.form), "info")
         except AdminError as error:
             return _refused(db, error)
+    return redirect(url_for("dashboard.users"))
+
+
+@bp.post("/users/<int:staff_id>/locations")
+def set_user_locations(staff_id: int):
+    """Limit a staff member to the ticked locations (they see only those locations' patients, texts and
+    figures), or lift the limit when none is ticked; takes effect on their next page."""
+    with session_scope(runtime.db_url()) as db:
+        person = _member_or_404(db, staff_id)
+        places = _places(db, person.practice_id)
+        before = account(person, places)
+        try:
+            wanted = request.form.getlist("locations", type=int)
+            if person.id == g.staff.id and wanted:
+                raise AdminError("your own account: another admin limits it, so you cannot lock yourself out")
+            staff_set(db, person.id, locations=wanted)
+        except AdminError as error:
+            return _refused(db, error)
+        after = account(person, places)
+        if after != before:
+            _audit(db, "user_locations_changed", person, before, after)
+            shown = ", ".join(after["locations"]) if person.location_ids else "every location"
+            flash(f"{person.name} now sees {shown}.", "info")
     return redirect(url_for("dashboard.users"))
 
 

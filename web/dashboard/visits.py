@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, url_for
+from flask import flash, g, redirect, url_for
 
 from bot import runtime
 from bot.messaging import outbox
@@ -10,7 +10,7 @@ from handlers.rebook import settle_request as settle
 from store.db import session_scope
 from store.models import Appointment, AuditEvent
 from web.dashboard import bp
-from web.dashboard.context import current_time
+from web.dashboard.context import current_time, row_or_404
 
 
 @bp.post("/appointments/<int:appointment_id>/<any(confirm, decline):answer>")
@@ -18,9 +18,7 @@ def settle_request(appointment_id: int, answer: str):
     """The front desk books a time a patient picked by text (after entering it in the practice system), or declines it."""
     now = current_time()
     with session_scope(runtime.db_url()) as db:
-        appointment = db.get(Appointment, appointment_id)
-        if appointment is None or appointment.practice_id != g.staff.practice_id:
-            abort(404, description="No such appointment.")
+        appointment = row_or_404(db, Appointment, appointment_id, "No such appointment.")
         patient_id = appointment.patient_id
         if appointment.status != "requested":
             flash(f"That visit is already {appointment.status.replace('_', ' ')}.", "error")
