@@ -54,6 +54,28 @@ def _compile(patterns) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
+SCANS_KEPT = 1024
+"""Texts whose signs stay remembered per process: the webhook checks one text for several treatment
+families and the worker checks it again before classifying; all of them read one scan."""
+
+
+class _Scan:
+    """What one text shows, whatever the treatment: whether it is a general question, and each sign group
+    found in it (worked out when a rule first asks). Every family's and every day count's check shares it."""
+
+    __slots__ = ("general", "text", "seen", "_found")
+
+    def __init__(self, general: bool, text: str, found):
+        self.general, self.text, self._found = general, text, found
+        self.seen: dict[str, bool] = {}
+
+    def has(self, group: str) -> bool:
+        seen = self.seen.get(group)
+        if seen is None:
+            seen = self.seen[group] = self._found(group, self.text)
+        return seen
+
+
 class RedFlags:
     """The rules of one data file, compiled once."""
 
@@ -91,6 +113,10 @@ class RedFlags:
         unknown = {g for r in self.rules for g in r.all + r.any + r.none} - set(self.signs)
         if unknown:
             raise ValueError(f"red-flag rules name unknown sign groups: {sorted(unknown)}")
+        # Pure functions of the text, remembered: a text is canonicalised and scanned once, not per family.
+        self._canonical = lru_cache(maxsize=SCANS_KEPT)(self._canonical_of)
+        self._scan = lru_cache(maxsize=SCANS_KEPT)(self._scan_of)
+        self._rules_for: dict[str, tuple[Rule, ...]] = {}
 
     def current(self, body: str) -> str:
         """The folded text of the clauses that tell of something happening now.
@@ -131,6 +157,9 @@ class RedFlags:
 
     def canonical(self, body: str) -> str:
         """Folded words of the clauses about now, typos corrected; laughing emoji become "lol"."""
+        return self._canonical(body)
+
+    def _canonical_of(self, body: str) -> str:
         text = " ".join(self.lexicon.lookup(w) for w in words(self.current(body)))
         if set(emoji(body)) & _LAUGHTER:
             text += " lol"
@@ -158,22 +187,19 @@ class RedFlags:
         # "what should I do if I ever notice blurry vision? just so I know": asked ahead, of nothing happening.
         return bool(self.hypothetical.search(text)) and not self.present.search(fold(body))
 
+    def _scan_of(self, body: str, text: str) -> _Scan:
+        return _Scan(self.general_question(body, text), self.figures.sub(" ", text), self.found)
+
     def check(self, body: str, treatment_family: str, days: int | None = None, text: str | None = None) -> Flag | None:
         """The first rule that holds for this text after this treatment family, or None."""
-        text = self.canonical(body) if text is None else text
-        if self.general_question(body, text):
+        scan = self._scan(body, self.canonical(body) if text is None else text)
+        if scan.general:
             return None
-        text = self.figures.sub(" ", text)
-        seen: dict[str, bool] = {}
-
-        def has(group: str) -> bool:
-            if group not in seen:
-                seen[group] = self.found(group, text)
-            return seen[group]
-
-        for rule in self.rules:
-            if not rule.applies_to(treatment_family):
-                continue
+        rules = self._rules_for.get(treatment_family)
+        if rules is None:
+            rules = self._rules_for[treatment_family] = tuple(r for r in self.rules if r.applies_to(treatment_family))
+        has = scan.has
+        for rule in rules:
             if rule.min_days is not None and (days is None or days < rule.min_days):
                 continue
             if rule.max_days is not None and days is not None and days > rule.max_days:
