@@ -8,7 +8,8 @@ quotes the fact as the practice wrote it. Anything else (how long swelling
 lasts, whether a medicine is safe, a price for a treatment the menu does not
 list) goes to the staff inbox, and the patient is told a person will reply.
 A fact may be written per language ({"en": ..., "es": ...}) and per location
-({"L-AUS": ..., "L-MIA": ...}, keyed by the location's external id).
+({"L-AUS": ..., "L-MIA": ...}, keyed by the location's external id), and a location's text per language
+({"L-AUS": {"en": ..., "es": ...}}; a language it lacks there gets its English).
 """
 
 from __future__ import annotations
@@ -164,7 +165,11 @@ def fact_text(facts: dict | None, key: str, language: str, location: Location | 
     """A practice fact as text: per location when keyed by location, per language when keyed by language."""
     value = (facts or {}).get(key)
     if isinstance(value, dict) and location is not None and location.external_id in value:
-        value = value[location.external_id]
+        own = value[location.external_id]  # the location's text, or its texts per language
+        if isinstance(own, dict):
+            own = own.get(language) or own.get("en")
+        if isinstance(own, str) and own.strip():
+            return own
     if isinstance(value, dict):
         value = value.get(language) or value.get("en")
     return value if isinstance(value, str) and value.strip() else None

@@ -138,6 +138,40 @@ def test_facts_per_location_are_edited_and_previewed_as_the_bot_answers(manager,
     assert detail["before"]["facts"]["parking"]["L-MIA"] == detail["after"]["facts"]["parking"]["L-MIA"]
 
 
+def test_a_fact_written_for_a_location_gets_its_own_spanish_text(manager, demo_practice, twilio, db_url):
+    client, _ = manager
+    with session_scope(db_url) as db:
+        facts = db.exec(select(Practice)).one().facts
+    form = {}
+    for name, value in facts.items():
+        texts = value if isinstance(value, dict) else {"en": value}
+        for key, text in texts.items():
+            if isinstance(text, str):
+                form[f"fact:{name}:{key}"] = text
+    english = "Street parking on Congress Ave, two hours free."
+    spanish = "Estacionamiento en la calle Congress Ave, dos horas gratis."
+    form.update({"fact:parking:L-AUS": english, "fact:parking:L-AUS:es": spanish, "quiet_hours": "9-20"})
+    _post(client, "/settings", "/settings", **form)
+    with session_scope(db_url) as db:
+        parking = db.exec(select(Practice)).one().facts["parking"]
+    assert parking["L-AUS"] == {"en": english, "es": spanish}
+    assert parking["L-MIA"] == facts["parking"]["L-MIA"]  # Miami's text kept as it was
+    page = client.get("/settings").get_data(as_text=True)
+    assert f">{spanish}</textarea>" in page and f">{english}</textarea>" in page  # both boxes hold their text
+    assert "Spanish at Austin - South Congress" in page and f"Estacionamiento: {spanish}" in page
+    text_in("hay estacionamiento?", from_=AUSTIN_PATIENT)  # Ana Ruiz texts in Spanish
+    assert f"Estacionamiento: {spanish}" in sent_to(twilio, AUSTIN_PATIENT)[-1]
+    with session_scope(db_url) as db:
+        db.exec(select(Patient).where(Patient.phone == AUSTIN_PATIENT)).one().language = "en"
+    text_in("where do I park?", from_=AUSTIN_PATIENT)
+    assert f"Parking: {english}" in sent_to(twilio, AUSTIN_PATIENT)[-1]
+    # Emptied again, the Spanish box leaves one text for every language there.
+    form["fact:parking:L-AUS:es"] = ""
+    _post(client, "/settings", "/settings", **form)
+    with session_scope(db_url) as db:
+        assert db.exec(select(Practice)).one().facts["parking"]["L-AUS"] == english
+
+
 def test_the_roster_page_adds_a_line_that_decides_the_next_page_and_audits_it(manager, demo_practice, db_url):
     client, _ = manager
     austin = _location(db_url, "L-AUS")

@@ -82,10 +82,23 @@ def _url(value: str, name: str) -> str:
 
 def checked_facts(loaded: dict, name: str) -> dict:
     """Facts as the bot reads them: each a text, or an object of language or location to text."""
-    bad = [key for key, value in loaded.items() if not isinstance(value, (str, dict)) or not str(key).strip()]
+    bad = [
+        key
+        for key, value in loaded.items()
+        if not str(key).strip()
+        or not isinstance(value, (str, dict))
+        or (
+            isinstance(value, dict)
+            and not all(
+                isinstance(text, str) or (isinstance(text, dict) and all(isinstance(t, str) for t in text.values()))
+                for text in value.values()
+            )
+        )
+    ]
     if bad:
         raise AdminError(
-            f"{name}: {', '.join(sorted(map(str, bad)))}: a fact is text, or an object of language or location to text"
+            f"{name}: {', '.join(sorted(map(str, bad)))}: a fact is text, or an object of language or location to "
+            "text (a location's may be an object of language to text)"
         )
     return dict(loaded)
 

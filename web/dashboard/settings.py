@@ -14,7 +14,7 @@ from bot import runtime
 from bot.conversation.replies import compose
 from bot.messaging import segments
 from bot.staff.admin import AdminError, practice_set
-from handlers.question import LEAD, answer_text
+from handlers.question import LEAD, answer_text, fact_text
 from store.db import session_scope
 from store.models import Location, Patient, Practice
 from web.dashboard import bp
@@ -26,12 +26,36 @@ LANGUAGES = ("en", "es")
 
 
 def editable(value, places: set[str]) -> bool:
-    """A fact this page can edit: a text, or texts per language and per location (by external id)."""
+    """A fact this page can edit: a text, or texts per language and per location (by external id), a
+    location's own being a text or texts per language."""
     return isinstance(value, str) or (
         isinstance(value, dict)
         and set(value) <= set(LANGUAGES) | places
-        and all(isinstance(text, str) for text in value.values())
+        and all(
+            isinstance(text, str)
+            or (
+                key in places
+                and isinstance(text, dict)
+                and set(text) <= set(LANGUAGES)
+                and all(isinstance(t, str) for t in text.values())
+            )
+            for key, text in value.items()
+        )
     )
+
+
+def _texts_of(value) -> dict[str, str]:
+    """A fact as the form's boxes: "en", "es", and per location "L-AUS" (its English) and "L-AUS:es"."""
+    if isinstance(value, str):
+        return {"en": value}
+    boxes: dict[str, str] = {}
+    for key, text in value.items():
+        if isinstance(text, dict):
+            for language, own in text.items():
+                boxes[key if language == "en" else f"{key}:{language}"] = own
+        else:
+            boxes[key] = text
+    return boxes
 
 
 def _facts_from(form, current: dict, places: list[str]) -> dict:
@@ -43,13 +67,20 @@ def _facts_from(form, current: dict, places: list[str]) -> dict:
     new_name = (form.get("new_name") or "").strip()
     if new_name:
         fields.append((new_name, "new-fact"))
+    boxes = [*LANGUAGES, *places, *(f"{place}:{language}" for place in places for language in LANGUAGES[1:])]
     for name, field in fields:
-        keys = [f"{field}:{key}" for key in (*LANGUAGES, *places)]
-        if field != "new-fact" and not any(key in form for key in keys):
+        if field != "new-fact" and not any(f"{field}:{key}" in form for key in boxes):
             facts[name] = current[name]  # not on the form that was sent: left as it was
             continue
-        texts = {key: " ".join((form.get(f"{field}:{key}") or "").split()) for key in (*LANGUAGES, *places)}
-        texts = {key: text for key, text in texts.items() if text}
+        typed = {key: " ".join((form.get(f"{field}:{key}") or "").split()) for key in boxes}
+        texts: dict = {key: typed[key] for key in LANGUAGES if typed[key]}
+        for place in places:
+            own = {"en": typed[place], **{language: typed[f"{place}:{language}"] for language in LANGUAGES[1:]}}
+            own = {language: text for language, text in own.items() if text}
+            if set(own) == {"en"}:
+                texts[place] = own["en"]  # one text for every language there
+            elif own:
+                texts[place] = own
         if set(texts) == {"en"}:
             facts[name] = texts["en"]
         elif texts:
@@ -87,8 +118,10 @@ def previews(db: Session, practice: Practice, locations: list[Location]) -> dict
         lines = []
         for language in LANGUAGES:
             for place in [None, *[loc for loc in locations if isinstance(value, dict) and loc.external_id in value]]:
-                if isinstance(value, dict):
-                    text = value.get(place.external_id) if place else (value.get(language) or value.get("en"))
+                if place is not None:
+                    text = fact_text(facts, name, language, place)  # as the bot reads it
+                elif isinstance(value, dict):
+                    text = value.get(language) or value.get("en")
                 else:
                     text = value
                 if place is None and not text:
@@ -127,11 +160,7 @@ def settings_page():
         locations = _locations(db, practice.id)
         places = {loc.external_id for loc in locations if loc.external_id}
         facts = practice.facts or {}
-        rows = [
-            (name, value if isinstance(value, dict) else {"en": value})
-            for name, value in facts.items()
-            if editable(value, places)
-        ]
+        rows = [(name, _texts_of(value)) for name, value in facts.items() if editable(value, places)]
         fixed = sorted(name for name, value in facts.items() if not editable(value, places))
         return render_template(
             "settings.html",
