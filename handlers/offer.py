@@ -1,6 +1,6 @@
-"""A bare yes or no to an offer texted in the last three days (bot.growth.answers): a yes to an add-on adds it
-to the visit, or to the front desk's request, and the patient is told; any other yes goes to the team's
-inbox; a no is thanked and recorded."""
+"""A bare yes (or the ADD an offer asks for) or no to an offer texted in the last three days
+(bot.growth.answers): a yes to an add-on adds it to the visit, or to the front desk's request, and the
+patient is told; any other yes goes to the team's inbox; a no is thanked and recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.booking import picks
 from bot.conversation.escalations import open_escalation
 from bot.growth import answers, events
 from bot.understanding import textnorm
-from bot.vocabulary import Intent, Urgency
+from bot.vocabulary import Intent, OfferMoment, Urgency
 from handlers.turn import Turn
 
 
@@ -20,7 +20,7 @@ def awaiting_answer(turn: Turn) -> bool:
     if turn.patient is None or turn.patient.opted_out_at is not None:
         return False
     body = turn.message.body
-    if not (picks.says_yes(body) or picks.says_no(body)):
+    if not (answers.accepts(body) or picks.says_no(body)):
         return False
     offer = answers.open_offer(turn.session, turn.patient.id, turn.now)
     if offer is None:
@@ -30,7 +30,15 @@ def awaiting_answer(turn: Turn) -> bool:
     pending = state.pending if state is not None and state.pending else {}
     asked = pending.get("asked_at") if pending.get("kind") == "slots" else None
     sent = answers.sent_at(turn.session, offer)
-    return not (asked and sent and datetime.fromisoformat(asked) > sent)
+    if asked and sent and datetime.fromisoformat(asked) > sent:
+        return False
+    # An add-on inside a booking reply is answered by a bare yes only while that reply is our last word: after
+    # "we've moved your request to 11:00", an "ok" is about the move. Its ADD answers it whatever came since.
+    return not (
+        offer.moment == OfferMoment.AT_BOOKING
+        and not answers.says_add(body)
+        and answers.texted_since(turn.session, offer)
+    )
 
 
 def answer(turn: Turn) -> None:
@@ -39,7 +47,7 @@ def answer(turn: Turn) -> None:
     if offer is None:  # routed here only when awaiting_answer found one
         turn.actions.append("no_open_offer")
         return
-    if not picks.says_yes(turn.message.body):
+    if not answers.accepts(turn.message.body):
         answers.decline(turn.session, offer, turn.now)
         turn.actions.append(f"offer_declined:{offer.id}")
         turn.reply("offer_declined")

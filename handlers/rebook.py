@@ -35,7 +35,8 @@ from bot.booking import open_times as slots
 from bot.booking import picks, visits
 from bot.clock import MONTHS, local_zone, to_local, to_utc
 from bot.conversation.escalations import open_escalation
-from bot.conversation.replies import compose
+from bot.conversation.replies import compose, replies
+from bot.growth import booking as growth_booking
 from bot.growth import events as growth_events
 from bot.messaging import outbox
 from bot.touches import composer
@@ -229,12 +230,10 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     session.flush()
     plan_appointment(session, appointment.id, turn.now)  # a future booking holds back rebook and win-back texts
     if direct:
-        if moving is None and (add_on := growth_events.at_booking(session, patient, appointment, turn.now)):
-            turn.actions.append(f"offer_planned:{add_on.id}")
         _inbox_item(turn, appointment, "booked_by_text", f"Booked by text for {when} with {who}: {service.name}.")
         turn.patient_state().pending = None
         turn.actions += [f"booked_appointment:{appointment.id}", "staff_inbox"]
-        turn.reply("confirmed", appointment=appointment)
+        _reply_with_add_on(turn, "confirmed", appointment, new=moving is None)
         return
     if moving is not None:
         was = describe(moving.start_at, pending.get("tz") or "UTC", "en")
@@ -242,12 +241,41 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
     else:
         note = f"Asked by text for {when} with {who}: {service.name}. Confirm or decline on the patient's page."
     _inbox_item(turn, appointment, "booking_request", note)
-    if moving is None and (add_on := growth_events.at_booking(session, patient, appointment, turn.now)) is not None:
-        turn.actions.append(f"offer_planned:{add_on.id}")  # one add-on, offered before the front desk confirms
     # The offer stays: a different pick before the front desk answers moves this request.
     turn.patient_state().pending = dict(pending, moves=appointment.id, picked=option["start"])
     turn.actions += [f"requested_appointment:{appointment.id}", "staff_inbox"]
-    turn.reply("move_requested" if moving is not None else "requested", appointment=appointment)
+    if moving is not None:
+        turn.reply("move_requested", appointment=appointment)
+    else:  # one add-on, offered before the front desk confirms
+        _reply_with_add_on(turn, "requested", appointment, new=True)
+
+
+def _reply_with_add_on(turn: Turn, kind: str, appointment: Appointment, new: bool) -> None:
+    """The booking reply, ending with one add-on from the matrix when the sending rules allow a marketing text
+    now (bot.growth.booking); otherwise, or when the two would pass two segments, the plain reply."""
+    inline = growth_booking.prepare(turn.session, turn.known_patient(), appointment, turn.now) if new else None
+    if inline is None:
+        turn.reply(kind, appointment=appointment)
+        return
+    templates = inline.templates(replies()[kind])
+    body = compose(turn.session, turn.patient, kind, appointment=appointment, templates=templates)
+    held = (
+        "reply_waits_for_staff_approval"
+        if not turn.goes_at_once(kind)
+        else None
+        if growth_booking.fits(body)
+        else f"too_long: over {growth_booking.MAX_SEGMENTS} segments with the booking reply"
+    )
+    if held is not None:
+        growth_booking.hold(turn.session, inline.offer, inline.touch, held, turn.now)
+        turn.reply(kind, appointment=appointment)
+        return
+    row = turn.reply_with(kind, templates, appointment=appointment)
+    if row is None:
+        growth_booking.hold(turn.session, inline.offer, inline.touch, "reply_not_sent", turn.now)
+        return
+    growth_booking.sent(turn.session, inline, row.id, row.body, turn.now)
+    turn.actions.append(f"offer_sent:{inline.offer.id}")
 
 
 def _inbox_item(turn: Turn, appointment: Appointment, reason: str, note: str):

@@ -145,10 +145,16 @@ class Turn:
         """The language the patient is texted in."""
         return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
 
-    def reply_with(self, kind: str, templates: dict[str, str], **values: str) -> Message | None:
+    def reply_with(
+        self, kind: str, templates: dict[str, str], appointment: Appointment | None = None, **values: str
+    ) -> Message | None:
         """The `kind` reply written from `templates` ({language: text}) instead of replies.toml's (the
-        practice's aftercare texts); otherwise as `reply`."""
-        return self._reply(kind, None, templates, values)
+        practice's aftercare texts, a booking reply carrying an offer); otherwise as `reply`."""
+        return self._reply(kind, appointment, templates, values)
+
+    def goes_at_once(self, kind: str) -> bool:
+        """Whether the `kind` reply would go without waiting for staff (the practice's autonomy is AUTO)."""
+        return autonomy_for(self.session, self.practice_id(), self.decision.intent, kind) == Autonomy.AUTO
 
     def reply(self, kind: str, appointment: Appointment | None = None, **values: str) -> Message | None:
         """Queue the `kind` reply to the sender, in the patient's language; None when it must not go.

@@ -61,8 +61,9 @@ def test_a_pick_becomes_a_requested_visit_for_the_front_desk(settings, twilio, c
     confirmation = sent_to(twilio, PATIENT)[-1]
     assert confirmation == (
         "Thanks, Ana! We've asked for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your "
-        "Lip filler. The front desk will text you shortly to confirm."
-    )
+        "Lip filler. The front desk will text you shortly to confirm. Want to add touch-up to this visit? "
+        "Reply ADD. - Glow Test Spa. Reply STOP to opt out."
+    )  # the add-on of the matrix (bot.growth.booking): Ana has marketing consent, it is 10:00 in Austin
     with session_scope(db_url) as session:
         booked = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
         assert (booked.provider_id, booked.service_id, booked.source) == (spa["provider_id"], spa["service_id"], "bot")
@@ -212,9 +213,9 @@ def test_the_front_desk_declines_and_the_patient_is_asked_for_another_day(settin
     assert sent_to(twilio, PATIENT)[-1].startswith("Sorry, Ana, Tuesday, Nov 24 at 9:00 AM is no longer available.")
     with session_scope(db_url) as session:
         assert session.get(Appointment, appointment_id).status == "declined"
-        # Nothing pending for the declined time (its add-on offer, bot.growth, is suppressed with it).
+        # Nothing pending for the declined time: its add-on went inside the booking reply (bot.growth.booking).
         touches = session.exec(select(Touch).where(Touch.appointment_id == appointment_id)).all()
-        assert [(t.plan, t.status, t.reason) for t in touches] == [("offers", "suppressed", "appointment_declined")]
+        assert [(t.plan, t.status, t.reason) for t in touches] == [("offers", "sent", "inside the booking reply")]
 
 
 def test_when_their_provider_is_full_only_colleagues_who_do_the_treatment_are_offered(

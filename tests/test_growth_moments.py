@@ -323,26 +323,3 @@ def test_a_complaint_that_names_a_goal_stays_a_complaint(spa, db_url, clock, twi
     with session_scope(db_url) as session:
         assert session.exec(select(Escalation).where(Escalation.reason == "goal_changed")).first() is None
         assert session.exec(select(Offer)).first() is None
-
-
-def test_a_booking_by_text_offers_one_add_on_before_the_front_desk_confirms(spa, db_url, clock, twilio, settings):
-    """Ana picks a time by text: the request is written, and an hour later one add-on for that visit."""
-    _visit(db_url, spa, "botox", clock.now() - timedelta(days=100))
-    with session_scope(db_url) as session:
-        provider = session.get_one(factories.Provider, spa["provider_id"])
-        provider.location_id = 1
-    text_in("can I come in tuesday morning?")
-    assert "Reply 1, 2 or 3" in sent_to(twilio, PATIENT)[-1]
-    text_in("1")
-    with session_scope(db_url) as session:
-        request = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
-        offer = session.exec(select(Offer)).one()
-        assert (offer.moment, offer.item, offer.appointment_id) == ("at_booking", "Brow lift", request.id)
-        request_id = request.id
-    clock.advance(hours=1, minutes=5)
-    dispatch_all(settings)
-    assert "want to add brow lift to your visit on" in sent_to(twilio, PATIENT)[-1]
-    text_in("yes")
-    assert "asked the front desk to add brow lift" in sent_to(twilio, PATIENT)[-1]
-    with session_scope(db_url) as session:
-        assert session.get_one(Appointment, request_id).add_ons[0]["item"] == "Brow lift"

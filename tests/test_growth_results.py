@@ -3,17 +3,19 @@ through the sending rules; the staff prompt on today's visits and from the API."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from markupsafe import escape
 from sqlmodel import select
 
-from bot.growth import ab, matrix
+from bot.growth import ab, attribution, matrix
 from bot.growth.attribution import refresh, results
 from bot.growth.ready import ready_this_week
 from store.db import session_scope
-from store.models import Appointment, AuditEvent, Message, Offer, Patient, Practice, Touch
+from store.models import Appointment, AuditEvent, Location, Message, Offer, Patient, Practice, Touch
 from tests import factories
 from tests.helpers import API_TOKEN, csrf_token, dispatch_all, sent_to, sign_in
 
@@ -164,6 +166,61 @@ def test_the_results_page_shows_the_funnel_flags_and_the_test(dataset, db_url):
     assert 'data-pairing="botox/Brow lift"' in page
     assert "not significant yet: about 52 more per variant needed" in page
     assert '<div class="stat-value">$1000.00</div>' in page
+
+
+def _funnel_rows(page: str, group: str) -> dict[str, list[str]]:
+    """The cells (sent .. held back) of each row of one funnel table on a page, by the row's data-key."""
+    table = re.search(rf'<table class="table funnel compact" data-group="{group}"[^>]*>(.*?)</table>', page, re.S)
+    assert table is not None, f"no {group} table"
+    return {
+        key: re.findall(r"<td>(.*?)</td>", cells)[1:]
+        for key, cells in re.findall(r'<tr data-key="([^"]*)">(.*?)</tr>', table.group(1), re.S)
+    }
+
+
+def test_numbers_shows_acceptance_by_pairing_moment_and_segment_for_the_period_and_location(dataset, db_url):
+    """The same seeded answers on the Numbers page: the offers were made 70 days ago, so the last 90 days hold
+    them all and the last 30 none; at the Round Rock location only the five patients seen there count."""
+    from tests.helpers import add_staff
+
+    with session_scope(db_url) as session:
+        round_rock = Location(practice_id=dataset["practice_id"], name="Round Rock", timezone="America/Chicago")
+        session.add(round_rock)
+        session.flush()
+        botox = session.exec(select(factories.Service)).first()
+        offers = session.exec(select(Offer).where(Offer.item == "Brow lift").order_by(Offer.id)).all()
+        for offer in offers[:5]:  # patients 0-4: the first of them said yes
+            patient = session.get_one(Patient, offer.patient_id)
+            factories.appointment(session, patient, botox, offer.created_at, location_id=round_rock.id)
+        location_id = round_rock.id
+    add_staff(db_url, dataset["practice_id"], name="Mo Manager", role="manager", email="mo@glow.test")
+    client, _ = sign_in("mo@glow.test")
+    page = client.get("/numbers?days=90").get_data(as_text=True)
+    #                       sent  replied accepted declined booked revenue acceptance held
+    assert _funnel_rows(page, "Pairing") == {
+        "botox/Brow lift": ["20", "20", "4", "16", "4", "$400.00", "20%", "0"],
+        "filler/Botox refresh": ["10", "6", "3", "2", "2", "$600.00", "30%", "0"],
+    }
+    assert _funnel_rows(page, "Moment") == {
+        "history": ["10", "6", "3", "2", "2", "$600.00", "30%", "0"],
+        "pre_visit": ["20", "20", "4", "16", "4", "$400.00", "20%", "0"],
+    }
+    assert _funnel_rows(page, "Segment") == {
+        "new": ["20", "20", "4", "16", "4", "$400.00", "20%", "0"],
+        "vip": ["10", "6", "3", "2", "2", "$600.00", "30%", "0"],
+    }
+    assert 'data-pairing="botox/Brow lift"' in page and "declined 16 of 20 (80%)" in page  # over 75 %
+    assert 'data-figure="offer_acceptance"' in page and "7 of 30 offers sent; 6 booked, $1,000.00" in page
+    assert f'title="{escape(attribution.DEFINITIONS["offer_acceptance"])}"' in page
+    assert "cdn" not in page.lower() and "<script src=" not in page
+
+    recent = client.get("/numbers?days=30").get_data(as_text=True)
+    assert _funnel_rows(recent, "Pairing") == {} and "No offers in this period." in recent
+    assert 'data-pairing="botox/Brow lift"' not in recent
+
+    there = client.get(f"/numbers?days=90&location={location_id}").get_data(as_text=True)
+    assert _funnel_rows(there, "Pairing") == {"botox/Brow lift": ["5", "5", "1", "4", "1", "$100.00", "20%", "0"]}
+    assert 'data-pairing="botox/Brow lift"' not in there  # 5 answers: under the 20 the flag needs
 
 
 # ------------------------------------------------------------------ ready this week and prompts

@@ -127,7 +127,8 @@ def test_direct_mode_books_the_pick_at_once(settings, twilio, clock, spa, db_url
     text_in("3")
     assert sent_to(twilio, PATIENT)[-1] == (
         "You're booked, Ana: Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP for your Lip filler. "
-        "Need to change it? Just reply here or call (512) 555-0199."
+        "Need to change it? Just reply here or call (512) 555-0199. Want to add touch-up to this visit? "
+        "Reply ADD. - Glow Test Spa. Reply STOP to opt out."
     )
     with session_scope(db_url) as session:
         visit = session.exec(select(Appointment).where(Appointment.source == "bot")).one()

@@ -4,21 +4,39 @@ offered again for a while (bot.growth.offers.RECENT) and the pairing's decline r
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.booking import picks
 from bot.clock import local_zone, to_utc
 from bot.growth.offers import phrase
 from bot.touches import composer
-from bot.vocabulary import AppointmentStatus, OfferStatus, TouchStatus
-from store.models import Appointment, Location, Offer, Practice, Touch
+from bot.vocabulary import AppointmentStatus, Direction, OfferStatus, TouchStatus
+from store.models import Appointment, Location, Message, Offer, Practice, Touch
 
 ANSWER_WINDOW = timedelta(days=3)
 """A bare yes or no this long after an offer answers it."""
 
 OPEN = (OfferStatus.PLANNED, OfferStatus.SENT, OfferStatus.REPLIED)
 """Offers not answered yet."""
+
+_ADD = re.compile(
+    r"^(?:(?:yes|si|ok|okay|sure|please|por favor) )?(?:add|add it|add that|add me|agregar|agregalo|agregala|agregame|"
+    r"agreguelo|anadir|anadelo|anadela|sumalo)(?: (?:it|please|pls|thanks|thank you|por favor|porfa|gracias))*$"
+)
+"""The words an offer asks for ("Reply ADD", "Responde AGREGAR"), accents and case aside."""
+
+
+def says_add(body: str) -> bool:
+    """ "ADD", "add it please", "Agrégalo", "sí, agregar": a yes to an offer in the words the offer asked for."""
+    return bool(_ADD.match(picks.plain(body)))
+
+
+def accepts(body: str) -> bool:
+    """A yes to an offer: a bare yes in English or Spanish ("yes", "sí", "si", "SÍ") or the offer's ADD."""
+    return picks.says_yes(body) or says_add(body)
 
 
 def open_offer(session: Session, patient_id: int, now: datetime) -> Offer | None:
@@ -47,6 +65,23 @@ def open_offer(session: Session, patient_id: int, now: datetime) -> Offer | None
         )
         .order_by(col(Offer.sent_at).desc())
     ).first()
+
+
+def texted_since(session: Session, offer: Offer) -> bool:
+    """Whether another text went to the patient after the one that carried the offer."""
+    touch = session.get(Touch, offer.touch_id) if offer.touch_id else None
+    if touch is None or touch.message_id is None:
+        return False
+    return (
+        session.exec(
+            select(Message.id).where(
+                Message.patient_id == offer.patient_id,
+                Message.direction == Direction.OUT,
+                col(Message.id) > touch.message_id,
+            )
+        ).first()
+        is not None
+    )
 
 
 def sent_at(session: Session, offer: Offer) -> datetime | None:

@@ -14,16 +14,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
+from sqlalchemy import and_, case, exists, func, or_, true
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.clock import to_utc
 from bot.growth.ab import Result, two_proportion
 from bot.growth.answers import ANSWER_WINDOW
 from bot.growth.matrix import Matrix
+from bot.metrics.sql import Where, at_location, visited
 from bot.vocabulary import AppointmentStatus, Direction, OfferStatus, TouchStatus
 from store import scope
 from store.models import Appointment, Message, Offer, Service, Touch
+from store.money import cents_sum, from_cents
 from store.scope import Places
 
 BOOKED_WINDOW = timedelta(days=60)
@@ -110,6 +115,20 @@ def _booking_after(session: Session, offer: Offer, sent: datetime, now: datetime
     return session.exec(query).first()
 
 
+DEFINITIONS = {
+    "offer_acceptance": "Offers made in the period (when the offer was planned) and what came of them: sent "
+    "(reached the patient, as a text or inside a booking reply), replied (any text back within 3 days), "
+    "accepted (a yes), declined (a no), booked (the offered service booked within 60 days, an add-on said yes "
+    "to on a visit ahead, a retail item sold), revenue (the booked visit's price, the add-on's price, the "
+    "retail sales recorded against it; exact cents). Acceptance is accepted over sent. Held back: planned but "
+    "stopped by a sending rule (consent, quiet hours, caps, suppression, the kill switch). With a location "
+    "picked: offers about a visit there (an offer without a visit: its patient had a visit there).",
+    "offer_flagged": "Pairings (primary service to item) whose answers were no more often than the matrix's "
+    "decline rate (75 %) over at least its minimum sample (20 answers) in the period: worth changing.",
+}
+"""What the offer figures mean, in the words their tooltips use (the Numbers page and Growth, Offer results)."""
+
+
 @dataclass
 class Tally:
     """One group's funnel."""
@@ -131,19 +150,6 @@ class Tally:
         answered = self.accepted + self.declined
         return self.declined / answered if answered else 0.0
 
-    def add(self, offer: Offer) -> None:
-        if offer.status == OfferStatus.HELD:
-            self.held += 1
-            return
-        if offer.sent_at is None:
-            return
-        self.sent += 1
-        self.replied += offer.replied_at is not None
-        self.accepted += offer.accepted_at is not None
-        self.declined += offer.declined_at is not None
-        self.booked += offer.booked_at is not None
-        self.revenue += offer.revenue or Decimal("0.00")
-
 
 @dataclass
 class Results:
@@ -156,42 +162,110 @@ class Results:
     experiments: dict[str, Result]
 
 
+def _sent():
+    return and_(col(Offer.status) != OfferStatus.HELD, col(Offer.sent_at).is_not(None))
+
+
+def _count(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _about(location_id: Where):
+    """Offers about a visit at the location(s) (without a visit: of a patient who had one there); all without."""
+    if location_id is None:
+        return true()
+    return or_(
+        and_(
+            col(Offer.appointment_id).is_not(None),
+            exists(
+                sa_select(col(Appointment.id)).where(
+                    col(Appointment.id) == col(Offer.appointment_id),
+                    at_location(Appointment.location_id, location_id),
+                )
+            ),
+        ),
+        and_(col(Offer.appointment_id).is_(None), visited(col(Offer.patient_id), location_id)),
+    )
+
+
+def tallies(
+    session: Session,
+    practice_id: int,
+    by: tuple = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    location_id: Where = None,
+    places: Places = None,
+) -> dict[tuple, Tally]:
+    """The funnel of the practice's offers made in [since, until), grouped by the columns `by`: one SQL query,
+    the same on SQLite and PostgreSQL, money summed in whole cents. Keys are tuples of the group's values.
+    `location_id` is the location filter picked (bot.metrics.sql.Where); `places` the staff member's own
+    limit to some locations (store.scope), applied whatever is picked."""
+    sent = _sent()
+    query = (
+        sa_select(
+            *by,
+            _count(sent),
+            _count(and_(sent, col(Offer.replied_at).is_not(None))),
+            _count(and_(sent, col(Offer.accepted_at).is_not(None))),
+            _count(and_(sent, col(Offer.declined_at).is_not(None))),
+            _count(and_(sent, col(Offer.booked_at).is_not(None))),
+            _count(col(Offer.status) == OfferStatus.HELD),
+            cents_sum(case((sent, col(Offer.revenue)), else_=None)),
+        )
+        .where(
+            col(Offer.practice_id) == practice_id,
+            col(Offer.created_at) >= since if since is not None else true(),
+            col(Offer.created_at) < until if until is not None else true(),
+            _about(location_id),
+            scope.rule(Offer, places),
+        )
+        .group_by(*by)
+    )
+    found: dict[tuple, Tally] = {}
+    width = len(by)
+    for row in session.execute(query):
+        key, (n_sent, replied, accepted, declined, booked, held, cents) = tuple(row[:width]), row[width:]
+        found[key] = Tally(n_sent, replied, accepted, declined, booked, held, from_cents(cents))
+    return found
+
+
+def _one(groups: dict[tuple, Tally]) -> dict:
+    return {key[0]: tally for key, tally in sorted(groups.items(), key=lambda kv: str(kv[0][0]))}
+
+
 def results(
-    session: Session, practice_id: int, table: Matrix, since: datetime | None = None, places: Places = None
+    session: Session,
+    practice_id: int,
+    table: Matrix,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    location_id: Where = None,
+    places: Places = None,
 ) -> Results:
-    """Over the offers to these locations' patients when given (store.scope): the funnel by pairing (primary service -> item), moment, segment and matrix version, the pairings
+    """The funnel by pairing (primary service -> item), moment, segment and matrix version, the pairings
     declined more than the matrix's flags.decline_rate over at least flags.min_sample answers, and each
-    moment's A/B test."""
-    query = select(Offer).where(Offer.practice_id == practice_id, scope.rule(Offer, places))
-    if since is not None:
-        query = query.where(Offer.created_at >= since)
-    total = Tally()
-    groups: dict[str, dict] = {name: defaultdict(Tally) for name in ("pairing", "moment", "segment", "version")}
-    arms: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
-    for offer in session.exec(query):
-        total.add(offer)
-        groups["pairing"][(offer.primary, offer.item)].add(offer)
-        groups["moment"][offer.moment].add(offer)
-        groups["segment"][offer.segment or "unknown"].add(offer)
-        groups["version"][offer.matrix_version].add(offer)
-        arms[offer.moment][offer.variant].add(offer)
+    moment's A/B test: one SQL query per grouping (`tallies`), for the offers made in [since, until) (all
+    when not given), about the location when one is given, over the offers to the patients of `places` when
+    the staff member is limited to some locations (store.scope)."""
+    tally = partial(tallies, session, practice_id, since=since, until=until, location_id=location_id, places=places)
+    total = tally(()).get((), Tally())
+    pairing = dict(sorted(tally((col(Offer.primary), col(Offer.item))).items()))
+    moment = _one(tally((col(Offer.moment),)))
+    segment = _one(tally((func.coalesce(col(Offer.segment), "unknown"),)))
+    version = dict(sorted((key[0], t) for key, t in tally((col(Offer.matrix_version),)).items()))
+    arms: dict[str, dict[str, Tally]] = defaultdict(dict)
+    for (name, arm), found in tally((col(Offer.moment), col(Offer.variant))).items():
+        arms[name][arm] = found
     rate, minimum = table.setting("flags", "decline_rate"), table.setting("flags", "min_sample")
     flagged = [
-        (pairing, tally)
-        for pairing, tally in sorted(groups["pairing"].items())
+        (key, tally)
+        for key, tally in pairing.items()
         if tally.accepted + tally.declined >= minimum and tally.decline_rate > rate
     ]
     experiments = {
-        moment: two_proportion(v["a"].sent, v["a"].accepted, v["b"].sent, v["b"].accepted)
-        for moment, v in sorted(arms.items())
+        name: two_proportion(v.get("a", Tally()).sent, v.get("a", Tally()).accepted, v["b"].sent, v["b"].accepted)
+        for name, v in sorted(arms.items())
         if "b" in v
     }
-    return Results(
-        total,
-        dict(sorted(groups["pairing"].items())),
-        dict(sorted(groups["moment"].items())),
-        dict(sorted(groups["segment"].items())),
-        dict(sorted(groups["version"].items())),
-        flagged,
-        experiments,
-    )
+    return Results(total, pairing, moment, segment, version, flagged, experiments)

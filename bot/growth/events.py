@@ -95,31 +95,6 @@ def after_results(session: Session, patient: Patient, now: datetime, book: PlanB
     return _offer(session, book, patient, visit, service, OfferMoment.AFTER_RESULTS, now)
 
 
-def at_booking(
-    session: Session, patient: Patient, visit: Appointment, now: datetime, book: PlanBook | None = None
-) -> Offer | None:
-    """One add-on for a visit just booked or requested by text (once per visit)."""
-    book = book or plans_for(runtime.settings())
-    done = session.exec(
-        select(Offer.id).where(Offer.appointment_id == visit.id, Offer.moment == OfferMoment.AT_BOOKING)
-    ).first()
-    if done is not None:
-        return None
-    service = session.get(Service, visit.service_id)
-    if book.step(OFFERS, OfferMoment.AT_BOOKING) is None:
-        return None
-    table = matrix.current(session, patient.practice_id)
-    choice = choose(
-        OfferMoment.AT_BOOKING, table.entry_for(service), table, history(session, patient.id), now, visit=visit
-    )
-    if choice is None:
-        return None
-    step = book.step(OFFERS, OfferMoment.AT_BOOKING)
-    due = now + (step.offset if step is not None else timedelta(hours=1))
-    segment = standing(session, patient, table, now).primary
-    return make(session, book, table, patient, visit, OfferMoment.AT_BOOKING, choice, due, now, segment)
-
-
 def drop_visit_offers(session: Session, appointment_id: int, now: datetime, reason: str) -> int:
     """Suppress the pending offer touches of a visit that will not happen (a declined request); how many."""
     pending = session.exec(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -181,6 +182,21 @@ def phrase(item: str) -> str:
     return item[:1].lower() + item[1:]
 
 
-def placeholders(offer: Offer | None) -> dict:
-    """The {offer} value of an offer touch (nothing for other touches: the composer's fallback stays)."""
-    return {"offer": phrase(offer.item)} if offer is not None else {}
+PRICE_WORD = {"en": "for", "es": "por"}
+"""How a price follows the item in each language: "lip flip for $150", "lip flip por $150"."""
+
+
+def price_text(price) -> str:
+    """A price as a text says it: "$150", "$149.50", "$1,250"."""
+    amount = Decimal(str(price)).quantize(Decimal("0.01"))
+    whole = amount == amount.to_integral_value()
+    return f"${amount:,.0f}" if whole else f"${amount:,.2f}"
+
+
+def placeholders(offer: Offer | None, language: str = "en") -> dict:
+    """The {offer} and {offer_for_price} values of an offer touch (nothing for other touches: the composer's
+    fallbacks stay)."""
+    if offer is None:
+        return {}
+    price = f" {PRICE_WORD.get(language, 'for')} {price_text(offer.price)}" if offer.price else ""
+    return {"offer": phrase(offer.item), "offer_for_price": price}

@@ -27,6 +27,8 @@ PLACEHOLDERS = {
     "visit_time": "the booked visit's day and time in the location's zone, e.g. \"Tuesday, Nov 24 at 3:30 PM\" "
     "(upcoming and offers plans only)",
     "offer": 'what an offer step offers, from the upsell matrix, e.g. "a lip flip" (offers plan only)',
+    "offer_for_price": 'the offered item\'s price as the sentence goes on, e.g. " for $150" (" por $150" in Spanish; '
+    "nothing when the matrix gives no price; offers plan only)",
 }
 """Every name a template may use, with what it becomes."""
 
@@ -44,6 +46,7 @@ SAMPLE_LONG = {
     "area": "forehead and frown lines",
     "visit_time": "el miércoles 25 de noviembre a las 10:30",
     "offer": "Resurfacing series of three (10% off)",
+    "offer_for_price": " for $1,250.00",
 }
 """Long but real values: a template must fit two segments with these filled in. Treatment and area
 are longer than any the demo names in English or Spanish ("depilación láser de piernas completas")."""
@@ -100,6 +103,7 @@ FALLBACKS = {
         "visit_time": "at your visit",
         "address": "our office",
         "offer": "something new we think you'll like",
+        "offer_for_price": "",
     },
     "es": {
         "first_name": "de nuevo",
@@ -114,6 +118,7 @@ FALLBACKS = {
         "visit_time": "en tu cita",
         "address": "la clinica",
         "offer": "algo nuevo que te va a gustar",
+        "offer_for_price": "",
     },
 }
 """Words for values a practice or patient record lacks, per language the plans ship."""
@@ -199,6 +204,7 @@ def context_for(
             else words["visit_time"]
         ),
         "offer": words["offer"],  # an offer touch's own item replaces it (bot.growth.offers.placeholders)
+        "offer_for_price": words["offer_for_price"],
     }
 
 

@@ -110,7 +110,7 @@ class Facts:
             self.appointment,
             self.timezone,
         )
-        return language, context | offer_placeholders(self.offer)  # an offer touch's {offer}, from bot.growth
+        return language, context | offer_placeholders(self.offer, language)  # an offer touch's {offer}, from bot.growth
 
     @property
     def state(self) -> str | None:

@@ -1,5 +1,6 @@
 """The manager's numbers: a period and a location to pick, every figure from SQL with its definition on hover,
-and charts drawn on the server (web/dashboard/charts.py)."""
+charts drawn on the server (web/dashboard/charts.py), and offer acceptance by pairing, moment and segment
+(bot.growth.attribution, the queries Growth → Offer results reads)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import render_template, request
 from sqlmodel import Session, select
 
 from bot import runtime
+from bot.growth import attribution, matrix
 from bot.metrics import figures
 from bot.metrics.periods import LAST_DAYS, Period, buckets, from_args
 from bot.metrics.sql import Where
@@ -25,6 +27,9 @@ def numbers():
         locations, location_id, where = pick_location(db)
         found = figures.all_figures(db, practice.id, period, where)
         series = _series(db, practice.id, period, practice.timezone, where)
+        table = matrix.current(db, practice.id)
+        attribution.refresh(db, practice.id, current_time())
+        offers = attribution.results(db, practice.id, table, period.start, period.end, where, my_places())
         return render_template(
             "numbers.html",
             practice=practice,
@@ -34,8 +39,10 @@ def numbers():
             locations=locations,
             location_id=location_id,
             figures=found,
-            definitions=figures.DEFINITIONS,
+            definitions=figures.DEFINITIONS | attribution.DEFINITIONS,
             charts=series,
+            offers=offers,
+            flags=table.settings["flags"],
         )
 
 

@@ -9,7 +9,7 @@ from flask import render_template, request
 
 from bot import runtime
 from bot.growth import matrix
-from bot.growth.attribution import refresh, results
+from bot.growth.attribution import DEFINITIONS, refresh, results
 from store.db import session_scope
 from web.dashboard import bp
 from web.dashboard.context import current_time, my_places, staff_practice
@@ -36,4 +36,5 @@ def offer_results():
             flags=table.settings["flags"],
             days=days,
             periods=PERIODS,
+            definitions=DEFINITIONS,
         )
