@@ -68,7 +68,7 @@ def test_valid_structured_answer_is_used(fake, llm):
     assert decision.path == "llm"
     assert decision.intent == "rebook_request"
     assert decision.entities["slot_choice"] == 2
-    assert decision.prompt_version == "classify_v2"
+    assert decision.prompt_version == "classify_v3"
     assert decision.fallback_reason is None
     sent = fake.requests[0]["json"]
     assert sent["response_format"]["type"] == "json_schema"
@@ -243,3 +243,12 @@ def test_validate_rejects_wrong_types():
         validate({**_answer(), "entities": {"slot_choice": "two"}})
     assert set(URGENCIES) == {"none", "routine", "urgent", "emergency"}
     assert isinstance(Decision("other", "none", {}, 0.5, "", "local").to_record(), dict)
+
+
+def test_the_current_prompt_asks_for_every_intent_and_older_versions_stay_loadable():
+    current = classifier.load_prompt()
+    for intent in INTENTS:
+        assert f"- {intent}:" in current, intent
+    assert "also_intents" in current and "not happening now" in current
+    # Decisions stored with an older version name it; its text stays readable.
+    assert "also_intents" in classifier.load_prompt("classify_v2")

@@ -128,7 +128,7 @@ def test_the_llm_sees_no_name_or_number(client, settings, redis, clock):
     for secret in ("Marisol", "Quintanilla", "555-0143", "5125550143", "+15125550143"):
         assert secret not in sent
     message = message_by_sid(settings.database_url, "SM" + "5" * 32)
-    assert message.decision["path"] == "llm" and message.decision["prompt_version"] == "classify_v2"
+    assert message.decision["path"] == "llm" and message.decision["prompt_version"] == "classify_v3"
 
 
 def test_a_prompt_that_cannot_be_read_does_not_fail_the_job(client, settings, redis, clock, monkeypatch):

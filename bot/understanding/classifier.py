@@ -28,7 +28,7 @@ from bot.understanding.local_classifier import classify_local
 from bot.understanding.redaction import redact
 from bot.vocabulary import Direction, Intent, Urgency
 
-PROMPT_VERSION = "classify_v2"
+PROMPT_VERSION = "classify_v3"
 """The prompt file (prompts/<version>.txt, package data of the `prompts` package) the LLM path uses."""
 LLM_BUDGET_S = 10.0
 """Wall-clock ceiling for the whole LLM path, retries included."""
