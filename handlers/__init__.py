@@ -88,6 +88,8 @@ def route(turn: Turn) -> None:
         handler = rebook.handle
     elif offer.says_goal_changed(turn):
         handler = offer.goal_changed
+    elif intent in PICKS_AN_OFFER and rebook.restates_wish(turn) and not question.names_a_topic(turn):
+        handler = rebook.handle  # "anything after 3pm on a weekday?" to offered times: times that match
     elif intent == Intent.OPT_OUT and decision.needs_confirmation:
         handler = review.confirm_opt_out
     elif decision.needs_review and intent != Intent.SIDE_EFFECT_CONCERN:

@@ -24,6 +24,8 @@ from handlers.turn import Turn
 from store.models import Location, Patient, Practice, Service
 from store.queries import last_visit
 
+MAX_LISTED = 3
+"""A price question naming more services than this is answered with their range."""
 MAX_SEGMENTS = 2
 """An answer that would take more is left to a person."""
 
@@ -106,14 +108,21 @@ TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo mas,
 def handle(turn: Turn) -> None:
     answer = answer_from_facts(turn, turn.patient) if turn.patient is not None else None
     if answer is None:
-        if turn.to_staff("question"):
-            turn.reply("question")
+        # Told a person will reply even when an earlier item is still open (it holds this text too).
+        turn.to_staff("question")
+        turn.reply("question")
         return
     topic, text = answer
     if turn.reply("answer", answer=text) is None:
         turn.to_staff("question")  # staff have the conversation: they answer
         return
     turn.actions.append(f"answered:{topic}")
+
+
+def names_a_topic(turn: Turn) -> bool:
+    """Whether the text asks about one of the practice's fact topics other than a price (hours, address...)."""
+    text = fold(turn.message.body or "")
+    return any(re.search(pattern, text) for name, pattern in TOPICS if name != "price")
 
 
 def answer_from_facts(turn: Turn, patient: Patient) -> tuple[str, str] | None:
@@ -175,8 +184,31 @@ def fact_text(facts: dict | None, key: str, language: str, location: Location | 
     return value if isinstance(value, str) and value.strip() else None
 
 
+def _price_range(named: list[Service], text: str, language: str) -> str:
+    """ "Botox: $280 to $550 depending on the area": the word the services share, their lowest and highest price."""
+    label = _shared_name(named, text)
+    low, high = min(s.price or 0 for s in named), max(s.price or 0 for s in named)
+    if low == high:
+        return f"{label}: ${low:,.0f}."
+    if language == "es":
+        return f"{label}: de ${low:,.0f} a ${high:,.0f} según la zona."
+    return f"{label}: ${low:,.0f} to ${high:,.0f} depending on the area."
+
+
+def _shared_name(named: list[Service], text: str) -> str:
+    """The asked-about word as the menu spells it ("Botox"), else the words the services' names start with."""
+    asked = set(re.findall(r"[a-z0-9]+", text))
+    for word in re.findall(r"[A-Za-z0-9']+", named[0].name):
+        if fold(word) in asked and all(fold(word) in fold(s.name).split() for s in named):
+            return word
+    first = named[0].name.split()
+    shared = [w for i, w in enumerate(first) if all(s.name.split()[i : i + 1] == [w] for s in named)]
+    return " ".join(shared) or named[0].name
+
+
 def _prices(session, practice_id: int, text: str, language: str) -> str | None:
-    """ "Lip filler is $750." for the services the question names (at most three), from the menu."""
+    """ "Prices: Lip filler: $750." for the services the question names, from the menu: each by name up to
+    MAX_LISTED, else the range ("Botox: $280 to $550 depending on the area")."""
     services = session.exec(
         select(Service).where(Service.practice_id == practice_id, col(Service.price).is_not(None))
     ).all()
@@ -207,8 +239,10 @@ def _prices(session, practice_id: int, text: str, language: str) -> str | None:
             "es",
         }
         named = [s for s in services if words & set(re.findall(r"[a-z0-9]+", fold(s.name))) - {"for", "with", "of"}]
-    if not named or len(named) > 3:
+    if not named:
         return None
+    if len(named) > MAX_LISTED:
+        return _price_range(named, text, language)
     lines = []
     for service in sorted(named, key=lambda s: s.price):
         name = service.name_es if language == "es" and service.name_es else service.name

@@ -27,7 +27,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlmodel import col, select
 
@@ -60,6 +60,11 @@ def handle(turn: Turn) -> None:
     if choice is not None:
         _book(turn, pending, options[choice - 1])
         return
+    relative = _relative_to_offer(turn, pending)
+    if relative is not None:  # "something later in the day?": times after (or before) all those offered
+        offered = {o["start"] for o in options}
+        offer(turn, exclude=set(pending.get("declined", [])) | offered, moving=pending.get("moves"), prefs=relative)
+        return
     asked_again = _has_preferences(turn)
     if picks.says_yes(body) and not asked_again:
         if pending.get("moves") and pending.get("picked"):
@@ -90,6 +95,35 @@ def picks_offered_time(turn: Turn) -> bool:
     )
 
 
+def restates_wish(turn: Turn) -> bool:
+    """Whether this text, sent while times are on offer, asks for other ones: a day or time ("anything after 3pm
+    on a weekday?") or times relative to those offered ("something later in the day?"), whatever it reads as."""
+    pending = standing_offer(turn) if turn.patient is not None else None
+    if pending is None:
+        return False
+    return _relative_to_offer(turn, pending) is not None or _has_preferences(turn)
+
+
+def _relative_to_offer(turn: Turn, pending: dict) -> slots.Preferences | None:
+    """The preferences of "later" / "earlier" than the times offered, with any day the text names; None when the
+    text says neither, or names its own time ("later, after 5": that one wins)."""
+    direction = picks.later_or_earlier(turn.message.body)
+    options = pending.get("options") or []
+    if direction is None or not options:
+        return None
+    tz = pending.get("tz") or "UTC"
+    prefs = slots.Preferences.parse(None, None, to_local(turn.now, tz).date(), body=turn.message.body)
+    if prefs.after or prefs.before or prefs.hours or prefs.around:
+        return None
+    starts = [to_local(to_utc(datetime.fromisoformat(o["start"])), tz).time() for o in options]
+    if direction == "later":
+        latest = max(starts)
+        prefs.after = time(min(latest.hour + 1, 23), latest.minute)
+    else:
+        prefs.before = min(starts)
+    return prefs
+
+
 def standing_offer(turn: Turn) -> dict | None:
     """The times last offered to this patient, while they can still be picked."""
     state = turn.state()
@@ -99,10 +133,20 @@ def standing_offer(turn: Turn) -> dict | None:
     return pending
 
 
-def offer(turn: Turn, taken: bool = False, exclude: Collection[str] = frozenset(), moving: int | None = None) -> None:
-    """Text up to three open times and remember them; the staff inbox when there are none.
+def offer(
+    turn: Turn,
+    taken: bool = False,
+    exclude: Collection[str] = frozenset(),
+    moving: int | None = None,
+    kind: str | None = None,
+    fallback: str = "rebook",
+    prefs: slots.Preferences | None = None,
+) -> None:
+    """Text up to three open times and remember them; the staff inbox (and the `fallback` reply) when there are none.
 
-    `moving` is the id of an upcoming visit to move: its service and provider are looked at first."""
+    `moving` is the id of an upcoming visit to move: its service and provider are looked at first. `kind` is
+    the reply that lists them (by default slots, slots_taken or move_slots); `prefs` stand in for the ones
+    the text states."""
     session, patient = turn.session, turn.known_patient()
     moved = session.get(Appointment, moving) if moving else None
     visit: tuple[Appointment, Service] | None
@@ -111,14 +155,14 @@ def offer(turn: Turn, taken: bool = False, exclude: Collection[str] = frozenset(
     else:
         moved, visit = None, last_visit(session, patient.id)
     if visit is None:
-        _to_staff(turn)
+        _to_staff(turn, fallback)
         return
     appointment, service = visit
     location = session.get(Location, appointment.location_id) if appointment.location_id else None
     practice = session.get(Practice, patient.practice_id)
     tz = local_zone(location, practice)
     entities = turn.decision.entities or {}
-    prefs = slots.Preferences.parse(
+    prefs = prefs or slots.Preferences.parse(
         entities.get("date_preference"),
         entities.get("time_preference"),
         to_local(turn.now, tz).date(),
@@ -139,16 +183,20 @@ def offer(turn: Turn, taken: bool = False, exclude: Collection[str] = frozenset(
         if found:
             break
     if not found:  # nothing open that matches what they asked: a person finds an alternative
-        _to_staff(turn)
+        _to_staff(turn, fallback)
         return
     language = turn.language()
     listed = "; ".join(
         f"{n}) {describe(s.start, tz, language)} {'con' if language == 'es' else 'with'} {s.provider}"
         for n, s in enumerate(found, 1)
     )
-    kind = "slots_taken" if taken else "move_slots" if moved is not None and moved.status == "booked" else "slots"
+    kind = kind or (
+        "slots_taken" if taken else "move_slots" if moved is not None and moved.status == "booked" else "slots"
+    )
     if turn.reply(kind, appointment=moved, options=listed) is None:
-        _to_staff(turn)  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
+        _to_staff(
+            turn, fallback
+        )  # staff have the conversation (or it cannot be texted): times they did not see stay unoffered
         return
     turn.patient_state().pending = {
         "kind": "slots",
@@ -357,9 +405,9 @@ def _fresh(pending: dict, now: datetime, valid: timedelta) -> bool:
     return now - asked <= valid
 
 
-def _to_staff(turn: Turn) -> None:
-    if turn.to_staff("rebook_request"):
-        turn.reply("rebook")
+def _to_staff(turn: Turn, reply: str = "rebook") -> None:
+    turn.to_staff("rebook_request")  # an item already open holds this text too; the patient is told either way
+    turn.reply(reply)
 
 
 def settle_request(session, appointment: Appointment, confirmed: bool, staff_id: int, now: datetime) -> int | None:

@@ -8,7 +8,8 @@
   2:00 PM", with the practice's cancellation policy when the visit is less than a day away; YES cancels
   it (its time is free, its reminders dropped) and staff get an inbox item; "no" keeps it.
   A bare CANCEL never gets here: it is the carrier's opt-out keyword (bot.understanding.guards).
-- No upcoming visit on record: the front desk answers from the staff inbox.
+- No upcoming visit on record: the patient is told so; a move is offered open times to book instead (a
+  cancel is not), and staff get an inbox item.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ def handle(turn: Turn) -> None:
         rebook.handle(turn)  # "actually, can I switch to the thursday one?": a pick among the times offered
         return
     found = visits.upcoming_visit(turn.session, turn.patient.id, turn.now)
+    wish = picks.cancel_or_move(turn.message.body)
     if found is None:
-        if turn.to_staff("reschedule_or_cancel"):
-            turn.reply("reschedule")
+        # Nothing to move or cancel: say so; a move is offered open times to book instead. Staff see it.
+        turn.to_staff("reschedule_no_visit")
+        if wish == "cancel":
+            turn.reply("no_visit")
+        else:
+            rebook.offer(turn, kind="no_visit_slots", fallback="no_visit")
         return
     visit, _service = found
-    if picks.cancel_or_move(turn.message.body) == "cancel":
+    if wish == "cancel":
         _ask_to_cancel(turn, visit)
         return
     rebook.offer(turn, moving=visit.id)

@@ -296,3 +296,78 @@ def test_hours_written_wrongly_are_skipped_not_fatal(settings, clock, spa, db_ur
             session, session.get(Service, spa["service_id"]), [maya], "America/Chicago", clock.now(), count=50
         )
     assert found and {s.start.astimezone(UTC).weekday() for s in found} == {3}
+
+
+# ------------------------------------------- new wishes while times are on offer
+
+
+@pytest.mark.parametrize(
+    "language, first, wish, expected",
+    [
+        (
+            "en",
+            "can I come in tuesday morning?",
+            "do you have anything after 3pm on a weekday?",
+            "Hi Ana! Open times for your next Lip filler: 1) Tue, Nov 24 3:00 PM with Maya Chen, NP; "
+            "2) Wed, Nov 25 3:00 PM with Maya Chen, NP; 3) Thu, Nov 26 3:00 PM with Maya Chen, NP.",
+        ),
+        (
+            "es",
+            "quiero una cita el martes en la mañana",
+            "¿tienen algo después de las 3 entre semana?",
+            "¡Hola Ana! Horarios para tu proxima cita de Lip filler: 1) mar 24 nov 15:00 con Maya Chen, NP; "
+            "2) mié 25 nov 15:00 con Maya Chen, NP; 3) jue 26 nov 15:00 con Maya Chen, NP.",
+        ),
+    ],
+)
+def test_a_new_day_and_time_asked_during_an_offer_gets_times_matching_it(
+    settings, twilio, clock, spa, db_url, language, first, wish, expected
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in(first)
+    text_in(wish)
+    replies = sent_to(twilio, PATIENT)
+    assert len(replies) == 2 and replies[-1].startswith(expected)
+    starts = [o["start"] for o in _pending(db_url, spa["patient_id"])["options"]]
+    assert starts == [chicago_utc(2026, 11, d, 15).isoformat() for d in (24, 25, 26)]
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation)).all() == []  # the bot answered: nobody needs to
+
+
+@pytest.mark.parametrize(
+    "language, wish, direction",
+    [
+        ("en", "something later in the day?", "later"),
+        ("es", "¿algo más tarde?", "later"),
+        ("en", "anything earlier?", "earlier"),
+        ("es", "¿algo un poco más temprano?", "earlier"),
+    ],
+)
+def test_later_or_earlier_during_an_offer_offers_times_past_those_offered(
+    settings, twilio, clock, spa, db_url, language, wish, direction
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in("can I come in next week around 11am?" if direction == "earlier" else "can I come in tuesday morning?")
+    before = _pending(db_url, spa["patient_id"])["options"]
+    text_in(wish)
+    replies = sent_to(twilio, PATIENT)
+    assert len(replies) == 2
+    after = _pending(db_url, spa["patient_id"])["options"]
+    assert after and {o["start"] for o in after}.isdisjoint({o["start"] for o in before})
+
+    def hour(option):
+        return datetime.fromisoformat(option["start"]).astimezone(slots.ZoneInfo("America/Chicago")).time()
+
+    if direction == "later":
+        assert min(hour(o) for o in after) > max(hour(o) for o in before)
+    else:
+        assert max(hour(o) for o in after) < min(hour(o) for o in before)
+
+
+def test_a_question_about_hours_during_an_offer_is_still_answered_as_a_question(settings, twilio, clock, spa, db_url):
+    text_in("can I come in tuesday morning?")
+    offered = _pending(db_url, spa["patient_id"])["options"]
+    text_in("are you open on saturday?")
+    assert _pending(db_url, spa["patient_id"])["options"] == offered  # no new times for a question about hours

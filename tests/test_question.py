@@ -141,3 +141,60 @@ def test_a_topic_with_its_own_fact_is_answered_by_that_fact(settings, twilio, cl
     assert sent_to(twilio, PATIENT) == [
         "Hi Ana! Gift cards: Yes! Any amount, at the front desk or on our website. Anything else, just reply here."
     ]
+
+
+@pytest.mark.parametrize(
+    "language, question, answer",
+    [
+        (
+            "en",
+            "How much is Botox?",
+            "Hi Ana! Botox: $280 to $550 depending on the area. Anything else, just reply here.",
+        ),
+        (
+            "es",
+            "¿Cuánto cuesta el botox?",
+            "¡Hola Ana! Botox: de $280 a $550 segun la zona. Si necesitas algo mas, responde aqui.",
+        ),
+    ],
+)
+def test_a_price_question_naming_more_than_three_services_gets_their_range(
+    settings, twilio, clock, ana, db_url, language, question, answer
+):
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, ana)
+        patient.language = language
+        for code, name, price in (
+            ("BOTOX-G", "Botox for frown lines", 280.0),
+            ("BOTOX-J", "Botox jaw slimming", 550.0),
+        ):
+            factories.service(
+                session, patient.practice_id, code=code, name=name, category="neuromodulator", price=price
+            )
+    text_in(question)
+    assert sent_to(twilio, PATIENT) == [answer]
+    assert _inbox(db_url) == []
+
+
+@pytest.mark.parametrize(
+    "language, told",
+    [
+        ("en", "Thanks for your question, Ana! Someone from our team will text you back shortly."),
+        ("es", "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te respondera pronto."),
+    ],
+)
+def test_a_question_while_an_inbox_item_is_open_is_still_told_a_person_will_reply(
+    settings, twilio, clock, ana, db_url, language, told
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, ana).language = language
+    with session_scope(db_url) as session:  # an earlier text still waits for staff
+        patient = session.get(Patient, ana)
+        session.add(
+            Escalation(
+                practice_id=patient.practice_id, patient_id=ana, urgency="routine", reason="needs_reply:rebook_request"
+            )
+        )
+    text_in("do you do consultations?")
+    assert sent_to(twilio, PATIENT) == [told]
+    assert _inbox(db_url) == ["needs_reply:rebook_request"]  # the open item holds this question too

@@ -146,13 +146,53 @@ def test_a_bare_cancel_is_an_opt_out_and_leaves_the_visit_alone(settings, twilio
     assert not any("reply YES to cancel" in body for body in sent_to(twilio, PATIENT))
 
 
-def test_without_an_upcoming_visit_the_front_desk_answers(settings, twilio, clock, spa, db_url):
+def test_a_cancel_without_an_upcoming_visit_is_told_none_is_on_file(settings, twilio, clock, spa, db_url):
     text_in("I need to cancel my appointment")
     assert sent_to(twilio, PATIENT) == [
-        "Got it, Ana. Our front desk will take care of your appointment and text you to confirm."
+        "Ana, we don't see an upcoming visit on file for you. Our front desk will check and text you back."
     ]
     with session_scope(db_url) as session:
-        assert session.exec(select(Escalation.reason)).one() == "needs_reply:reschedule_or_cancel"
+        assert session.exec(select(Escalation.reason)).one() == "needs_reply:reschedule_no_visit"
+
+
+@pytest.mark.parametrize(
+    "language, text, told",
+    [
+        (
+            "en",
+            "I need to reschedule my appointment",
+            "Ana, we don't see an upcoming visit on file for you. Open times for your next Lip filler: "
+            "1) Tue, Nov 24 9:00 AM with Maya Chen, NP;",
+        ),
+        (
+            "es",
+            "necesito cambiar mi cita",
+            "Ana, no vemos una cita proxima a tu nombre. Horarios para tu proxima cita de Lip filler: "
+            "1) mar 24 nov 09:00 con Maya Chen, NP;",
+        ),
+    ],
+)
+def test_a_move_without_an_upcoming_visit_is_told_so_and_offered_times_to_book(
+    settings, twilio, clock, spa, db_url, language, text, told
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+        session.add(  # an earlier text still waits for staff: the patient is answered all the same
+            Escalation(
+                practice_id=spa["practice_id"],
+                patient_id=spa["patient_id"],
+                urgency="routine",
+                reason="needs_reply:question",
+            )
+        )
+    text_in(text)
+    [reply] = sent_to(twilio, PATIENT)
+    assert reply.startswith(told)
+    text_in("1")
+    with session_scope(db_url) as session:
+        request = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+        assert (request.replaces_id, request.start_at.replace(tzinfo=UTC)) == (None, chicago_utc(2026, 11, 24, 9))
+        assert sorted(session.exec(select(Escalation.reason)).all()) == ["booking_request", "needs_reply:question"]
 
 
 # -------------------------------------------------------------------- move

@@ -44,6 +44,15 @@ _NONE = re.compile(
     r"\b(none|neither|nothing|no one|ninguno|ninguna|ningun|no me (?:sirve|sirven|queda|quedan)|"
     r"dont work|doesnt work|do not work|wont work|cant do any|cant make any|not those|otro dia|otra hora)\b"
 )
+_SOME = r"(?:something|anything|any|a|one|ones|time|times|slot|slots|algo|alguno|alguna|uno|una|hora|horario|horarios)"
+_LATER = re.compile(
+    rf"\b(?:{_SOME} (?:a (?:bit|little) |un poco )?(?:later|mas tarde)|later (?:in the day|time|times|slot|slots|"
+    r"one|ones|appointment)|(?:un )?poco mas tarde|mas tarde en el dia)\b"
+)
+_EARLIER = re.compile(
+    rf"\b(?:{_SOME} (?:a (?:bit|little) |un poco )?(?:earlier|mas temprano)|earlier (?:in the day|time|times|slot|"
+    r"slots|one|ones|appointment)|(?:un )?poco mas temprano|mas temprano en el dia)\b"
+)
 _NO = re.compile(r"^(?:no|nope|nah|no thanks|no gracias|never ?mind|keep it|dejala|mejor no)$")
 _CANCEL = re.compile(r"\b(cancel|cancell?ing|cancell?ed|cancelar|cancela|cancelo|cancelen|anular)\b")
 _MOVE = re.compile(
@@ -71,6 +80,17 @@ def turns_all_down(body: str) -> bool:
     """ "None of those work", "ninguno me sirve": every offered time is declined."""
     text = plain(body)
     return bool(_NONE.search(text)) or bool(_NO.match(text))
+
+
+def later_or_earlier(body: str) -> str | None:
+    """ "later" for "something later in the day?" / "¿algo más tarde?", "earlier" for the other way round:
+    times relative to the ones offered. A bare "later" ("maybe later") is not one."""
+    text = plain(body)
+    if _LATER.search(text):
+        return "later"
+    if _EARLIER.search(text):
+        return "earlier"
+    return None
 
 
 def cancel_or_move(body: str) -> str | None:

@@ -28,7 +28,7 @@ COURTESY_REPLIES = frozenset(
     {
         "side_effect",
         "rebook",
-        "reschedule",
+        "no_visit",
         "question",
         "thanks",
         "sorry",
