@@ -161,14 +161,12 @@ def test_a_cancel_without_an_upcoming_visit_is_told_none_is_on_file(settings, tw
         (
             "en",
             "I need to reschedule my appointment",
-            "Ana, we don't see an upcoming visit on file for you. Open times for your next Lip filler: "
-            "1) Tue, Nov 24 9:00 AM with Maya Chen, NP;",
+            "Ana, we don't see an upcoming visit on file. To book one: 1) Tue, Nov 24 9:00 AM with Maya Chen, NP;",
         ),
         (
             "es",
             "necesito cambiar mi cita",
-            "Ana, no vemos una cita proxima a tu nombre. Horarios para tu proxima cita de Lip filler: "
-            "1) mar 24 nov 09:00 con Maya Chen, NP;",
+            "Ana, no vemos una cita a tu nombre. Para reservar: 1) mar 24 nov 09:00 con Maya Chen, NP;",
         ),
     ],
 )
