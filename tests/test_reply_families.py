@@ -273,6 +273,9 @@ def test_a_sign_that_is_over_past_elsewhere_or_someone_elses_story_pages_nobody(
         ("my friend had hers done with you this morning and now her lip is going grey", "lip_filler"),
         ("la hinchazón bajó pero el labio sigue morado y frío", "lip_filler"),
         ("the redness went away but my eye is still blurry", "undereye_filler"),
+        ("my cousin got her cheeks done with you yesterday and one side looks dusky and cold", "cheek_filler"),
+        ("the numbness wore off and went away and the lip is white now", "lip_filler"),
+        ("ya se me quitó el dolor y ahora la nariz se ve gris", "nose_filler"),
     ],
 )
 def test_a_sign_still_happening_now_is_an_emergency_even_next_to_one_that_is_over(body, treatment):
