@@ -3,15 +3,16 @@
 - emergency: "call our emergency line now, or 911", page on-call and backup;
 - urgent: "a clinician will call you within 15 minutes" (the call-back window of the visited location,
   open hours or after hours, from settings), page on-call;
-- routine: the practice's approved aftercare text for that treatment and sign (bruising after filler,
-  peeling after a peel, headache after a toxin...), which always says when to call; staff inbox (no page).
+- routine: the practice's aftercare text for that treatment and sign (bruising after filler, peeling after
+  a peel, headache after a toxin...), which always says when to call, once its medical director signed that
+  exact wording off (else the generic "a clinician will read this" reply); staff inbox (no page).
 """
 
 from __future__ import annotations
 
 import logging
 
-from bot.conversation import care_texts
+from bot.conversation import care_signoff, care_texts
 from bot.errors import ConfigError
 from bot.vocabulary import Urgency, is_paging
 from handlers.turn import Turn
@@ -37,27 +38,39 @@ def handle(turn: Turn) -> None:
 
 
 def routine(turn: Turn, escalation: Escalation) -> None:
-    """The aftercare text for the sign the patient reports after their last treatment; the inbox item says
-    which text went and whether the medical director signed it off."""
+    """The aftercare text for the sign the patient reports after their last treatment, when the medical
+    director signed it off; the inbox item says which text went, or which one awaits sign-off."""
     patient = turn.patient
     if patient is None:
         turn.reply("side_effect")
         return
     practice = turn.session.get(Practice, patient.practice_id)
+    if practice is None:
+        turn.reply("side_effect")
+        return
     visit = last_visit(turn.session, patient.id)
     category = visit[1].category if visit else None
     try:
-        texts = care_texts.care_texts(turn.settings.care_texts_file, practice.slug if practice else None)
+        review = care_signoff.review(turn.session, turn.settings.care_texts_file, practice)
     except ConfigError as error:  # a broken practice file must not leave the patient without an answer
         log.error("aftercare texts unreadable, generic reply sent: %s", error)
         turn.reply("side_effect")
         return
-    chosen = care_texts.choose(texts, turn.message.body or "", category)
+    chosen = care_texts.choose(review.texts, turn.message.body or "", category)
+    if not review.is_signed(chosen.key):
+        # Never an unreviewed text to a patient: the holding reply, and staff read which text waits.
+        turn.actions.append(f"aftercare_unsigned:{chosen.sign}/{chosen.variant}")
+        turn.reply("side_effect")
+        _note(turn, escalation, f"Aftercare text {chosen.sign} ({chosen.variant}) awaits sign-off; generic reply sent.")
+        return
     sent = turn.reply_with(AFTERCARE_REPLY, chosen.templates)
     turn.actions.append(f"aftercare:{chosen.sign}/{chosen.variant}")
-    if sent is None:
+    if sent is None or review.signoff is None:
         return
-    review = f"signed off by {texts.signed_off_by}, {texts.reviewed}" if texts.signed_off else "not yet signed off"
-    note = f"Aftercare text sent: {chosen.sign} ({chosen.variant}); {review}."
+    signed = f"{review.signer or 'the medical director'}, {review.signoff.signed_at:%Y-%m-%d}"
+    _note(turn, escalation, f"Aftercare text sent: {chosen.sign} ({chosen.variant}); signed off by {signed}.")
+
+
+def _note(turn: Turn, escalation: Escalation, note: str) -> None:
     escalation.note = f"{escalation.note} {note}" if escalation.note else note
     turn.session.add(escalation)

@@ -54,6 +54,9 @@ class Practice(SQLModel, table=True):
     step_timing: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     """"plan.step" -> {"offset", "at", "when"}: a step's timing and conditions as the practice changed them
     (bot.touches.step_timing; unset: the plan file's)."""
+    care_texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    """"sign.variant" (or "general") -> {language: text}: an aftercare text as the practice rewrote it (unset:
+    the care texts file's)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -101,6 +104,21 @@ class StaffUser(SQLModel, table=True):
     alert_by: str | None = None  # "sms" or "email": how a manager gets complaint alerts (unset: text, else email)
     location_ids: list | None = Field(default=None, sa_column=Column(JSON))
     """The locations of the practice this staff member is limited to (store.scope); unset or empty: every one."""
+    medical_director: bool = False
+    """Signs off the practice's aftercare texts (set by an admin on the Users page; any role may hold it)."""
+
+
+class CareTextSignoff(SQLModel, table=True):
+    """The medical director's sign-off of a practice's aftercare texts: who, when, the exact texts signed
+    ("sign.variant" -> {language: text}) and the SHA-256 of them. The latest one decides which texts may go."""
+
+    __tablename__ = "care_text_signoff"
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    staff_user_id: int = Field(foreign_key="staff_user.id")
+    signed_at: datetime
+    digest: str  # sha256 hex of the canonical JSON of `texts`
+    texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class OnCallShift(SQLModel, table=True):

@@ -303,6 +303,13 @@ def spa(settings, clock, db_url):
 
 
 @pytest.fixture
+def care_signed(spa, db_url, clock) -> int:
+    """The spa's medical director has signed off its aftercare texts as shipped; the director's staff id."""
+    with session_scope(db_url) as session:
+        return factories.sign_off_care_texts(session, spa["practice_id"], clock.now()).id
+
+
+@pytest.fixture
 def mail_sink(twilio, clock):
     """Demo mode's local mail sink, where tests read the mail sent: outside the demo, no SMTP_URL sends none."""
     runtime.configure(runtime.settings().with_(demo=True), clock)

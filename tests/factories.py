@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from werkzeug.security import generate_password_hash
 
+from bot.conversation import care_signoff
 from store.models import Appointment, Location, Patient, Practice, Provider, Service, StaffUser
 
 AUSTIN_NUMBER = "+15125550100"
@@ -146,3 +147,20 @@ def sign_in(client, email: str, password: str = STAFF_PASSWORD) -> str:
     answer = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
     assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     return csrf_token(client, "/")
+
+
+def sign_off_care_texts(session: Session, practice_id: int, at: datetime, care_texts_file=None) -> StaffUser:
+    """The practice's medical director (made the first time), who signs off its current aftercare texts at `at`."""
+    row = session.get(Practice, practice_id)
+    assert row is not None
+    query = select(StaffUser).where(StaffUser.practice_id == practice_id, col(StaffUser.medical_director))
+    director = session.exec(query).first() or staff(
+        session,
+        practice_id,
+        "injector",
+        name="Dr. Olivia Lee, MD",
+        email=f"director@{practice_id}.test",
+        medical_director=True,
+    )
+    care_signoff.sign(session, care_texts_file, row, director, at)
+    return director

@@ -88,6 +88,7 @@ PAGES = (
     ("settings-practice", "/settings/practice"),
     ("settings-on-call", "/settings/on-call"),
     ("settings-plans", "/settings/plans?step=filler.checkin"),
+    ("settings-care-texts", "/settings/care-texts"),
 )
 
 

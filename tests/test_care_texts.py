@@ -4,16 +4,20 @@ fake Twilio; the matching and the texts' length are checked on their own too."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import select
 
 from bot import runtime
 from bot.conversation import care_texts
 from bot.conversation.open_hours import duration_words
+from bot.errors import ConfigError
 from bot.messaging import segments
 from bot.touches import composer
 from store.db import session_scope
 from store.models import Escalation, Message, Patient, Practice, Service
+from tests import factories
 from tests.helpers import PATIENT, sent_to, text_in
 
 LINE = "(512) 555-0199"
@@ -86,20 +90,23 @@ def _inbox(db_url) -> list[tuple[str, str, str | None]]:
     ],
 )
 def test_a_routine_side_effect_gets_the_aftercare_text_for_its_treatment_and_sign(
-    settings, twilio, clock, spa, db_url, category, language, text, expected
+    settings, twilio, clock, spa, care_signed, db_url, category, language, text, expected
 ):
     _visit(db_url, category, language)
     text_in(text)
     assert sent_to(twilio, PATIENT) == [expected]
     [(urgency, reason, note)] = _inbox(db_url)
     assert urgency == "routine"  # staff still read it; nobody is paged
-    assert note is not None and note.startswith("Aftercare text sent: ") and note.endswith("not yet signed off.")
+    assert note is not None and note.startswith("Aftercare text sent: ")
+    assert note.endswith("; signed off by Dr. Olivia Lee, MD, 2026-11-23.")
     with session_scope(db_url) as session:
         reply = session.exec(select(Message).where(Message.direction == "out")).one()
         assert reply.reply_kind == "aftercare" and reply.segments <= 2
 
 
-def test_a_sign_without_its_own_text_gets_the_general_text_with_the_call_line(settings, twilio, clock, spa, db_url):
+def test_a_sign_without_its_own_text_gets_the_general_text_with_the_call_line(
+    settings, twilio, clock, spa, care_signed, db_url
+):
     text_in("I feel a bit weird after my treatment")
     [reply] = sent_to(twilio, PATIENT)
     assert reply == (
@@ -109,14 +116,12 @@ def test_a_sign_without_its_own_text_gets_the_general_text_with_the_call_line(se
     )
 
 
-def test_the_practices_own_signed_off_texts_replace_the_shipped_ones(settings, twilio, clock, spa, db_url, tmp_path):
+def test_the_practices_own_file_replaces_the_shipped_texts_once_signed_off(
+    settings, twilio, clock, spa, db_url, tmp_path
+):
     override = tmp_path / "care.toml"
     override.write_text(
         """
-[practices.glow-test]
-signed_off_by = "Dr. Olivia Lee, MD"
-reviewed = "2026-11-02"
-
 [practices.glow-test.signs.bruising.filler]
 en = "{first_name}, bruising after filler fades in about a week; arnica gel helps. Call {emergency_line} if it spreads."
 es = "{first_name}, el moretón se va en una semana. Llama al {emergency_line} si crece."
@@ -124,12 +129,14 @@ es = "{first_name}, el moretón se va en una semana. Llama al {emergency_line} s
         encoding="utf-8",
     )
     runtime.configure(runtime.settings().with_(care_texts_file=override), clock)
+    with session_scope(db_url) as session:
+        factories.sign_off_care_texts(session, spa["practice_id"], clock.now(), care_texts_file=override)
     text_in("a bit of brusing on my lip")  # a typo still finds the sign
     assert sent_to(twilio, PATIENT) == [
         "Ana, bruising after filler fades in about a week; arnica gel helps. Call (512) 555-0199 if it spreads."
     ]
     [(_, _, note)] = _inbox(db_url)
-    assert note == "Aftercare text sent: bruising (filler); signed off by Dr. Olivia Lee, MD, 2026-11-02."
+    assert note == "Aftercare text sent: bruising (filler); signed off by Dr. Olivia Lee, MD, 2026-11-23."
 
 
 def test_an_unreadable_practice_file_still_answers_with_the_generic_reply(
@@ -218,6 +225,7 @@ def test_every_aftercare_text_fits_two_segments_with_its_accents_kept_and_says_w
         assert kept.segments <= 2, (name, language, kept)  # Spanish with its accents is UCS-2: 134 characters
         assert segments.count(segments.normalize(body)).segments <= 2
         assert "{emergency_line}" in text[language], (name, language)  # always says when to call
+        assert care_texts.checked(name, language, text[language]) == text[language]  # as the settings page checks
 
 
 @pytest.mark.parametrize(
@@ -262,6 +270,38 @@ def test_a_text_missing_a_language_is_refused_with_where_it_is(tmp_path):
         care_texts.care_texts(bad)
 
 
-def test_the_shipped_texts_say_they_are_not_signed_off():
-    texts = care_texts.care_texts()
-    assert not texts.signed_off and texts.signed_off_by == ""
+def test_shipped_texts_nobody_signed_off_are_not_sent(settings, twilio, clock, spa, db_url):
+    text_in("I have some bruising on my lip")
+    assert sent_to(twilio, PATIENT) == [
+        "Thanks for letting us know, Ana. Someone from our clinical team will read your message and get back to "
+        "you as soon as possible. If anything gets worse, call (512) 555-0199."
+    ]
+    [(urgency, reason, note)] = _inbox(db_url)
+    assert urgency == "routine"
+    assert note == "Aftercare text bruising (filler) awaits sign-off; generic reply sent."
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("Thanks, {first_name}. Bruising fades in a week.", "must say which number to call"),
+        ("Thanks, {first_name}. If it spreads, {emergency_line}.", "must tell the patient when to call"),
+        ("Call {emergency_line} or {doctor}.", "unknown placeholder(s) {doctor}"),
+        ("Call {emergency_line}. " + "Bruising fades with time and rest. " * 10, "segments"),
+        ("   ", "must not be empty"),
+    ],
+)
+def test_a_care_text_that_does_not_say_when_to_call_or_is_too_long_is_refused(text, reason):
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        care_texts.checked("bruising.filler", "en", text)
+
+
+def test_a_spanish_text_says_llama_and_fits_with_its_accents_kept():
+    fits = "{first_name}, el moretón se va en una semana. Llama al {emergency_line} si crece."
+    assert care_texts.checked("bruising.filler", "es", fits) == fits
+    with pytest.raises(ConfigError, match="llam"):
+        care_texts.checked("bruising.filler", "es", "{first_name}, el moretón se va. Call {emergency_line}.")
+    # 130 characters fold into one GSM-7 segment but are three UCS-2 ones with the accents kept.
+    long = "{first_name}, " + "la hinchazón bajará pronto, " * 5 + "llámanos al {emergency_line}."
+    with pytest.raises(ConfigError, match="UCS-2"):
+        care_texts.checked("swelling.filler", "es", long)

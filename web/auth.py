@@ -112,7 +112,7 @@ def _check_permission():
         if _wants_json():
             return jsonify(error="sign in first"), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
-    if needed is not None and not permissions.may(staff.role, needed):
+    if needed is not None and not permissions.staff_may(staff, needed):
         abort(403, description="Your role does not allow this.")
     return None
 
@@ -147,7 +147,7 @@ def _template_helpers():
     staff = load_staff()
     return {
         "current_staff": staff,
-        "may": lambda permission: staff is not None and permissions.may(staff.role, permission),
+        "may": lambda permission: staff is not None and permissions.staff_may(staff, permission),
         "demo": runtime.settings().demo,
         "email_off": not runtime.settings().email_enabled,
     }

@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "fix_numbers": frozenset({FRONT_DESK, MANAGER, ADMIN}),  # correct a flagged patient's phone number
     "view_numbers": frozenset({MANAGER, ADMIN}),
     "change_settings": frozenset({MANAGER, ADMIN}),
+    "review_care_texts": frozenset({MANAGER, ADMIN}),  # read the aftercare texts and where each stands
+    "sign_care_texts": frozenset(),  # the medical director alone (GRANTED_BY_FLAG), whatever the role
     "control_bot": frozenset({MANAGER, ADMIN}),  # the kill switch and the bot's autonomy per intent
     "export": frozenset({MANAGER, ADMIN}),
     "view_growth": EVERYONE,  # segments, the upsell matrix, ready this week, today's staff prompts
@@ -48,6 +50,14 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "demo_tools": EVERYONE,  # the simulator and the mail sink, mounted in demo mode only
 }
 """The one written permission table: permission → the access levels that have it."""
+
+GRANTED_BY_FLAG: dict[str, str] = {
+    "review_care_texts": "medical_director",
+    "sign_care_texts": "medical_director",
+}
+"""Permissions that a flag on the staff member grants as well, whatever their role: the practice's
+medical director (`StaffUser.medical_director`) reads and signs off the aftercare texts. A flag, not a
+role: the director is also a clinician, a manager or an admin by job, and keeps that role's access."""
 
 PUBLIC = frozenset({"static", "health.healthz", "auth.login"})
 """Endpoints anyone may call."""
@@ -107,6 +117,10 @@ ROUTES: dict[str, str] = {
     "dashboard.save_step_timing": "change_settings",
     "dashboard.treatments_page": "change_settings",
     "dashboard.save_treatment_costs": "change_settings",
+    "dashboard.care_texts_page": "review_care_texts",
+    "dashboard.save_care_text": "change_settings",
+    "dashboard.sign_care_texts": "sign_care_texts",
+    "dashboard.set_medical_director": "manage_users",
     "dashboard.escalations": "view_inbox",
     "dashboard.inbox_items": "view_inbox",
     "dashboard.approve_draft": "reply",
@@ -146,5 +160,11 @@ def access_of(role: str | None) -> Access | None:
 
 
 def may(role: str | None, permission: str) -> bool:
-    """True when a staff member with this role has this permission."""
+    """True when a staff member with this role has this permission (by role alone, no flag)."""
     return access_of(role) in PERMISSIONS[permission]
+
+
+def staff_may(staff, permission: str) -> bool:
+    """True when this staff member has this permission: by their role, or by a flag that grants it."""
+    flag = GRANTED_BY_FLAG.get(permission)
+    return may(staff.role, permission) or bool(flag and getattr(staff, flag, False))

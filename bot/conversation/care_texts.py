@@ -1,25 +1,31 @@
 """Aftercare texts for routine side effects: which sign a text reports, and the practice's approved text for it.
 
-The texts are data (care_texts.toml, overridden by AFTERCARE_CARE_TEXTS_FILE) that the practice's medical
-director signs off. Matching is deterministic: keyword families per sign in English and Spanish, on the
+The texts are data: care_texts.toml, overridden by AFTERCARE_CARE_TEXTS_FILE, then by the practice's own
+wording from its settings page (`Practice.care_texts`, keyed as `key_of` says). Each text is checked the same
+way wherever it comes from (`checked`): it says when to call, and fits two segments. Which of them the
+medical director signed off is bot.conversation.care_signoff's business. Matching is deterministic: keyword families per sign in English and Spanish, on the
 folded text, with one typo allowed in longer words; the first sign that matches (in file order) wins, and
 its text for the visit's treatment category, else its default, else the general text.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.messaging import segments
+from bot.touches import composer
 from bot.understanding.textnorm import edit_distance, fold, words
 
 CARE_TEXTS_FILE = resources.files("bot.conversation") / "care_texts.toml"
-"""The shipped aftercare texts (unsigned: each practice's medical director signs off their own file)."""
+"""The shipped aftercare texts (the default of every practice, sent once its medical director signs them off)."""
 
 LANGUAGES = ("en", "es")
 """Every text is written in both."""
@@ -30,6 +36,15 @@ letters ("brusing", "sweling"); shorter ones only as written ("swell" is one typ
 
 GENERAL = "general"
 """The text for a sign not matched, or a sign without a text for the treatment."""
+
+PLACEHOLDERS = frozenset(composer.PLACEHOLDERS) - {"visit_time"}
+"""What a care text may fill in (a reply has no visit of its own to give a time of)."""
+
+NUMBERS = ("{emergency_line}", "{practice_phone}")
+"""A care text names one of these: the number to call."""
+
+CALL_WORDS = {"en": ("call",), "es": ("llam",)}
+"""...and tells the patient to call it, in its own language ("Call", "llama", "llámanos"), on the folded text."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +58,31 @@ class Sign:
 
 @dataclass(frozen=True)
 class CareTexts:
-    """A practice's aftercare texts and who signed them off."""
+    """A practice's aftercare texts: per sign and treatment category, and the general one."""
 
     signs: tuple[Sign, ...]
     general: dict[str, str]
-    signed_off_by: str
-    reviewed: str
 
-    @property
-    def signed_off(self) -> bool:
-        return bool(self.signed_off_by.strip() and self.reviewed.strip())
+    def entries(self) -> dict[str, dict[str, str]]:
+        """Every text by its key ("bruising.filler", ..., "general"), in file order."""
+        found = {key_of(sign.name, variant): dict(text) for sign in self.signs for variant, text in sign.texts.items()}
+        found[GENERAL] = dict(self.general)
+        return found
+
+    def with_own(self, own: dict) -> CareTexts:
+        """These texts with the practice's own wording (key -> {language: text}) put in; unknown keys are
+        left out (a sign the file no longer has), a language not rewritten keeps the file's text."""
+        signs = tuple(
+            replace(
+                sign,
+                texts={
+                    variant: {**text, **(own.get(key_of(sign.name, variant)) or {})}
+                    for variant, text in sign.texts.items()
+                },
+            )
+            for sign in self.signs
+        )
+        return CareTexts(signs, {**self.general, **(own.get(GENERAL) or {})})
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,58 @@ class CareText:
     variant: str
     templates: dict[str, str]
 
+    @property
+    def key(self) -> str:
+        return key_of(self.sign, self.variant)
+
+
+def key_of(sign: str, variant: str) -> str:
+    """Where a text is kept: "sign.variant", or "general" for the general text."""
+    return GENERAL if variant == GENERAL else f"{sign}.{variant}"
+
+
+def digest(entries: dict[str, dict[str, str]]) -> str:
+    """The SHA-256 of exactly these texts (canonical JSON: keys sorted, accents kept), as a sign-off keeps it."""
+    canonical = json.dumps(entries, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def checked(where: str, language: str, text: str) -> str:
+    """One care text, its spaces tidied; ConfigError naming `where` and the reason when it cannot be sent:
+    empty, a placeholder that does not exist, no number to call ({emergency_line} or {practice_phone}) or
+    no word telling the patient to call it, or more than two segments with long names filled in, accents
+    folded (GSM-7) or kept (UCS-2), so it fits in whichever encoding it is sent."""
+    where = f"{where} ({language})"
+    if language not in LANGUAGES:
+        raise ConfigError(f"{where}: unsupported language (expected {', '.join(LANGUAGES)})")
+    template = " ".join((text or "").split())
+    if not template:
+        raise ConfigError(f"{where}: the text must not be empty")
+    try:
+        names = composer.fields(template)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))} "
+            f"(allowed: {', '.join('{' + n + '}' for n in sorted(PLACEHOLDERS))})"
+        )
+    if not any(number in template for number in NUMBERS):
+        raise ConfigError(f"{where}: must say which number to call, with {' or '.join(NUMBERS)}")
+    if not any(word in fold(template) for word in CALL_WORDS[language]):
+        said = " or ".join(f'"{word}..."' for word in CALL_WORDS[language])
+        raise ConfigError(f"{where}: must tell the patient when to call ({said})")
+    body = template.format_map(composer.SAMPLE_LONG)
+    for fold_accents in (True, False):
+        counted = segments.count(segments.normalize(body, fold_accents=fold_accents))
+        if counted.segments > composer.MAX_SEGMENTS:
+            raise ConfigError(
+                f"{where}: {counted.segments} segments ({counted.encoding}, {len(body)} characters) with long "
+                f"names filled in; the limit is {composer.MAX_SEGMENTS}"
+            )
+    return template
+
 
 def parse(data: dict, source: str) -> CareTexts:
     """The texts in a TOML document; ConfigError naming `source` and the entry when one is incomplete."""
@@ -71,26 +153,27 @@ def parse(data: dict, source: str) -> CareTexts:
         keywords = entry.get("words")
         if not isinstance(keywords, list) or not keywords or not all(isinstance(w, str) and w for w in keywords):
             raise ConfigError(f"{source}: signs.{name}.words must be a list of words")
-        texts = {key: value for key, value in entry.items() if key != "words"}
-        for variant, text in texts.items():
-            _check(text, f"{source}: signs.{name}.{variant}")
+        texts = {
+            variant: _check(text, f"{source}: signs.{name}.{variant}")
+            for variant, text in entry.items()
+            if variant != "words"
+        }
         signs.append(Sign(name, tuple(fold(w).strip() for w in keywords), texts))
-    general = data.get("general") or {}
-    _check(general, f"{source}: general")
-    return CareTexts(tuple(signs), general, str(data.get("signed_off_by") or ""), str(data.get("reviewed") or ""))
+    general = _check(data.get("general") or {}, f"{source}: general")
+    return CareTexts(tuple(signs), general)
 
 
-def _check(text, where: str) -> None:
+def _check(text, where: str) -> dict[str, str]:
     if not isinstance(text, dict) or any(not isinstance(text.get(lang), str) or not text[lang] for lang in LANGUAGES):
         raise ConfigError(f"{where}: needs an 'en' and an 'es' text")
+    return {language: checked(where, language, text[language]) for language in LANGUAGES}
 
 
 def merge(base: dict, override: dict) -> dict:
-    """`override`'s signs, general text and sign-off replace `base`'s (a sign's texts merge per category)."""
+    """`override`'s signs and general text replace `base`'s (a sign's texts merge per category)."""
     merged = {**base, "signs": {name: dict(entry) for name, entry in (base.get("signs") or {}).items()}}
-    for key in ("signed_off_by", "reviewed", "general"):
-        if key in override:
-            merged[key] = override[key]
+    if "general" in override:
+        merged["general"] = override["general"]
     for name, entry in (override.get("signs") or {}).items():
         merged["signs"][name] = {**merged["signs"].get(name, {}), **entry}
     return merged

@@ -19,6 +19,9 @@ ADMIN_EMAIL = "jordan.ellis@glowaesthetics.example"
 MIAMI_DESK_EMAIL = "rosa.alvarez@glowaesthetics.example"
 """The Miami front desk's sign-in, limited to Miami (sees only Miami's patients), printed in the demo banner."""
 
+DIRECTOR_EMAIL = "olivia.lee@glowaesthetics.example"
+"""The medical director's sign-in: she signed off the shipped aftercare texts three weeks before the demo's now."""
+
 CHECKER_PHONE = "+15125550143"
 """A patient the outside webhook checker texts from (Ana Ruiz, Austin)."""
 
@@ -138,6 +141,7 @@ STAFF = (
     ("Marcus Chen, PA-C", "injector", "+13055550181", "marcus.chen@glowaesthetics.example", False, False),
     ("Jordan Ellis", "admin", "+15125550185", ADMIN_EMAIL, False, False),
     ("Rosa Alvarez", "front_desk", "+13055550183", MIAMI_DESK_EMAIL, False, False),
+    ("Dr. Olivia Lee, MD", "injector", "+15125550186", DIRECTOR_EMAIL, False, False),  # the medical director
 )
 
 # code: (product, supplies) per visit, in dollars: what the demo's treatments cost the practice (toxin at

@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from bot import runtime
-from bot.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI_DESK_EMAIL, seed_demo
+from bot.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, DIRECTOR_EMAIL, MANAGER_EMAIL, MIAMI_DESK_EMAIL, seed_demo
 from bot.errors import ConfigError
 from bot.queue import redis_url, reset_connections
 from bot.settings import DEMO_SECRETS, Settings, default_data_dir
@@ -278,6 +278,7 @@ def _banner(base_url, fake_url, env, defaulted, password, settings) -> None:
         f"    sign in as       {MANAGER_EMAIL}  /  {password}   (manager)",
         f"                     {ADMIN_EMAIL}  /  {password}   (admin: Users, erasure, unrouted texts)",
         f"                     {MIAMI_DESK_EMAIL}  /  {password}   (front desk, Miami only)",
+        f"                     {DIRECTOR_EMAIL}  /  {password}   (medical director: signs off aftercare texts)",
         f"  Patient simulator  {base_url}/simulator/",
         f"  Fake Twilio API    {fake_url}   (Messages resource under /2010-04-01/Accounts/{settings.twilio_account_sid}/)",
         f"  Health             {base_url}/healthz",

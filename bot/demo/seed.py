@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 from bot import runtime
 from bot.clock import FrozenClock, to_utc
 from bot.consent.opt_out import opt_out
+from bot.conversation import care_signoff
 from bot.demo.history import add_history
 from bot.demo.practice import (
     ADMIN_EMAIL,
@@ -29,6 +30,7 @@ from bot.demo.practice import (
     CONVERSATIONS,
     COSTS,
     DEMO_PASSWORD,
+    DIRECTOR_EMAIL,
     FACTS,
     HAPPY_REPLIES,
     LOCATIONS,
@@ -71,6 +73,7 @@ __all__ = [
     "ADMIN_EMAIL",
     "CHECKER_PHONE",
     "DEMO_PASSWORD",
+    "DIRECTOR_EMAIL",
     "MANAGER_EMAIL",
     "MIAMI",
     "MIAMI_DESK_EMAIL",
@@ -78,6 +81,9 @@ __all__ = [
     "seed_demo",
 ]
 """seed_demo, and the demo's sign-in and numbers, still importable from here (run.py and the tests use them)."""
+
+SIGNED_OFF_BEFORE = timedelta(days=21)
+"""How long before the demo's now its medical director signed off the aftercare texts."""
 
 
 def seed_demo(db_url: str, now: datetime | None = None) -> dict:
@@ -98,6 +104,7 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
             return {"created": False, "practice_id": existing.id}
         practice = _practice(session, now)
         practice_id = practice.id
+        _sign_care_texts(session, practice, now - SIGNED_OFF_BEFORE)
 
     rng = random.Random(20261123)
     events = _timeline(_visit_plan(rng, now), now)
@@ -119,6 +126,14 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
         summary = _summary(session, practice_id)
     log.info("seeded %s: %s", PRACTICE_SLUG, summary)
     return {"created": True, "practice_id": practice_id, **summary}
+
+
+def _sign_care_texts(session, practice: Practice, at: datetime) -> None:
+    """The medical director signs off the aftercare texts as shipped, so the demo's care replies go."""
+    director = session.exec(
+        select(StaffUser).where(StaffUser.practice_id == practice.id, StaffUser.email == DIRECTOR_EMAIL)
+    ).one()
+    care_signoff.sign(session, runtime.settings().care_texts_file, practice, director, at)
 
 
 @contextmanager
@@ -267,6 +282,7 @@ def _practice(session, now: datetime) -> Practice:
                 backup=backup,
                 password_hash=password,
                 location_ids=[locations[place] for place in STAFF_LOCATIONS.get(email, ())] or None,
+                medical_director=email == DIRECTOR_EMAIL,
             )
         )
     for code, name, name_es, category, minutes, price, area in SERVICES:

@@ -252,6 +252,7 @@ def staff_view(person: StaffUser) -> dict:
         "on_call": person.on_call,
         "backup": person.backup,
         "active": person.active,
+        "medical_director": person.medical_director,
         "can_sign_in": bool(person.password_hash),
         "locations": person.location_ids or "all",
     }
@@ -360,7 +361,7 @@ def staff_set(session: Session, staff_id: int, **values) -> StaffUser:
         if values["role"] not in ROLES:
             raise AdminError(f"--role: expected one of {', '.join(ROLES)}, got {values['role']!r}")
         person.role = values["role"]
-    for key in ("on_call", "backup", "active"):
+    for key in ("on_call", "backup", "active", "medical_director"):
         if values.get(key) is not None:
             setattr(person, key, values[key])
     if (person.on_call or person.backup) and not person.phone:

@@ -21,6 +21,7 @@ from web.dashboard import (  # noqa: E402, F401
     privacy,
     report,
     settings,
+    settings_care,
     settings_oncall,
     settings_plans,
     settings_practice,

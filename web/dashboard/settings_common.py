@@ -15,6 +15,7 @@ SECTIONS = (
     ("dashboard.on_call", "On-call roster"),
     ("dashboard.plans_page", "Plans and texts"),
     ("dashboard.treatments_page", "Treatments and costs"),
+    ("dashboard.care_texts_page", "Aftercare texts"),
 )
 """The settings pages, in the order their menu lists them (endpoint, title)."""
 

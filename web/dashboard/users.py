@@ -40,6 +40,7 @@ def account(person: StaffUser, places: dict[int, str] | None = None) -> dict:
         "email": person.email,
         "role": person.role,
         "active": person.active,
+        "medical_director": person.medical_director,
         "phone": mask(person.phone) if person.phone else None,
         "locations": [(places or {}).get(i, f"location {i}") for i in person.location_ids]
         if person.location_ids
@@ -210,6 +211,8 @@ def set_user_active(staff_id: int):
                 raise AdminError("active: expected 1 (reactivate) or 0 (deactivate)")
             # Off call too: a page must never go to someone who has left.
             changes = {"active": True} if wanted == "1" else {"active": False, "on_call": False, "backup": False}
+            if wanted == "0":
+                changes["medical_director"] = False  # nor sign off texts
             staff_set(db, person.id, **changes)
         except AdminError as error:
             return _refused(db, error)
@@ -219,6 +222,31 @@ def set_user_active(staff_id: int):
         flash(f"{person.name} is {'active again' if person.active else 'deactivated and signed out'}.", "info")
     if wanted == "0":
         sessions.end_all(staff_id)  # after the commit: a sign-in racing this finds the account inactive
+    return redirect(url_for("dashboard.users"))
+
+
+@bp.post("/users/<int:staff_id>/medical-director")
+def set_medical_director(staff_id: int):
+    """Mark a staff member as the practice's medical director (who signs off the aftercare texts), or not."""
+    wanted = request.form.get("medical_director")
+    with session_scope(runtime.db_url()) as db:
+        person = _member_or_404(db, staff_id)
+        before = account(person)
+        try:
+            if wanted not in ("0", "1"):
+                raise AdminError("medical director: expected 1 (mark) or 0 (unmark)")
+            if wanted == "1" and not person.active:
+                raise AdminError(f"{person.name} is deactivated: reactivate them first")
+            staff_set(db, person.id, medical_director=wanted == "1")
+        except AdminError as error:
+            return _refused(db, error)
+        if account(person) != before:
+            _audit(db, "user_medical_director_changed", person, before, account(person))
+            flash(
+                f"{person.name} {'is' if person.medical_director else 'is no longer'} the medical director "
+                "who signs off the aftercare texts.",
+                "info",
+            )
     return redirect(url_for("dashboard.users"))
 
 
