@@ -22,7 +22,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.consent.privacy import ERASED_PREFIX, erased_number, is_erased
 from bot.vocabulary import Intent, MessageKind, TouchStatus, Urgency
-from store.db import session_scope
+from store.db import get_engine
 from store.models import ConversationState, Patient, Practice, Touch
 
 SAFETY_REPLIES = frozenset({Urgency.EMERGENCY, Urgency.URGENT, "opt_out", "opt_out_cancel"})
@@ -114,12 +114,21 @@ def refuse(
     return None
 
 
-@dataclass
 class Check:
-    """The gate's answer, and the open transaction that keeps it true: write what the send returned in it."""
+    """The gate's answer, and the open transaction that keeps it true: write what the send returned in
+    `session`, which is that transaction's (made when first asked: a touch's send records nothing in it)."""
 
-    refusal: str | None
-    session: Session
+    def __init__(self, refusal: str | None, connection: sa.Connection):
+        self.refusal = refusal
+        self._connection = connection
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # Joins the connection's transaction: committed (or rolled back) with it when `held` ends.
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        return self._session
 
 
 @contextmanager
@@ -137,29 +146,55 @@ def held(
     Send inside the block, and record the outcome in `session`: it commits when the block ends.
     Texts to anyone but the patient themselves (a page to staff about them) pass: the patient's
     consent is not the recipient's. A touch passes its `claim` (touch id, claimed_at): read in the
-    same query, a touch no longer "sending" under that claim is refused as CLAIM_LOST."""
-    with session_scope(runtime.db_url()) as session:
-        if patient_id is None:
-            yield Check(None, session)
-            return
-        query = _facts_query(claim is not None, session.get_bind().dialect.name == "postgresql")
-        params = {"patient_id": patient_id, "touch_id": claim[0] if claim is not None else None}
-        row = session.connection().execute(query, params).first()
-        if row is None or row[0] != to_number:
-            # Not the patient's own number: a page to staff passes, but never an erased number (a stale
-            # or mistaken id must not reach it), and an erased patient's row reaches no number at all.
-            gone = row is not None and row[0].startswith(ERASED_PREFIX)
-            refused = "erased" if gone or erased_number(session, to_number) else None
-            if refused is None and claim is not None and (row is None or not _still_claimed(row[6], row[7], claim[1])):
-                refused = CLAIM_LOST
-            yield Check(refused, session)
-            return
-        facts = Facts(row[1] is not None, bool(row[2]), bool(row[3]), row[4], row[5] is not None)
-        now = runtime.clock().now()
-        refused = refuse(facts, now, kind=kind, reply_kind=reply_kind, marketing=marketing)
-        if refused is None and claim is not None and not _still_claimed(row[6], row[7], claim[1]):
+    same query, a touch no longer "sending" under that claim is refused as CLAIM_LOST.
+
+    One connection and its transaction, with no ORM session unless the caller asks for one: this runs
+    before every text, and a session's set-up and commit cost a dispatched text more than the query."""
+    engine = get_engine(runtime.db_url())
+    with engine.connect() as connection, connection.begin():
+        check = Check(None, connection)
+        try:
+            check.refusal = _refusal(
+                check, connection, engine.dialect.name, patient_id, to_number, kind, reply_kind, marketing, claim
+            )
+            yield check
+            if check._session is not None:
+                check._session.flush()
+        finally:
+            if check._session is not None:
+                check._session.close()
+
+
+def _refusal(
+    check: Check,
+    connection: sa.Connection,
+    dialect: str,
+    patient_id: int | None,
+    to_number: str,
+    kind: str,
+    reply_kind: str | None,
+    marketing: bool,
+    claim: tuple[int, datetime] | None,
+) -> str | None:
+    """What `held` answers, read in its transaction."""
+    if patient_id is None:
+        return None
+    query = _facts_query(claim is not None, dialect == "postgresql")
+    params = {"patient_id": patient_id, "touch_id": claim[0] if claim is not None else None}
+    row = connection.execute(query, params).first()
+    if row is None or row[0] != to_number:
+        # Not the patient's own number: a page to staff passes, but never an erased number (a stale
+        # or mistaken id must not reach it), and an erased patient's row reaches no number at all.
+        gone = row is not None and row[0].startswith(ERASED_PREFIX)
+        refused = "erased" if gone or erased_number(check.session, to_number) else None
+        if refused is None and claim is not None and (row is None or not _still_claimed(row[6], row[7], claim[1])):
             refused = CLAIM_LOST
-        yield Check(refused, session)
+        return refused
+    facts = Facts(row[1] is not None, bool(row[2]), bool(row[3]), row[4], row[5] is not None)
+    refused = refuse(facts, runtime.clock().now(), kind=kind, reply_kind=reply_kind, marketing=marketing)
+    if refused is None and claim is not None and not _still_claimed(row[6], row[7], claim[1]):
+        refused = CLAIM_LOST
+    return refused
 
 
 @functools.cache
