@@ -39,6 +39,21 @@ def test_bad_signature_is_refused_and_nothing_stored(client, settings, redis):
     assert Queue("inbound", connection=redis).count == 0
 
 
+def test_a_signature_over_the_url_with_its_port_is_accepted_and_one_that_does_not_match_is_not(client, settings):
+    # Twilio signs the URL with or without the port (the SDK checks both): the webhook tries the URL as
+    # given first and then the SDK's check, so both forms pass, and a wrong one still fails both.
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TWILIO_TOKEN)
+    params = load("inbound_basic")
+    with_port = validator.compute_signature("http://aftercare.test:80/sms/inbound", params)
+    assert post_signed(client, "/sms/inbound", params, TWILIO_TOKEN, signature=with_port).status_code == 200
+    other = load("inbound_basic", MessageSid="SM" + "f" * 32)
+    wrong_port = validator.compute_signature("http://aftercare.test:8080/sms/inbound", other)
+    assert post_signed(client, "/sms/inbound", other, TWILIO_TOKEN, signature=wrong_port).status_code == 403
+    assert [m.twilio_sid for m in _messages(settings.database_url)] == [params["MessageSid"]]
+
+
 def test_changed_body_under_old_signature_is_refused(client, settings):
     from twilio.request_validator import RequestValidator
 
