@@ -66,7 +66,9 @@ PICKS_AN_OFFER = (
     Intent.OTHER,
     Intent.POSITIVE_FEEDBACK,
 )
-"""Intents a text naming one of the times on offer may be read as; the pick wins ("can I do the 11am instead?")."""
+"""Intents a text naming one of the times on offer may be read as; the pick wins ("can I do the 11am instead?"),
+as it does over a "defer" reading of a pick by date ("mejor el 1 de diciembre"); a new day or time named
+during an offer gets new times only from these intents (a "not now, maybe next week" stays a deferral)."""
 
 
 def route(turn: Turn) -> None:
@@ -84,7 +86,7 @@ def route(turn: Turn) -> None:
         handler = reschedule.answer
     elif answers_us and offer.awaiting_answer(turn):
         handler = offer.answer
-    elif intent in PICKS_AN_OFFER and rebook.picks_offered_time(turn):
+    elif (intent in PICKS_AN_OFFER or intent == Intent.DEFER) and rebook.picks_offered_time(turn):
         handler = rebook.handle
     elif offer.says_goal_changed(turn):
         handler = offer.goal_changed

@@ -110,7 +110,7 @@ def handle(turn: Turn) -> None:
     if answer is None:
         # Told a person will reply even when an earlier item is still open (it holds this text too).
         turn.to_staff("question")
-        turn.reply("question")
+        turn.tell_a_person_replies("question")
         return
     topic, text = answer
     if turn.reply("answer", answer=text) is None:

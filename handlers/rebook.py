@@ -257,7 +257,10 @@ def _book(turn: Turn, pending: dict, option: dict) -> None:
             item.note += " Confirm or decline on the patient's page."
         turn.actions += [f"moved_appointment:{moving.id}", "staff_inbox"]
         turn.patient_state().pending = dict(pending, moves=moving.id, picked=option["start"]) if not direct else None
-        turn.reply("requested" if moving.status == "requested" else "moved", appointment=moving)
+        if moving.status != "requested":
+            turn.reply("moved", appointment=moving)
+        else:  # a move asked for says again that the booked time stays theirs until the front desk confirms
+            turn.reply("move_requested" if moving.replaces_id else "requested", appointment=moving)
         return
     appointment = Appointment(
         practice_id=patient.practice_id,
@@ -407,7 +410,7 @@ def _fresh(pending: dict, now: datetime, valid: timedelta) -> bool:
 
 def _to_staff(turn: Turn, reply: str = "rebook") -> None:
     turn.to_staff("rebook_request")  # an item already open holds this text too; the patient is told either way
-    turn.reply(reply)
+    turn.tell_a_person_replies(reply)
 
 
 def settle_request(session, appointment: Appointment, confirmed: bool, staff_id: int, now: datetime) -> int | None:

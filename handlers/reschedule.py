@@ -40,7 +40,7 @@ def handle(turn: Turn) -> None:
         # Nothing to move or cancel: say so; a move is offered open times to book instead. Staff see it.
         turn.to_staff("reschedule_no_visit")
         if wish == "cancel":
-            turn.reply("no_visit")
+            turn.tell_a_person_replies("no_visit")
         else:
             rebook.offer(turn, kind="no_visit_slots", fallback="no_visit")
         return

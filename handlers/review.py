@@ -25,4 +25,4 @@ def hold(turn: Turn) -> None:
     decision = turn.decision
     turn.to_staff(f"low_confidence:{decision.intent}:{decision.confidence:.2f}")
     if decision.intent != "other":
-        turn.reply("holding")
+        turn.tell_a_person_replies("holding")

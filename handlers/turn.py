@@ -24,6 +24,8 @@ from store.models import (
 )
 from store.queries import practice_for_number
 
+NOTED = "noted"
+"""The reply to a text for staff sent after its holding reply: "we've added this to your messages"."""
 OPT_OUT_REPLIES = ("opt_out", "opt_out_cancel")
 """The replies that confirm an opt-out."""
 
@@ -144,6 +146,11 @@ class Turn:
     def language(self) -> str:
         """The language the patient is texted in."""
         return self.patient.language if self.patient is not None and self.patient.language in ("en", "es") else "en"
+
+    def tell_a_person_replies(self, kind: str) -> Message | None:
+        """The `kind` holding reply ("someone will text you back"); when it already went within the repeat
+        window, "noted" (this text was added for staff), so a second text for staff is not met with silence."""
+        return self.reply(kind) or self.reply(NOTED)
 
     def reply_with(
         self, kind: str, templates: dict[str, str], appointment: Appointment | None = None, **values: str

@@ -228,11 +228,13 @@ def test_spanish_opt_out_is_confirmed_in_spanish(settings, twilio, clock, spa, d
 # ------------------------------------------------------------ courtesy
 
 
-def test_a_booking_wish_reaches_the_inbox_and_gets_one_courtesy_reply(settings, twilio, clock, spa, db_url):
+def test_a_booking_wish_reaches_the_inbox_and_each_courtesy_reply_goes_once(settings, twilio, clock, spa, db_url):
     text_in("can I come in next Tuesday after 5?")
     text_in("or wednesday works too")
-    assert sent_to(twilio, PATIENT) == [
-        "Thanks, Ana! Someone from our team will text you back shortly with times that work."
+    text_in("or thursday")
+    assert sent_to(twilio, PATIENT) == [  # the third text: both already said a person will reply
+        "Thanks, Ana! Someone from our team will text you back shortly with times that work.",
+        "Got it, Ana. We've added this to your messages for our team; someone will get back to you.",
     ]
     found = escalation(db_url)
     assert (found.urgency, found.reason) == ("routine", "needs_reply:rebook_request")

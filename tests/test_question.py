@@ -198,3 +198,30 @@ def test_a_question_while_an_inbox_item_is_open_is_still_told_a_person_will_repl
     text_in("do you do consultations?")
     assert sent_to(twilio, PATIENT) == [told]
     assert _inbox(db_url) == ["needs_reply:rebook_request"]  # the open item holds this question too
+
+
+@pytest.mark.parametrize(
+    "language, told, noted",
+    [
+        (
+            "en",
+            "Thanks for your question, Ana! Someone from our team will text you back shortly.",
+            "Got it, Ana. We've added this to your messages for our team; someone will get back to you.",
+        ),
+        (
+            "es",
+            "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te respondera pronto.",
+            "Entendido, Ana. Sumamos esto a tus mensajes para el equipo; alguien te respondera.",
+        ),
+    ],
+)
+def test_a_second_question_for_staff_is_told_it_was_added_and_a_third_gets_no_repeat(
+    settings, twilio, clock, ana, db_url, language, told, noted
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, ana).language = language
+    text_in("do you take insurance?")
+    text_in("can I drink wine tonight?")
+    text_in("do you do consultations?")
+    assert sent_to(twilio, PATIENT) == [told, noted]  # then nothing: both already say a person will reply
+    assert _inbox(db_url) == ["needs_reply:question"]  # one item holds all three

@@ -263,3 +263,40 @@ def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twili
         assert item.reason == "visit_moved"
         assert item.note.startswith("Moved by text from Thu, Dec 3 2:00 PM to Wed, Dec 2 9:00 AM with Maya")
         assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
+
+
+@pytest.mark.parametrize(
+    "language, ask, first, second, told",
+    [
+        (
+            "en",
+            "can I reschedule my appointment to tuesday morning?",
+            "the second one",
+            "actually, the dec 1 one instead",
+            "Thanks, Ana! We've asked to move your Lip filler to Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP. "
+            "Your current time stays yours until the front desk confirms.",
+        ),
+        (
+            "es",
+            "¿puedo cambiar mi cita para el martes en la mañana?",
+            "la segunda",
+            "mejor el 1 de diciembre",
+            "¡Gracias, Ana! Pedimos mover tu Lip filler a el martes 1 de diciembre a las 09:00 con Maya Chen, NP. "
+            "Tu horario actual sigue siendo tuyo hasta que la recepcion confirme.",
+        ),
+    ],
+)
+def test_a_change_of_mind_moves_the_move_request_and_keeps_the_booked_time(
+    settings, twilio, clock, booked, spa, db_url, language, ask, first, second, told
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in(ask)
+    text_in(first)
+    text_in(second)
+    assert sent_to(twilio, PATIENT)[-1] == told
+    with session_scope(db_url) as session:
+        request = session.exec(select(Appointment).where(Appointment.status == "requested")).one()
+        assert (request.replaces_id, request.start_at.replace(tzinfo=UTC)) == (booked, chicago_utc(2026, 12, 1, 9))
+        assert session.get(Appointment, booked).status == "booked"
+        assert session.exec(select(Escalation.reason)).all() == ["booking_request"]

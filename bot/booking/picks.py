@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 
 from bot.booking.open_times import DAY_WORDS
-from bot.clock import to_local, to_utc
+from bot.clock import MONTHS, to_local, to_utc
 from bot.understanding.textnorm import fold
 
 _ORDINALS = {
@@ -44,6 +44,13 @@ _NONE = re.compile(
     r"\b(none|neither|nothing|no one|ninguno|ninguna|ningun|no me (?:sirve|sirven|queda|quedan)|"
     r"dont work|doesnt work|do not work|wont work|cant do any|cant make any|not those|otro dia|otra hora)\b"
 )
+_MONTH = {
+    **{name[:3]: n for n, name in enumerate(MONTHS["en"], 1)},
+    **{name: n for names in MONTHS.values() for n, name in enumerate(names, 1)},
+    "sept": 9,
+}
+_MONTH_DAY = re.compile(r"\b([a-z]+) (\d{1,2})(?:st|nd|rd|th)?\b")
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? (?:de |of )?([a-z]+)\b")
 _SOME = r"(?:something|anything|any|a|one|ones|time|times|slot|slots|algo|alguno|alguna|uno|una|hora|horario|horarios)"
 _LATER = re.compile(
     rf"\b(?:{_SOME} (?:a (?:bit|little) |un poco )?(?:later|mas tarde)|later (?:in the day|time|times|slot|slots|"
@@ -113,14 +120,14 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
     """Which offered time (1-based) the text names, or None when it names none or several.
 
     By number ("2", "#2", "option 2"), by ordinal ("the second", "la segunda", "the last one"), by time of
-    day ("the 3pm", "las 15:30", "3:30"), or by weekday ("thursday", "el jueves"); a time and a day together
-    narrow each other."""
+    day ("the 3pm", "las 15:30", "3:30"), by weekday ("thursday", "el jueves") or by date ("the dec 1 one",
+    "el 1 de diciembre"); a time and a day together narrow each other."""
     count = len(options)
     if isinstance(slot_choice, int) and 1 <= slot_choice <= count:
         return slot_choice
     text = plain(body)
     number = _NUMBER.match(text)
-    if number and 1 <= int(number.group(1)) <= count and len(text.split()) <= 4:
+    if number and 1 <= int(number.group(1)) <= count and len(text.split()) <= 4 and not _dates(text):
         return int(number.group(1))
     for word in text.split():
         if word in _ORDINALS and _ORDINALS[word] <= count:
@@ -135,6 +142,10 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
     if days:
         named = True
         candidates &= {n for n, start in enumerate(starts, 1) if start.weekday() in days}
+    dates = _dates(text)
+    if dates:  # "the dec 1 one", "el 1 de diciembre"
+        named = True
+        candidates &= {n for n, start in enumerate(starts, 1) if (start.month, start.day) in dates}
     clock = _clock(text)
     if clock is not None:
         named = True
@@ -143,6 +154,18 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
     if named and len(candidates) == 1:
         return candidates.pop()
     return None
+
+
+def _dates(text: str) -> set[tuple[int, int]]:
+    """The (month, day) pairs a text names: "dec 1", "december 1st", "1 de diciembre"."""
+    found = set()
+    pairs = [(m.group(1), m.group(2)) for m in _MONTH_DAY.finditer(text)]
+    pairs += [(m.group(2), m.group(1)) for m in _DAY_MONTH.finditer(text)]
+    for month_word, day in pairs:
+        month = _MONTH.get(month_word)
+        if month and 1 <= int(day) <= 31:
+            found.add((month, int(day)))
+    return found
 
 
 def _clock(text: str) -> tuple[int, int | None, str | None] | None:

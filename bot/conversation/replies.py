@@ -40,10 +40,13 @@ COURTESY_REPLIES = frozenset(
         "ask_for_person_hours",
         "ask_for_person_closed",
         "holding",
+        "noted",
     }
 )
 """Replies that say the same thing every time: at most one per kind per REPEAT_WINDOW. The others carry
-something new each time (offered times, an answer, a check-back day) and always go."""
+something new each time (offered times, an answer, a check-back day) and always go. A text for staff after
+its holding reply already went gets "noted" instead (`Turn.tell_a_person_replies`), once as well: then nothing
+until the window passes."""
 
 REPLY_PLACEHOLDERS = {
     "options": "1) Wed, Nov 25 10:30 AM with Dr. Katherine Lee; 2) Thu, Nov 26 12:30 PM with Dr. Katherine Lee; "
