@@ -122,9 +122,17 @@ def _timing_preview(db, practice: Practice, patient: Patient | None, step: Step)
             return f"{name}'s {service.name} visit would not get this step ({step_timing.describe(step)})."
         due = planner.before_time(appointment.start_at, step, zone)
         return f"Before {name}'s {service.name} visit of {_when(appointment.start_at, zone)}: {_when(due, zone)}."
-    visit = last_visit(db, patient.id)
+    query = (
+        select(Appointment, Service)
+        .join(Service, col(Service.id) == Appointment.service_id)
+        .where(Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.COMPLETED)
+        .order_by(col(Appointment.start_at).desc())
+    )
+    if step.plan != EVERYONE:
+        query = query.where(Service.category == step.plan)  # the latest visit this plan follows
+    visit = db.exec(query).first()
     if visit is None:
-        return f"{name} has no completed visit to count from."
+        return f"{name} has no completed {step.plan.replace('_', ' ')} visit to count from."
     appointment, service = visit
     location = db.get(Location, appointment.location_id) if appointment.location_id else None
     zone = local_zone(location, practice)
@@ -134,8 +142,6 @@ def _timing_preview(db, practice: Practice, patient: Patient | None, step: Step)
             patient.id
         )
         in_segments = standing.segments if standing else frozenset()
-    if step.plan != EVERYONE and step.plan != service.category:
-        return f"{name}'s last visit ({service.name}) is not a {step.plan.replace('_', ' ')} visit."
     if not step.applies_to(service.area, patient.vip, None, in_segments):
         return f"{name}'s {service.name} visit would not get this step ({step_timing.describe(step)})."
     due = planner.due_time(to_utc(appointment.end_at), step, zone)
