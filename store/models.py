@@ -382,6 +382,23 @@ class Offer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RetailSale(SQLModel, table=True):
+    """A retail product sold to a patient at the desk (SPF, a serum), recorded by staff; against the offer it
+    answers, when there is one, whose revenue it becomes (bot.growth.retail)."""
+
+    __tablename__ = "retail_sale"
+    id: int = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    offer_id: int | None = Field(default=None, foreign_key="offer.id", index=True)
+    location_id: int | None = Field(default=None, foreign_key="location.id")
+    staff_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    item: str
+    amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    sold_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Correction(SQLModel, table=True):
     """A manager's verdict that the bot read an inbound text wrongly, with the right intent and urgency."""
 

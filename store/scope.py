@@ -34,6 +34,7 @@ from store.models import (
     Provider,
     Referral,
     ReportClaim,
+    RetailSale,
     Service,
     StaffUser,
     Touch,
@@ -136,6 +137,8 @@ def rule(model: type[SQLModel], places: Places) -> ColumnElement[bool]:
         return patient_at(Touch.patient_id, places)
     if model is Offer:
         return patient_at(Offer.patient_id, places)
+    if model is RetailSale:
+        return patient_at(RetailSale.patient_id, places)
     if model is Referral:
         return patient_at(Referral.referrer_id, places)
     if model is Correction:

@@ -39,7 +39,8 @@ PERMISSIONS: dict[str, frozenset[Access]] = {
     "control_bot": frozenset({MANAGER, ADMIN}),  # the kill switch and the bot's autonomy per intent
     "export": frozenset({MANAGER, ADMIN}),
     "view_growth": EVERYONE,  # segments, the upsell matrix, ready this week, today's staff prompts
-    "send_offers": EVERYONE,  # one-click offer from ready this week (every sending rule still applies)
+    "send_offers": EVERYONE,
+    "record_sales": EVERYONE,  # a retail product sold at the desk, against the offer it answers  # one-click offer from ready this week (every sending rule still applies)
     "edit_matrix": frozenset({MANAGER, ADMIN}),  # save a new version of the upsell matrix
     "correct_decisions": frozenset({MANAGER, ADMIN}),  # mark a decision wrong and give the right intent, urgency
     "erase": frozenset({ADMIN}),
@@ -90,6 +91,7 @@ ROUTES: dict[str, str] = {
     "dashboard.take_over": "take_over",
     "dashboard.release": "take_over",
     "dashboard.fix_phone": "fix_numbers",
+    "dashboard.record_sale": "record_sales",
     "dashboard.settle_request": "confirm_visits",
     "dashboard.numbers": "view_numbers",
     "dashboard.report": "view_numbers",

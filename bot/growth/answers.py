@@ -126,12 +126,13 @@ def accept(session: Session, offer: Offer, now: datetime, booking_mode: str) -> 
         if booking_mode == "direct" and visit.status == AppointmentStatus.BOOKED:
             return "offer_added", visit, note
         return "offer_requested", visit, note + " Add it in the practice system."
-    if offer.kind == "retail":
-        offer.revenue = offer.price  # set aside for the patient: sold when said yes to
+    # A retail item said yes to is set aside, not sold: its revenue is the sale staff record (bot.growth.retail).
+    after = " Record the sale on the patient's page when it is bought." if offer.kind == "retail" else ""
     return (
         "offer_noted",
         None,
-        f"Said yes by text to {offer.item}{price} ({offer.moment.replace('_', ' ')} offer). Follow up to book or sell it.",
+        f"Said yes by text to {offer.item}{price} ({offer.moment.replace('_', ' ')} offer). "
+        f"Follow up to book or sell it.{after}",
     )
 
 

@@ -91,6 +91,10 @@ class Matrix:
         by_code = next((e for e in self.entries if service.code in e.codes), None)
         return by_code or next((e for e in self.entries if service.category in e.categories), None)
 
+    def retail_names(self) -> list[str]:
+        """Every retail product the matrix pairs with a service, once each, in the matrix's order."""
+        return list(dict.fromkeys(item.name for entry in self.entries for item in entry.retail))
+
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
 

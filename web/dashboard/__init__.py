@@ -20,6 +20,7 @@ from web.dashboard import (  # noqa: E402, F401
     patients,
     privacy,
     report,
+    retail,
     settings,
     settings_care,
     settings_oncall,

@@ -15,7 +15,7 @@ from bot import runtime
 from bot.clock import to_utc
 from bot.consent.privacy import erased_number
 from bot.errors import ValidationError
-from bot.growth import matrix
+from bot.growth import matrix, retail
 from bot.growth import segments as growth_segments
 from bot.intake.number_fix import number_changed
 from bot.messaging import outbox, phones
@@ -100,7 +100,8 @@ def patient(patient_id: int):
             .order_by(col(Appointment.start_at).desc())
         ).all()
         state = db.get(ConversationState, person.id)
-        segments = growth_segments.standing(db, person, matrix.current(db, practice.id), now)
+        table = matrix.current(db, practice.id)
+        segments = growth_segments.standing(db, person, table, now)
         takeover = None
         if state and state.takeover_until and to_utc(state.takeover_until) > now:
             takeover = {
@@ -135,6 +136,9 @@ def patient(patient_id: int):
             max_reply=MAX_REPLY,
             sender=practice_number(db, person),
             standing=segments,
+            retail_sales=retail.sales(db, person),
+            retail_offers=retail.retail_offers(db, person),
+            retail_items=table.retail_names(),
         )
 
 
