@@ -91,18 +91,18 @@ LEAD = {
     "address": {"en": "We're at {fact}", "es": "Estamos en {fact}"},
     "parking": {"en": "Parking: {fact}", "es": "Estacionamiento: {fact}"},
     "price": {"en": "{fact}", "es": "{fact}"},
-    "cancellation_policy": {"en": "Our cancellation policy: {fact}", "es": "Nuestra politica de cancelacion: {fact}"},
+    "cancellation_policy": {"en": "Our cancellation policy: {fact}", "es": "Nuestra política de cancelación: {fact}"},
     "payment": {"en": "Payment: {fact}", "es": "Formas de pago: {fact}"},
     "membership": {"en": "{fact}", "es": "{fact}"},
     "consultations": {"en": "{fact}", "es": "{fact}"},
     "aftercare_sheets": {"en": "Our aftercare sheets: {fact}", "es": "Nuestras hojas de cuidados: {fact}"},
-    "booking_url": {"en": "Book online: {fact}", "es": "Reserva en linea: {fact}"},
+    "booking_url": {"en": "Book online: {fact}", "es": "Reserva en línea: {fact}"},
     "gift_cards": {"en": "Gift cards: {fact}", "es": "Tarjetas de regalo: {fact}"},
     "insurance": {"en": "{fact}", "es": "{fact}"},
     "deposit": {"en": "{fact}", "es": "{fact}"},
     "refunds": {"en": "{fact}", "es": "{fact}"},
 }
-TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo mas, responde aqui."}
+TAIL = {"en": " Anything else, just reply here.", "es": " Si necesitas algo más, responde aquí."}
 
 
 def handle(turn: Turn) -> None:
@@ -165,7 +165,7 @@ def answer_text(topic: str, fact: str | None, language: str) -> str | None:
     language = language if language in TAIL else "en"
     body = LEAD[topic][language].format(fact=fact) + TAIL[language]
     greeting = "¡Hola Maximiliana! " if language == "es" else "Hi Maximiliana! "  # the longest a reply's greeting gets
-    if segments.count(segments.normalize(greeting + body)).segments > MAX_SEGMENTS:
+    if segments.fit(greeting + body).segments > MAX_SEGMENTS:  # as sent: folded when accents would not fit
         return None
     return body
 

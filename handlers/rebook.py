@@ -56,9 +56,7 @@ def handle(turn: Turn) -> None:
         return
     options = pending.get("options") or []
     body = turn.message.body
-    choice = picks.pick(
-        body, _pickable(pending), pending.get("tz") or "UTC", (turn.decision.entities or {}).get("slot_choice")
-    )
+    choice = picks.pick(body, options, pending.get("tz") or "UTC", (turn.decision.entities or {}).get("slot_choice"))
     if choice is not None:
         _book(turn, pending, options[choice - 1])
         return
@@ -93,16 +91,8 @@ def picks_offered_time(turn: Turn) -> bool:
     pending = standing_offer(turn) if turn.patient is not None else None
     return (
         pending is not None
-        and picks.pick(turn.message.body, _pickable(pending), pending.get("tz") or "UTC") is not None
+        and picks.pick(turn.message.body, pending.get("options") or [], pending.get("tz") or "UTC") is not None
     )
-
-
-def _pickable(pending: dict) -> list[dict]:
-    """The offered times a text can pick: none once the patient turned them all down ("none of those work",
-    then "thursday afternoon?" asks for new times, never Thursday's declined one)."""
-    options = pending.get("options") or []
-    declined = set(pending.get("declined") or [])
-    return [] if options and {o["start"] for o in options} <= declined else options
 
 
 def restates_wish(turn: Turn) -> bool:
@@ -196,10 +186,7 @@ def offer(
         _to_staff(turn, fallback)
         return
     language = turn.language()
-    listed = "; ".join(
-        f"{n}) {describe(s.start, tz, language)} {'con' if language == 'es' else 'with'} {s.provider}"
-        for n, s in enumerate(found, 1)
-    )
+    listed = listing([(s.start, s.provider) for s in found], tz, language)
     kind = kind or (
         "slots_taken" if taken else "move_slots" if moved is not None and moved.status == "booked" else "slots"
     )
@@ -224,10 +211,10 @@ def offer(
 
 def _offer_again(turn: Turn, pending: dict) -> None:
     tz, language = pending.get("tz") or "UTC", turn.language()
-    listed = "; ".join(
-        f"{n}) {describe(to_utc(datetime.fromisoformat(o['start'])), tz, language)} "
-        f"{'con' if language == 'es' else 'with'} {o.get('provider')}"
-        for n, o in enumerate(pending.get("options") or [], 1)
+    listed = listing(
+        [(to_utc(datetime.fromisoformat(o["start"])), o.get("provider")) for o in pending.get("options") or []],
+        tz,
+        language,
     )
     if turn.reply("slots_again", options=listed) is not None:
         turn.actions.append("offer_kept")
@@ -368,6 +355,12 @@ def _has_preferences(turn: Turn) -> bool:
     if entities.get("date_preference") or entities.get("time_preference"):
         return True
     return not slots.Preferences.parse(None, None, turn.now.date(), body=turn.message.body).empty()
+
+
+def listing(times: list[tuple[datetime, str | None]], tz: str, language: str) -> str:
+    """The {options} of a reply: "1) Tue, Nov 24 3:30 PM with Maya; 2) ..." / "1) mar 24 nov 15:30 con Maya; ..." """
+    joiner = "con" if language == "es" else "with"
+    return "; ".join(f"{n}) {describe(start, tz, language)} {joiner} {who}" for n, (start, who) in enumerate(times, 1))
 
 
 def describe(start: datetime, tz: str, language: str) -> str:

@@ -23,7 +23,7 @@ from store.models import Patient, Practice, Referral
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """No 0/O or 1/I: codes are read aloud at a front desk."""
 
-REWARD = {"en": "a thank-you from us on your next visit", "es": "un regalo de nuestra parte en su proxima visita"}
+REWARD = {"en": "a thank-you from us on your next visit", "es": "un regalo de nuestra parte en su próxima visita"}
 """What both get, unless the practice's `referral_reward` fact says (English)."""
 
 

@@ -30,7 +30,8 @@ CONFIRM_VALID = timedelta(hours=24)
 def handle(turn: Turn) -> None:
     if turn.patient is None:
         return
-    if rebook.picks_offered_time(turn):
+    offered = rebook.standing_offer(turn)
+    if offered is not None and picks.pick(turn.message.body, offered.get("options") or [], offered.get("tz") or "UTC"):
         rebook.handle(turn)  # "actually, can I switch to the thursday one?": a pick among the times offered
         return
     found = visits.upcoming_visit(turn.session, turn.patient.id, turn.now)
@@ -122,5 +123,5 @@ def _policy(turn: Turn) -> str:
         policy = policy.get(turn.language()) or policy.get("en")
     if not policy:
         return ""
-    label = "Nuestra politica de cancelacion" if turn.language() == "es" else "Our cancellation policy"
+    label = "Nuestra política de cancelación" if turn.language() == "es" else "Our cancellation policy"
     return f" {label}: {policy.strip()}"

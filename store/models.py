@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, Table, UniqueConstraint, inspect
+from sqlalchemy import JSON, Boolean, Column, Index, Numeric, Table, UniqueConstraint, false, inspect
 from sqlmodel import Field, SQLModel
 
 from bot.clock import DEFAULT_TIMEZONE
@@ -57,6 +57,9 @@ class Practice(SQLModel, table=True):
     care_texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     """"sign.variant" (or "general") -> {language: text}: an aftercare text as the practice rewrote it (unset:
     the care texts file's)."""
+    gsm_only: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    """Texts go in GSM-7 only: accents (á í ó ú) and other characters outside GSM-7 are folded before
+    sending, for the cheaper segments; unset, texts keep their accents (UCS-2)."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import re
+import tomllib
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -25,10 +26,13 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from bot import runtime
+from bot.conversation.open_hours import SPANISH_DAYS, duration_words
+from bot.growth.offers import phrase
 from bot.intake.schema import CSV_FIELDS
 from bot.messaging.transport import transport
 from bot.queue import get_queue, redis_connection
-from bot.touches import dispatch
+from bot.touches import composer, dispatch
+from handlers import question, rebook, referral
 from store.db import session_scope
 from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service, StaffUser, Touch
 from tests import factories
@@ -453,3 +457,71 @@ def skip_without_chromium() -> None:
     pytest.skip(
         f"{CHROMIUM} is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1", allow_module_level=True
     )
+
+
+def longest_placeholders(session, practice_id: int, language: str) -> dict:
+    """Every placeholder a text may use, each at the longest value it takes at this practice in `language`:
+    its longest first name, service name, provider, each location's lines, the longest day and time a
+    visit can be written as in a year, three such offered times, the longest fact answer and offer."""
+
+    def longest(values):
+        values = [v for v in values if v]
+        return max(values, key=lambda v: (len(v), not v.isascii())) if values else ""
+
+    practice = session.get_one(Practice, practice_id)
+    patients = session.exec(select(Patient).where(Patient.practice_id == practice_id)).all()
+    patient = max(patients, key=lambda p: len(p.first_name or ""))
+    services = session.exec(select(Service).where(Service.practice_id == practice_id)).all()
+    service = max(services, key=lambda s: len(composer.service_name(s, language) or ""))
+    providers = session.exec(select(Provider).where(Provider.practice_id == practice_id)).all()
+    provider = max(providers, key=lambda p: len(p.name))
+    locations = session.exec(select(Location).where(Location.practice_id == practice_id)).all()
+    contexts = [
+        composer.context_for(practice, patient, service, provider, language, location)
+        for location in [None, *locations]
+    ]
+    values = {key: longest(c[key] for c in contexts) for key in contexts[0]}
+    start = datetime(2026, 1, 1, 16, 30, tzinfo=UTC)
+    year = [start + timedelta(days=n) for n in range(365)]
+    tz = practice.timezone
+    values["visit_time"] = values["slot"] = longest(composer.visit_time(d, tz, language) for d in year)
+    times = sorted(
+        year, key=lambda d: (len(rebook.describe(d, tz, language)), not rebook.describe(d, tz, language).isascii())
+    )[-3:]
+    values["options"] = rebook.listing([(d, provider.name) for d in times], tz, language)
+    values["with_provider"] = provider.name
+    day_words = [values["visit_time"].removeprefix("el ")]
+    values["when"] = longest(day_words)
+    values["code"] = referral.ensure_code(session, patient, practice)
+    facts = practice.facts or {}
+    values["reward"] = question.fact_text(facts, "referral_reward", language, None) or referral.REWARD[language]
+    policy = question.fact_text(facts, "cancellation_policy", language, None)
+    label = "Nuestra política de cancelación" if language == "es" else "Our cancellation policy"
+    values["policy"] = f" {label}: {policy.strip()}" if policy else ""
+    values["hours"] = longest(question.fact_text(facts, "hours", language, loc) for loc in [None, *locations])
+    values["callback"] = longest(duration_words(m, language) for m in (15, 45, 60, 90, 120))
+    if language == "es":
+        values["reopens"] = longest(f"las 10:00 del {day}" for day in SPANISH_DAYS)
+    else:
+        values["reopens"] = longest(f"10:00 AM on {day}" for day in composer.DAYS["en"])
+    values["answer"] = longest(
+        question.answer_text(topic, question.fact_text(facts, topic, language, loc), language)
+        for topic in question.LEAD
+        for loc in [None, *locations]
+    )
+    with open(Path(__file__).parent.parent / "bot/growth/matrix_default.toml", "rb") as handle:
+        matrix = tomllib.load(handle)
+
+    def names(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "name" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from names(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from names(value)
+
+    values["offer"] = longest(phrase(name) for name in names(matrix))
+    return values

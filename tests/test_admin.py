@@ -154,3 +154,15 @@ def test_bad_staff_are_refused(cli, settings, argv, stdin, message):
     assert code == 2 and message in err
     with session_scope(settings.database_url) as session:
         assert session.exec(select(StaffUser)).all() == []
+
+
+def test_the_gsm_only_choice_is_set_and_cleared_from_the_cli(cli, settings):
+    assert cli("practice", "set", "--name", "Glow Med Spa")[0] == 0
+    assert _practice(settings.database_url).gsm_only is False  # accents kept unless the practice chooses
+    code, out, _err = cli("practice", "set", "--gsm-only")
+    assert code == 0 and out["gsm_only"] is True
+    assert _practice(settings.database_url).gsm_only is True
+    assert cli("practice", "set", "--keep-accents")[0] == 0
+    assert _practice(settings.database_url).gsm_only is False
+    with pytest.raises(SystemExit):  # one or the other
+        cli("practice", "set", "--gsm-only", "--keep-accents")

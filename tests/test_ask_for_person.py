@@ -112,7 +112,7 @@ def test_a_decision_below_its_threshold_gets_a_holding_reply_and_staff(settings,
         (
             "es",
             "¿puedo hablar con una persona?",
-            "Claro, Ana. Ya cerramos; alguien del equipo te escribira después de las 9:00 de mañana. "
+            "Claro, Ana. Ya cerramos; alguien del equipo te escribirá después de las 9:00 de mañana. "
             "Si es urgente: (512) 555-0199.",
         ),
     ],

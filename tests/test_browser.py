@@ -148,7 +148,7 @@ def test_a_patient_books_by_text_and_the_front_desk_confirms(live, page):
     with session_scope(live["db_url"]) as db:
         ana = db.exec(select(Patient).where(Patient.phone == CHECKER_PHONE)).one()
         last = db.exec(thread_query(ana).order_by(Message.id.desc())).first()
-    assert last.body.startswith("¡Listo, Ana! Tu cita es el jueves 26 de noviembre") and last.twilio_sid
+    assert last.body.startswith("Ana, tu cita es el jueves 26 de noviembre") and last.twilio_sid
     assert any(m["body"] == last.body for m in live["fake"].messages)
 
 

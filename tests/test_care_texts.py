@@ -53,7 +53,7 @@ def _inbox(db_url) -> list[tuple[str, str, str | None]]:
             "filler",
             "es",
             "tengo los labios muy hinchados",
-            "Ana, la hinchazon baja en 1-2 semanas. Usa frio y duerme con la cabeza alta. "
+            "Ana, la hinchazón baja en 1-2 semanas. Usa frío y duerme con la cabeza alta. "
             "Si empeora, llama al (512) 555-0199.",
         ),
         (
@@ -160,8 +160,8 @@ def test_an_unreadable_practice_file_still_answers_with_the_generic_reply(
     [
         ("en", 0, "a clinician will call you within 15 minutes"),  # Monday 10:00 in Austin: Maya works
         ("en", 10, "a clinician will call you within 1 hour"),  # 20:00: after hours
-        ("es", 0, "te llamara en menos de 15 minutos"),
-        ("es", 10, "te llamara en menos de 1 hora"),
+        ("es", 0, "te llamará en menos de 15 minutos"),
+        ("es", 10, "te llamará en menos de 1 hora"),
     ],
 )
 def test_an_urgent_reply_gives_the_call_back_window_of_open_hours_or_after_hours(

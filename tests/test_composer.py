@@ -10,7 +10,7 @@ def test_spanish_text_gets_spanish_fallbacks_and_booking_hint():
     practice = Practice(name="Glow", slug="glow", phone="(512) 555-0100")
     patient = Patient(practice_id=1, phone="+15125550143", first_name="Ana", language="es")
     context = composer.context_for(practice, patient, None, None, "es")
-    assert context["booking_hint"] == "responde aqui o llama al (512) 555-0100"
+    assert context["booking_hint"] == "responde aquí o llama al (512) 555-0100"
     assert (context["treatment"], context["provider"]) == ("tu tratamiento", "tu especialista")
     english = composer.context_for(
         practice, patient, Service(practice_id=1, code="B", name="Botox", category="neuromodulator")
@@ -18,10 +18,14 @@ def test_spanish_text_gets_spanish_fallbacks_and_booking_hint():
     assert english["booking_hint"] == "reply here or call (512) 555-0100" and english["treatment"] == "Botox"
 
 
-def test_render_folds_to_gsm7_and_counts_segments():
-    rendered = composer.render("Hola {first_name}, ¿cómo estás? Una reseña “rápida”…", {"first_name": "Ana"})
-    assert rendered.body == 'Hola Ana, ¿como estas? Una reseña "rapida"...'
-    assert (rendered.segments, rendered.encoding) == (1, "GSM-7")
+def test_render_keeps_accents_unless_gsm_only_and_counts_segments():
+    template = "Hola {first_name}, ¿cómo estás? Una reseña “rápida”…"
+    rendered = composer.render(template, {"first_name": "Ana"})
+    assert rendered.body == 'Hola Ana, ¿cómo estás? Una reseña "rápida"...'  # look-alikes always become GSM-7
+    assert (rendered.segments, rendered.encoding, rendered.folded) == (1, "UCS-2", None)
+    gsm = composer.render(template, {"first_name": "Ana"}, gsm_only=True)
+    assert gsm.body == 'Hola Ana, ¿como estas? Una reseña "rapida"...'
+    assert (gsm.segments, gsm.encoding, gsm.folded) == (1, "GSM-7", "gsm_only")
 
 
 def test_complication_texts_point_at_the_emergency_line():
@@ -65,7 +69,7 @@ def test_spanish_text_names_the_area_in_spanish_with_its_article():
             "es",
         ),
     )
-    assert rendered.body == "El relleno en el menton suele suavizarse." and rendered.encoding == "GSM-7"
+    assert rendered.body == "El relleno en el mentón suele suavizarse." and rendered.encoding == "UCS-2"
     odd = Service(practice_id=1, code="N", name="Neck filler", category="filler", area="neck")
     assert composer.context_for(practice, patient, odd, None, "es")["area"] == "la zona"
 
@@ -76,7 +80,7 @@ def test_the_visits_location_phone_is_the_number_to_call():
     miami = Location(practice_id=1, name="Miami", timezone="America/New_York", phone="(305) 555-0100")
     context = composer.context_for(practice, patient, None, None, "es", miami)
     assert context["practice_phone"] == "(305) 555-0100"
-    assert context["booking_hint"] == "responde aqui o llama al (305) 555-0100"
+    assert context["booking_hint"] == "responde aquí o llama al (305) 555-0100"
     assert context["emergency_line"] == "(512) 555-0199"  # one on-call line for the whole practice
     practice.emergency_line = None
     assert composer.context_for(practice, patient, None, None, "en", miami)["emergency_line"] == "(305) 555-0100"

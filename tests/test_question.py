@@ -97,6 +97,7 @@ def test_spanish_questions_get_the_spanish_fact(settings, twilio, clock, ana, db
         session.get(Patient, ana).language = "es"
     text_in("a que hora abren el sabado?")
     assert sent_to(twilio, PATIENT) == [
+        # 141 characters: with its accents (UCS-2) it would take three segments, so it goes folded (GSM-7, one).
         "¡Hola Ana! Nuestro horario: martes a viernes de 9 a 19 h, sabado de 9 a 16 h; "
         "domingo y lunes cerrado. Si necesitas algo mas, responde aqui."
     ]
@@ -128,7 +129,7 @@ def test_a_price_question_in_spanish_gets_the_menu_price(settings, twilio, clock
     text_in("¿cuánto cuesta el botox?")
     assert sent_to(twilio, PATIENT) == [
         "¡Hola Ana! Precios: Botox for crow's feet: $280; Botox for forehead lines: $300. "
-        "Si necesitas algo mas, responde aqui."
+        "Si necesitas algo más, responde aquí."
     ]
     assert _inbox(db_url) == []
 
@@ -154,7 +155,7 @@ def test_a_topic_with_its_own_fact_is_answered_by_that_fact(settings, twilio, cl
         (
             "es",
             "¿Cuánto cuesta el botox?",
-            "¡Hola Ana! Botox: de $280 a $550 segun la zona. Si necesitas algo mas, responde aqui.",
+            "¡Hola Ana! Botox: de $280 a $550 según la zona. Si necesitas algo más, responde aquí.",
         ),
     ],
 )
@@ -180,7 +181,7 @@ def test_a_price_question_naming_more_than_three_services_gets_their_range(
     "language, told",
     [
         ("en", "Thanks for your question, Ana! Someone from our team will text you back shortly."),
-        ("es", "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te respondera pronto."),
+        ("es", "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te responderá pronto."),
     ],
 )
 def test_a_question_while_an_inbox_item_is_open_is_still_told_a_person_will_reply(
@@ -210,8 +211,8 @@ def test_a_question_while_an_inbox_item_is_open_is_still_told_a_person_will_repl
         ),
         (
             "es",
-            "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te respondera pronto.",
-            "Entendido, Ana. Sumamos esto a tus mensajes para el equipo; alguien te respondera.",
+            "¡Gracias por tu pregunta, Ana! Alguien de nuestro equipo te responderá pronto.",
+            "Entendido, Ana. Sumamos esto a tus mensajes para el equipo; alguien te responderá.",
         ),
     ],
 )

@@ -118,12 +118,12 @@ def test_spanish_cancel_is_asked_and_confirmed_in_spanish(settings, twilio, cloc
         session.get(Patient, spa["patient_id"]).language = "es"
     text_in("necesito cancelar mi cita")
     assert sent_to(twilio, PATIENT) == [
-        "Ana, responde SI para cancelar tu Lip filler el jueves 3 de diciembre a las 14:00, o dinos otro dia para moverla."
+        "Ana, responde SÍ para cancelar tu Lip filler el jueves 3 de diciembre a las 14:00, o dinos otro día para moverla."
     ]
     text_in("Sí")
     assert sent_to(twilio, PATIENT)[-1] == (
         "Listo, Ana: cancelamos tu Lip filler el jueves 3 de diciembre a las 14:00. "
-        "Escribenos aqui cuando quieras una nueva fecha."
+        "Escríbenos aquí cuando quieras una nueva fecha."
     )
     assert _visit(db_url, booked).status == "cancelled"
 

@@ -45,3 +45,21 @@ def test_ucs2_split_at_67():
     assert segments.count("á" * 71).segments == 2
     assert segments.count("á" * 134).segments == 2
     assert segments.count("á" * 135).segments == 3
+
+
+def test_fit_keeps_accents_unless_gsm_only_or_past_two_segments():
+    text = "Hola Ana, ¿cómo estás? Tu próxima cita “es mañana” 😊"
+    kept = segments.fit(text)
+    assert kept.body == 'Hola Ana, ¿cómo estás? Tu próxima cita "es mañana" 😊'  # look-alikes only
+    assert (kept.encoding, kept.segments, kept.folded) == ("UCS-2", 1, None)
+    gsm = segments.fit(text, gsm_only=True)
+    assert gsm.body == 'Hola Ana, ¿como estas? Tu proxima cita "es mañana"'  # ñ ¿ are GSM-7; the emoji has no twin
+    assert (gsm.encoding, gsm.segments, gsm.folded) == ("GSM-7", 1, segments.GSM_ONLY)
+    assert segments.to_gsm7("Ça coûte 5 ¥, naïve ā") == "Ça coute 5 ¥, naive a"  # Ç and ¥ are GSM-7
+    # 140 characters with accents are three UCS-2 segments: the sender folds them into one GSM-7 segment.
+    long = "á" * 140
+    assert segments.count(long).segments == 3
+    assert segments.fit(long) == segments.Fitted("a" * 140, 1, "GSM-7", segments.TOO_LONG)
+    assert segments.fit("á" * 134) == segments.Fitted("á" * 134, 2, "UCS-2", None)  # two segments: kept
+    # An emoji cannot be folded: a text that stays UCS-2 either way keeps its accents.
+    assert segments.fit("😊" + "á" * 140).folded is None

@@ -253,3 +253,35 @@ def test_front_desk_may_not_open_the_settings_pages(demo_practice, db_url):
     client, _ = sign_in("desk@glow.test")
     for path in ("/settings/practice", "/settings/on-call", "/settings/plans"):
         assert client.get(path).status_code == 403
+
+
+def test_the_gsm_only_choice_is_saved_audited_and_shown_in_the_plan_preview(manager, demo_practice, db_url):
+    client, _ = manager
+    ref = "neuromodulator.checkin"
+    with session_scope(db_url) as db:
+        ana = db.exec(select(Patient).where(Patient.phone == AUSTIN_PATIENT)).one()
+    spanish = "Hola {first_name}, ¿cómo te sientes después de tu {treatment}?"
+    preview = {"action": "preview", "patient": ana.id, "text:en": "Hi {first_name}!", "text:es": spanish}
+
+    def spanish_preview() -> str:
+        page = _post(client, "/settings/plans", f"/settings/plans/{ref}", **preview).get_data(as_text=True)
+        return re.search(r'data-lang="es">(.*?)</p>', page, re.S).group(1)
+
+    kept = spanish_preview()  # by default the accents stay and the text is UCS-2
+    assert "¿cómo te sientes después" in kept and ">UCS-2<" in kept and "accents folded" not in kept
+
+    page = client.get("/settings/practice").get_data(as_text=True)
+    assert 'name="encoding" value="accents" checked' in page
+    form = {"name": "Glow Aesthetics Med Spa", "timezone": "America/Chicago", "encoding": "gsm_only"}
+    _post(client, "/settings/practice", "/settings/practice", **{**form, "encoding": "ascii"})
+    assert "texts: expected one of accents, gsm_only" in client.get("/settings/practice").get_data(as_text=True)
+    _post(client, "/settings/practice", "/settings/practice", **form)
+    with session_scope(db_url) as db:
+        assert db.exec(select(Practice)).one().gsm_only is True
+    [(actor, detail)] = _events(db_url, "settings_changed")
+    assert actor == f"staff:{_manager_id(db_url)}"
+    assert (detail["before"]["gsm_only"], detail["after"]["gsm_only"]) == (False, True)
+
+    folded = spanish_preview()  # the same text as a GSM-only practice sends it
+    assert "¿como te sientes después" in folded and ">GSM-7<" in folded  # é is GSM-7: kept
+    assert "accents folded: the practice sends GSM-7 only" in folded

@@ -55,14 +55,14 @@ REPLY_PLACEHOLDERS = {
     "with_provider": "Dr. Katherine Lee",
     "when": "el miércoles 25 de noviembre",
     "code": "GA-MAXI7KQ2",
-    "reward": "un regalo de nuestra parte en su proxima visita",
+    "reward": "un regalo de nuestra parte en su próxima visita",
     "policy": " Our cancellation policy: Please give us 24 hours' notice to reschedule or cancel; late "
     "cancellations are charged $50.",
-    "hours": "Lunes a viernes de 9:00 a 18:00, sabados de 10:00 a 14:00",
+    "hours": "Lunes a viernes de 9:00 a 18:00, sábados de 10:00 a 14:00",
     "callback": "45 minutos",
     "reopens": "las 10:00 del miércoles",
-    "answer": "Nuestra politica de cancelacion: Please give us 24 hours' notice to reschedule or cancel; late "
-    "cancellations and no-shows are charged $50. Si necesitas algo mas, responde aqui.",
+    "answer": "Nuestra política de cancelación: Please give us 24 hours' notice to reschedule or cancel; late "
+    "cancellations and no-shows are charged $50. Si necesitas algo más, responde aquí.",
 }
 """Placeholders only replies use, with long sample values (tests render every reply with them)."""
 

@@ -50,7 +50,7 @@ FACTS = {
     "sender_name": "Carla",
     "hours": {
         "en": "Tue-Fri 9am-7pm, Sat 9am-4pm; closed Sun and Mon",
-        "es": "martes a viernes de 9 a 19 h y sabado de 9 a 16 h; domingo y lunes cerrado",
+        "es": "martes a viernes de 9 a 19 h y sábado de 9 a 16 h; domingo y lunes cerrado",
     },
     "address": {"L-AUS": AUSTIN["address"], "L-MIA": MIAMI["address"]},
     "parking": {
@@ -340,9 +340,9 @@ HAPPY_REPLIES = {
         ("Love it!! Thank you", "Yay, we love to hear that, {first}!"),
     ),
     "es": (
-        ("Muy bien, gracias!", "Que gusto, {first}! Aqui estamos si necesitas algo."),
-        ("Todo bien por ahora, gracias", "Perfecto, {first}. Escribenos si tienes alguna pregunta."),
-        ("Me encanto el resultado!", "Nos alegra mucho, {first}!"),
+        ("Muy bien, gracias!", "¡Qué gusto, {first}! Aquí estamos si necesitas algo."),
+        ("Todo bien por ahora, gracias", "Perfecto, {first}. Escríbenos si tienes alguna pregunta."),
+        ("Me encanto el resultado!", "¡Nos alegra mucho, {first}!"),
     ),
 }
 
@@ -365,7 +365,7 @@ CONVERSATIONS = (
         "Gracias! Me encanto el facial, mi piel se siente increible",
         "positive_feedback",
         "none",
-        "Que gusto, Camila! Gracias por escribirnos.",
+        "¡Qué gusto, Camila! Gracias por escribirnos.",
         25,
     ),
     (
@@ -382,7 +382,7 @@ CONVERSATIONS = (
         "Ahorita no puedo, escribame despues de las fiestas",
         "defer",
         "none",
-        "Claro, Lucia. Le escribimos mas adelante. Felices fiestas!",
+        "Claro, Lucía. Le escribimos más adelante. ¡Felices fiestas!",
         18,
     ),
     (

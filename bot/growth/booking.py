@@ -112,8 +112,9 @@ def prepare(
 
 
 def fits(body: str) -> bool:
-    """Whether a reply (with its offer) is at most MAX_SEGMENTS once normalised as the outbox will send it."""
-    return segments.count(segments.normalize(body.strip())).segments <= MAX_SEGMENTS
+    """Whether a reply (with its offer) is at most MAX_SEGMENTS as the outbox will send it (accents kept when
+    they fit, else folded; a GSM-only practice's text is never longer)."""
+    return segments.fit(body).segments <= MAX_SEGMENTS
 
 
 def sent(session: Session, inline: Inline, message_id: int, body: str, now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot.messaging import outbox, segments
 from bot.vocabulary import MessageKind
 from store import scope
-from store.models import Message
+from store.models import Message, Practice
 from store.scope import Places
 
 MAX_DRAFT = 640
@@ -38,8 +38,11 @@ def waiting(session: Session, practice_id: int, limit: int = 50, places: Places 
 def approve(session: Session, message: Message, staff_id: int, now: datetime, body: str | None = None) -> bool:
     """Make the draft a pending reply, edited to `body` when given; False when it is no longer a draft
     (approved or discarded by someone else first). Enqueue its delivery after the commit."""
-    text = segments.normalize(body.strip()) if body and body.strip() else message.body
-    counted = segments.count(text)
+    practice = session.get(Practice, message.practice_id) if message.practice_id is not None else None
+    gsm_only = bool(practice is not None and practice.gsm_only)
+    # Staff's own words: folded only for a GSM-only practice, or past the four segments a draft may take.
+    counted = segments.fit(body if body and body.strip() else message.body, gsm_only=gsm_only, max_segments=4)
+    text = counted.body
     decision = {**(message.decision or {}), "approved_by": staff_id, "edited": text != message.body}
     # Sent now, as staff approved it: the reply's age counts from the approval, not from the draft.
     changed = session.exec(

@@ -39,7 +39,7 @@ from bot.messaging.transport import transport
 from bot.queue import get_queue
 from bot.vocabulary import Direction, MessageKind
 from store.db import session_scope
-from store.models import Message, Patient
+from store.models import Message, Patient, Practice
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,15 @@ def queue_text(
     A reply names its `reply_kind` (replies.toml) and a page its `escalation_id`: queries ask those
     columns, never the key.
 
-    `status` other than PENDING records a text that left another way (the webhook's TwiML answer)."""
+    `status` other than PENDING records a text that left another way (the webhook's TwiML answer).
+
+    The body goes as segments.fit writes it under the practice's `gsm_only` choice."""
     if session.exec(select(Message.id).where(Message.idempotency_key == key)).first() is not None:
         return None
-    body = segments.normalize(body.strip())
-    counted = segments.count(body)
+    practice = session.get(Practice, practice_id) if practice_id is not None else None
+    # As written (accents kept, UCS-2 when needed), unless the practice sends GSM-only.
+    counted = segments.fit(body, gsm_only=bool(practice is not None and practice.gsm_only))
+    body = counted.body
     now = now or runtime.clock().now()
     message = Message(
         practice_id=practice_id,

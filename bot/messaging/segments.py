@@ -3,18 +3,25 @@
 One character outside GSM-7 turns the whole text into UCS-2, which holds 70
 characters a segment instead of 160 (67 instead of 153 once split), so a
 curly quote pasted from a word processor can triple the price of a text.
-Before sending we replace look-alikes with their GSM-7 twins.
+Before sending we always replace look-alikes with their GSM-7 twins (nobody
+sees the difference between a curly and a straight quote).
 
 Spanish: é, ñ, ü, ¿, ¡ (and à è ì ò ù) are in the GSM-7 basic set, but the
-lower-case á, í, ó, ú and the capitals Á, Í, Ó, Ú are not. We replace them
-with the unaccented letter (the same choice Twilio's Smart Encoding makes):
-"Hola Ana, ¿cómo estás?" reads fine as "¿como estas?" and costs one segment
-instead of two or three. A practice that prefers accents over price sets
-`fold_accents=False`; the count then says UCS-2, honestly.
+lower-case á, í, ó, ú and the capitals Á, Í, Ó, Ú are not. `fit` is what the
+sender uses: it keeps a text as written ("¿Cómo estás?", UCS-2), unless
+
+- the practice chose GSM-only (`Practice.gsm_only`): accents are folded to
+  the plain letter (the same choice Twilio's Smart Encoding makes) and any
+  other character outside GSM-7 is folded or dropped, so the text is GSM-7;
+- or keeping the accents would take the text past MAX_SEGMENTS while the
+  folded text takes fewer segments: then that one text goes folded, since
+  two segments is the most a text may cost.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -93,6 +100,12 @@ ACCENT_FOLDS = {
 }
 """Accented letters outside GSM-7 (Spanish á í ó ú among them) and their plain letter."""
 
+MAX_SEGMENTS = 2
+"""The most a text may cost (COMPLIANCE.md: one segment when it can be, two at most)."""
+
+GSM_ONLY, TOO_LONG = "gsm_only", "two_segments"
+"""Why a text went with its accents folded: the practice's choice, or to stay within MAX_SEGMENTS."""
+
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
@@ -116,6 +129,51 @@ def normalize(text: str, fold_accents: bool = True) -> str:
     if fold_accents:
         text = text.translate(_ACCENT_TABLE)
     return text
+
+
+def to_gsm7(text: str) -> str:
+    """The text in GSM-7 only: look-alikes and accents folded, any other accented letter stripped of
+    its mark ("ā" -> "a"), and what has no GSM-7 form (emoji, symbols) dropped."""
+    text = normalize(text, fold_accents=True)
+    if is_gsm7(text):
+        return text
+    out = []
+    for c in text:
+        if c in GSM7_BASIC or c in GSM7_EXTENSION:
+            out.append(c)
+            continue
+        base = "".join(b for b in unicodedata.normalize("NFKD", c) if b in GSM7_BASIC or b in GSM7_EXTENSION)
+        out.append(base)
+    return re.sub(r" {2,}", " ", "".join(out)).strip()  # a dropped emoji leaves no double space
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A text as the sender sends it."""
+
+    body: str
+    segments: int
+    encoding: str
+    folded: str | None = None
+    """None when sent as written; GSM_ONLY or TOO_LONG when its accents were folded, and why."""
+
+
+def fit(text: str, gsm_only: bool = False, max_segments: int = MAX_SEGMENTS) -> Fitted:
+    """The text as it is sent: as written (look-alikes normalised), or folded to GSM-7 when the
+    practice sends GSM-only or when its accents would take it past `max_segments` segments and
+    folding saves some."""
+    kept = normalize((text or "").strip(), fold_accents=False)
+    if gsm_only:
+        body = to_gsm7(kept)
+        counted = count(body)
+        return Fitted(body, counted.segments, counted.encoding, GSM_ONLY if body != kept else None)
+    counted = count(kept)
+    if counted.segments > max_segments:
+        folded = normalize(kept, fold_accents=True)
+        folded_count = count(folded)
+        if folded_count.segments < counted.segments:
+            return Fitted(folded, folded_count.segments, folded_count.encoding, TOO_LONG)
+    return Fitted(kept, counted.segments, counted.encoding)
 
 
 def is_gsm7(text: str) -> bool:

@@ -114,6 +114,7 @@ def practice_view(practice: Practice) -> dict:
         "website": practice.website,
         "review_url": practice.review_url,
         "quiet_hours": [practice.quiet_start_hour, practice.quiet_end_hour],
+        "gsm_only": practice.gsm_only,
         "facts": practice.facts or {},
     }
 
@@ -158,6 +159,8 @@ def practice_set(session: Session, slug: str | None = None, **values) -> Practic
         facts = checked_facts(values["facts_data"], "facts")
     if values.get("sender_name") is not None:
         facts["sender_name"] = values["sender_name"].strip()
+    if values.get("gsm_only") is not None:
+        changes["gsm_only"] = bool(values["gsm_only"])
     for key, value in changes.items():
         setattr(practice, key, value)
     practice.facts = facts
@@ -411,6 +414,17 @@ def add_commands(commands) -> None:
     for flag in ("--name", "--phone", "--emergency-line", "--website", "--review-url", "--timezone", "--sender-name"):
         setter.add_argument(flag)
     setter.add_argument("--quiet-hours", metavar="START-END", help="allowed sending hours, e.g. 9-20")
+    encoding = setter.add_mutually_exclusive_group()
+    encoding.add_argument(
+        "--gsm-only",
+        dest="gsm_only",
+        action="store_true",
+        default=None,
+        help="send GSM-7 only: fold accents (á -> a) and other characters outside GSM-7",
+    )
+    encoding.add_argument(
+        "--keep-accents", dest="gsm_only", action="store_false", help="keep accents as written (UCS-2 when needed)"
+    )
     setter.add_argument("--facts", metavar="FILE.json", help="facts the bot may quote (hours, parking, payment, ...)")
     setter.set_defaults(func=_practice_set)
     practice_commands.add_parser(
@@ -482,6 +496,7 @@ def _practice_set(args) -> int:
             "timezone",
             "sender_name",
             "quiet_hours",
+            "gsm_only",
             "facts",
         )
     }

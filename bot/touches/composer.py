@@ -1,4 +1,5 @@
-"""Render a step's template for one patient: names filled in, GSM-7 when possible, segments known."""
+"""Render a step's template for one patient: names filled in, accents kept unless the practice sends
+GSM-only (or they would cost a third segment), segments known."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ SAMPLE_LONG = {
 """Long but real values: a template must fit two segments with these filled in. Treatment and area
 are longer than any the demo names in English or Spanish ("depilación láser de piernas completas")."""
 
-MAX_SEGMENTS = 2
+MAX_SEGMENTS = segments.MAX_SEGMENTS
 """A touch is one segment when it can be and never more than two."""
 
 _formatter = string.Formatter()
@@ -64,6 +65,8 @@ class Rendered:
     body: str
     segments: int
     encoding: str
+    folded: str | None = None
+    """Why its accents were folded to GSM-7 (segments.GSM_ONLY or segments.TOO_LONG); None: sent as written."""
 
 
 def fields(template: str) -> set[str]:
@@ -78,11 +81,11 @@ def fields(template: str) -> set[str]:
     return names
 
 
-def render(template: str, context: dict, fold_accents: bool = True) -> Rendered:
-    """The template filled in and normalised to GSM-7, with its segment count."""
-    body = segments.normalize(template.format_map(context).strip(), fold_accents=fold_accents)
-    counted = segments.count(body)
-    return Rendered(body, counted.segments, counted.encoding)
+def render(template: str, context: dict, gsm_only: bool = False) -> Rendered:
+    """The template filled in as the sender sends it (segments.fit), with its segment count: accents
+    kept (UCS-2) unless `gsm_only` (the practice's choice) or they would cost more than two segments."""
+    sent = segments.fit(template.format_map(context), gsm_only=gsm_only)
+    return Rendered(sent.body, sent.segments, sent.encoding, sent.folded)
 
 
 def _first(name: str | None) -> str:
@@ -108,15 +111,15 @@ FALLBACKS = {
     "es": {
         "first_name": "de nuevo",
         "sender": "el equipo",
-        "practice": "nuestra clinica",
-        "practice_phone": "la clinica",
+        "practice": "nuestra clínica",
+        "practice_phone": "la clínica",
         "treatment": "tu tratamiento",
         "provider": "tu especialista",
         "area": "la zona",
-        "booking_hint": "responde aqui",
-        "booking_hint_phone": "responde aqui o llama al {phone}",
+        "booking_hint": "responde aquí",
+        "booking_hint_phone": "responde aquí o llama al {phone}",
         "visit_time": "en tu cita",
-        "address": "la clinica",
+        "address": "la clínica",
         "offer": "algo nuevo que te va a gustar",
         "offer_for_price": "",
     },

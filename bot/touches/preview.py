@@ -110,7 +110,11 @@ def simulate(
                 event.body = step.template(language, "subject").format_map(context)
             else:
                 event.channel = "sms"
-                rendered = composer.render(step_texts.template_for(facts.practice, step, language), context)
+                rendered = composer.render(
+                    step_texts.template_for(facts.practice, step, language),
+                    context,
+                    gsm_only=bool(facts.practice and facts.practice.gsm_only),
+                )
                 event.body, event.segments, event.encoding = rendered.body, rendered.segments, rendered.encoding
     return events
 

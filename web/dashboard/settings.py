@@ -133,10 +133,9 @@ def previews(db: Session, practice: Practice, locations: list[Location]) -> dict
                     continue
                 patient = samples.get(language)
                 reply = compose(db, patient, "answer", answer=body) if patient else body
-                reply = segments.normalize(reply)
-                counted = segments.count(reply)
+                counted = segments.fit(reply, gsm_only=practice.gsm_only)  # as the sender sends it
                 lines.append(
-                    {"label": label, "reply": reply, "segments": counted.segments, "encoding": counted.encoding}
+                    {"label": label, "reply": counted.body, "segments": counted.segments, "encoding": counted.encoding}
                 )
         found[name] = lines
     return found

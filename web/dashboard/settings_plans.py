@@ -43,7 +43,8 @@ def _step_or_404(book: PlanBook, ref: str) -> Step:
 
 def _rendered(db, practice: Practice, patient: Patient | None, template: str, language: str) -> dict:
     """A template filled in for this patient as the sender would (their last visit's service, provider
-    and location), in `language`; with its segments, encoding and the characters that force UCS-2."""
+    and location), in `language`, under the practice's GSM-only choice; with its segments, encoding, the
+    characters that force UCS-2, and whether (and why) its accents were folded."""
     service = provider = location = appointment = None
     visit = last_visit(db, patient.id) if patient is not None else None
     if visit is not None:
@@ -54,7 +55,7 @@ def _rendered(db, practice: Practice, patient: Patient | None, template: str, la
         practice, patient, service, provider, language, location, appointment, local_zone(location, practice)
     )
     try:
-        done = composer.render(template, context)
+        done = composer.render(template, context, gsm_only=practice.gsm_only)
     except (KeyError, ValueError, IndexError) as error:
         return {"error": f"cannot fill in: {error}"}
     return {
@@ -63,7 +64,15 @@ def _rendered(db, practice: Practice, patient: Patient | None, template: str, la
         "encoding": done.encoding,
         "chars": len(done.body),
         "offending": segments.offending(done.body),
+        "folded": FOLDED.get(done.folded or ""),
     }
+
+
+FOLDED = {
+    segments.GSM_ONLY: "accents folded: the practice sends GSM-7 only",
+    segments.TOO_LONG: "accents folded: with them it would take more than two segments",
+}
+"""What the preview says when a text goes with its accents folded."""
 
 
 def _patients(db, practice_id: int, step: Step) -> list[Patient]:

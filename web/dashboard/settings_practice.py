@@ -1,5 +1,6 @@
 """Settings: the practice's own lines and each location's (phone, emergency line, address, review link,
-hours, time zone), and who answers the carrier keywords STOP, START and HELP.
+hours, time zone), who answers the carrier keywords STOP, START and HELP, and whether texts keep their
+accents (UCS-2) or go GSM-7 only.
 
 Values go through the CLI's checks (bot.staff.admin); a refused value changes nothing and says why,
 and each change is audited with what it was before and after.
@@ -21,11 +22,14 @@ from web.dashboard.settings_common import SECTIONS, audit_change
 
 PRACTICE_FIELDS = ("name", "phone", "emergency_line", "website", "review_url", "timezone")
 LOCATION_FIELDS = ("name", "phone", "emergency_line", "address", "review_url", "timezone")
+ENCODINGS = {"accents": False, "gsm_only": True}
+"""The form's choice of how texts are written -> Practice.gsm_only."""
 
 
 def _practice_values(practice: Practice) -> dict:
     return {key: getattr(practice, key) for key in PRACTICE_FIELDS} | {
-        "keyword_confirmations": practice.keyword_confirmations
+        "keyword_confirmations": practice.keyword_confirmations,
+        "gsm_only": practice.gsm_only,
     }
 
 
@@ -83,14 +87,18 @@ def practice_settings():
 
 @bp.post("/settings/practice")
 def save_practice_settings():
-    """Check and save the practice's lines and the keyword choice."""
+    """Check and save the practice's lines, the keyword choice and the GSM-only choice."""
     now = current_time()
     form = request.form
     with session_scope(runtime.db_url()) as db:
         practice = staff_practice(db)
         before = _practice_values(practice)
         confirmer = (form.get("keyword_confirmations") or "").strip() or None
+        # Not sent (an older form): the choice stays as it is.
+        encoding = (form.get("encoding") or "").strip() or ("gsm_only" if practice.gsm_only else "accents")
         try:
+            if encoding not in ENCODINGS:
+                raise AdminError(f"texts: expected one of {', '.join(ENCODINGS)}, got {encoding!r}")
             if confirmer is not None and confirmer not in tuple(KeywordConfirmer):
                 raise AdminError(f"keyword answers: expected one of {', '.join(KeywordConfirmer)}, got {confirmer!r}")
             # Unset lines stay unset; the CLI's checks refuse a bad number, URL or zone by name.
@@ -101,6 +109,7 @@ def save_practice_settings():
             flash(f"{error}; nothing was changed", "error")
             return redirect(url_for("dashboard.practice_settings"))
         practice.keyword_confirmations = confirmer
+        practice.gsm_only = ENCODINGS[encoding]
         db.add(practice)
         audit_change(
             db, practice.id, "settings_changed", "practice", practice.id, before, _practice_values(practice), now

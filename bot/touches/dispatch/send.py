@@ -184,7 +184,11 @@ def _decide(
             patient.id,
             touch.marketing,
         )
-    rendered = composer.render(step_texts.template_for(facts.practice, step, language), context)
+    rendered = composer.render(
+        step_texts.template_for(facts.practice, step, language),
+        context,
+        gsm_only=bool(facts.practice and facts.practice.gsm_only),
+    )
     return Outbound(
         touch.id,
         patient.phone,
