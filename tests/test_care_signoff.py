@@ -36,8 +36,8 @@ NEW = {
 SENT = {
     "en": "Ana, a bruise after filler fades in 7-10 days; arnica gel helps. Call (512) 555-0199 if it spreads or "
     "hurts more.",
-    # The sender folds accents to GSM-7 (README "Sending rules").
-    "es": "Ana, el moreton se va en 7-10 dias; el arnica ayuda. Llama al (512) 555-0199 si crece o duele.",
+    # Accents kept (UCS-2): the practice has not chosen GSM-only.
+    "es": "Ana, el moretón se va en 7-10 días; el árnica ayuda. Llama al (512) 555-0199 si crece o duele.",
 }
 REPORT = {"en": "some bruising on my lip since yesterday", "es": "tengo un moretón en el labio"}
 
