@@ -87,7 +87,7 @@ def test_the_practice_lines_and_keyword_choice_are_saved_and_audited(manager, db
         "website": "",
         "review_url": "https://g.page/glow/review",
         "timezone": "America/Chicago",
-        "keyword_confirmations": "aftercare",
+        "keyword_confirmations": "twilio",
     }
     _post(client, "/settings/practice", "/settings/practice", **{**form, "keyword_confirmations": "carrier"})
     assert "keyword answers: expected one of twilio, aftercare" in client.get("/settings/practice").get_data(
@@ -96,9 +96,11 @@ def test_the_practice_lines_and_keyword_choice_are_saved_and_audited(manager, db
     _post(client, "/settings/practice", "/settings/practice", **form)
     with session_scope(db_url) as db:
         practice = db.exec(select(Practice)).one()
-        assert (practice.emergency_line, practice.keyword_confirmations) == ("+15125550188", "aftercare")
+        assert (practice.emergency_line, practice.keyword_confirmations) == ("+15125550188", "twilio")
     [(_actor, detail)] = _events(db_url, "settings_changed")
-    assert detail["before"]["keyword_confirmations"] is None and detail["after"]["keyword_confirmations"] == "aftercare"
+    # The demo practice sends its own confirmations (its fake Twilio answers no keywords).
+    assert detail["before"]["keyword_confirmations"] == "aftercare"
+    assert detail["after"]["keyword_confirmations"] == "twilio"
 
 
 @pytest.mark.parametrize(("choice", "confirmed"), [("aftercare", True), ("twilio", False)])

@@ -52,6 +52,7 @@ from bot.intake.schema import validate
 from bot.intake.upsert import upsert
 from bot.touches import composer, sending_rules
 from bot.touches.plans import plans_for
+from bot.vocabulary import KeywordConfirmer
 from store.db import session_scope
 from store.models import (
     Appointment,
@@ -248,6 +249,9 @@ def _practice(session, now: datetime) -> Practice:
         website="https://glowaesthetics.example",
         review_url="https://g.page/r/glow-aesthetics-austin/review",
         facts=FACTS,
+        # The demo's fake Twilio does not answer STOP, START and HELP as Twilio's opt-out handling does,
+        # so the demo practice sends its own confirmations and the simulator shows them.
+        keyword_confirmations=KeywordConfirmer.AFTERCARE,
         created_at=now - timedelta(days=400),
     )
     session.add(practice)
