@@ -56,7 +56,9 @@ def handle(turn: Turn) -> None:
         return
     options = pending.get("options") or []
     body = turn.message.body
-    choice = picks.pick(body, options, pending.get("tz") or "UTC", (turn.decision.entities or {}).get("slot_choice"))
+    choice = picks.pick(
+        body, _pickable(pending), pending.get("tz") or "UTC", (turn.decision.entities or {}).get("slot_choice")
+    )
     if choice is not None:
         _book(turn, pending, options[choice - 1])
         return
@@ -91,8 +93,16 @@ def picks_offered_time(turn: Turn) -> bool:
     pending = standing_offer(turn) if turn.patient is not None else None
     return (
         pending is not None
-        and picks.pick(turn.message.body, pending.get("options") or [], pending.get("tz") or "UTC") is not None
+        and picks.pick(turn.message.body, _pickable(pending), pending.get("tz") or "UTC") is not None
     )
+
+
+def _pickable(pending: dict) -> list[dict]:
+    """The offered times a text can pick: none once the patient turned them all down ("none of those work",
+    then "thursday afternoon?" asks for new times, never Thursday's declined one)."""
+    options = pending.get("options") or []
+    declined = set(pending.get("declined") or [])
+    return [] if options and {o["start"] for o in options} <= declined else options
 
 
 def restates_wish(turn: Turn) -> bool:

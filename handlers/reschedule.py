@@ -30,8 +30,7 @@ CONFIRM_VALID = timedelta(hours=24)
 def handle(turn: Turn) -> None:
     if turn.patient is None:
         return
-    offered = rebook.standing_offer(turn)
-    if offered is not None and picks.pick(turn.message.body, offered.get("options") or [], offered.get("tz") or "UTC"):
+    if rebook.picks_offered_time(turn):
         rebook.handle(turn)  # "actually, can I switch to the thursday one?": a pick among the times offered
         return
     found = visits.upcoming_visit(turn.session, turn.patient.id, turn.now)

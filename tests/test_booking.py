@@ -371,3 +371,33 @@ def test_a_question_about_hours_during_an_offer_is_still_answered_as_a_question(
     offered = _pending(db_url, spa["patient_id"])["options"]
     text_in("are you open on saturday?")
     assert _pending(db_url, spa["patient_id"])["options"] == offered  # no new times for a question about hours
+
+
+@pytest.mark.parametrize(
+    "language, first, wish, expected",
+    [
+        ("en", "can I come in next week?", "thursday afternoon?", "1) Thu, Nov 26 12:00 PM with Maya Chen, NP"),
+        ("es", "quiero una cita la próxima semana", "el jueves por la tarde", "1) jue 26 nov 12:00 con Maya Chen, NP"),
+    ],
+)
+def test_after_turning_all_times_down_a_day_and_part_of_day_gets_new_times_not_a_declined_one(
+    settings, twilio, clock, spa, db_url, language, first, wish, expected
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in(first)
+    declined = {o["start"] for o in _pending(db_url, spa["patient_id"])["options"]}
+    text_in("none of those work" if language == "en" else "ninguno me sirve")
+    text_in(wish)
+    assert expected in sent_to(twilio, PATIENT)[-1]
+    with session_scope(db_url) as session:
+        assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []
+    offered = {o["start"] for o in _pending(db_url, spa["patient_id"])["options"]}
+    assert offered and offered.isdisjoint(declined)
+
+
+def test_a_weekday_pick_with_a_part_of_day_that_does_not_match_picks_nothing(settings, twilio, clock, spa, db_url):
+    text_in("can I come in tuesday morning?")  # Tue Nov 24 9:00 and 11:00, Tue Dec 1 9:00
+    text_in("the dec 1 one but in the afternoon")
+    with session_scope(db_url) as session:
+        assert session.exec(select(Appointment).where(Appointment.status == "requested")).all() == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.booking.open_times import DAY_WORDS
+from bot.booking.open_times import DAY_WORDS, Preferences
 from bot.clock import MONTHS, to_local, to_utc
 from bot.understanding.textnorm import fold
 
@@ -151,6 +151,12 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
         named = True
         hour, minute, meridiem = clock
         candidates &= {n for n, start in enumerate(starts, 1) if _same_time(start, hour, minute, meridiem)}
+    if named and starts:
+        # "thursday afternoon" does not pick Thursday's 9:00: a part of the day named must match too.
+        part = Preferences.parse(None, None, starts[0].date(), body=body)
+        if part.hours or part.after or part.before:
+            only = Preferences(weekdays=set(), hours=part.hours, after=part.after, before=part.before)
+            candidates &= {n for n, start in enumerate(starts, 1) if only.accepts(start)}
     if named and len(candidates) == 1:
         return candidates.pop()
     return None
