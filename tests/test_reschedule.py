@@ -281,8 +281,8 @@ def test_a_move_in_direct_mode_moves_the_visit_and_its_reminders(settings, twili
             "¿puedo cambiar mi cita para el martes en la mañana?",
             "la segunda",
             "mejor el 1 de diciembre",
-            "¡Gracias, Ana! Pedimos mover tu Lip filler a el martes 1 de diciembre a las 09:00 con Maya Chen, NP. "
-            "Tu horario actual sigue siendo tuyo hasta que la recepcion confirme.",
+            "¡Gracias, Ana! Pedimos pasar tu cita para el martes 1 de diciembre a las 09:00 con Maya Chen, NP; "
+            "la actual sigue hasta que confirmemos.",
         ),
     ],
 )
