@@ -80,6 +80,99 @@ def test_plan_texts_never_exceed_two_segments(settings):
     assert {language for _ref, language, *_ in rows} == {"en", "es"}
 
 
+FOLDED_AT_LONGEST = frozenset(
+    [
+        "birthday.birthday",
+        "birthday.birthday_vip",
+        "body_contouring.checkin",
+        "body_contouring.progress",
+        "deferred.nudge",
+        "everyone.referral",
+        "everyone.review",
+        "everyone.thanks",
+        "everyone.vip_first_pick",
+        "everyone.winback_12w",
+        "everyone.winback_16w",
+        "facial.care_tips",
+        "facial.next_session",
+        "facial.results",
+        "filler.checkin",
+        "filler.rebook",
+        "filler.rebook_soft",
+        "filler.rebook_structural",
+        "filler.results",
+        "ipl.care_tips",
+        "ipl.next_session",
+        "ipl.results",
+        "laser_hair_removal.care_tips",
+        "laser_hair_removal.next_session",
+        "laser_resurfacing.care_tips",
+        "laser_resurfacing.next_session",
+        "laser_resurfacing.recovery",
+        "microneedling.care_tips",
+        "microneedling.next_session",
+        "microneedling.results",
+        "missed.sorry_missed",
+        "neuromodulator.checkin",
+        "neuromodulator.reactivation",
+        "neuromodulator.rebook",
+        "offers.after_results",
+        "offers.at_booking",
+        "offers.goal_change",
+        "offers.history",
+        "offers.pre_visit",
+        "offers.pre_visit_b",
+        "offers.reactivation_new",
+        "offers.reactivation_vip",
+        "offers.rebooking",
+        "offers.referral",
+        "offers.staff_pick",
+        "offers.visit_summary",
+        "peel.care_tips",
+        "peel.next_session",
+        "peel.results",
+        "prp.care_tips",
+        "prp.next_session",
+        "upcoming.prep_injectable",
+        "upcoming.prep_laser",
+        "upcoming.reminder",
+        "welcome.welcome",
+        "welcome.welcome_gift",
+    ]
+)
+"""Spanish SMS plan steps whose placeholders alone, at the demo's longest values, leave too little of the
+134 UCS-2 characters for their words: "Hola Christina, soy Carla de Glow Aesthetics Med Spa." takes 53, the
+treatment "depilación láser de piernas completas" 37, "responde aquí o llama al (512) 555-0100" 39, the
+offer 55 and "Responde STOP para darte de baja." 33. They go folded at that length (GSM-7, two segments)."""
+
+
+def test_spanish_plan_texts_keep_their_accents_with_the_longest_values(demo_practice, db_url, settings):
+    """Every Spanish SMS plan text that can fit two UCS-2 segments with the demo practice's longest values is
+    sent as written; a new or edited text that would go folded fails here by name."""
+    with session_scope(db_url) as session:
+        values = longest_placeholders(session, demo_practice["practice_id"], "es")
+    folded, kept = [], []
+    for plan in plans_for(settings).plans.values():
+        for step in plan.steps:
+            if step.channel != "sms":
+                continue
+            ref = f"{plan.name}.{step.key}"
+            sent = composer.render(step.template("es"), values)
+            assert sent.segments <= segments.MAX_SEGMENTS, (ref, sent)
+            if sent.folded:
+                assert sent.folded == segments.TOO_LONG and sent.encoding == "GSM-7", (ref, sent)
+                folded.append(ref)
+            else:
+                assert sent.encoding == "UCS-2" and not segments.is_gsm7(sent.body), (ref, sent.body)
+                kept.append(ref)
+    newly_folded = sorted(set(folded) - FOLDED_AT_LONGEST)
+    assert len(folded) <= len(FOLDED_AT_LONGEST) and not newly_folded, (
+        f"{len(folded)} Spanish plan texts go folded at the longest values, at most {len(FOLDED_AT_LONGEST)} may; "
+        f"now folded too: {newly_folded}"
+    )
+    assert "referred.thanks" in kept and len(kept) + len(folded) == 57, (kept, len(folded))
+
+
 @pytest.mark.parametrize("yes", ["si", "sí", "SI", "SÍ", "¡Sí!", "Sí, por favor"])
 def test_a_yes_is_read_with_or_without_its_accent(yes):
     assert picks.says_yes(yes)
