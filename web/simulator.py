@@ -93,7 +93,13 @@ def find_patients():
     """Patients whose name (or phone digits) match `q`; the first 30."""
     text = (request.args.get("q") or "").strip().lower()
     with session_scope(runtime.db_url()) as db:
-        query = select(Patient, Practice.name).join(Practice, Practice.id == Patient.practice_id)
+        # Patients Aftercare texts (care consent) or who opted out: not the practice system's clients who
+        # never agreed to texts (the demo's full calendar holds hundreds).
+        query = (
+            select(Patient, Practice.name)
+            .join(Practice, Practice.id == Patient.practice_id)
+            .where(or_(Patient.care_sms == True, col(Patient.opted_out_at).is_not(None)))  # noqa: E712
+        )
         if text:
             digits = "".join(c for c in text if c.isdigit())
             conditions = [func.lower(Patient.first_name + " " + func.coalesce(Patient.last_name, "")).like(f"%{text}%")]

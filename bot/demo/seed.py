@@ -22,6 +22,7 @@ from bot import runtime
 from bot.clock import FrozenClock, to_utc
 from bot.consent.opt_out import opt_out
 from bot.conversation import care_signoff
+from bot.demo.calendar import fill_calendar
 from bot.demo.history import add_history
 from bot.demo.practice import (
     ADMIN_EMAIL,
@@ -122,6 +123,7 @@ def seed_demo(db_url: str, now: datetime | None = None) -> dict:
         _patient_details(session, practice_id)
         _conversations(session, practice_id, now)
         add_history(session, practice_id, now)  # the numbers' months: channels, past escalations, corrections
+        fill_calendar(session, practice_id, now)  # the practice system's other clients: Operations' occupancy
         seed_roster(session, practice_id)
         seed_past_pages(session, practice_id, now)
         summary = _summary(session, practice_id)

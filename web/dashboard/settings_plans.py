@@ -76,8 +76,12 @@ FOLDED = {
 
 
 def _patients(db, practice_id: int, step: Step) -> list[Patient]:
-    """Patients to read a step as: those seen for the step's category first, then the rest."""
-    query = select(Patient).where(practice_rows(Patient.practice_id)).order_by(col(Patient.first_name))
+    """Patients to read a step as (those Aftercare texts): those seen for the step's category first, then the rest."""
+    query = (
+        select(Patient)
+        .where(practice_rows(Patient.practice_id), col(Patient.care_sms).is_(True))
+        .order_by(col(Patient.first_name))
+    )
     everyone = list(db.exec(query.limit(SAMPLE_PATIENTS)))
     seen = set(
         db.exec(
