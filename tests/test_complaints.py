@@ -16,7 +16,7 @@ from tests.helpers import PATIENT, add_staff, add_touch, dispatch_all, sent_to, 
 MANAGER = "+15125550133"
 SORRY = {
     "en": "We're sorry to hear that, Ana. Our manager will reach out to you to make it right.",
-    "es": "Lamentamos mucho leer eso, Ana. La gerencia se comunicara contigo para resolverlo.",
+    "es": "Lamentamos mucho leer eso, Ana. La gerencia se comunicará contigo para resolverlo.",
 }
 
 

@@ -129,7 +129,7 @@ def test_direct_mode_in_spanish_books_the_visit_and_a_si_adds_the_add_on(ana, db
     text_in("tienes algo el martes por la manana?")
     text_in("1")
     reply = sent_to(twilio, PATIENT)[-1]
-    assert reply.startswith("¡Listo, Ana! Tu cita es ")
+    assert reply.startswith("Ana, tu cita es ")
     assert reply.endswith(
         "¿Quieres agregar microneedling por $350 a esta cita? Responde AGREGAR o SI. - Glow Test Spa. "
         "Responde STOP para no recibir mas."
