@@ -6,7 +6,7 @@
 The stack is gunicorn serving app:create_app(), two `worker.py` processes on a fast tick
 (bench/drill_worker.py), a migrated throwaway database and a flushed Redis (as `make bench`
 prepares them: db 6 of REDIS_URL here), the fake Twilio and the fake LLM in this process and
-a small SMTP server (bench/drill_smtp.py). The patients (bench/drill_patients.py) play their
+the fake SMTP server (fakes/smtp_server.py). The patients (bench/drill_patients.py) play their
 scripts while the chaos driver (bench/drill_chaos.py) kills workers, flushes Redis, drops
 database connections and makes Twilio, SMTP and the LLM fail; then the chaos stops, the system
 gets time to settle, and the audit (bench/drill_audit.py) prints a table and writes
@@ -38,7 +38,7 @@ from bench.drill_patients import (
     cast,
     post_appointments,
 )
-from bench.drill_smtp import DrillSmtp
+from fakes.smtp_server import FakeSmtp
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".bench"
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(fake.stop)
             llm = FakeOpenAI().start()
             stack.callback(llm.stop)
-            smtp = stack.enter_context(DrillSmtp())
+            smtp = stack.enter_context(FakeSmtp())
             env = dict(
                 bench_main.child_environment(database_url, redis_url, run_dir),
                 PUBLIC_BASE_URL=public,
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
             with session_scope(database_url) as session:
                 results = drill_audit.audit(
-                    session, ledger, fake.messages, list(smtp.log.mails), sorted(logs.glob("*.log"))
+                    session, ledger, fake.messages, list(smtp.mails), sorted(logs.glob("*.log"))
                 )
             dispose_all()
             results["run"] = {

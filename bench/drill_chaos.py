@@ -113,8 +113,7 @@ class Chaos:
     def clear(self) -> None:
         with self.twilio._lock:  # the fake has no endpoint to drop pending faults but /_fake/reset
             self.twilio._faults.clear()
-        with self.smtp.log.lock:
-            self.smtp.log.faults.clear()
+        self.smtp.clear_faults()
         self.set_llm("down")
 
     # ----------------------------------------------------------------- faults
@@ -174,7 +173,7 @@ class Chaos:
     def smtp_fault(self) -> None:
         kind = self.rng.choice(("refuse", "drop", "after_store"))
         times = self.rng.randint(1, 3)
-        self.smtp.log.inject(kind, times)
+        self.smtp.inject(kind, times)
         self._note(f"SMTP {kind} x{times}", f"SMTP {kind}")
 
     def set_llm(self, mode: str) -> None:

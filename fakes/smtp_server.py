@@ -1,9 +1,18 @@
-"""A fake SMTP server for tests: keeps every mail it accepts, and answers 451 (try again later) to the mail
-of any recipient it was told to fail, as a mail server does for a full mailbox or greylisting.
+"""A fake SMTP server for the tests and the fault drill: keeps every mail it accepts, and fails on command.
 
     with FakeSmtp() as smtp:                # SMTP_URL=smtp.url
-        smtp.fail_for("ana@glow.test")      # her mails fail until smtp.fail_for() is called with nobody
+        smtp.fail_for("ana@glow.test")      # her mails get 451 until smtp.fail_for() is called with nobody
+        smtp.inject("drop", times=2)        # the next two mails meet a fault (FAULTS), whoever they are for
         ... smtp.mails                      # [{"to", "subject", "message_id"}, ...]
+
+Faults, applied in order to the next `times` mails:
+
+    refuse       answer 451 to DATA: nothing kept, the sender sees a temporary error
+    drop         close the connection after DATA arrives: nothing kept, the sender sees it break
+    after_store  keep the mail, then close the connection before answering: the sender cannot
+                 tell it went (the case where a crash or an error after the hand-off sends twice)
+
+A recipient told to fail gets 451 as a full mailbox or greylisting would answer.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ import email
 import socketserver
 import threading
 from email import policy
+
+FAULTS = ("refuse", "drop", "after_store")
 
 
 class _Session(socketserver.StreamRequestHandler):
@@ -44,7 +55,13 @@ class _Session(socketserver.StreamRequestHandler):
             elif verb == "DATA":
                 self._say("354 end with .")
                 raw = self._read_data()
-                if fake.fails(recipients):
+                fault = fake.next_fault()
+                if fault == "drop":
+                    return
+                if fault == "after_store":
+                    fake.keep(raw)
+                    return
+                if fault == "refuse" or fake.fails(recipients):
                     fake.refused.append(list(recipients))
                     self._say("451 mailbox busy, try again later")
                 else:
@@ -77,6 +94,7 @@ class FakeSmtp:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failing: set[str] = set()
+        self._faults: list[list] = []  # [kind, times left]
         self.mails: list[dict] = []
         self.refused: list[list[str]] = []
         self._server = _Server(("127.0.0.1", 0), _Session)
@@ -92,6 +110,27 @@ class FakeSmtp:
     def fails(self, recipients: list[str]) -> bool:
         with self._lock:
             return bool(self._failing & set(recipients))
+
+    def inject(self, kind: str, times: int = 1) -> None:
+        """Apply fault `kind` (one of FAULTS) to the next `times` mails."""
+        if kind not in FAULTS:
+            raise ValueError(f"SMTP faults are {', '.join(FAULTS)}, not {kind}")
+        with self._lock:
+            self._faults.append([kind, max(1, times)])
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def next_fault(self) -> str | None:
+        with self._lock:
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            fault[1] -= 1
+            if fault[1] <= 0:
+                self._faults.pop(0)
+            return fault[0]
 
     def keep(self, raw: bytes) -> None:
         parsed = email.message_from_bytes(raw, policy=policy.default)

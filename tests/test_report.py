@@ -17,6 +17,7 @@ from bot import runtime
 from bot.metrics.report_files import to_csv, to_pdf
 from bot.metrics.retention import monthly_report
 from bot.staff import reports
+from fakes.smtp_server import FakeSmtp
 from store.db import session_scope
 from store.models import ReportClaim, ReportRecipient, StaffUser
 from tests import ledger
@@ -125,7 +126,6 @@ def test_the_workers_hourly_tick_mails_last_months_report(books, db_url, mail_si
 
 
 def test_a_retry_after_one_managers_mail_failed_mails_only_that_manager_once(books, db_url, settings, clock):
-    from fakes.smtp_server import FakeSmtp  # why: only the mail tests start a fake SMTP server
 
     add_staff(db_url, books["practice_id"], name="Fran Manager", role="manager", email="fran@glow.test")
     add_staff(db_url, books["practice_id"], name="Ivy Manager", role="manager", email="ivy@glow.test")
