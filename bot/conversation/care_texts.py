@@ -121,15 +121,9 @@ def checked(where: str, language: str, text: str) -> str:
     if not template:
         raise ConfigError(f"{where}: the text must not be empty")
     try:
-        names = composer.fields(template)
+        composer.checked_fields(template, PLACEHOLDERS)
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
-    unknown = names - PLACEHOLDERS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))} "
-            f"(allowed: {', '.join('{' + n + '}' for n in sorted(PLACEHOLDERS))})"
-        )
     if not any(number in template for number in NUMBERS):
         raise ConfigError(f"{where}: must say which number to call, with {' or '.join(NUMBERS)}")
     if not any(word in fold(template) for word in CALL_WORDS[language]):

@@ -4,6 +4,7 @@ GSM-only (or they would cost a third segment), segments known."""
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -78,6 +79,19 @@ def fields(template: str) -> set[str]:
         if not name.isidentifier() or spec or conversion:
             raise ValueError(f"placeholder {{{name}}} must be a plain name like {{first_name}}")
         names.add(name)
+    return names
+
+
+def checked_fields(template: str, allowed: Iterable[str] = PLACEHOLDERS) -> set[str]:
+    """The placeholder names of a template, every one of them in `allowed`; ValueError saying why otherwise
+    (the plan file, a practice's step texts and its aftercare texts are checked by this one rule)."""
+    names = fields(template)
+    unknown = names - set(allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))} "
+            f"(allowed: {', '.join('{' + n + '}' for n in sorted(allowed))})"
+        )
     return names
 
 

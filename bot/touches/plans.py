@@ -424,16 +424,9 @@ def _templates(where: str, raw: dict, part: str, require: bool, require_all: boo
         if not isinstance(template, str) or not template.strip():
             raise PlanError(f"{where}: {part}.{language} must be non-empty text")
         try:
-            names = composer.fields(template)
+            composer.checked_fields(template)
         except ValueError as exc:
             raise PlanError(f"{where}: {part}.{language}: {exc}") from None
-        unknown = names - set(composer.PLACEHOLDERS)
-        if unknown:
-            raise PlanError(
-                f"{where}: {part}.{language}: unknown placeholder(s) "
-                f"{', '.join('{' + n + '}' for n in sorted(unknown))} "
-                f"(allowed: {', '.join(sorted(composer.PLACEHOLDERS))})"
-            )
     return dict(value)
 
 

@@ -33,15 +33,9 @@ def checked(step: Step, language: str, text: str) -> str:
     if not template:
         raise PlanError(f"{where}: the text must not be empty")
     try:
-        names = composer.fields(template)
+        names = composer.checked_fields(template)
     except ValueError as exc:
         raise PlanError(f"{where}: {exc}") from None
-    unknown = names - set(composer.PLACEHOLDERS)
-    if unknown:
-        raise PlanError(
-            f"{where}: unknown placeholder(s) {', '.join('{' + n + '}' for n in sorted(unknown))} "
-            f"(allowed: {', '.join(sorted(composer.PLACEHOLDERS))})"
-        )
     if "visit_time" in names and step.plan != "upcoming":
         raise PlanError(f"{where}: {{visit_time}} is only known in the upcoming plan")
     longest = composer.render(template, composer.SAMPLE_LONG)
