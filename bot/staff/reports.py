@@ -53,51 +53,37 @@ def send_due(now: datetime | None = None) -> list[tuple[int, str, str]]:
 def claim(practice_id: int, month: str, now: datetime) -> bool:
     """True for the one caller that may send this report: it inserted the claim row, or took over a claim whose
     mail failed more than RETRY_AFTER ago (a conditional UPDATE, so two retrying workers cannot both win)."""
-    try:
-        with session_scope(runtime.db_url()) as session:
-            session.add(ReportClaim(practice_id=practice_id, month=month, claimed_at=now))
-        return True
-    except IntegrityError:
-        pass
-    with session_scope(runtime.db_url()) as session:
-        taken = session.execute(
-            update(ReportClaim)
-            .where(
-                col(ReportClaim.practice_id) == practice_id,
-                col(ReportClaim.month) == month,
-                col(ReportClaim.status) == FAILED,
-                col(ReportClaim.claimed_at) < now - RETRY_AFTER,
-            )
-            .values(status=CLAIMED, claimed_at=now)
-        )
-        return bool(getattr(taken, "rowcount", 0))
+    row = ReportClaim(practice_id=practice_id, month=month, claimed_at=now)
+    return _insert_or_retake(row, {"practice_id": practice_id, "month": month}, now)
 
 
 def claim_recipient(practice_id: int, month: str, staff_id: int, email: str, now: datetime) -> bool:
     """True for the one caller that may mail this month's report to this manager: it inserted their
     report_recipient row, or took over their copy whose mail failed more than RETRY_AFTER ago (a conditional
     UPDATE). A copy sent, refused for good, or claimed and never finished is not mailed again."""
+    row = ReportRecipient(practice_id=practice_id, month=month, staff_user_id=staff_id, email=email, claimed_at=now)
+    keys = {"practice_id": practice_id, "month": month, "staff_user_id": staff_id}
+    return _insert_or_retake(row, keys, now, email=email)
+
+
+def _insert_or_retake(row: ReportClaim | ReportRecipient, keys: dict, now: datetime, **values) -> bool:
+    """Insert the claim row; when it exists, take it over only if its mail failed more than RETRY_AFTER ago."""
     try:
         with session_scope(runtime.db_url()) as session:
-            session.add(
-                ReportRecipient(
-                    practice_id=practice_id, month=month, staff_user_id=staff_id, email=email, claimed_at=now
-                )
-            )
+            session.add(row)
         return True
     except IntegrityError:
         pass
+    model = type(row)
     with session_scope(runtime.db_url()) as session:
         taken = session.execute(
-            update(ReportRecipient)
+            update(model)
             .where(
-                col(ReportRecipient.practice_id) == practice_id,
-                col(ReportRecipient.month) == month,
-                col(ReportRecipient.staff_user_id) == staff_id,
-                col(ReportRecipient.status) == FAILED,
-                col(ReportRecipient.claimed_at) < now - RETRY_AFTER,
+                *(getattr(model, name) == value for name, value in keys.items()),
+                col(model.status) == FAILED,
+                col(model.claimed_at) < now - RETRY_AFTER,
             )
-            .values(status=CLAIMED, claimed_at=now, email=email)
+            .values(status=CLAIMED, claimed_at=now, **values)
         )
         return bool(getattr(taken, "rowcount", 0))
 
