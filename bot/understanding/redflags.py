@@ -127,23 +127,14 @@ class RedFlags:
         now") is dropped whole unless something in it is about now.
         """
         folded = fold(body)
-        if not (
-            self.resolved.search(folded)
-            or self.long_ago.search(folded)
-            or self.elsewhere.search(folded)
-            or self.others.search(folded)
-        ):
+        over = bool(self.resolved.search(folded) or self.long_ago.search(folded) or self.elsewhere.search(folded))
+        others = bool(self.others.search(folded))
+        if not (over or others):
             return folded
-        present = self.present.search(self.recent_past.sub(" ", self.resolved.sub(" ", folded)))
         if (
-            self.others.search(folded)
-            and not present
-            and (
-                self.resolved.search(folded)
-                or self.long_ago.search(folded)
-                or self.elsewhere.search(folded)
-                or self.recent_past.search(folded)
-            )
+            others
+            and (over or self.recent_past.search(folded))
+            and not self.present.search(self.recent_past.sub(" ", self.resolved.sub(" ", folded)))
         ):
             return ""
         kept = []
