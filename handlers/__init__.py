@@ -75,8 +75,9 @@ def route(turn: Turn) -> None:
     """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself);
     a model opt-out no guard confirmed, or a decision below its confidence threshold, goes to staff instead.
 
-    A bare yes or no to our "reply YES to cancel" question answers it, and a text naming one of the times on
-    offer picks it, whatever the classifier made of them."""
+    A bare yes or no to our "reply YES to cancel" question answers it, a bare yes while the front desk has a
+    request is told when they will answer, and a text naming one of the times on offer picks it, whatever the
+    classifier made of them."""
     decision = turn.decision
     intent = decision.intent
     handler = ROUTES.get(intent, other.handle)
@@ -86,6 +87,8 @@ def route(turn: Turn) -> None:
         handler = reschedule.answer
     elif answers_us and offer.awaiting_answer(turn):
         handler = offer.answer
+    elif answers_us and rebook.awaits_front_desk(turn):
+        handler = rebook.request_pending  # "ok" once the front desk has the request: when they will answer
     elif (intent in PICKS_AN_OFFER or intent == Intent.DEFER) and rebook.picks_offered_time(turn):
         handler = rebook.handle
     elif offer.says_goal_changed(turn):

@@ -17,7 +17,10 @@
   is booked at once, reminders planned, and staff see it in the inbox.
 - A bare yes keeps the standing offer (one time: booked; several: the same
   times again); "none of those" asks again, with the new constraint when
-  they gave one, never the times they turned down.
+  they gave one, never the times they turned down. A bare yes once the request
+  is with the front desk (the offer picked, or expired) books nothing: the
+  patient is told the request is with the front desk and when to expect its
+  answer, from the visit's location's hours.
 - Moving a booked visit (handlers/reschedule.py) uses the same offer, with
   that visit's service and provider.
 - No visit on record, no provider hours, or nothing open: a person answers
@@ -34,6 +37,7 @@ from sqlmodel import col, select
 from bot.booking import open_times as slots
 from bot.booking import picks, visits
 from bot.clock import MONTHS, local_zone, to_local, to_utc
+from bot.conversation import open_hours
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, replies
 from bot.growth import booking as growth_booking
@@ -69,8 +73,10 @@ def handle(turn: Turn) -> None:
         return
     asked_again = _has_preferences(turn)
     if picks.says_yes(body) and not asked_again:
-        if pending.get("moves") and pending.get("picked"):
-            turn.actions.append("already_requested")  # "ok" to "we've asked for Tuesday": nothing new to do
+        if pending.get("picked"):
+            # The front desk already answered the request (a pending one is request_pending's): "ok" to their
+            # confirmation needs no answer, and never new times.
+            turn.actions.append("already_settled")
         elif len(options) == 1:
             _book(turn, pending, options[0])
         else:  # "yes" to three times: the same three again, not new ones
@@ -86,6 +92,53 @@ def handle(turn: Turn) -> None:
         offer(turn, exclude=set(pending.get("declined", [])) | set(declined), moving=pending.get("moves"))
         return
     offer(turn, exclude=set(pending.get("declined", [])), moving=pending.get("moves"))
+
+
+ANSWER_SOON = timedelta(hours=1)
+"""A request answered "today" needs the front desk open this much longer; closer to closing, the next opening."""
+
+
+def awaits_front_desk(turn: Turn) -> Appointment | None:
+    """The visit requested by text that a bare yes ("ok", "sí", "sounds good") is about: the front desk has not
+    answered it yet, and no times are on offer that the yes could keep instead."""
+    if turn.patient is None or not picks.says_yes(turn.message.body) or _has_preferences(turn):
+        return None
+    pending = standing_offer(turn)
+    if pending is not None and not pending.get("picked"):
+        return None  # a yes to times still on offer keeps them (handle)
+    return turn.session.exec(
+        select(Appointment)
+        .where(
+            Appointment.patient_id == turn.patient.id,
+            Appointment.status == AppointmentStatus.REQUESTED,
+            Appointment.start_at > turn.now,
+        )
+        .order_by(col(Appointment.updated_at).desc())
+    ).first()
+
+
+def request_pending(turn: Turn) -> None:
+    """A yes while the front desk has the request: nothing is booked again; the patient is told the request is
+    with them and when to expect their answer (today while the location stays open, else its next opening)."""
+    visit = awaits_front_desk(turn)
+    if visit is None:  # routed here only when there is one
+        return
+    session = turn.session
+    practice = session.get(Practice, visit.practice_id)
+    location = session.get(Location, visit.location_id) if visit.location_id else None
+    turn.actions.append(f"request_pending:{visit.id}")
+    if open_hours.is_open(session, practice, location, turn.now) and open_hours.is_open(
+        session, practice, location, turn.now + ANSWER_SOON
+    ):
+        turn.reply("request_pending", appointment=visit)
+        return
+    reopens = open_hours.next_open(session, practice, location, turn.now)
+    if reopens is None:
+        turn.reply("request_pending_soon", appointment=visit)
+        return
+    turn.reply(
+        "request_pending_closed", appointment=visit, reopens=open_hours.when_words(reopens, turn.now, turn.language())
+    )
 
 
 def picks_offered_time(turn: Turn) -> bool:

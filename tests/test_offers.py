@@ -109,7 +109,81 @@ def test_a_change_of_mind_while_the_request_is_pending_moves_the_request(setting
         assert item.reason == "booking_request" and item.status == "open"
         assert item.note.startswith("Moved by text from Tue, Nov 24 9:00 AM to Tue, Nov 24 11:00 AM with Maya")
     text_in("ok")
-    assert len(sent_to(twilio, PATIENT)) == 3  # "ok" to the request changes nothing
+    assert sent_to(twilio, PATIENT)[-1] == (
+        "Your request for Tuesday, Nov 24 at 11:00 AM with Maya Chen, NP is with our front desk, Ana; "
+        "they'll text you today to confirm it."
+    )  # "ok" to the request moves nothing and books nothing
+    [still] = _requested(db_url)
+    assert still.start_at == moved.start_at
+
+
+@pytest.mark.parametrize(
+    "language, wish, yes, reply",
+    [
+        (
+            "en",
+            "can I come in tuesday morning?",
+            "sounds good",
+            "Your request for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP is with our front desk, Ana; "
+            "they'll text you today to confirm it.",
+        ),
+        (
+            "es",
+            "¿puedo ir el martes por la mañana?",
+            "sí",
+            "Tu pedido de cita el martes 1 de diciembre a las 09:00 está en recepción; te escribirán hoy para "
+            "confirmarlo.",
+        ),
+    ],
+)
+def test_a_bare_yes_once_the_request_is_with_the_front_desk_says_so_and_books_nothing(
+    settings, twilio, clock, spa, db_url, language, wish, yes, reply
+):
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        patient.language, patient.marketing_sms = language, False  # no add-on offer for the yes to answer
+    text_in(wish)
+    text_in("3")
+    [request] = _requested(db_url)
+    text_in(yes)
+    assert sent_to(twilio, PATIENT)[-1] == reply
+    clock.advance(hours=50)  # the offer has expired; the request is still with the front desk
+    text_in(yes)
+    texts = sent_to(twilio, PATIENT)
+    assert texts[-1] == reply and len(texts) == 4  # never new times
+    assert [(r.id, r.start_at) for r in _requested(db_url)] == [(request.id, request.start_at)]
+    with session_scope(db_url) as session:
+        [item] = session.exec(select(Escalation)).all()
+        assert (item.reason, item.status) == ("booking_request", "open")
+        assert session.exec(select(Appointment).where(Appointment.source == "bot")).all()[0].id == request.id
+
+
+@pytest.mark.parametrize(
+    "language, reply",
+    [
+        (
+            "en",
+            "Your request for Tuesday, Dec 1 at 9:00 AM with Maya Chen, NP is with our front desk, Ana; "
+            "they'll text you to confirm it after 9:00 AM tomorrow.",
+        ),
+        (
+            "es",
+            "Tu pedido de cita el martes 1 de diciembre a las 09:00 está en recepción; te confirmarán después de las 9:00 de mañana.",
+        ),
+    ],
+)
+def test_a_yes_to_a_pending_request_after_hours_says_when_the_front_desk_opens(
+    settings, twilio, clock, spa, db_url, language, reply
+):
+    with session_scope(db_url) as session:
+        patient = session.get(Patient, spa["patient_id"])
+        patient.language, patient.marketing_sms = language, False
+    text_in("can I come in tuesday morning?")
+    text_in("3")
+    clock.advance(hours=7, minutes=30)  # 5:30 PM in Austin: the providers' hours end at 5
+    text_in("ok" if language == "en" else "ok gracias")
+    assert sent_to(twilio, PATIENT)[-1] == reply
+    assert len(_requested(db_url)) == 1
 
 
 def test_an_offer_expires_after_the_set_time(settings, twilio, clock, spa, db_url):
