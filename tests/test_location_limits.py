@@ -23,7 +23,18 @@ from bot.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, MANAGER_EMAIL, MIAMI_DESK_
 from bot.staff import paging
 from bot.vocabulary import Role
 from store.db import session_scope
-from store.models import Appointment, AuditEvent, Correction, Escalation, Location, Message, Patient, Service, StaffUser
+from store.models import (
+    Appointment,
+    AuditEvent,
+    Correction,
+    Escalation,
+    Location,
+    Message,
+    OnCallShift,
+    Patient,
+    Service,
+    StaffUser,
+)
 from tests import factories, helpers
 from web import permissions
 
@@ -369,6 +380,48 @@ def test_a_limited_clinician_is_paged_only_where_the_roster_puts_them(settings, 
         assert marcus.role == Role.INJECTOR
         assert "Marcus Chen, PA-C" in paged["L-MIA"]
         assert "Marcus Chen, PA-C" not in paged["L-AUS"] and paged["L-AUS"]
+
+
+def _escalation_at(db, practice_id: int, number: str) -> Escalation:
+    text = Message(
+        practice_id=practice_id, direction="in", kind="inbound", from_number="+13055550178", to_number=number, body="ow"
+    )
+    db.add(text)
+    db.flush()
+    escalation = Escalation(practice_id=practice_id, message_id=text.id, urgency="urgent", reason="redflag:pain")
+    db.add(escalation)
+    db.flush()
+    return escalation
+
+
+def test_standing_on_call_flags_page_only_where_a_person_works(settings, split):
+    """With no roster line at all, the standing flags decide: a clinician limited to Miami and flagged
+    on call is paged for Miami and not for Austin while someone on call works in Austin; when nobody on
+    call works there, they are paged all the same (an escalation is never left without a page)."""
+    places = split["places"]
+    with session_scope(settings.database_url) as db:
+        marcus = db.exec(select(StaffUser).where(StaffUser.name == "Marcus Chen, PA-C")).one()
+        for line in db.exec(select(OnCallShift).where(OnCallShift.practice_id == marcus.practice_id)):
+            db.delete(line)
+        staff = db.exec(
+            select(StaffUser).where(StaffUser.practice_id == marcus.practice_id, StaffUser.active == True)  # noqa: E712
+        ).all()
+        others = [s for s in staff if s.on_call and s.id != marcus.id and s.phone]
+        assert others, "the demo practice has someone else on call"
+        marcus.on_call, marcus.phone, marcus.location_ids = True, marcus.phone or "+15125550190", [places["L-MIA"].id]
+        db.flush()
+
+        def paged(ext: str) -> set[str]:
+            escalation = _escalation_at(db, marcus.practice_id, places[ext].sms_number)
+            return {s.name for s in paging.recipients(db, escalation, 1)}
+
+        assert marcus.name in paged("L-MIA")
+        austin = paged("L-AUS")
+        assert marcus.name not in austin and {s.name for s in others} <= austin
+        for person in others:
+            person.on_call = False
+        db.flush()
+        assert marcus.name in paged("L-AUS")
 
 
 def test_a_limited_admin_does_not_see_unrouted_texts(settings, split, clock):

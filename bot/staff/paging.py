@@ -32,6 +32,7 @@ from bot.messaging.phones import mask
 from bot.queue import get_queue
 from bot.staff import roster
 from bot.vocabulary import PAGING_URGENCIES, AppointmentStatus, EscalationStatus, MessageKind, Role, Urgency, is_paging
+from store import scope
 from store.db import session_scope
 from store.models import Appointment, AuditEvent, Escalation, Location, Message, Patient, Practice, Service, StaffUser
 from store.queries import patients_for_inbound
@@ -235,10 +236,18 @@ def recipients(
         .where(StaffUser.practice_id == escalation.practice_id, StaffUser.active == True)  # noqa: E712
         .order_by(col(StaffUser.id))
     ).all()
-    managers = [s for s in staff if s.role == Role.MANAGER]
     duty = roster.on_duty(session, escalation, now or runtime.clock().now(), location)
-    on_call = duty.on_call if duty is not None and duty.on_call else [s for s in staff if s.on_call]
-    backup = duty.backup if duty is not None and duty.backup else [s for s in staff if s.backup]
+    place = location if location is not None else roster.escalation_location(session, escalation)
+    # The standing flags and the managers count only where a person works: someone limited to other
+    # locations is not paged for this one, unless nobody who works here could be.
+    here = [s for s in staff if _works_at(s, place)]
+
+    def standing(flag) -> list[StaffUser]:
+        return [s for s in here if flag(s)] or [s for s in staff if flag(s)]
+
+    managers = standing(lambda s: s.role == Role.MANAGER)
+    on_call = duty.on_call if duty is not None and duty.on_call else standing(lambda s: s.on_call)
+    backup = duty.backup if duty is not None and duty.backup else standing(lambda s: s.backup)
     if round_ == 1:
         chosen = list(on_call)
         if not any(s.phone for s in chosen):
@@ -249,6 +258,12 @@ def recipients(
         chosen = list(backup) + managers
     unique = list({s.id: s for s in chosen}.values())
     return [s for s in unique if s.phone or s.email]
+
+
+def _works_at(person: StaffUser, place: Location | None) -> bool:
+    """Whether a staff member works where an escalation belongs (anywhere, when it belongs nowhere)."""
+    places = scope.places_of(person)
+    return place is None or places is None or place.id in places
 
 
 def page_text(session: Session, escalation: Escalation, round_: int) -> tuple[str, str]:
