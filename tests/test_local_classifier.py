@@ -47,6 +47,12 @@ def test_holdout_bars():
         ("👍", "Your lip filler touch-up window is open! Want me to hold Thursday 4pm for you?", "rebook_request"),
         ("👍", "Your aftercare: avoid exfoliants and retinol for 48 hours.", "other"),
         (
+            "sí",
+            "Gabriela, no vemos una cita próxima a tu nombre. Nuestra recepción lo revisará y te escribirá.",
+            "other",
+        ),
+        ("sounds good", "Ana, we don't see an upcoming visit on file for you. Our front desk will check.", "other"),
+        (
             "C",
             "Reminder: your appointment is tomorrow at 2:00pm. Reply C to cancel or R to reschedule.",
             "reschedule_or_cancel",

@@ -156,6 +156,24 @@ def test_a_cancel_without_an_upcoming_visit_is_told_none_is_on_file(settings, tw
 
 
 @pytest.mark.parametrize(
+    "language, cancel, yes",
+    [("en", "I need to cancel my appointment", "yes"), ("es", "necesito cancelar mi cita", "sí")],
+)
+def test_a_yes_to_none_on_file_books_nothing_and_offers_no_times(
+    settings, twilio, clock, spa, db_url, language, cancel, yes
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in(cancel)
+    text_in(yes)  # it acknowledges "our front desk will check": no new booking
+    [told] = sent_to(twilio, PATIENT)
+    assert told.startswith("Ana, we don't see" if language == "en" else "Ana, no vemos una cita")
+    with session_scope(db_url) as session:
+        assert session.exec(select(Appointment).where(Appointment.source == "bot")).all() == []
+        assert session.exec(select(Escalation.reason)).one() == "needs_reply:reschedule_no_visit"
+
+
+@pytest.mark.parametrize(
     "language, text, told",
     [
         (

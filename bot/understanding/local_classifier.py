@@ -237,8 +237,10 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         _AFFIRM.match(plain) or (only_emoji and set(emoji(body)) & {"👍", "👌", "🙌", "✅", "🙏"})
     ):
         return "rebook_request", "accepts the offered time", {}
+    # A yes to a text that asked nothing ("our front desk will check and text you back") only acknowledges it:
+    # never a booking wish.
     if kind in ("reminder", "reminder_code", "aftercare", "checkin", "none", "other") and (
-        _ACK_ONLY.match(plain) or only_emoji and set(emoji(body)) & {"👍", "👌", "🙏", "✅"}
+        _ACK_ONLY.match(plain) or _AFFIRM.match(plain) or only_emoji and set(emoji(body)) & {"👍", "👌", "🙏", "✅"}
     ):
         return "other", "acknowledgement", {}
     return None
