@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -109,6 +110,35 @@ def test_create_returns_a_twilio_message_resource(client, fake):
     assert isinstance(message.date_created, datetime) and isinstance(message.date_sent, datetime)
     assert message.uri == f"/2010-04-01/Accounts/{SID}/Messages/{message.sid}.json"
     assert [m["sid"] for m in fake.messages] == [message.sid]
+
+
+class _StockClientUnlogged(TwilioHttpClient):
+    """The SDK's own request path, with its logging (phone numbers at INFO) off."""
+
+    def log_request(self, kwargs):
+        pass
+
+    def log_response(self, status_code, response):
+        pass
+
+
+def test_a_form_prepared_by_the_lean_client_arrives_as_the_stock_client_sends_it(fake):
+    # QuietHttpClient encodes forms itself instead of through `requests`' preparation: the fake must
+    # store what the SDK's own client stores, characters that mean something in a form included.
+    body = "Hi Ana & co: 50% off + 1=1? ¿Cómo estás? ñ 😀\nReply STOP"
+    stored = []
+    for http in (_StockClientUnlogged(timeout=5), QuietHttpClient(timeout=5)):
+        twilio = Client(SID, TOKEN, http_client=http)
+        twilio.api.base_url = fake.base_url
+        try:
+            message = twilio.messages.create(to=PATIENT, from_=PRACTICE, body=body)
+            listed = twilio.messages.list(to=PATIENT, date_sent_after=datetime.now(UTC) - timedelta(hours=1), limit=5)
+        finally:
+            http.session.close()
+        assert message.body == body
+        assert message.sid in [m.sid for m in listed]
+        stored.append({key: value for key, value in fake.messages[-1].items() if key in ("to", "from", "body")})
+    assert stored[0] == stored[1] == {"to": PATIENT, "from": PRACTICE, "body": body}
 
 
 def test_messaging_service_send_is_accepted_then_gets_a_sender(client, fake):
