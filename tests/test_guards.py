@@ -363,3 +363,88 @@ def test_help_and_lookalikes_are_not_asking_for_a_person(body):
 
 def test_a_red_flag_outranks_asking_for_a_person():
     assert check("can someone call me, I can't breathe", "botox").urgency == "emergency"
+
+
+# ------------------------------------------------ round 4 families (pinned paraphrases, not holdout lines)
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # systemic allergic reaction: a lip that "blew up" with light-headedness; someone else short of air
+        ("my mouth blew up after the cream and I'm lightheaded", "laser_hair_removal"),
+        ("a mi mamá se le hinchó la cara y se le falta el aire", "hydrafacial"),
+        ("eyes swelling shut and my breathing feels shallow", "microneedling"),
+        # toxin spread told through what sets the choking off
+        ("every sip of water makes me choke since the tox", "botox"),
+        ("tomar agua me hace toser y me ahogo con todo", "botox"),
+        # occlusion: pain rising through painkillers, a net-like pattern even when called a bruise
+        ("the nose spot is dark and the pain keeps climbing even after advil", "nose_filler"),
+        ("there's a lacy purple pattern on my cheek, maybe a bruise?", "cheek_filler"),
+        ("la mancha se ve como una red morada, ¿es un moretón?", "cheek_filler"),
+        ("el labio está oscuro y el dolor sigue subiendo", "lip_filler"),
+    ],
+)
+def test_round_four_emergencies_described_through_the_body(body, treatment):
+    result = check(body, treatment, 1)
+    assert result is not None and result.urgency == "emergency", result
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("I'm confused, the sheet says no retinol but the nurse said it's fine?", "chemical_peel"),
+        ("the dosing schedule is so confusing, do I go up this week?", "semaglutide"),
+        ("estoy confundida con las indicaciones de la crema", "microneedling"),
+        ("can tox make you pass out? my sister said it can", "botox"),
+        ("I'm gonna pass out if I don't eat something soon", None),
+        ("I'll pass out early tonight, long day", None),
+        ("me voy a desmayar de sueño jaja", None),
+        ("passed out from boredom in that lecture", None),
+        ("I'm on antibiotics for an ear infection so no drinks for me", None),
+        ("burned my finger on the stove, it's fine", None),
+        ("the kids got hives from the new laundry soap", None),
+        ("me picaron los zancudos y tengo ronchas", None),
+        ("the fever finally broke", None),
+    ],
+)
+def test_round_four_words_that_sound_clinical_page_no_one(body, treatment):
+    result = check(body, treatment, 2 if treatment else None)
+    assert result is None or result.urgency not in ("urgent", "emergency"), result
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("the pain is getting worse not better, day 6", "lip_filler"),
+    ],
+)
+def test_worsening_pain_late_after_filler_is_urgent_not_emergency(body, treatment):
+    result = check(body, treatment, 6)
+    assert result is not None and result.urgency == "urgent", result
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "how can I get off your list?",
+        "how do i get removed from these texts",
+        "no me vuelvan a mandar mensajes",
+        "porfa no me vuelvas a escribir",
+    ],
+)
+def test_round_four_opt_out_phrases(body):
+    result = check(body)
+    assert result is not None and result.intent == "opt_out" and result.final
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "how do I get off the waitlist for saturday?",
+        "no me vuelvas a cobrar eso porfa",
+    ],
+)
+def test_round_four_opt_out_lookalikes(body):
+    result = check(body)
+    assert result is None or result.intent != "opt_out", result

@@ -88,6 +88,7 @@ class RedFlags:
         self.question_openers = _compile(data["general_question"]["openers"])
         self.personal = _compile(data["general_question"]["personal"])
         self.hypothetical = _compile(data["general_question"]["hypothetical"])
+        self.hearsay = _compile(data["general_question"]["hearsay"])
         not_now = data["not_now"]
         self.clause_split = re.compile(not_now["split"])
         self.resolved = _compile(not_now["resolved"])
@@ -173,7 +174,8 @@ class RedFlags:
         """A question about risk that names no one: "can filler block a blood vessel?"."""
         if "?" not in body:
             return False
-        if self.question_openers.search(text) and not self.personal.search(text):
+        # "my coworker said it can", "asking for a friend": where the question came from names no one.
+        if self.question_openers.search(text) and not self.personal.search(self.hearsay.sub(" ", text)):
             return True
         # "what should I do if I ever notice blurry vision? just so I know": asked ahead, of nothing happening.
         return bool(self.hypothetical.search(text)) and not self.present.search(fold(body))
