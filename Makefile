@@ -42,7 +42,10 @@ check-wheel: venv
 
 # Re-resolve the lock files after a change to pyproject.toml, keeping every other pin;
 # `make upgrade` moves every pin to the newest release its range allows.
-lock: venv
+# Needs only the virtualenv's Python, not an installed one: after an edit to pyproject.toml the installed
+# set no longer matches it until the new lock is installed.
+lock: | check-python
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
 	$(LOCK) $(UPGRADE) --extra demo -o requirements.lock
 	$(LOCK) $(UPGRADE) --extra demo --extra dev -o requirements-dev.lock
