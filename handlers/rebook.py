@@ -66,6 +66,14 @@ def handle(turn: Turn) -> None:
     if choice is not None:
         _book(turn, pending, options[choice - 1])
         return
+    which = _several_named(turn, pending)
+    if which:  # "la de las 10" with two offered at 10:00: which one, never new times that forget the day asked
+        tz = pending.get("tz") or "UTC"
+        chosen = [options[n - 1] for n in which]
+        times = [(to_utc(datetime.fromisoformat(o["start"])), o.get("provider")) for o in chosen]
+        if turn.reply("slots_which", options=listing(times, tz, turn.language(), numbers=which)) is not None:
+            turn.actions.append(f"asked_which:{','.join(map(str, which))}")
+        return
     relative = _relative_to_offer(turn, pending)
     if relative is not None:  # "something later in the day?": times after (or before) all those offered
         offered = {o["start"] for o in options}
@@ -139,6 +147,16 @@ def request_pending(turn: Turn) -> None:
     turn.reply(
         "request_pending_closed", appointment=visit, reopens=open_hours.when_words(reopens, turn.now, turn.language())
     )
+
+
+def _several_named(turn: Turn, pending: dict) -> list[int]:
+    """The offered times a text names by their time of day when it names more than one ("the 10" to Tuesday
+    10:00 and the next Tuesday 10:00), in order; empty otherwise."""
+    body = turn.message.body
+    if not picks.names_a_clock_time(body):
+        return []
+    named = picks.named_times(body, _pickable(pending), pending.get("tz") or "UTC")
+    return sorted(named) if named and len(named) > 1 else []
 
 
 def picks_offered_time(turn: Turn) -> bool:
@@ -420,10 +438,14 @@ def _has_preferences(turn: Turn) -> bool:
     return not slots.Preferences.parse(None, None, turn.now.date(), body=turn.message.body).empty()
 
 
-def listing(times: list[tuple[datetime, str | None]], tz: str, language: str) -> str:
-    """The {options} of a reply: "1) Tue, Nov 24 3:30 PM with Maya; 2) ..." / "1) mar 24 nov 15:30 con Maya; ..." """
+def listing(times: list[tuple[datetime, str | None]], tz: str, language: str, numbers: list[int] | None = None) -> str:
+    """The {options} of a reply: "1) Tue, Nov 24 3:30 PM with Maya; 2) ..." / "1) mar 24 nov 15:30 con Maya; ...",
+    numbered 1, 2, 3 or by the `numbers` they were offered under."""
     joiner = "con" if language == "es" else "with"
-    return "; ".join(f"{n}) {describe(start, tz, language)} {joiner} {who}" for n, (start, who) in enumerate(times, 1))
+    numbers = numbers or list(range(1, len(times) + 1))
+    return "; ".join(
+        f"{n}) {describe(start, tz, language)} {joiner} {who}" for n, (start, who) in zip(numbers, times, strict=True)
+    )
 
 
 def describe(start: datetime, tz: str, language: str) -> str:

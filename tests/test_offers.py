@@ -274,6 +274,9 @@ OPTIONS = [
         ("tuesday", None),
         ("can we do 5pm instead", None),
         ("I have 2 kids so mornings", None),
+        ("la de las 9", 1),  # "las 9" is a time of day, a bare "9" is not
+        ("at 9 works", 1),
+        ("el jueves a las 3", 3),
     ],
 )
 def test_which_offered_time_a_reply_names(body, expect):
@@ -317,3 +320,36 @@ def test_an_opted_out_patients_pick_books_nothing_but_an_emergency_still_escalat
     with session_scope(db_url) as session:
         assert "emergency" in session.exec(select(Escalation.urgency)).all()
     assert not any("asked for" in body for body in sent_to(twilio, PATIENT))
+
+
+@pytest.mark.parametrize(
+    "language, wish, reply, asked",
+    [
+        (
+            "en",
+            "can I come in tuesday morning?",
+            "the 9am",
+            "Which one, Ana? 1) Tue, Nov 24 9:00 AM with Maya Chen, NP; 3) Tue, Dec 1 9:00 AM with Maya Chen, NP. "
+            "Reply with its number.",
+        ),
+        (
+            "es",
+            "¿puedo ir el martes por la mañana?",
+            "la de las 9",
+            "¿Cuál de ellas, Ana? 1) mar 24 nov 09:00 con Maya Chen, NP; 3) mar 1 dic 09:00 con Maya Chen, NP. "
+            "Responde con su número.",
+        ),
+    ],
+)
+def test_a_time_of_day_two_offered_times_share_asks_which_and_keeps_the_offer(
+    settings, twilio, clock, spa, db_url, language, wish, reply, asked
+):
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in(wish)
+    text_in(reply)
+    assert sent_to(twilio, PATIENT)[-1] == asked  # not new times on other days, which would forget "tuesday"
+    assert _requested(db_url) == []
+    text_in("3")
+    [request] = _requested(db_url)
+    assert request.start_at.replace(tzinfo=UTC) == chicago_utc(2026, 12, 1, 9)

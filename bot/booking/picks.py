@@ -134,6 +134,17 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
             return _ORDINALS[word]
         if word in _LAST and count:
             return count
+    candidates = named_times(body, options, tz)
+    if candidates is not None and len(candidates) == 1:
+        return candidates.pop()
+    return None
+
+
+def named_times(body: str, options: list[dict], tz: str) -> set[int] | None:
+    """The offered times (1-based) whose weekday, date and time of day the text names, all of them; None when it
+    names none of these."""
+    text = plain(body)
+    count = len(options)
     starts = [to_local(to_utc(datetime.fromisoformat(o["start"])), tz) for o in options]
     candidates = set(range(1, count + 1))
     named = False
@@ -157,9 +168,12 @@ def pick(body: str, options: list[dict], tz: str, slot_choice: int | None = None
         if part.hours or part.after or part.before:
             only = Preferences(weekdays=set(), hours=part.hours, after=part.after, before=part.before)
             candidates &= {n for n, start in enumerate(starts, 1) if only.accepts(start)}
-    if named and len(candidates) == 1:
-        return candidates.pop()
-    return None
+    return candidates if named else None
+
+
+def names_a_clock_time(body: str) -> bool:
+    """Whether the text names a time of day ("the 10", "las 10:00", "3pm")."""
+    return _clock(plain(body)) is not None
 
 
 def _dates(text: str) -> set[tuple[int, int]]:
@@ -174,11 +188,15 @@ def _dates(text: str) -> set[tuple[int, int]]:
     return found
 
 
+_AT_HOUR = ("las ", "at ")
+"""Words that make the bare number after them a time of day ("la de las 10", "at 10")."""
+
+
 def _clock(text: str) -> tuple[int, int | None, str | None] | None:
     for match in _CLOCK.finditer(text):
         hour, minute, meridiem = int(match.group(1)), match.group(2), match.group(3)
-        if meridiem is None and minute is None:
-            continue  # a bare number is a pick by number, not a time
+        if meridiem is None and minute is None and not text[: match.start()].endswith(_AT_HOUR):
+            continue  # a bare number is a pick by number, not a time; "las 10", "at 10" are times
         if hour > 23:
             continue
         return hour, int(minute) if minute else None, (meridiem or "")[:1] or None
