@@ -167,3 +167,38 @@ def test_probabilities_are_calibrated_on_the_holdout():
 def test_the_model_reads_no_opt_out_where_the_guards_see_none(body):
     promo = {"treatment": "botox", "last_outbound": "This month only: 20% off!"}
     assert classify_local(body, promo).intent != "opt_out"
+
+
+def test_round_four_everyday_texts_get_no_opt_out_unless_they_ask_to_stop():
+    result = evaluate(Path(__file__).resolve().parent.parent / "data" / "holdout" / "everyday_round4.jsonl")
+    pages = result["predicted"]["urgency"].get("urgent", 0) + result["predicted"]["urgency"].get("emergency", 0)
+    assert pages <= 0.01 * result["n"]
+    assert result["opt_out_precision"] == 1 and result["opt_out_recall"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, context, intent",
+    [
+        # a complaint about a sales pitch or a worn-off result, EN and ES
+        (
+            "the laser itself was fine but the hard sell at checkout felt awful",
+            {"treatment": "ipl"},
+            "negative_feedback",
+        ),
+        ("pagué mucho y el efecto ya se me quitó", {"treatment": "botox", "days_since_visit": 70}, "negative_feedback"),
+        # questions about instructions, doses and comparisons, EN and ES
+        ("which cream goes on first at night, the thick one or the serum?", {"treatment": "microneedling"}, "question"),
+        ("¿qué diferencia hay entre xeomin y botox?", {}, "question"),
+        # a missed appointment asking for a new time is a reschedule, EN and ES
+        (
+            "totally blanked on my appointment today, can we find another time",
+            {"treatment": "hydrafacial"},
+            "reschedule_or_cancel",
+        ),
+        ("se me pasó la cita de hoy 😭 ¿me cambian el horario?", {"treatment": "botox"}, "reschedule_or_cancel"),
+    ],
+)
+def test_round_four_model_families(body, context, intent):
+    decision = classify_local(body, context)
+    assert decision.intent == intent, decision
+    assert decision.urgency in ("none", "routine")
