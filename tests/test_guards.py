@@ -448,3 +448,14 @@ def test_round_four_opt_out_phrases(body):
 def test_round_four_opt_out_lookalikes(body):
     result = check(body)
     assert result is None or result.intent != "opt_out", result
+
+
+@pytest.mark.parametrize("body", ["I fainted at the blood drive lol", "me desmayé al donar sangre jaja"])
+def test_fainting_while_giving_blood_is_not_a_red_flag(body):
+    result = check(body)
+    assert result is None or result.urgency not in ("urgent", "emergency"), result
+
+
+def test_fainting_after_a_treatment_still_is():
+    result = check("I fainted after the drip and still feel off", "iv_therapy", 0)
+    assert result is not None and result.urgency == "emergency"
