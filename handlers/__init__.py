@@ -99,6 +99,9 @@ def route(turn: Turn) -> None:
         handler = review.confirm_opt_out
     elif decision.needs_review and intent != Intent.SIDE_EFFECT_CONCERN:
         handler = review.hold
+    if intent == Intent.OPT_IN and not decision.guard_rule and not opt_in.says_so(turn.message.body):
+        # Consent is asked for by keyword or in words, never read into a "2" or an "ok": staff see it instead.
+        handler = opt_out.opted_out_wrote if turn.patient and turn.patient.opted_out_at else other.handle
     opted_out = turn.patient is not None and turn.patient.opted_out_at is not None
     if opted_out and (intent in NOT_WHILE_OPTED_OUT or handler is rebook.handle):
         handler = opt_out.opted_out_wrote

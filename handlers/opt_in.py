@@ -6,9 +6,24 @@ once, whether the webhook opted the patient in (a keyword: its guard names who) 
 
 from __future__ import annotations
 
+import re
+
 from bot.consent.opt_out import opt_in
+from bot.understanding import textnorm
 from handlers.turn import Turn
 from store.queries import patients_for_inbound
+
+ASKS_BACK_IN = re.compile(
+    r"\b(start|unstop|subscribe|resubscribe|add me|back|again|resume|opt ?in|volver|vuelvo|vuelve|suscrib\w*|"
+    r"de nuevo|otra vez|reactiv\w*)\b"
+)
+"""Words a free-text opt-in says it with ("add me back", "quiero volver a recibirlos"): a model's opt-in
+without them ("2", "ok" after our "you're unsubscribed") is no consent."""
+
+
+def says_so(body: str) -> bool:
+    """Whether the text asks in words to get texts again."""
+    return bool(ASKS_BACK_IN.search(" ".join(textnorm.words(body))))
 
 
 def handle(turn: Turn) -> None:

@@ -114,3 +114,17 @@ def test_an_erased_patient_stays_erased(settings, twilio, clock, visit, db_url):
         patient = session.get(Patient, visit["patient_id"])
         assert patient.opted_out_at is not None and not patient.care_sms and patient.first_name is None
         assert session.exec(select(Touch)).all() == []
+
+
+@pytest.mark.parametrize("language, text", [("en", "2"), ("es", "2"), ("es", "ok"), ("en", "sure")])
+def test_a_pick_or_an_ok_after_stop_is_no_opt_in(settings, twilio, clock, visit, db_url, language, text):
+    runtime.configure(runtime.settings().with_(twilio_confirms_opt_out=False), clock)
+    _language(db_url, visit, language)
+    text_in("STOP")
+    text_in(text)  # read against "you're unsubscribed, reply START": not consent to texts again
+    assert len(sent_to(twilio, PATIENT)) == 1  # the STOP confirmation, nothing after it
+    with session_scope(db_url) as session:
+        assert session.get(Patient, visit["patient_id"]).opted_out_at is not None
+        answer = session.exec(select(Message).where(Message.body == text)).one()
+        assert "opted_in" not in answer.decision["actions"]
+    assert _touches(db_url)["checkin"][0] != "scheduled"
