@@ -31,7 +31,7 @@ from bot.growth.offers import phrase
 from bot.intake.schema import CSV_FIELDS
 from bot.messaging.transport import transport
 from bot.queue import get_queue, redis_connection
-from bot.touches import composer, dispatch
+from bot.touches import composer, dispatch, plans
 from handlers import question, rebook, referral
 from store.db import session_scope
 from store.models import Appointment, Location, Message, Patient, Practice, Provider, Service, StaffUser, Touch
@@ -459,10 +459,28 @@ def skip_without_chromium() -> None:
     )
 
 
-def longest_placeholders(session, practice_id: int, language: str) -> dict:
+def step_services(session, practice_id: int, plan, step) -> list:
+    """The practice's services a plan step can be sent about: a category plan's own category, the upcoming
+    plan's step's categories, each narrowed by the step's area and VIP conditions; the plans that follow
+    any visit (everyone, missed, birthday, deferred, referral, offers, welcome) any service. A step whose
+    conditions no service of the practice meets (a filler area it does not list) is measured with all of
+    its plan's services."""
+    services = session.exec(select(Service).where(Service.practice_id == practice_id)).all()
+    vip, groups = bool(step.vip), frozenset(step.segment or ())
+    if plan.name not in (plans.EVERYONE, plans.MISSED, *plans.SPECIAL):
+        own = [s for s in services if s.category == plan.name]
+        return [s for s in own if step.applies_to(s.area, vip, None, groups)] or own
+    if plan.name == plans.UPCOMING:
+        return [s for s in services if step.applies_to(s.area, vip, s.category, groups)]
+    return [s for s in services if step.applies_to(s.area, vip, None, groups)]
+
+
+def longest_placeholders(session, practice_id: int, language: str, services: list | None = None) -> dict:
     """Every placeholder a text may use, each at the longest value it takes at this practice in `language`:
-    its longest first name, service name, provider, each location's lines, the longest day and time a
-    visit can be written as in a year, three such offered times, the longest fact answer and offer."""
+    its longest first name, service name (of `services` when given: a plan step's own, see
+    `step_services`; else of any service) and that service's area, provider, each location's lines, the
+    longest day and time a visit can be written as in a year, three such offered times, the longest fact
+    answer and offer."""
 
     def longest(values):
         values = [v for v in values if v]
@@ -471,13 +489,15 @@ def longest_placeholders(session, practice_id: int, language: str) -> dict:
     practice = session.get_one(Practice, practice_id)
     patients = session.exec(select(Patient).where(Patient.practice_id == practice_id)).all()
     patient = max(patients, key=lambda p: len(p.first_name or ""))
-    services = session.exec(select(Service).where(Service.practice_id == practice_id)).all()
-    service = max(services, key=lambda s: len(composer.service_name(s, language) or ""))
+    if services is None:
+        services = session.exec(select(Service).where(Service.practice_id == practice_id)).all()
+        services = [max(services, key=lambda s: len(composer.service_name(s, language) or ""))]
     providers = session.exec(select(Provider).where(Provider.practice_id == practice_id)).all()
     provider = max(providers, key=lambda p: len(p.name))
     locations = session.exec(select(Location).where(Location.practice_id == practice_id)).all()
     contexts = [
         composer.context_for(practice, patient, service, provider, language, location)
+        for service in services or [None]
         for location in [None, *locations]
     ]
     values = {key: longest(c[key] for c in contexts) for key in contexts[0]}

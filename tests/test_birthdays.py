@@ -111,7 +111,9 @@ def test_the_birthday_text_goes_out_on_the_day_and_not_before(settings, twilio, 
     clock.set(datetime(2026, 11, 25, CHICAGO_TEN_AM, 1, tzinfo=UTC))
     dispatch_all(runtime.settings(), rounds=2)
     assert len(twilio.messages) == 1
-    assert twilio.messages[0]["body"].startswith("¡Feliz cumpleaños, Ana! Soy Maya de Glow Med Spa.")
+    assert twilio.messages[0]["body"].startswith(
+        "¡Feliz cumpleaños, Ana! Glow Med Spa te regala un extra en tu visita este mes."
+    )
     assert "STOP" in twilio.messages[0]["body"]
     assert touch_row(db_url, touch.id).status == "sent"
 

@@ -61,10 +61,17 @@ def test_spanish_patient_in_miami_reads_the_spanish_service_name_and_the_miami_n
     dispatch_all(runtime.settings())
     [text] = twilio.messages
     assert text["body"] == (
-        "Hola Ana, soy Maya de Glow Med Spa. ¡Lamentamos no haberte visto! ¿Buscamos otra fecha "
-        "para tu relleno de labios? Solo responde aqui o llama al (305) 555-0100."
+        "Glow Med Spa: Hola Ana, ¡te extrañamos hoy! ¿Buscamos otra fecha? Solo responde aquí o llama al "
+        "(305) 555-0100."
     )
     assert touch_row(db_url, touch_id).body == text["body"]
+    clock.advance(days=2)  # a day later, past the frequency cap
+    touch_id = add_touch(db_url, ids, plan="filler", step="results", purpose="results", due_at=clock.now())
+    dispatch_all(runtime.settings())
+    assert twilio.messages[-1]["body"] == (
+        "Glow Med Spa: Ana, ¿te gusta el resultado de tu relleno de labios? Escríbenos; Dr. Lee lo revisa con gusto."
+    )
+    assert touch_row(db_url, touch_id).body == twilio.messages[-1]["body"]
 
 
 def test_opted_out_patient_gets_nothing_whatever_was_queued(settings, twilio, clock, db_url):

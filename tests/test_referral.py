@@ -109,8 +109,7 @@ def test_a_booking_with_the_code_welcomes_the_friend_thanks_the_referrer_at_once
     )
     # The friend (Spanish, care consent only): a welcome with the booking, nothing that markets.
     assert sent_to(twilio, FRIEND) == [
-        "¡Te damos la bienvenida a Glow Aesthetics, Bea! Tu cita es el martes 1 de diciembre a las 10:00 para tu "
-        "Botox forehead con Dr. Lee. ¿Necesitas cambiarla? Solo responde aqui o llama al (512) 555-0199."
+        "Glow Aesthetics: Bea, ¡te esperamos el martes 1 de diciembre a las 10:00 con Dr. Lee! ¿Cambios? Escríbenos."
     ]
     with session_scope(db_url) as session:
         welcome = session.exec(select(Touch).where(Touch.plan == "welcome")).one()

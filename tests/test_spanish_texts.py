@@ -18,7 +18,7 @@ from bot.touches.plans import plans_for
 from store.db import session_scope
 from store.models import Message, Practice
 from tests import factories
-from tests.helpers import PATIENT, longest_placeholders, text_in
+from tests.helpers import PATIENT, longest_placeholders, step_services, text_in
 
 LONG_PARTS = frozenset({"options", "policy", "answer", "hours", "offer"})
 """Placeholders that can be long by themselves: three offered times, a policy or a fact the practice
@@ -80,97 +80,82 @@ def test_plan_texts_never_exceed_two_segments(settings):
     assert {language for _ref, language, *_ in rows} == {"en", "es"}
 
 
-FOLDED_AT_LONGEST = frozenset(
-    [
-        "birthday.birthday",
-        "birthday.birthday_vip",
-        "body_contouring.checkin",
-        "body_contouring.progress",
-        "deferred.nudge",
-        "everyone.referral",
-        "everyone.review",
-        "everyone.thanks",
-        "everyone.vip_first_pick",
-        "everyone.winback_12w",
-        "everyone.winback_16w",
-        "facial.care_tips",
-        "facial.next_session",
-        "facial.results",
-        "filler.checkin",
-        "filler.rebook",
-        "filler.rebook_soft",
-        "filler.rebook_structural",
-        "filler.results",
-        "ipl.care_tips",
-        "ipl.next_session",
-        "ipl.results",
-        "laser_hair_removal.care_tips",
-        "laser_hair_removal.next_session",
-        "laser_resurfacing.care_tips",
-        "laser_resurfacing.next_session",
-        "laser_resurfacing.recovery",
-        "microneedling.care_tips",
-        "microneedling.next_session",
-        "microneedling.results",
-        "missed.sorry_missed",
-        "neuromodulator.checkin",
-        "neuromodulator.reactivation",
-        "neuromodulator.rebook",
-        "offers.after_results",
-        "offers.at_booking",
-        "offers.goal_change",
-        "offers.history",
-        "offers.pre_visit",
-        "offers.pre_visit_b",
-        "offers.reactivation_new",
-        "offers.reactivation_vip",
-        "offers.rebooking",
-        "offers.referral",
-        "offers.staff_pick",
-        "offers.visit_summary",
-        "peel.care_tips",
-        "peel.next_session",
-        "peel.results",
-        "prp.care_tips",
-        "prp.next_session",
-        "upcoming.prep_injectable",
-        "upcoming.prep_laser",
-        "upcoming.reminder",
-        "welcome.welcome",
-        "welcome.welcome_gift",
-    ]
-)
-"""Spanish SMS plan steps whose placeholders alone, at the demo's longest values, leave too little of the
-134 UCS-2 characters for their words: "Hola Christina, soy Carla de Glow Aesthetics Med Spa." takes 53, the
-treatment "depilación láser de piernas completas" 37, "responde aquí o llama al (512) 555-0100" 39, the
-offer 55 and "Responde STOP para darte de baja." 33. They go folded at that length (GSM-7, two segments)."""
+FOLDED_AT_LONGEST = {
+    "offers.after_results": "offer",
+    "offers.at_booking": "offer",
+    "offers.goal_change": "offer",
+    "offers.history": "offer",
+    "offers.pre_visit": "offer",
+    "offers.pre_visit_b": "offer",
+    "offers.reactivation_new": "offer",
+    "offers.reactivation_vip": "offer",
+    "offers.rebooking": "offer",
+    "offers.referral": "offer",
+    "offers.staff_pick": "offer",
+    "offers.visit_summary": "offer",
+    "welcome.welcome_gift": "visit_time",
+}
+"""The Spanish SMS plan steps that go folded (GSM-7, two segments) at their plan's longest values, and the
+long placeholder that leaves too little of the 134 UCS-2 characters for their words: an offer's item
+("maintenance membership (a visit every quarter, 10% off)", 55) with "Responde SÍ" and the STOP line; the
+welcome gift's visit time ("el miércoles 16 de septiembre a las 11:30", 41) with the provider, the gift and
+the STOP line. Every other step keeps its accents."""
 
 
-def test_spanish_plan_texts_keep_their_accents_with_the_longest_values(demo_practice, db_url, settings):
-    """Every Spanish SMS plan text that can fit two UCS-2 segments with the demo practice's longest values is
-    sent as written; a new or edited text that would go folded fails here by name."""
+def test_spanish_plan_texts_keep_their_accents_with_their_plans_longest_values(demo_practice, db_url, settings):
+    """Each Spanish SMS plan step, with its own plan's longest values (the longest name among the services
+    that step can be about, the demo practice's longest first name, provider, location lines, visit time
+    and offer), is sent as written within two UCS-2 segments, save the exceptions named above; a new or
+    edited text that would go folded fails here by name."""
+    folded, kept = {}, []
     with session_scope(db_url) as session:
-        values = longest_placeholders(session, demo_practice["practice_id"], "es")
-    folded, kept = [], []
-    for plan in plans_for(settings).plans.values():
-        for step in plan.steps:
-            if step.channel != "sms":
-                continue
-            ref = f"{plan.name}.{step.key}"
-            sent = composer.render(step.template("es"), values)
-            assert sent.segments <= segments.MAX_SEGMENTS, (ref, sent)
-            if sent.folded:
-                assert sent.folded == segments.TOO_LONG and sent.encoding == "GSM-7", (ref, sent)
-                folded.append(ref)
-            else:
-                assert sent.encoding == "UCS-2" and not segments.is_gsm7(sent.body), (ref, sent.body)
-                kept.append(ref)
-    newly_folded = sorted(set(folded) - FOLDED_AT_LONGEST)
-    assert len(folded) <= len(FOLDED_AT_LONGEST) and not newly_folded, (
-        f"{len(folded)} Spanish plan texts go folded at the longest values, at most {len(FOLDED_AT_LONGEST)} may; "
-        f"now folded too: {newly_folded}"
-    )
-    assert "referred.thanks" in kept and len(kept) + len(folded) == 57, (kept, len(folded))
+        practice_id = demo_practice["practice_id"]
+        for plan in plans_for(settings).plans.values():
+            for step in plan.steps:
+                if step.channel != "sms":
+                    continue
+                ref = f"{plan.name}.{step.key}"
+                services = step_services(session, practice_id, plan, step)
+                assert services, ref  # every plan is measured with real treatments of the demo practice
+                values = longest_placeholders(session, practice_id, "es", services)
+                sent = composer.render(step.template("es"), values)
+                assert sent.segments <= segments.MAX_SEGMENTS, (ref, sent)
+                if sent.folded:
+                    assert sent.folded == segments.TOO_LONG and sent.encoding == "GSM-7", (ref, sent)
+                    folded[ref] = sent.body
+                else:  # as written: UCS-2 when it has an á, í, ó or ú, else GSM-7 with its ñ, é, ¿ and ¡
+                    as_written = segments.normalize(step.template("es").format_map(values), fold_accents=False)
+                    assert sent.body == as_written, (ref, sent.body)
+                    assert sent.encoding == ("GSM-7" if segments.is_gsm7(as_written) else "UCS-2"), (ref, sent)
+                    kept.append(ref)
+    assert sorted(folded) == sorted(FOLDED_AT_LONGEST), {ref: body for ref, body in folded.items()}
+    for ref, part in FOLDED_AT_LONGEST.items():
+        plan_name, key = ref.split(".")
+        step = plans_for(settings).step(plan_name, key)
+        assert step is not None and part in composer.fields(step.template("es")), ref
+    assert len(kept) == 44 and len(kept) + len(folded) == 57, (len(kept), len(folded))
+
+
+def test_a_step_is_measured_with_its_own_plans_treatments(demo_practice, db_url, settings):
+    """The treatment a plan text is measured with is the longest of the services it can be sent about, not
+    the practice's longest: the IPL plan's is "fotofacial IPL", the filler plan's soft-area step's the lip or
+    under-eye filler's; the plans that follow any visit take the practice's longest."""
+    book = plans_for(settings)
+    with session_scope(db_url) as session:
+        practice_id = demo_practice["practice_id"]
+
+        def treatment(plan: str, key: str) -> str:
+            step = book.step(plan, key)
+            assert step is not None
+            services = step_services(session, practice_id, book.plans[plan], step)
+            return longest_placeholders(session, practice_id, "es", services)["treatment"]
+
+        wide = longest_placeholders(session, practice_id, "es")["treatment"]
+        assert treatment("ipl", "care_tips") == "fotofacial IPL"
+        assert treatment("filler", "rebook_soft") in {"relleno de labios", "relleno de ojeras"}
+        assert treatment("upcoming", "prep_injectable") == "Dysport en la frente y los ojos"
+        assert treatment("everyone", "thanks") == wide == "depilación láser de piernas completas"
+        assert treatment("laser_hair_removal", "care_tips") == wide
 
 
 @pytest.mark.parametrize("yes", ["si", "sí", "SI", "SÍ", "¡Sí!", "Sí, por favor"])

@@ -116,8 +116,8 @@ def test_a_completed_visit_drops_pending_reminders_and_gets_its_plan(settings, c
         ),
         (
             "es",
-            "Hola Ana, soy Maya de Glow Med Spa. Te esperamos el miércoles 25 de noviembre a las 16:00 para tu "
-            "Botox forehead con Dr. Lee. ¿Necesitas cambiarla? Solo responde aqui o llama al (512) 555-0100.",
+            "Glow Med Spa: Ana, te esperamos el miércoles 25 de noviembre a las 16:00 con Dr. Lee. ¿Cambios? "
+            "Escríbenos.",
         ),
     ],
 )
