@@ -37,6 +37,12 @@ def test_holdout_bars():
         ("2", SLOTS, "rebook_request"),
         ("option 3 pls", SLOTS, "rebook_request"),
         ("2", None, "other"),
+        (
+            "the second one",
+            "Thanks, Ana! Someone from our team will text you back shortly with times that work.",
+            "other",
+        ),
+        ("la segunda", None, "other"),
         ("YES", "Ready for your second CoolSculpting round? Reply YES and we'll send times.", "rebook_request"),
         (
             "YES",

@@ -353,3 +353,15 @@ def test_a_time_of_day_two_offered_times_share_asks_which_and_keeps_the_offer(
     text_in("3")
     [request] = _requested(db_url)
     assert request.start_at.replace(tzinfo=UTC) == chicago_utc(2026, 12, 1, 9)
+
+
+@pytest.mark.parametrize("pick", ["the second one", "la segunda"])
+def test_a_pick_with_no_times_on_offer_is_no_complaint(settings, twilio, clock, spa, db_url, pick):
+    text_in("can I come in on sunday?")  # nobody works Sundays: "someone will text you back with times"
+    [holding] = sent_to(twilio, PATIENT)
+    assert holding.startswith("Thanks, Ana! Someone from our team will text you back shortly with times")
+    text_in(pick)
+    assert sent_to(twilio, PATIENT) == [holding]  # not "we're sorry to hear that", no manager told
+    with session_scope(db_url) as session:
+        assert session.exec(select(Escalation.reason)).all() == ["needs_reply:rebook_request"]
+    assert _requested(db_url) == []

@@ -229,7 +229,8 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
             return "rebook_request", "picks one of the offered times", {"slot_choice": n}
         if kind in ("offer",) and ordinal:
             return "rebook_request", "picks an offered time", {}
-        if kind in ("none", "other", "aftercare", "results", "checkin", "feedback") and pick:
+        if kind in ("none", "other", "aftercare", "results", "checkin", "feedback") and (pick or ordinal):
+            # "the second one" with nothing on offer is a pick gone astray, never a complaint
             return "other", "a bare number with no times offered", {}
     if plain in ("c", "r") and kind in ("reminder_code", "reminder"):
         return "reschedule_or_cancel", "the reminder's cancel/reschedule code", {}
