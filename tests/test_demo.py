@@ -158,6 +158,23 @@ def test_demo_starts_takes_a_signed_text_and_stops_cleanly(demo):
     db.close()
     assert stored == [("in", "+15125550143", "can I come in next Tuesday after 5?")]
 
+    # The demo practice confirms STOP and START itself, so the simulator shows both confirmations.
+    with sqlite3.connect(demo["data_dir"] / "aftercare.db") as db:
+        (patient,) = db.execute("SELECT phone FROM patient WHERE opted_out_at IS NULL ORDER BY id LIMIT 1").fetchone()
+    db.close()
+    for word, confirmation in (("STOP", "You're unsubscribed"), ("START", "You're resubscribed")):
+        assert (
+            _post_json(fake + "/_fake/inbound", {"from": patient, "to": "+15125550100", "body": word})["status"] == 200
+        )
+        wait = time.monotonic() + 30
+        while time.monotonic() < wait:
+            _, listed = _get(fake + "/_fake/messages")
+            sent = [m for m in json.loads(listed) if m["to"] == patient and m["body"].startswith(confirmation)]
+            if sent:
+                break
+            time.sleep(0.25)
+        assert sent, f"no {word} confirmation reached {patient}:\n{_output(demo)[-2000:]}"
+
     children = _children(demo["process"].pid)
     assert len(children) >= 3  # fake Twilio, gunicorn (and its workers), the RQ worker
     demo["process"].send_signal(signal.SIGTERM)

@@ -346,6 +346,16 @@ def test_inbound_stop_blocks_later_sends_like_twilio(client, fake, receiver):
     assert client.messages.create(to=PATIENT, from_=PRACTICE, body="Welcome back").status == "queued"
 
 
+def test_an_account_that_handles_its_own_opt_outs_is_not_blocked(client, fake, receiver):
+    """With Twilio's opt-out management off, STOP still reaches the webhook marked as such, and the
+    practice's own confirmation goes out: stopping other texts is the practice's software's job."""
+    fake.blocks_opted_out = False
+    fake.send_inbound(PATIENT, PRACTICE, "STOP")
+    assert receiver.next()[1]["OptOutType"] == "STOP"
+    sent = client.messages.create(to=PATIENT, from_=PRACTICE, body="You're unsubscribed. Reply START to resume.")
+    assert sent.status == "queued" and fake.get(sent.sid)["body"].startswith("You're unsubscribed")
+
+
 def test_twiml_replies_to_inbound_are_sent(fake, receiver):
     receiver.answer = "<?xml version='1.0'?><Response><Message>Thanks, we got it.</Message></Response>"
     result = fake.send_inbound(PATIENT, PRACTICE, "hello")

@@ -24,12 +24,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from bot import runtime
 from bot.demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, DIRECTOR_EMAIL, MANAGER_EMAIL, MIAMI_DESK_EMAIL, seed_demo
 from bot.errors import ConfigError
 from bot.queue import redis_url, reset_connections
 from bot.settings import DEMO_SECRETS, Settings, default_data_dir
-from store.db import dispose_all, upgrade
+from bot.vocabulary import KeywordConfirmer
+from store.db import dispose_all, session_scope, upgrade
+from store.models import Practice
 
 HOST = "127.0.0.1"
 """The demo never listens on anything but loopback."""
@@ -164,6 +168,18 @@ def _settings_and_env(environ: dict) -> tuple[Settings, dict, list[str]]:
     return Settings.from_env(env), env, defaulted
 
 
+def _practice_confirms_keywords(database_url: str, settings: Settings) -> bool:
+    """Whether the demo practice confirms STOP/START itself (Settings, else TWILIO_CONFIRMS_OPT_OUT).
+    Then its Twilio account does not block opted-out numbers, as with Advanced Opt-Out's management
+    turned off, and the fake Twilio is started that way, so the simulator shows the practice's own
+    confirmation; Aftercare's send gate is what keeps every other text from an opted-out patient."""
+    with session_scope(database_url) as session:
+        chosen = session.exec(select(Practice.keyword_confirmations).order_by(col(Practice.id))).first()
+    if chosen:
+        return chosen == KeywordConfirmer.AFTERCARE
+    return not settings.twilio_confirms_opt_out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until interrupted; 0 after a clean stop, 1 when it could not start or a part died."""
     argparse.ArgumentParser(prog="python -m bot.demo", description=__doc__.splitlines()[0]).parse_args(argv)
@@ -182,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(database_url)
     seeded = seed_demo(database_url)
     print("demo: seeded the demo practice" if seeded["created"] else "demo: demo practice already seeded", flush=True)
+    own_keywords = _practice_confirms_keywords(database_url, settings)
     dispose_all()
     env["REDIS_URL"] = redis_url(settings)
 
@@ -210,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 env["TWILIO_AUTH_TOKEN"],
                 "--inbound-url",
                 env["PUBLIC_BASE_URL"] + "/sms/inbound",
+                *(["--account-handles-opt-outs"] if own_keywords else []),
             ],
             env,
         )

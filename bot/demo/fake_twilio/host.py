@@ -39,6 +39,7 @@ class Host(Protocol):
     _order: list[str]
     _callback_urls: dict[str, str]
     _opted_out: set[str]
+    blocks_opted_out: bool
     _faults: list[Fault]
     _creates: int
     _stopping: threading.Event

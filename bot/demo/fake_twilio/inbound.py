@@ -43,7 +43,7 @@ class InboundTexts(Host):
         segments, _ = count_segments(body)
         sid = new_sid()
         word = re.sub(r"[^\w]", "", body).upper()
-        if word in OPT_OUT_WORDS:
+        if word in OPT_OUT_WORDS and self.blocks_opted_out:
             self.opt_out(from_)
         elif word in OPT_IN_WORDS:
             self.opt_in(from_)

@@ -62,6 +62,7 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
         service_number: str = DEFAULT_SERVICE_NUMBER,
         log_requests: bool = False,
         now=None,
+        blocks_opted_out: bool = True,
     ):
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -72,6 +73,10 @@ class FakeTwilio(MessagesResource, StatusCallbacks, FaultInjection, InboundTexts
         self.unreachable = dict(unreachable or {})
         self.service_number = service_number
         self.log_requests = log_requests
+        # Twilio's own opt-out handling: after STOP, creates to the number fail with 21610. An account
+        # that handles opt-outs itself (Advanced Opt-Out's management turned off) is not blocked: the
+        # practice's software confirms the keyword and must stop sending on its own.
+        self.blocks_opted_out = blocks_opted_out
         self.now = now or (lambda: datetime.now(UTC))
         self.validator = RequestValidator(auth_token)
         self.base_url: str | None = None
@@ -263,6 +268,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NUMBER[:CODE]",
         help="end messages to NUMBER undelivered (default 30003)",
     )
+    parser.add_argument(
+        "--account-handles-opt-outs",
+        action="store_true",
+        help="do not block numbers that texted STOP (the account confirms keywords and stops sending itself)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument(
         "--server",
@@ -285,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         landlines=set(args.landline),
         unreachable=unreachable,
         log_requests=not args.quiet,
+        blocks_opted_out=not args.account_handles_opt_outs,
     )
     if args.server == "werkzeug":
         base_url = fake.start(args.host, args.port)
