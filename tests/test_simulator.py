@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from app import create_app
 from bot import runtime
@@ -153,3 +154,20 @@ def test_the_status_says_what_the_last_text_did(settings, twilio, clock, spa, db
     text_in("STOP")
     _, status = _seen(sim, spa["patient_id"])
     assert status[0].startswith("opted out")
+
+
+@pytest.mark.parametrize("category", ["filler", "neurotoxin", "body_contouring"])
+def test_the_suggested_emergency_is_one_for_the_patients_own_treatment(settings, twilio, clock, spa, db_url, category):
+    """A white lip is a filler's emergency; a patient who had something else is offered one that pages
+    as an emergency after any treatment, so the suggestion always shows what an emergency does."""
+    with session_scope(db_url) as db:
+        db.get_one(Service, spa["service_id"]).category = category
+        nurse = factories.staff(db, spa["practice_id"])
+    sim = create_app(runtime.settings().with_(demo=True)).test_client()
+    factories.sign_in(sim, nurse.email)
+    body = _suggested(sim, spa["patient_id"])["emergency"]
+    assert ("white" in body) == (category == "filler")
+    text_in(body)
+    with session_scope(db_url) as db:
+        urgencies = [e.urgency for e in db.exec(select(Escalation).where(Escalation.patient_id == spa["patient_id"]))]
+    assert urgencies == ["emergency"], (category, body, urgencies)

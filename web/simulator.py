@@ -18,7 +18,8 @@ from sqlmodel import col, select
 
 from bot import runtime
 from bot.clock import to_local, to_utc
-from bot.vocabulary import EscalationStatus, MessageKind
+from bot.understanding import guards
+from bot.vocabulary import EscalationStatus, MessageKind, Urgency
 from store.db import session_scope
 from store.models import (
     Appointment,
@@ -30,6 +31,7 @@ from store.models import (
     Practice,
     StaffUser,
 )
+from store.queries import last_visit
 from web.transcript import TIME_FORMAT, URGENCY_ORDER, decision_view, practice_number, reason_text, thread_query
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,12 @@ SUGGESTIONS = (
 )
 """(what it shows, English text, Spanish text): one for each thing a conversation can do, in the patient's
 language; a pick by time of day is added while times are on offer (it names one of them)."""
+
+SYSTEMIC_EMERGENCY = (
+    "my lips and tongue are swelling and it's hard to breathe",
+    "se me están hinchando los labios y la lengua y me cuesta respirar",
+)
+"""The emergency suggested to a patient whose last treatment makes a white lip no emergency."""
 
 
 @bp.get("/")
@@ -195,6 +203,12 @@ def _suggestions(db, patient: Patient, tz: str) -> list[dict]:
     """Texts to try, in the patient's language; while times are on offer, one that picks by time of day."""
     spanish = patient.language == "es"
     found = [{"label": label, "body": es if spanish else en} for label, en, es in SUGGESTIONS]
+    # A white lip is an emergency after filler; for other patients suggest one that is whatever they had.
+    visit = last_visit(db, patient.id)
+    emergency = next(item for item in found if item["label"] == "emergency")
+    flagged = guards.check(emergency["body"], visit[1].category if visit else "other", 1)
+    if flagged is None or flagged.urgency != Urgency.EMERGENCY:
+        emergency["body"] = SYSTEMIC_EMERGENCY[1] if spanish else SYSTEMIC_EMERGENCY[0]
     state = db.get(ConversationState, patient.id)
     options = ((state.pending if state is not None else None) or {}).get("options") or []
     if options and (state.pending or {}).get("kind") == "slots":
