@@ -5,13 +5,15 @@
   open hours or after hours, from settings), page on-call;
 - routine: the practice's aftercare text for that treatment and sign (bruising after filler, peeling after
   a peel, headache after a toxin...), which always says when to call, once its medical director signed that
-  exact wording off (else the generic "a clinician will read this" reply); staff inbox (no page).
+  exact wording off, within care_texts.RECENT_DAYS of the visit (else the generic "a clinician will read
+  this" reply); staff inbox (no page).
 """
 
 from __future__ import annotations
 
 import logging
 
+from bot.clock import to_utc
 from bot.conversation import care_signoff, care_texts
 from bot.errors import ConfigError
 from bot.vocabulary import Urgency, is_paging
@@ -49,7 +51,15 @@ def routine(turn: Turn, escalation: Escalation) -> None:
         turn.reply("side_effect")
         return
     visit = last_visit(turn.session, patient.id)
-    category = visit[1].category if visit else None
+    days = (turn.now - to_utc(visit[0].start_at)).days if visit else None
+    if days is None or days > care_texts.RECENT_DAYS:
+        # The aftercare texts describe the usual course after a treatment ("expected for a few days"):
+        # weeks later, or with no visit on file, they would tell the patient something untrue.
+        turn.reply("side_effect")
+        when = f"the last visit was {days} days ago" if days is not None else "no visit on file"
+        _note(turn, escalation, f"No aftercare text: {when}; generic reply sent.")
+        return
+    category = visit[1].category
     try:
         review = care_signoff.review(turn.session, turn.settings.care_texts_file, practice)
     except ConfigError as error:  # a broken practice file must not leave the patient without an answer

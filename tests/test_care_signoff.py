@@ -8,6 +8,7 @@ item), a new sign-off sends it, and only a staff member marked medical director 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -16,7 +17,7 @@ from app import create_app
 from bot import runtime
 from bot.conversation import care_signoff, care_texts
 from store.db import session_scope
-from store.models import AuditEvent, CareTextSignoff, Escalation, Patient, Practice, StaffUser
+from store.models import Appointment, AuditEvent, CareTextSignoff, Escalation, Patient, Practice, StaffUser
 from tests import factories
 from tests.helpers import PATIENT, sent_to, text_in
 
@@ -40,6 +41,14 @@ SENT = {
     "es": "Ana, el moretón se va en 7-10 días; el árnica ayuda. Llama al (512) 555-0199 si crece o duele.",
 }
 REPORT = {"en": "some bruising on my lip since yesterday", "es": "tengo un moretón en el labio"}
+
+
+@pytest.fixture(autouse=True)
+def recent_visit(spa, db_url, clock):
+    """Ana's visit was two days ago: aftercare texts apply within care_texts.RECENT_DAYS of a visit."""
+    with session_scope(db_url) as session:
+        for visit in session.exec(select(Appointment)):
+            visit.start_at = clock.now() - timedelta(days=2)
 
 
 def add_staff(db_url, practice_id: int, **fields) -> int:

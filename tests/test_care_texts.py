@@ -5,6 +5,7 @@ fake Twilio; the matching and the texts' length are checked on their own too."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -16,12 +17,20 @@ from bot.errors import ConfigError
 from bot.messaging import segments
 from bot.touches import composer
 from store.db import session_scope
-from store.models import Escalation, Message, Patient, Practice, Service
+from store.models import Appointment, Escalation, Message, Patient, Practice, Service
 from tests import factories
 from tests.helpers import PATIENT, sent_to, text_in
 
 LINE = "(512) 555-0199"
 """The practice's number in texts (factories' practice has no emergency line of its own)."""
+
+
+@pytest.fixture(autouse=True)
+def recent_visit(spa, db_url, clock):
+    """Ana's visit was two days ago: aftercare texts apply within care_texts.RECENT_DAYS of a visit."""
+    with session_scope(db_url) as session:
+        for visit in session.exec(select(Appointment)):
+            visit.start_at = clock.now() - timedelta(days=2)
 
 
 def _visit(db_url, session_category: str, language: str = "en") -> None:
@@ -305,3 +314,27 @@ def test_a_spanish_text_says_llama_and_fits_with_its_accents_kept():
     long = "{first_name}, " + "la hinchazón bajará pronto, " * 5 + "llámanos al {emergency_line}."
     with pytest.raises(ConfigError, match="UCS-2"):
         care_texts.checked("swelling.filler", "es", long)
+
+
+@pytest.mark.parametrize(
+    "days, aftercare", [(2, True), (care_texts.RECENT_DAYS, True), (care_texts.RECENT_DAYS + 1, False), (70, False)]
+)
+def test_aftercare_texts_apply_in_the_weeks_after_a_visit_only(
+    settings, twilio, clock, spa, care_signed, db_url, days, aftercare
+):
+    """'Expected for a few days' is untrue ten weeks later: then the patient gets the generic reply (a
+    clinician will read it, call if it gets worse) and the inbox item says why."""
+    _visit(db_url, "body_contouring")
+    with session_scope(db_url) as session:
+        for visit in session.exec(select(Appointment)):
+            visit.start_at = clock.now() - timedelta(days=days)
+    text_in("I'm still a little sore, is that normal?")
+    [reply] = sent_to(twilio, PATIENT)
+    assert reply.startswith("Thanks for telling us, Ana. Some tenderness") == aftercare, reply
+    if not aftercare:
+        assert reply.startswith("Thanks for letting us know, Ana. Someone from our clinical team will read"), reply
+        [(urgency, _, note)] = _inbox(db_url)
+        assert (
+            urgency == "routine"
+            and note == f"No aftercare text: the last visit was {days} days ago; generic reply sent."
+        )

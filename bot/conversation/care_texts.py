@@ -37,6 +37,10 @@ letters ("brusing", "sweling"); shorter ones only as written ("swell" is one typ
 GENERAL = "general"
 """The text for a sign not matched, or a sign without a text for the treatment."""
 
+RECENT_DAYS = 14
+"""How long after a visit its aftercare texts apply: they describe the usual first two weeks ("expected for
+a few days", "settles over 1-2 weeks"); a sign reported later gets the generic reply and a clinician's read."""
+
 PLACEHOLDERS = frozenset(composer.PLACEHOLDERS) - {"visit_time"}
 """What a care text may fill in (a reply has no visit of its own to give a time of)."""
 
