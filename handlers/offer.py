@@ -60,7 +60,7 @@ def answer(turn: Turn) -> None:
         item.note = note
         turn.session.add(item)
         turn.actions.append(f"staff_inbox:{reason}")
-    values = {"offer": answers.described(offer)}
+    values = {"offer": answers.described(turn.session, offer, turn.language())}
     if visit is not None:
         values["when"] = answers.when_text(turn.session, visit, turn.language())
     turn.reply(kind, appointment=visit, **values)

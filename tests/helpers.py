@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import re
-import tomllib
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,8 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from bot import runtime
 from bot.conversation.open_hours import SPANISH_DAYS, duration_words
-from bot.growth.offers import phrase
+from bot.growth import matrix
+from bot.growth.offers import PRICE_WORD, phrase, price_text
 from bot.intake.schema import CSV_FIELDS
 from bot.messaging.transport import transport
 from bot.queue import get_queue, redis_connection
@@ -475,12 +475,46 @@ def step_services(session, practice_id: int, plan, step) -> list:
     return [s for s in services if step.applies_to(s.area, vip, None, groups)]
 
 
-def longest_placeholders(session, practice_id: int, language: str, services: list | None = None) -> dict:
+def step_offers(session, practice_id: int, step) -> list:
+    """The items of the practice's matrix an offers-plan step can offer (bot.growth.offers.choose): add-ons
+    before and at a booking, retail after a visit, the package at rebooking, a follow-up service after
+    results, from the history or a staff pick, the referral, reactivation and goal offers at theirs."""
+    table = matrix.current(session, practice_id)
+    moment = step.key.removesuffix("_b")
+    rows = {
+        "pre_visit": lambda e: e.add_ons,
+        "at_booking": lambda e: e.add_ons,
+        "visit_summary": lambda e: e.retail,
+        "rebooking": lambda e: [e.package] if e.package else [],
+        "after_results": lambda e: e.follow_up,
+        "history": lambda e: e.follow_up,
+        "staff_pick": lambda e: e.follow_up,
+    }
+    if moment in rows:
+        return [item for entry in table.entries for item in rows[moment](entry)]
+    if moment == "referral":
+        return [table.offer_item("referral", "offer")]
+    if moment in ("reactivation_vip", "reactivation_new"):
+        return [table.offer_item("reactivation", "vip_offer" if moment == "reactivation_vip" else "new_offer")]
+    if moment == "goal_change":
+        return list(table.settings["goals"].values())
+    return table.items()
+
+
+def price_words(price, language: str) -> str:
+    """{offer_for_price} for an item's price ("" when it has none), as bot.growth.offers.placeholders words it."""
+    return f" {PRICE_WORD.get(language, 'for')} {price_text(price)}" if price else ""
+
+
+def longest_placeholders(
+    session, practice_id: int, language: str, services: list | None = None, offers: list | None = None
+) -> dict:
     """Every placeholder a text may use, each at the longest value it takes at this practice in `language`:
     its longest first name, service name (of `services` when given: a plan step's own, see
     `step_services`; else of any service) and that service's area, provider, each location's lines, the
     longest day and time a visit can be written as in a year, three such offered times, the longest fact
-    answer and offer."""
+    answer and offer (with its price) among `offers` when given (an offer step's own, see `step_offers`; else
+    every item of the practice's matrix), in `language`'s words."""
 
     def longest(values):
         values = [v for v in values if v]
@@ -529,19 +563,7 @@ def longest_placeholders(session, practice_id: int, language: str, services: lis
         for topic in question.LEAD
         for loc in [None, *locations]
     )
-    with open(Path(__file__).parent.parent / "bot/growth/matrix_default.toml", "rb") as handle:
-        matrix = tomllib.load(handle)
-
-    def names(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "name" and isinstance(value, str):
-                    yield value
-                else:
-                    yield from names(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from names(value)
-
-    values["offer"] = longest(phrase(name) for name in names(matrix))
+    items = offers if offers is not None else matrix.current(session, practice_id).items()
+    values["offer"] = longest(phrase(item.label(language)) for item in items)
+    values["offer_for_price"] = longest(price_words(item.price, language) for item in items)
     return values

@@ -131,8 +131,8 @@ def test_direct_mode_in_spanish_books_the_visit_and_a_si_adds_the_add_on(ana, db
     reply = sent_to(twilio, PATIENT)[-1]
     assert reply.startswith("Ana, tu cita es ")
     assert reply.endswith(
-        "¿Quieres agregar microneedling por $350 a esta cita? Responde AGREGAR o SI. - Glow Test Spa. "
-        "Responde STOP para no recibir mas."
+        "¿Agregamos microneedling por $350 a esta cita? Responde AGREGAR o SI. - Glow Test Spa. "
+        "Responde STOP para salir."
     )
     text_in(yes)
     assert sent_to(twilio, PATIENT)[-1].startswith("¡Listo, Ana! Agregamos microneedling a tu cita del ")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
 from bot.errors import MatrixError
-from bot.growth import matrix
+from bot.growth import matrix, offers
 from bot.growth.matrix_form import from_form, to_form
 from bot.touches import plans
 from store.db import session_scope
-from store.models import AuditEvent, GrowthConfig
+from store.models import AuditEvent, GrowthConfig, Offer
 from tests import factories
 from tests.helpers import add_staff, csrf_token, sign_in
 
@@ -96,9 +97,10 @@ def test_each_save_is_a_new_version_and_old_ones_stay(db_url, settings):
 def test_the_form_reads_back_what_it_shows():
     table = matrix.defaults()
     form = to_form(table)
-    assert form["botox.add_ons"] == "Brow lift $100; Lip flip $150"
+    assert form["botox.add_ons"] == "Brow lift | Lifting de cejas $100; Lip flip $150"
     assert (
-        form["laser_resurfacing.follow_up"] == "Follow-up session [laser_resurfacing] repeat; Filler consult [filler]"
+        form["laser_resurfacing.follow_up"]
+        == "Follow-up session | Sesión de seguimiento [laser_resurfacing] repeat; Filler consult | Consulta de relleno [filler]"
     )
     assert matrix.check(from_form(form, table, CATEGORIES)).entries == table.entries
     form["botox.follow_up"] = "Skincare consult"
@@ -119,9 +121,9 @@ def spa(settings, db_url):
 def test_a_manager_edits_the_matrix_in_the_web_app_as_a_new_audited_version(spa, db_url):
     client, _ = sign_in("mo@glow.test")
     page = client.get("/offers/matrix").get_data(as_text=True)
-    assert "version 0" in page and "Brow lift $100; Lip flip $150" in page
+    assert "version 0" in page and "Brow lift | Lifting de cejas $100; Lip flip $150" in page
     form = to_form(matrix.defaults())
-    form["botox.add_ons"] = "Lip flip $175; Brow lift $100"
+    form["botox.add_ons"] = "Lip flip | lip flip con Botox $175; Brow lift $100"
     response = client.post("/offers/matrix", data={"csrf_token": csrf_token(page), **form})
     assert response.status_code == 302
     assert "Saved as version 1" in client.get("/offers/matrix").get_data(as_text=True)
@@ -133,6 +135,8 @@ def test_a_manager_edits_the_matrix_in_the_web_app_as_a_new_audited_version(spa,
         current = matrix.current(session, spa)
         assert current.version == 1
         assert [i.name for i in current.entry("botox").add_ons] == ["Lip flip", "Brow lift"]
+        # the Spanish name is the manager's; without one (the brow lift now) Spanish texts use the English name
+        assert [i.label("es") for i in current.entry("botox").add_ons] == ["lip flip con Botox", "Brow lift"]
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "matrix_changed")).one()
         assert audit.actor.startswith("staff:") and audit.detail["changed"] == ["services.botox: changed"]
 
@@ -145,3 +149,42 @@ def test_front_desk_sees_the_matrix_but_may_not_change_it(spa, db_url):
     assert client.post("/offers/matrix", data={"csrf_token": csrf_token(page), **form}).status_code == 403
     with session_scope(db_url) as session:
         assert session.exec(select(GrowthConfig)).first() is None
+
+
+def test_a_spanish_offer_names_its_item_in_spanish_from_the_version_it_came_from(db_url):
+    """{offer} in a Spanish text is the item's Spanish name in the matrix version the offer was made from
+    (an edit afterwards changes later offers only); English texts, and items without one, use the name."""
+    with session_scope(db_url) as session:
+        practice_id = factories.practice(session).id
+        patient = factories.patient(session, practice_id, language="es")
+
+        def offer(version: int, item: str) -> Offer:
+            row = Offer(
+                practice_id=practice_id,
+                patient_id=patient.id,
+                moment="pre_visit",
+                primary="botox",
+                kind="add_on",
+                item=item,
+                price=Decimal("100"),
+                matrix_version=version,
+                variant="a",
+                status="planned",
+                created_by="system",
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+        assert offers.label(session, offer(0, "Brow lift"), "es") == "lifting de cejas"
+        assert offers.label(session, offer(0, "Brow lift"), "en") == "brow lift"
+        assert offers.label(session, offer(0, "HydraFacial"), "es") == "HydraFacial"  # no Spanish name: the item's
+        document = copy.deepcopy(matrix.default_document())
+        document["services"]["botox"]["add_ons"][0]["es"] = "levantamiento de cejas"
+        matrix.save(session, practice_id, document, "staff:1")
+        assert offers.label(session, offer(1, "Brow lift"), "es") == "levantamiento de cejas"
+        assert offers.label(session, offer(0, "Brow lift"), "es") == "lifting de cejas"
+        assert offers.placeholders(offer(1, "Brow lift"), "es", "levantamiento de cejas") == {
+            "offer": "levantamiento de cejas",
+            "offer_for_price": " por $100",
+        }

@@ -14,11 +14,11 @@ from bot.booking import picks
 from bot.conversation.replies import replies
 from bot.messaging import segments
 from bot.touches import composer
-from bot.touches.plans import plans_for
+from bot.touches.plans import OFFERS, plans_for
 from store.db import session_scope
 from store.models import Message, Practice
 from tests import factories
-from tests.helpers import PATIENT, longest_placeholders, step_services, text_in
+from tests.helpers import PATIENT, longest_placeholders, step_offers, step_services, text_in
 
 LONG_PARTS = frozenset({"options", "policy", "answer", "hours", "offer"})
 """Placeholders that can be long by themselves: three offered times, a policy or a fact the practice
@@ -81,31 +81,23 @@ def test_plan_texts_never_exceed_two_segments(settings):
 
 
 FOLDED_AT_LONGEST = {
-    "offers.after_results": "offer",
-    "offers.at_booking": "offer",
-    "offers.goal_change": "offer",
-    "offers.history": "offer",
-    "offers.pre_visit": "offer",
-    "offers.pre_visit_b": "offer",
-    "offers.reactivation_new": "offer",
-    "offers.reactivation_vip": "offer",
-    "offers.rebooking": "offer",
-    "offers.referral": "offer",
-    "offers.staff_pick": "offer",
-    "offers.visit_summary": "offer",
+    "offers.reactivation_new": "booking_hint",
+    "offers.reactivation_vip": "booking_hint",
     "welcome.welcome_gift": "visit_time",
 }
 """The Spanish SMS plan steps that go folded (GSM-7, two segments) at their plan's longest values, and the
-long placeholder that leaves too little of the 134 UCS-2 characters for their words: an offer's item
-("maintenance membership (a visit every quarter, 10% off)", 55) with "Responde SÍ" and the STOP line; the
-welcome gift's visit time ("el miércoles 16 de septiembre a las 11:30", 41) with the provider, the gift and
-the STOP line. Every other step keeps its accents."""
+long placeholder that leaves too little of the 134 UCS-2 characters for their words: the reactivation
+offers' way to book ("responde aquí o llama al (512) 555-0100", 40) with the offer ("$50 de descuento en tu
+segunda visita", 37; "un extra gratis a tu elección") and the STOP line; the welcome gift's visit time ("el
+miércoles 16 de septiembre a las 11:30", 41) with the provider, the gift and the STOP line. Every other step
+keeps its accents, the other offer steps measured with the longest Spanish name of the items their moment
+can offer (`step_offers`)."""
 
 
 def test_spanish_plan_texts_keep_their_accents_with_their_plans_longest_values(demo_practice, db_url, settings):
     """Each Spanish SMS plan step, with its own plan's longest values (the longest name among the services
     that step can be about, the demo practice's longest first name, provider, location lines, visit time
-    and offer), is sent as written within two UCS-2 segments, save the exceptions named above; a new or
+    and the longest Spanish name of an item its offer moment can offer), is sent as written within two UCS-2 segments, save the exceptions named above; a new or
     edited text that would go folded fails here by name."""
     folded, kept = {}, []
     with session_scope(db_url) as session:
@@ -117,7 +109,8 @@ def test_spanish_plan_texts_keep_their_accents_with_their_plans_longest_values(d
                 ref = f"{plan.name}.{step.key}"
                 services = step_services(session, practice_id, plan, step)
                 assert services, ref  # every plan is measured with real treatments of the demo practice
-                values = longest_placeholders(session, practice_id, "es", services)
+                offers = step_offers(session, practice_id, step) if plan.name == OFFERS else None
+                values = longest_placeholders(session, practice_id, "es", services, offers)
                 sent = composer.render(step.template("es"), values)
                 assert sent.segments <= segments.MAX_SEGMENTS, (ref, sent)
                 if sent.folded:
@@ -133,7 +126,7 @@ def test_spanish_plan_texts_keep_their_accents_with_their_plans_longest_values(d
         plan_name, key = ref.split(".")
         step = plans_for(settings).step(plan_name, key)
         assert step is not None and part in composer.fields(step.template("es")), ref
-    assert len(kept) == 44 and len(kept) + len(folded) == 57, (len(kept), len(folded))
+    assert len(kept) == 54 and len(kept) + len(folded) == 57, (len(kept), len(folded))
 
 
 def test_a_step_is_measured_with_its_own_plans_treatments(demo_practice, db_url, settings):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.booking import picks
 from bot.clock import local_zone, to_utc
-from bot.growth.offers import phrase
+from bot.growth.offers import label
 from bot.touches import composer
 from bot.vocabulary import AppointmentStatus, Direction, OfferStatus, TouchStatus
 from store.models import Appointment, Location, Message, Offer, Practice, Touch
@@ -142,6 +142,6 @@ def decline(session: Session, offer: Offer, now: datetime) -> None:
     session.add(offer)
 
 
-def described(offer: Offer) -> str:
-    """The item as the reply names it."""
-    return phrase(offer.item)
+def described(session: Session, offer: Offer, language: str = "en") -> str:
+    """The item as the reply names it, in the reply's language (see `bot.growth.offers.label`)."""
+    return label(session, offer, language)

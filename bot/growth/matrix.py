@@ -27,7 +27,7 @@ DEFAULT_FILE = resources.files("bot.growth") / "matrix_default.toml"
 
 TOP_FIELDS = {"segments", "reactivation", "referral", "goals", "flags", "services"}
 SERVICE_FIELDS = {"label", "categories", "codes", "return_days", "add_ons", "retail", "package", "follow_up"}
-ITEM_FIELDS = {"name", "price", "code", "category", "repeat"}
+ITEM_FIELDS = {"name", "es", "price", "code", "category", "repeat"}
 SETTINGS: dict[str, dict[str, type]] = {
     "segments": {"vip_min_treatments": int, "new_max_treatments": int, "lapsed_after_days": int},
     "reactivation": {"vip_offer": dict, "new_offer": dict},
@@ -48,6 +48,12 @@ class Item:
     code: str | None = None
     category: str | None = None
     repeat: bool = False
+    es: str | None = None
+    """Its name in Spanish texts ("lifting de cejas"); without one they use `name`."""
+
+    def label(self, language: str) -> str:
+        """The item's name in a text written in `language`: its Spanish name when it has one, else `name`."""
+        return self.es if language == "es" and self.es else self.name
 
     def matches(self, service: Service) -> bool:
         """Whether a service is this item (by code or category)."""
@@ -104,6 +110,27 @@ class Matrix:
     def offer_item(self, table: str, key: str) -> Item:
         return _item(f"{table}.{key}", self.settings[table][key])
 
+    def items(self) -> list[Item]:
+        """Every item this version can offer: each service's add-ons, retail, follow-ups and package, the
+        reactivation and referral offers and the goals' items."""
+        found = [
+            item
+            for entry in self.entries
+            for item in (*entry.add_ons, *entry.retail, *entry.follow_up, *([entry.package] if entry.package else []))
+        ]
+        found += [
+            self.offer_item(table, key)
+            for table, keys in SETTINGS.items()
+            for key, kind in keys.items()
+            if kind is dict
+        ]
+        return found + list(self.settings["goals"].values())
+
+    def label(self, name: str, language: str) -> str:
+        """The name an offer of item `name` reads as in `language` (its Spanish name when it has one)."""
+        item = next((i for i in self.items() if i.name == name), None)
+        return item.label(language) if item is not None else name
+
 
 def _price(where: str, value) -> Decimal | None:
     if value is None:
@@ -125,6 +152,9 @@ def _item(where: str, raw) -> Item:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
         raise MatrixError(f"{where}: needs a name of 1 to 80 characters")
+    spanish = raw.get("es")
+    if spanish is not None and (not isinstance(spanish, str) or not spanish.strip() or len(spanish) > 80):
+        raise MatrixError(f"{where}: es (its Spanish name) must be 1 to 80 characters")
     for text in ("code", "category"):
         if raw.get(text) is not None and not isinstance(raw[text], str):
             raise MatrixError(f"{where}: {text} must be text")
@@ -134,6 +164,7 @@ def _item(where: str, raw) -> Item:
         code=raw.get("code"),
         category=raw.get("category"),
         repeat=bool(raw.get("repeat", False)),
+        es=spanish.strip() if spanish else None,
     )
 
 
@@ -257,6 +288,14 @@ def current(session: Session, practice_id: int) -> Matrix:
     if row is None:
         return defaults()
     return check(row.document, row.version)
+
+
+def at_version(session: Session, practice_id: int, version: int | None) -> Matrix:
+    """The version an offer was made from (the shipped defaults for version 0, or when it is gone)."""
+    row = session.exec(
+        select(GrowthConfig).where(GrowthConfig.practice_id == practice_id, GrowthConfig.version == (version or 0))
+    ).first()
+    return check(row.document, row.version) if row is not None else defaults()
 
 
 def versions(session: Session, practice_id: int) -> list[GrowthConfig]:

@@ -1,5 +1,6 @@
-"""The upsell matrix as the web form shows it: one line of text per list ("Brow lift $100; Lip flip $150"),
-read back into a matrix document, so the manager edits words, not TOML."""
+"""The upsell matrix as the web form shows it: one line of text per list ("Brow lift $100; Lip flip $150",
+an item's Spanish name after a bar: "Brow lift | lifting de cejas $100"), read back into a matrix document,
+so the manager edits words, not TOML."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from bot.errors import MatrixError
 from bot.growth.matrix import SETTINGS, Item, Matrix
 
 _ITEM = re.compile(
-    r"^(?P<name>[^$\[\]]+?)\s*(?:\$(?P<price>-?\d+(?:\.\d{1,2})?))?\s*(?:\[(?P<match>[A-Za-z0-9_-]+)\])?\s*(?P<repeat>repeat)?$"
+    r"^(?P<name>[^$\[\]|]+?)\s*(?:\|\s*(?P<es>[^$\[\]|]+?)\s*)?(?:\$(?P<price>-?\d+(?:\.\d{1,2})?))?\s*(?:\[(?P<match>[A-Za-z0-9_-]+)\])?\s*(?P<repeat>repeat)?$"
 )
-"""One item: a name, an optional $price, an optional [code or category], and `repeat` for a follow-up that is
+"""One item: a name, an optional "| Spanish name", an optional $price, an optional [code or category], and `repeat` for a follow-up that is
 meant for patients who have had it."""
 
 LISTS = ("add_ons", "retail", "follow_up")
@@ -22,7 +23,7 @@ SCALARS = [(table, key) for table, keys in SETTINGS.items() for key, kind in key
 
 def item_text(item: Item) -> str:
     """An item as one phrase of the form."""
-    text = item.name
+    text = item.name + (f" | {item.es}" if item.es else "")
     if item.price is not None:
         text += f" ${item.price.normalize():f}" if item.price == item.price.to_integral() else f" ${item.price}"
     if item.code or item.category:
@@ -50,6 +51,8 @@ def _parse_item(where: str, text: str, follow_up: bool, categories: set[str]) ->
     if not match:
         raise MatrixError(f'{where}: cannot read {text.strip()!r} (write it like "Lip flip $150")')
     item: dict = {"name": match.group("name").strip()}
+    if match.group("es"):
+        item["es"] = match.group("es").strip()
     if match.group("price") is not None:
         item["price"] = float(match.group("price"))
     named = match.group("match")

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from bot.clock import to_utc
-from bot.growth.matrix import Entry, Item, Matrix
+from bot.growth.matrix import Entry, Item, Matrix, at_version
 from bot.touches.plans import OFFERS, PlanBook
 from bot.vocabulary import AppointmentStatus, OfferMoment, OfferStatus, TouchStatus
 from store.models import Appointment, Offer, Patient, Service, Touch
@@ -193,10 +193,18 @@ def price_text(price) -> str:
     return f"${amount:,.0f}" if whole else f"${amount:,.2f}"
 
 
-def placeholders(offer: Offer | None, language: str = "en") -> dict:
+def label(session: Session, offer: Offer, language: str) -> str:
+    """The offer's item as a text in `language` names it mid-sentence: its Spanish name in the matrix version
+    the offer came from when it has one ("lifting de cejas"), else the item's own name ("brow lift")."""
+    if language == "en":
+        return phrase(offer.item)
+    return phrase(at_version(session, offer.practice_id, offer.matrix_version).label(offer.item, language))
+
+
+def placeholders(offer: Offer | None, language: str = "en", named: str | None = None) -> dict:
     """The {offer} and {offer_for_price} values of an offer touch (nothing for other touches: the composer's
-    fallbacks stay)."""
+    fallbacks stay); `named` is the item as `label` gives it in `language` (else the item's own name)."""
     if offer is None:
         return {}
     price = f" {PRICE_WORD.get(language, 'for')} {price_text(offer.price)}" if offer.price else ""
-    return {"offer": phrase(offer.item), "offer_for_price": price}
+    return {"offer": named or phrase(offer.item), "offer_for_price": price}

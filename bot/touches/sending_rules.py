@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from bot import runtime
 from bot.clock import local_zone, to_local, to_utc
 from bot.growth import rules as offer_rules
+from bot.growth.offers import label as offer_label
 from bot.growth.offers import placeholders as offer_placeholders
 from bot.touches import caps, composer, quiet_hours
 from bot.touches.plans import MISSED, NEWS, OFFERS, REBOOK_PURPOSES, UPCOMING, Step
@@ -89,6 +90,8 @@ class Facts:
     rebooked_since: bool = False
     offer: Offer | None = None
     """An offers-plan touch's offer (bot.growth), for its moment's own rule and its {offer}."""
+    offer_names: dict[str, str] = field(default_factory=dict)
+    """The offer's item as each language's text names it (bot.growth.offers.label): {offer} in that language."""
     sent: list = field(default_factory=list)
     """(sent_at, marketing) of the patient's touches sent within caps.HISTORY."""
 
@@ -110,7 +113,10 @@ class Facts:
             self.appointment,
             self.timezone,
         )
-        return language, context | offer_placeholders(self.offer, language)  # an offer touch's {offer}, from bot.growth
+        named = self.offer_names.get(language)
+        return language, context | offer_placeholders(
+            self.offer, language, named
+        )  # an offer touch's {offer}, from bot.growth
 
     @property
     def state(self) -> str | None:
@@ -209,6 +215,7 @@ def load_facts_many(session: Session, touches: Sequence[Touch], now: datetime) -
     for touch_id, offer in offers.items():
         if touch_id in found:
             found[touch_id].offer = offer
+            found[touch_id].offer_names = {language: offer_label(session, offer, language) for language in ("en", "es")}
 
     history: dict[int, list] = {}
     patient_ids = {touch.patient_id for touch in touches}
