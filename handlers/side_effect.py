@@ -52,7 +52,7 @@ def routine(turn: Turn, escalation: Escalation) -> None:
         return
     visit = last_visit(turn.session, patient.id)
     days = (turn.now - to_utc(visit[0].start_at)).days if visit else None
-    if days is None or days > care_texts.RECENT_DAYS:
+    if visit is None or days is None or days > care_texts.RECENT_DAYS:
         # The aftercare texts describe the usual course after a treatment ("expected for a few days"):
         # weeks later, or with no visit on file, they would tell the patient something untrue.
         turn.reply("side_effect")
