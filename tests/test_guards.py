@@ -459,3 +459,62 @@ def test_fainting_while_giving_blood_is_not_a_red_flag(body):
 def test_fainting_after_a_treatment_still_is():
     result = check("I fainted after the drip and still feel off", "iv_therapy", 0)
     assert result is not None and result.urgency == "emergency"
+
+
+@pytest.mark.parametrize(
+    "body, treatment, days",
+    [
+        # a tongue told by its size, with an itchy throat
+        ("my tongue feels fat and my throat is itchy since the filler", "lip_filler", 0),
+        ("siento la lengua muy gorda desde la inyección", "lip_filler", 0),
+        # choking on water said of someone else
+        ("mi hija se atraganta cuando bebe agua desde el botox", "botox", 5),
+        ("mi mamá se ahoga con el agua desde que se puso botox en el cuello", "botox", 6),
+        # a dark spot floating in the vision after filler
+        ("there's a black blob floating in my vision since the tear trough filler", "undereye_filler", 0),
+        ("tengo una mancha oscura en la vista desde el relleno", "undereye_filler", 0),
+    ],
+)
+def test_round_five_emergencies_told_through_the_body(body, treatment, days):
+    result = check(body, treatment, days)
+    assert result is not None and result.urgency == "emergency", result
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Kindly cease texting this number.",
+        "please discontinue all messages to me",
+        "les pido que cesen los mensajes a este número",
+        "suspendan el envío de mensajes por favor",
+    ],
+)
+def test_round_five_formal_opt_outs(body):
+    result = check(body)
+    assert result is not None and result.intent == "opt_out" and result.final
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # a question about risk asked ahead of a plan names nobody
+        ("can tirzepatide make you faint? asking because im starting it soon", "semaglutide"),
+        ("does filler cause fainting? asking since i am booking next month", "lip_filler"),
+        # lips out of line after lip filler are the result, not toxin spread
+        ("my lips look lopsided, the left is bigger, not happy", "lip_filler"),
+        ("tengo los labios lopsided, uno más grande que el otro", "lip_filler"),
+        # choking with laughter, hives from a food an antihistamine cleared
+        ("ya no me mandes videos que me ahogo de risa", None),
+        ("my son broke out in hives from peanuts, the benadryl worked", None),
+        ("a mi niña le salieron ronchas por las fresas, ya se le quitaron", None),
+    ],
+)
+def test_round_five_words_that_sound_clinical_page_no_one(body, treatment):
+    result = check(body, treatment, 2 if treatment else None)
+    assert result is None or result.urgency not in ("urgent", "emergency"), result
+
+
+@pytest.mark.parametrize("body", ["my smile went lopsided since the botox", "my lips look crooked since the lip flip"])
+def test_lopsided_lips_after_a_neuromodulator_are_still_urgent(body):
+    result = check(body, "botox", 5)
+    assert result is not None and result.urgency == "urgent", result

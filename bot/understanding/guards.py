@@ -223,6 +223,9 @@ _OPT_OUT_PATTERNS = [
     r"\bstop (?:texting|messaging|contacting|bugging|bothering|spamming|harassing)\b",
     r"\bstop (?:sending|send)\b",
     rf"\b(?:quit|cease|enough with the|enough) (?:texting|messaging|sending|{_MSG})\b",
+    # the formal register: "kindly cease contacting me", "please discontinue messaging this number"
+    rf"\b(?:cease|discontinue|refrain from|desist from) (?:all |any )?(?:contacting|texting|messaging|sending|contact|communication|communications|{_MSG})\b",
+    r"\b(?:cesen|suspendan|suspender|cancelen) (?:el envio de |los |sus |todos los )?(?:mensajes|textos|sms|promociones)\b",
     r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
     rf"\bno (?:more|further) {_MSG}\b",
     r"\b(?:take|remove|delete|drop|erase|scratch|get) me (?:off|out of|from)\b",
