@@ -182,6 +182,14 @@ def test_round_four_everyday_texts_get_no_opt_out_unless_they_ask_to_stop():
     assert result["opt_out_precision"] == 1 and result["opt_out_recall"] == 1
 
 
+def test_round_five_everyday_texts_page_almost_nobody_and_no_emergency():
+    result = evaluate(Path(__file__).resolve().parent.parent / "data" / "holdout" / "everyday_round5.jsonl")
+    pages = result["predicted"]["urgency"].get("urgent", 0) + result["predicted"]["urgency"].get("emergency", 0)
+    assert pages <= 0.01 * result["n"]
+    assert result["predicted"]["urgency"].get("emergency", 0) == 0
+    assert result["opt_out_precision"] == 1 and result["opt_out_recall"] == 1
+
+
 @pytest.mark.parametrize(
     "body, context, intent",
     [
@@ -205,6 +213,26 @@ def test_round_four_everyday_texts_get_no_opt_out_unless_they_ask_to_stop():
     ],
 )
 def test_round_four_model_families(body, context, intent):
+    decision = classify_local(body, context)
+    assert decision.intent == intent, decision
+    assert decision.urgency in ("none", "routine")
+
+
+@pytest.mark.parametrize(
+    "body, context, intent",
+    [
+        # asking for a person in a formal register, EN and ES
+        ("Might someone from the clinic phone me back today, please?", {"treatment": "botox"}, "ask_for_person"),
+        ("¿Me puede llamar alguien de la clínica, por favor?", {"treatment": "botox"}, "ask_for_person"),
+        # when the result shows is a question, EN and ES
+        ("how long until i see the full result from the botox", {"treatment": "botox", "days_since_visit": 4}, "question"),
+        ("¿en cuántos días se ve el resultado final?", {"treatment": "botox", "days_since_visit": 4}, "question"),
+        # a skin product at home is not a treatment's side effect
+        ("my new night cream has my skin glowing", {}, "other"),
+        ("la crema nueva me dejó la piel bien suave", {}, "other"),
+    ],
+)
+def test_round_five_model_families(body, context, intent):
     decision = classify_local(body, context)
     assert decision.intent == intent, decision
     assert decision.urgency in ("none", "routine")
