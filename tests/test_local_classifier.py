@@ -225,7 +225,11 @@ def test_round_four_model_families(body, context, intent):
         ("Might someone from the clinic phone me back today, please?", {"treatment": "botox"}, "ask_for_person"),
         ("¿Me puede llamar alguien de la clínica, por favor?", {"treatment": "botox"}, "ask_for_person"),
         # when the result shows is a question, EN and ES
-        ("how long until i see the full result from the botox", {"treatment": "botox", "days_since_visit": 4}, "question"),
+        (
+            "how long until i see the full result from the botox",
+            {"treatment": "botox", "days_since_visit": 4},
+            "question",
+        ),
         ("¿en cuántos días se ve el resultado final?", {"treatment": "botox", "days_since_visit": 4}, "question"),
         # a skin product at home is not a treatment's side effect
         ("my new night cream has my skin glowing", {}, "other"),
