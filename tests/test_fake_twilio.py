@@ -141,6 +141,43 @@ def test_a_form_prepared_by_the_lean_client_arrives_as_the_stock_client_sends_it
     assert stored[0] == stored[1] == {"to": PATIENT, "from": PRACTICE, "body": body}
 
 
+def test_the_lean_client_sends_through_the_environments_proxy(fake, monkeypatch):
+    """A deployment behind an egress proxy (HTTP(S)_PROXY) sends through it, as `requests` would."""
+    seen: list[str] = []
+
+    def proxy(environ, start_response):
+        # A forwarding proxy: the request line carries the absolute URL; pass it on to the fake.
+        request = Request(environ)
+        seen.append(request.url)
+        answer = requests.request(
+            request.method,
+            environ["REQUEST_URI"],
+            data=request.get_data(),
+            headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
+            proxies={"http": "", "https": ""},
+            timeout=5,
+        )
+        start_response(f"{answer.status_code} X", [("Content-Type", answer.headers.get("Content-Type", "text/plain"))])
+        return [answer.content]
+
+    server = make_server("127.0.0.1", 0, proxy, threaded=True, request_handler=WSGIRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        http = QuietHttpClient(timeout=5)
+        twilio = Client(SID, TOKEN, http_client=http)
+        twilio.api.base_url = fake.base_url
+        message = twilio.messages.create(to=PATIENT, from_=PRACTICE, body="via the proxy")
+        http.session.close()
+    finally:
+        server.shutdown()
+    assert any(url.endswith("/Messages.json") for url in seen), seen
+    assert fake.get(message.sid)["body"] == "via the proxy"
+
+
 def test_messaging_service_send_is_accepted_then_gets_a_sender(client, fake):
     message = client.messages.create(to=PATIENT, messaging_service_sid=SERVICE, body="Hello")
 

@@ -21,7 +21,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.auth import _basic_auth_str
@@ -85,6 +85,7 @@ class QuietHttpClient(TwilioHttpClient):
     def __init__(self, timeout: float | None = None, proxy: dict | None = None):
         super().__init__(timeout=timeout, proxy=proxy)
         self._authorizations: dict[tuple, str] = {}
+        self._environments: dict[tuple[str, str], dict] = {}
 
     def log_request(self, kwargs):
         pass
@@ -119,11 +120,31 @@ class QuietHttpClient(TwilioHttpClient):
         prepared.body = body
         prepared.hooks = {"response": []}
         self._test_only_last_response = None
+        sending = self._environment(url)
         response = self.session.get_adapter(prepared.url).send(
-            prepared, stream=False, timeout=timeout, verify=self.session.verify, cert=None, proxies=self.proxy
+            prepared,
+            stream=False,
+            timeout=timeout,
+            verify=sending["verify"],
+            cert=sending["cert"],
+            proxies=sending["proxies"],
         )
         self._test_only_last_response = Response(int(response.status_code), response.text, response.headers)
         return self._test_only_last_response
+
+    def _environment(self, url: str) -> dict:
+        """Proxies, CA bundle and client certificate for this host as `requests` would merge them (the
+        client's own proxy, then HTTPS_PROXY / NO_PROXY / REQUESTS_CA_BUNDLE from the environment), once
+        per scheme and host: a deployment behind an egress proxy sends through it."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._environments.get(key)
+        if found is None:
+            assert self.session is not None
+            found = self._environments[key] = self.session.merge_environment_settings(
+                url, dict(self.proxy or {}), False, self.session.verify, self.session.cert
+            )
+        return found
 
     def _authorization(self, auth: tuple) -> str:
         """The Basic header for these credentials, encoded once (as `requests` encodes it)."""
