@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.understanding.decision import Decision
 from bot.vocabulary import Intent, is_paging
 from handlers import (
     ask_for_person,
@@ -71,6 +72,11 @@ as it does over a "defer" reading of a pick by date ("mejor el 1 de diciembre");
 during an offer gets new times only from these intents (a "not now, maybe next week" stays a deferral)."""
 
 
+def model_side_effect(decision: Decision) -> bool:
+    """A routine side effect only the model saw: no red flag, nothing paging."""
+    return decision.intent == Intent.SIDE_EFFECT_CONCERN and not decision.guard_rule and not is_paging(decision.urgency)
+
+
 def route(turn: Turn) -> None:
     """Run the decision's handler (side_effect for anything urgent, except an opt-out, which escalates itself);
     a model opt-out no guard confirmed, or a decision below its confidence threshold, goes to staff instead.
@@ -95,6 +101,8 @@ def route(turn: Turn) -> None:
         handler = offer.goal_changed
     elif intent in PICKS_AN_OFFER and rebook.restates_wish(turn) and not question.names_a_topic(turn):
         handler = rebook.handle  # "anything after 3pm on a weekday?" to offered times: times that match
+    elif model_side_effect(decision) and rebook.asks_relative_to_offer(turn):
+        handler = rebook.handle  # "¿algo un poco más temprano?" is no symptom, whatever the model made of "un poco"
     elif intent == Intent.OPT_OUT and decision.needs_confirmation:
         handler = review.confirm_opt_out
     elif decision.needs_review and intent != Intent.SIDE_EFFECT_CONCERN:

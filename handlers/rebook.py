@@ -37,7 +37,7 @@ from sqlmodel import col, select
 from bot.booking import open_times as slots
 from bot.booking import picks, visits
 from bot.clock import MONTHS, local_zone, to_local, to_utc
-from bot.conversation import open_hours
+from bot.conversation import care_texts, open_hours
 from bot.conversation.escalations import open_escalation
 from bot.conversation.replies import compose, replies
 from bot.growth import booking as growth_booking
@@ -183,6 +183,16 @@ def restates_wish(turn: Turn) -> bool:
     if pending is None:
         return False
     return _relative_to_offer(turn, pending) is not None or _has_preferences(turn)
+
+
+def asks_relative_to_offer(turn: Turn) -> bool:
+    """Whether this text, sent while times are on offer, asks for times later or earlier than those offered,
+    and names no sign of a side effect."""
+    body = turn.message.body or ""
+    if picks.later_or_earlier(body) is None or turn.patient is None:
+        return False
+    # A sign named beside it ("a bit of bruising, anything earlier?") keeps the text a side effect.
+    return care_texts.sign_of(care_texts.care_texts(), body) is None and standing_offer(turn) is not None
 
 
 def _relative_to_offer(turn: Turn, pending: dict) -> slots.Preferences | None:

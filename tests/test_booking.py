@@ -366,6 +366,26 @@ def test_later_or_earlier_during_an_offer_offers_times_past_those_offered(
         assert max(hour(o) for o in after) < min(hour(o) for o in before)
 
 
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        ("en", "I have a bit of bruising on my lip, anything earlier?"),
+        ("es", "tengo un moretón en el labio, ¿algo más temprano?"),
+    ],
+)
+def test_a_side_effect_named_beside_a_time_wish_stays_a_side_effect(
+    settings, twilio, clock, spa, db_url, language, text
+):
+    """A symptom beside "anything earlier?" during an offer is not swallowed by the booking: staff read it."""
+    with session_scope(db_url) as session:
+        session.get(Patient, spa["patient_id"]).language = language
+    text_in("can I come in next week around 11am?")
+    text_in(text)
+    with session_scope(db_url) as session:
+        reasons = [e.reason for e in session.exec(select(Escalation))]
+    assert reasons and all("side_effect" in r or "redflag" in r for r in reasons), reasons
+
+
 def test_a_question_about_hours_during_an_offer_is_still_answered_as_a_question(settings, twilio, clock, spa, db_url):
     text_in("can I come in tuesday morning?")
     offered = _pending(db_url, spa["patient_id"])["options"]
