@@ -108,7 +108,14 @@ ANSWER_SOON = timedelta(hours=1)
 
 def awaits_front_desk(turn: Turn) -> Appointment | None:
     """The visit requested by text that a bare yes ("ok", "sí", "sounds good") is about: the front desk has not
-    answered it yet, and no times are on offer that the yes could keep instead."""
+    answered it yet, and no times are on offer that the yes could keep instead (looked up once per turn)."""
+    if "awaited_visit" not in turn.worked_out:
+        turn.worked_out["awaited_visit"] = _awaited_visit(turn)
+    visit = turn.worked_out["awaited_visit"]
+    return visit if isinstance(visit, Appointment) else None
+
+
+def _awaited_visit(turn: Turn) -> Appointment | None:
     if turn.patient is None or not picks.says_yes(turn.message.body) or _has_preferences(turn):
         return None
     pending = standing_offer(turn)

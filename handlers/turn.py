@@ -49,6 +49,8 @@ class Turn:
     """Complaints whose managers are alerted after the commit."""
     handler: str | None = None
     """Which handler ran ("side_effect.handle"), stored with the decision."""
+    worked_out: dict[str, object] = field(default_factory=dict)
+    """Answers about this turn worked out once: routing asks them, and the handler it picks reads them again."""
 
     # ------------------------------------------------------------ escalation
 
