@@ -342,3 +342,64 @@ def test_everyday_words_for_a_voice_blur_or_stop_page_and_unsubscribe_nobody(bod
 def test_revocations_in_portuguese_french_and_vietnamese_opt_out(body):
     decision = decide(body, "botox", 60, PROMO)
     assert (decision.intent, decision.path) == ("opt_out", "guard"), decision
+
+
+# ------------------------------------------------------------------ round 7 families
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("little flashes of light in my right eye and now it keeps going dimmer", "cheek_filler"),
+        ("veo lucecitas y el ojo derecho se me está poniendo oscuro", "under_eye_filler"),
+        ("this is the worst headache of my life and my neck is too stiff to turn", "botox"),
+        ("el peor dolor de cabeza que he tenido y tengo el cuello rígido", "dysport"),
+        ("môi em tím tái và đau lắm", "lip_filler"),
+        ("chỗ tiêm ở cằm đau quá, uống thuốc giảm đau không đỡ", "chin_filler"),
+    ],
+)
+def test_vision_failing_a_thunderclap_headache_and_vietnamese_occlusion_are_emergencies(body, treatment):
+    decision = decide(body, treatment, days=1)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("the tiny bumps have yellow heads now and the whole area feels hot", "microneedling"),
+        ("los granitos ya tienen pus y se me están extendiendo por la mejilla", "rf_microneedling"),
+        ("ya no me escriban, fui con otro doctor porque se me cayó la ceja", "botox"),
+    ],
+)
+def test_spreading_pustules_and_a_droop_told_beside_another_doctor_page_a_clinician(body, treatment):
+    assert decide(body, treatment, days=4).urgency == "urgent"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "i'm blind as a bat without my contacts lol",
+        "she's so cute i'm gonna faint",
+        "this meme is so funny i can't breathe",
+        "your voice sounds so deep on voicemail",
+        "my daughter has a fever so no school for her today",
+        "is there anything earlier on friday? my 4pm clashes with a work trip",
+        "fell asleep from how relaxing that facial was, 10/10",
+        "the dentist numbed half my face and i'm drooling everywhere",
+    ],
+)
+def test_figures_of_speech_someone_elses_child_and_a_booking_wish_page_nobody(body):
+    decision = decide(body, "hydrafacial", days=3)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please cease any further contact with this phone.",
+        "My mother passed away last month. Kindly delete her number from your records.",
+        "Đừng gửi tin nhắn cho tôi nữa",
+    ],
+)
+def test_formal_opt_outs_for_someone_else_and_in_vietnamese_opt_out(body):
+    assert decide(body, outbound=PROMO).intent == "opt_out"

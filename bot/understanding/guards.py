@@ -224,13 +224,15 @@ _OPT_OUT_PATTERNS = [
     r"\bstop (?:sending|send)\b",
     rf"\b(?:quit|cease|enough with the|enough) (?:texting|messaging|sending|{_MSG})\b",
     # the formal register: "kindly cease contacting me", "please discontinue messaging this number"
-    rf"\b(?:cease|discontinue|refrain from|desist from) (?:all |any )?(?:contacting|texting|messaging|sending|contact|communication|communications|{_MSG})\b",
+    rf"\b(?:cease|discontinue|refrain from|desist from) (?:all |any )?(?:further |future |more )?(?:contacting|texting|messaging|sending|contact|communication|communications|{_MSG})\b",
     r"\b(?:cesen|suspendan|suspender|cancelen) (?:el envio de |los |sus |todos los )?(?:mensajes|textos|sms|promociones)\b",
     r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
     rf"\bno (?:more|further) {_MSG}\b",
     r"\b(?:take|remove|delete|drop|erase|scratch|get) me (?:off|out of|from)\b",
     r"\b(?:taking|removing|deleting|dropping|take|remove|delete|drop) (?:me|my (?:number|info|name|phone|contact)|this number)(?: \w+)? (?:off|out of|from) (?:your|the|this|ur|these|all)\b",
     r"\b(?:remove|delete|erase) (?:me|my (?:number|info|contact|phone))\b",
+    # for someone else: "this is her husband, she passed away, please remove this number"
+    r"\b(?:please |pls |kindly )?(?:remove|delete|erase) (?:this|her|his|their|my (?:wifes|husbands|moms|dads|daughters|sons)) (?:number|phone|contact)\b(?! from (?:the|my|this) (?:appointment|booking|reservation|form))",
     r"\btake my (?:number|info|name) off\b",
     r"\bunsubscribe\b|\bunsub\b|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
     r"\bleave me alone\b|\blose my number\b",
@@ -268,7 +270,7 @@ _OPT_OUT_PATTERNS = [
     # Portuguese, French and Vietnamese, for patients who write in them (folded; "đ" drops out, "đừng" is "ung")
     r"\b(?:pare|parem|para) de (?:me )?(?:mandar|enviar|escrever)\b|\bnao (?:me )?(?:mande|mandem|envie|enviem) mais\b|\bdescadastr\w*|\bnao quero (?:mais )?receber\b",
     r"\barretez de (?:m envoyer|menvoyer|me contacter|mecrire|m ecrire)\b|\bne (?:m envoyez|menvoyez|me contactez|mecrivez) plus\b|\bdesabonn\w*|\bdesinscri\w*|\bje ne veux plus (?:recevoir|de messages)\b",
-    r"\b(?:d|u)?ung nhan tin\b|\bkhong (?:muon )?nhan tin nua\b|\bhuy dang ky\b|\bngung nhan tin\b",
+    r"\b(?:d|u)?ung nhan tin\b|\bdung (?:gui|nhan) (?:tin|tin nhan)\b|\bkhong (?:muon )?nhan tin nua\b|\bhuy dang ky\b|\bngung nhan tin\b",
 ]
 _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PATTERNS]
 # Phrases that share words with opt-outs but ask something else.

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from bot.understanding import guards
+from bot.understanding import guards, redflags
 from bot.understanding.decision import Decision
 from bot.understanding.textnorm import emoji, fold, words
 
@@ -399,6 +399,9 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
             urgency = "urgent"
         if urgency == "urgent" and (guard is None or guard.urgency != "urgent") and confidence < URGENT_MODEL_MIN:
             # "ya no me duele nada": a reply the model barely reads as a symptom wakes no clinician.
+            urgency = "routine"
+        if urgency == "urgent" and guard is None and not redflags.shipped().names_the_body(body):
+            # "is there an earlier slot tomorrow? I have a flight": no body part and no sign named, no page.
             urgency = "routine"
         if guard is not None and guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK[urgency]:
             urgency = guard.urgency

@@ -161,7 +161,8 @@ class RedFlags:
         before = text[:start].split()[-3:]
         for i, word in enumerate(before):
             if word in self.negators:
-                nxt = before[i + 1] if i + 1 < len(before) else ""
+                # "not sure ...", "no school today": the negator is about the next word, which may be the sign's own
+                nxt = before[i + 1] if i + 1 < len(before) else (text[start:].split() or [""])[0]
                 if nxt not in self.negation_skip:
                     return True
         return False
@@ -169,6 +170,10 @@ class RedFlags:
     def found(self, group: str, text: str) -> bool:
         """Whether a sign of the group is in the text and not negated."""
         return any(not self._negated(text, m.start()) for m in self.signs[group].finditer(text))
+
+    def names_the_body(self, body: str) -> bool:
+        """Whether the text names any body part or sign at all (the "bodily" group, negated or not)."""
+        return self.signs["bodily"].search(self.canonical(body) or fold(body)) is not None
 
     def general_question(self, body: str, text: str) -> bool:
         """A question about risk that names no one: "can filler block a blood vessel?"."""

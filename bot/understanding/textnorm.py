@@ -14,6 +14,8 @@ from functools import lru_cache
 
 _QUOTES = str.maketrans(
     {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."}
+    # letters that carry no separate accent, so NFKD keeps them: Vietnamese "đau" is "dau", Polish "ł" is "l"
+    | {"\u0111": "d", "\u0110": "D", "\u0142": "l", "\u0141": "L", "\u00f8": "o", "\u00d8": "O", "\u00df": "ss"}
 )
 _REPEATS = re.compile(r"(.)\1{2,}")
 _APOSTROPHE = re.compile(r"(?<=[a-z])'(?=[a-z])")
