@@ -403,3 +403,10 @@ def test_figures_of_speech_someone_elses_child_and_a_booking_wish_page_nobody(bo
 )
 def test_formal_opt_outs_for_someone_else_and_in_vietnamese_opt_out(body):
     assert decide(body, outbound=PROMO).intent == "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body", ["Pwede po bang tawagan nyo na lang ako mamaya?", "Anh gọi điện lại cho em được không ạ?"]
+)
+def test_asking_to_be_called_in_tagalog_and_vietnamese_asks_for_a_person(body):
+    assert decide(body).intent == "ask_for_person"

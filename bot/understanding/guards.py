@@ -355,6 +355,8 @@ _ASK_FOR_PERSON = re.compile(
             r"\b(?:que )?(?:alguien|una persona) me (?:llame|marque|hable|conteste)\b|\bllamenme\b|\bmarquenme\b",
             # Portuguese, French
             r"\bfalar com (?:alguem|uma pessoa|um humano|a doutora|o doutor|o medico|a enfermeira|a atendente)\b|\bparler (?:a|avec) (?:quelqu un|quelquun|une personne|un humain|le docteur|l infirmiere)\b",
+            # Tagalog and Vietnamese (folded): "tawagan niyo na lang ako", "goi dien cho em duoc khong"
+            r"\btawagan (?:\w+ ){0,3}ako\b|\bpwede (?:po )?(?:bang )?(?:makausap|kausapin)\b|\bgoi (?:dien )?(?:lai )?cho (?:em|toi|minh|chi|anh)\b|\bnoi chuyen voi (?:nguoi|nhan vien|bac si)\b",
         ]
     )
 )
