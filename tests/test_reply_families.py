@@ -410,3 +410,63 @@ def test_formal_opt_outs_for_someone_else_and_in_vietnamese_opt_out(body):
 )
 def test_asking_to_be_called_in_tagalog_and_vietnamese_asks_for_a_person(body):
     assert decide(body).intent == "ask_for_person"
+
+
+# ------------------------------------------------------------------ round 8 families
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("se me puso el labio azulito y me arde cada vez más, la pastilla no me hizo nada", "lip_filler"),
+        ("the tip of my nose went kind of ashen and i can't feel it properly", "nose_filler"),
+        ("a mi mamá se le caen los dos párpados y le cuesta tragar el agua", "botox"),
+        ("打完玻尿酸，鼻子发白发凉，越来越痛", "nose_filler"),
+        ("입술이 하얗게 변하고 점점 더 아파요", "lip_filler"),
+    ],
+)
+def test_diminutives_ash_both_lids_and_chinese_or_korean_signs_are_emergencies(body, treatment):
+    decision = decide(body, treatment, days=1)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("pink lines are streaking up from the treated spot and i'm achy like the flu", "rf_microneedling"),
+        ("minha pálpebra direita está caindo desde ontem", "botox"),
+    ],
+)
+def test_streaks_with_flu_aches_and_a_portuguese_droop_page_a_clinician(body, treatment):
+    assert decide(body, treatment, days=5).urgency == "urgent"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "i'm going to faint if this webinar runs any longer",
+        "my chest is sore from coughing all week, it's just the cold",
+        "my son fainted getting his blood drawn, he's fine now",
+        "can filler make you pass out? my cousin passed out when she got hers and now i'm nervous",
+        "i'm screaming at this game",
+    ],
+)
+def test_a_long_meeting_a_cough_a_blood_draw_and_a_question_behind_a_story_page_nobody(body):
+    decision = decide(body, "lip_filler", days=None, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+def test_quitting_texting_to_come_outside_is_no_opt_out_and_leaving_a_list_in_spanish_is():
+    assert decide("quit texting and come open the door lol", outbound=PROMO).intent != "opt_out"
+    assert decide("¿me podrían quitar de la lista? gracias", outbound=PROMO).intent == "opt_out"
+
+
+def test_a_typo_equally_near_two_lexicon_words_is_left_as_typed():
+    from bot.understanding import redflags
+    from bot.understanding.textnorm import FuzzyLexicon
+
+    # "blister" and "bluster" are one edit from "blaster"; "swelling" alone is one edit from "swellimg"
+    lexicon = FuzzyLexicon(["blister", "bluster", "swelling"])
+    assert lexicon.lookup("blaster") == "blaster"
+    assert lexicon.lookup("swellimg") == "swelling"
+    assert redflags.shipped().lexicon.lookup("screaming") == "screaming"

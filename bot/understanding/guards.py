@@ -264,6 +264,7 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:dejenme|dejame) (?:en paz|tranquil[oa])\b",
     r"\bno me (?:vuelvas|vuelvan|vuelva) a (?:escribir|mandar|enviar|contactar|textear|molestar)\b",
     r"\b(?:sacame|saquenme|quitenme|quitame|borrenme|borrame) de (?:su|la|tu|sus) (?:lista|sistema|base)\b",
+    r"\b(?:sacar|quitar|borrar|eliminar|dar de baja)(?:me)? de (?:esta|la|su|tu|sus|esa) (?:lista|base|sistema|lista de mensajes)\b",
     r"\bya no (?:necesito|ocupo|quiero) (?:los|sus|tus|mas|recibir)? ?(?:mensajes|textos|promociones|recordatorios)\b",
     r"\bno (?:necesito|ocupo) (?:mas )?(?:mensajes|textos)\b",
     r"\bno (?:me )?(?:manden|envien|escriban) mas\b",
@@ -283,6 +284,7 @@ _NOT_OPT_OUT = re.compile(
 # contract", "stop sending me tiktoks I have work lol".
 _SOMETHING_ELSE = re.compile(
     r"\bopt(?:ing)? out of (?:the|my|a|an|our|that|his|her) (?!(?:\w+ )?(?:texts?|txts?|messages?|msgs?|sms|list|program|promos?|marketing|reminders?|all|these|this|everything|alerts?)\b)\w+"
+    r"|\b(?:quit|stop) (?:texting|messaging)(?: me)? (?:and|&|n) (?:come|get|go|call|pick|open|look|answer|help|focus|drive|pay)\b"
     r"|\bstop sending (?:me |us )?(?:\w+ )?(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about)\b"
 )
 # "omg stop 😂": a laugh, not a revocation, when nothing else in the text is about messages.

@@ -22,6 +22,9 @@ from bot.understanding.textnorm import FuzzyLexicon, emoji, fold, words
 RULES_PATH = resources.files("bot.understanding") / "data" / "redflags.toml"
 """The reviewed lexicon and rules."""
 
+_UNREAD_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+"""Chinese, Japanese and Korean letters: the word matcher reads none of them, the translations some."""
+
 _LAUGHTER = {"😂", "🤣", "😆", "😅", "💀"}
 """Emoji that read as "lol": "I'm dying 😂" is a figure of speech."""
 
@@ -84,6 +87,8 @@ class RedFlags:
         self.negators = frozenset(data["negation"]["negators"])
         self.negation_skip = frozenset(data["negation"]["skip"])
         self.signs = {name: _compile(group["patterns"]) for name, group in data["signs"].items()}
+        phrases = sorted(data.get("translations", {}).get("phrases", []), key=lambda pair: -len(pair[0]))
+        self.translations = [(phrase, words) for phrase, words in phrases]
         self.figures = _compile(data["figures"]["patterns"])
         self.question_openers = _compile(data["general_question"]["openers"])
         self.personal = _compile(data["general_question"]["personal"])
@@ -151,8 +156,17 @@ class RedFlags:
         """Folded words of the clauses about now, typos corrected; laughing emoji become "lol"."""
         return self._canonical(body)
 
+    def translated(self, body: str) -> str:
+        """The text with its Chinese or Korean sign phrases put into the lexicon's words ([translations])."""
+        if not _UNREAD_SCRIPT.search(body):
+            return body
+        for phrase, meaning in self.translations:
+            if phrase in body:
+                body = body.replace(phrase, meaning)
+        return body
+
     def _canonical_of(self, body: str) -> str:
-        text = " ".join(self.lexicon.lookup(w) for w in words(self.current(body)))
+        text = " ".join(self.lexicon.lookup(w) for w in words(self.current(self.translated(body))))
         if set(emoji(body)) & _LAUGHTER:
             text += " lol"
         return text

@@ -84,7 +84,7 @@ class FuzzyLexicon:
         self.lexicon = frozenset(lexicon)
         self.protected = frozenset(protected)
         self._by_len: dict[int, list[str]] = {}
-        for word in self.lexicon:
+        for word in sorted(self.lexicon):
             self._by_len.setdefault(len(word), []).append(word)
         self.lookup = lru_cache(maxsize=20000)(self._lookup)
 
@@ -92,15 +92,18 @@ class FuzzyLexicon:
         if token in self.lexicon or token in self.protected or len(token) < 5 or token.isdigit():
             return token
         limit = 2 if len(token) >= 9 else 1
-        best, best_d = token, limit + 1
+        best, best_d, tied = token, limit + 1, False
         for size in range(len(token) - limit, len(token) + limit + 1):
             for word in self._by_len.get(size, ()):
                 if len(word) < 5 or word[0] != token[0]:
                     continue
                 d = edit_distance(token, word, limit)
                 if d < best_d:
-                    best, best_d = word, d
-        return best
+                    best, best_d, tied = word, d, False
+                elif d == best_d and word != best:
+                    tied = True
+        # Two lexicon words equally near ("screaming": "streaking" or "speaking"): no way to tell which was meant.
+        return token if tied else best
 
     def canonical(self, text: str) -> str:
         """The folded text with each word replaced by its lexicon spelling, joined by single spaces."""
