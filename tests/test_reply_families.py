@@ -470,3 +470,49 @@ def test_a_typo_equally_near_two_lexicon_words_is_left_as_typed():
     assert lexicon.lookup("blaster") == "blaster"
     assert lexicon.lookup("swellimg") == "swelling"
     assert redflags.shipped().lexicon.lookup("screaming") == "screaming"
+
+
+# ------------------------------------------------------------------ round 6 families
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("my dad coughs whenever he sips water since his botox and his voice went raspy", "botox"),
+        ("pressure across my chest and my left arm feels numb since this morning", "kybella"),
+        ("mi hija no ve bien de un ojo, dice que ve todo borroso", "under_eye_filler"),
+        ("I choked on my tea twice today and words are hard to get out", "dysport"),
+        ("Hirap akong huminga at namamaga ang labi ko", "lip_filler"),
+        ("Bouch li anfle e li gen difikilte pou l respire", "lip_filler"),
+    ],
+)
+def test_coughing_on_water_chest_pressure_sight_told_of_someone_and_other_languages_are_emergencies(body, treatment):
+    decision = decide(body, treatment, days=2)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "grandpa's eyesight keeps getting worse so the eye doctor is booking his cataract surgery",
+        "choked on my coffee reading your text",
+        "come downstairs, your dinner is getting cold",
+        "my neighbor fainted in the heat at the parade, he's alright now",
+    ],
+)
+def test_cataracts_a_laugh_over_coffee_a_cold_dinner_and_a_neighbour_page_nobody(body):
+    decision = decide(body, "lip_filler", days=None, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body, opts_out",
+    [
+        ("No gracias. Borren mi número.", True),
+        ("please don't text me during the wedding, I'll call you after", False),
+        ("stop stop stop this is hilarious", False),
+        ("tell mom to stop sending me those cat videos", False),
+    ],
+)
+def test_erasing_a_number_opts_out_and_a_request_for_now_a_laugh_or_a_relative_does_not(body, opts_out):
+    assert (decide(body, outbound=None).intent == "opt_out") is opts_out

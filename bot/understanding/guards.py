@@ -264,6 +264,7 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:dejenme|dejame) (?:en paz|tranquil[oa])\b",
     r"\bno me (?:vuelvas|vuelvan|vuelva) a (?:escribir|mandar|enviar|contactar|textear|molestar)\b",
     r"\b(?:sacame|saquenme|quitenme|quitame|borrenme|borrame) de (?:su|la|tu|sus) (?:lista|sistema|base)\b",
+    r"\b(?:borren|eliminen|quiten|borra|elimina|quita|borrar|eliminar) (?:mi|el|este) (?:numero|telefono|contacto|celular)\b",
     r"\b(?:sacar|quitar|borrar|eliminar|dar de baja)(?:me)? de (?:esta|la|su|tu|sus|esa) (?:lista|base|sistema|lista de mensajes)\b",
     r"\bya no (?:necesito|ocupo|quiero) (?:los|sus|tus|mas|recibir)? ?(?:mensajes|textos|promociones|recordatorios)\b",
     r"\bno (?:necesito|ocupo) (?:mas )?(?:mensajes|textos)\b",
@@ -285,11 +286,12 @@ _NOT_OPT_OUT = re.compile(
 _SOMETHING_ELSE = re.compile(
     r"\bopt(?:ing)? out of (?:the|my|a|an|our|that|his|her) (?!(?:\w+ )?(?:texts?|txts?|messages?|msgs?|sms|list|program|promos?|marketing|reminders?|all|these|this|everything|alerts?)\b)\w+"
     r"|\b(?:quit|stop) (?:texting|messaging)(?: me)? (?:and|&|n) (?:come|get|go|call|pick|open|look|answer|help|focus|drive|pay)\b"
-    r"|\bstop sending (?:me |us )?(?:\w+ )?(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about)\b"
+    r"|\b(?:dont|do not|please dont|pls dont|plz dont) (?:text|message|msg|call|txt) (?:me )?(?:during|while|until|till|right now|today|tonight|this (?:morning|afternoon|evening|week))\b"
+    r"|\bstop sending (?:me |us )?(?:\w+ ){0,2}(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about)\b"
 )
 # "omg stop 😂": a laugh, not a revocation, when nothing else in the text is about messages.
 _LAUGH = re.compile(
-    r"\b(?:lol|lmao|lmfao|haha\w*|jaja\w*|hehe\w*|jk|rofl)\b|[\U0001f602\U0001f923\U0001f606\U0001f605\U0001f62d\U0001f480\U0001f60d\U0001f970\u2764]"
+    r"\b(?:lol|lmao|lmfao|haha\w*|jaja\w*|hehe\w*|jk|rofl|hilarious|so funny|im dead|im crying)\b|[\U0001f602\U0001f923\U0001f606\U0001f605\U0001f62d\U0001f480\U0001f60d\U0001f970\u2764]"
 )
 _ABOUT_MESSAGES = re.compile(rf"{_MSG}|\bnumber\b|\blist\b|\bme\b")
 
