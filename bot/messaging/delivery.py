@@ -40,10 +40,16 @@ STALE_AFTER = timedelta(hours=2)
 """A text still not final after this long is fetched from the API (callbacks may be lost)."""
 
 
+MAX_ERROR_CODE = 2**31 - 1
+"""The largest error code stored (a 32-bit integer column on PostgreSQL)."""
+
+
 def record_status(sid: str, status: str, error_code: str | int | None = None) -> bool:
     """Move a message's status forward; act on its error code. False for a stale status, or a SID not
     stored yet (its send is still writing it): that status is kept and applied when the SID lands."""
     code = int(str(error_code)) if str(error_code or "").isdigit() else None
+    if code is not None and code > MAX_ERROR_CODE:
+        code = None  # Twilio's codes are five digits; a larger "code" is no error we know, and fits no column
 
     def record() -> bool:
         with session_scope(runtime.db_url()) as session:
