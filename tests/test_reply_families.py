@@ -32,6 +32,10 @@ def pages(decision) -> bool:
     return decision.urgency in ("urgent", "emergency")
 
 
+def assert_emergency(decision) -> None:
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+
+
 # ------------------------------------------------------------------ emergencies told through the body
 
 
@@ -359,8 +363,7 @@ def test_revocations_in_portuguese_french_and_vietnamese_opt_out(body):
     ],
 )
 def test_vision_failing_a_thunderclap_headache_and_vietnamese_occlusion_are_emergencies(body, treatment):
-    decision = decide(body, treatment, days=1)
-    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+    assert_emergency(decide(body, treatment, days=1))
 
 
 @pytest.mark.parametrize(
@@ -426,8 +429,7 @@ def test_asking_to_be_called_in_tagalog_and_vietnamese_asks_for_a_person(body):
     ],
 )
 def test_diminutives_ash_both_lids_and_chinese_or_korean_signs_are_emergencies(body, treatment):
-    decision = decide(body, treatment, days=1)
-    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+    assert_emergency(decide(body, treatment, days=1))
 
 
 @pytest.mark.parametrize(
@@ -487,8 +489,7 @@ def test_a_typo_equally_near_two_lexicon_words_is_left_as_typed():
     ],
 )
 def test_coughing_on_water_chest_pressure_sight_told_of_someone_and_other_languages_are_emergencies(body, treatment):
-    decision = decide(body, treatment, days=2)
-    assert (decision.intent, decision.urgency) == ("side_effect_concern", "emergency"), decision.rationale
+    assert_emergency(decide(body, treatment, days=2))
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ class RedFlags:
         self.negation_skip = frozenset(data["negation"]["skip"])
         self.signs = {name: _compile(group["patterns"]) for name, group in data["signs"].items()}
         phrases = sorted(data.get("translations", {}).get("phrases", []), key=lambda pair: -len(pair[0]))
-        self.translations = [(phrase, words) for phrase, words in phrases]
+        self.translations = [tuple(pair) for pair in phrases]
         self.figures = _compile(data["figures"]["patterns"])
         self.question_openers = _compile(data["general_question"]["openers"])
         self.personal = _compile(data["general_question"]["personal"])
