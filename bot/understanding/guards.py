@@ -219,7 +219,7 @@ _POLITE = r"(?:please|pls|plz|thanks|thank you|thx|ty|now|already|it|asap|immedi
 _OPT_OUT_PATTERNS = [
     # English
     # "stop the texts", never "stop the retinol" or "stop the bruising": after a determiner, a word for messages.
-    rf"\bstop (?:(?:sending|send|texting|messaging|contacting|emailing|calling|bugging|bothering)(?: me)?|(?:all|these|those|the|your|ur|with the|with these|with your)(?: \w+)? {_MSG})",
+    rf"\bstop (?:(?:sending|send|texting|messaging|contacting|emailing|calling|bugging|bothering)(?: me)?|(?:all|these|those|the|your|ur|with the|with these|with your)(?: \w+)? {_MSG})\b",
     r"\bstop (?:texting|messaging|contacting|bugging|bothering|spamming|harassing)\b",
     r"\bstop (?:sending|send)\b",
     rf"\b(?:quit|cease|enough with the|enough) (?:texting|messaging|sending|{_MSG})\b",
@@ -275,6 +275,8 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:d|u)?ung nhan tin\b|\bdung (?:gui|nhan) (?:tin|tin nhan)\b|\bkhong (?:muon )?nhan tin nua\b|\bhuy dang ky\b|\bngung nhan tin\b",
 ]
 _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PATTERNS]
+
+
 # Phrases that share words with opt-outs but ask something else.
 _NOT_OPT_OUT = re.compile(
     r"\bstop by\b|\bstop in\b|\bstop at\b|\bstop over\b|\bcant stop\b|\bcouldnt stop\b|\bwont stop\b|\bdont stop\b|\bnever stop\b"
@@ -307,10 +309,19 @@ _STOP_SENTENCE = re.compile(
 _TRAILING_STOP = re.compile(r"[?!.,]\s*(?:just |please |pls |so |now )?stop(?: it| now| please| pls)?\W*$")
 
 
+def spelled_patterns() -> list[str]:
+    """The patterns whose words a typo is corrected to (scripts/build_spelling.py reads them): the opt-outs and
+    the phrases that only look like one."""
+    return [
+        *_OPT_OUT_PATTERNS,
+        *(p.pattern for p in (_NOT_OPT_OUT, _SOMETHING_ELSE, _LAUGH, _STOP_SENTENCE, _TRAILING_STOP)),
+    ]
+
+
 def says_not_an_opt_out(body: str) -> bool:
     """Whether the text uses opt-out words in a way that is not one ("don't stop sending the deals", "stop by",
     "can't stop smiling", a joke): a model that reads an opt-out into it is overruled."""
-    folded = fold(body)
+    folded = redflags.shipped().spelled(fold(body))
     text = re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]+", " ", folded)).strip()
     return bool(_NOT_OPT_OUT.search(text) or _LAUGH.search(folded)) and not _free_text_opt_out(folded)
 
@@ -405,7 +416,9 @@ def check(body: str, treatment: str | None = None, days_since_visit: int | None 
         flag = _red_flag(canonical(body), body, family, days_since_visit)
         return flag or GuardResult("other", "none", f"not_a_reply:{why}")
     folded = fold(body)
-    opt_out = _free_text_opt_out(folded)
+    # "stop textiing me", "eliminen mi núero", "stop textingg and come eat": read with each mistyped word put
+    # right, so a typo neither hides an opt-out nor the words that say it is none.
+    opt_out = _free_text_opt_out(redflags.shipped().spelled(folded))
     flag = _red_flag(canonical(body), body, family, days_since_visit)
     if opt_out and flag is not None:
         # The opt-out is honoured, and the red flag still pages staff.

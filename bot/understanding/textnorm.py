@@ -70,6 +70,15 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
     return prev[-1]
 
 
+def _deletions(word: str, depth: int) -> set[str]:
+    """The word and every string made from it by deleting up to `depth` letters."""
+    found, frontier = {word}, {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
 class FuzzyLexicon:
     """Maps a typed word to the lexicon word it most likely meant.
 
@@ -83,25 +92,33 @@ class FuzzyLexicon:
     def __init__(self, lexicon, protected=()):
         self.lexicon = frozenset(lexicon)
         self.protected = frozenset(protected)
-        self._by_len: dict[int, list[str]] = {}
-        for word in sorted(self.lexicon):
-            self._by_len.setdefault(len(word), []).append(word)
+        # Symmetric-delete index: every lexicon word under each string one (two, for words of seven letters
+        # and more) deletions away. A typed word finds its candidates through its own deletions, so a lookup
+        # costs a few dozen dictionary probes however large the lexicon grows.
+        self._index: dict[str, set[str]] = {}
+        for word in self.lexicon:
+            if len(word) < 5:
+                continue
+            for variant in _deletions(word, 2 if len(word) >= 7 else 1):
+                self._index.setdefault(variant, set()).add(word)
         self.lookup = lru_cache(maxsize=20000)(self._lookup)
 
     def _lookup(self, token: str) -> str:
         if token in self.lexicon or token in self.protected or len(token) < 5 or token.isdigit():
             return token
         limit = 2 if len(token) >= 9 else 1
+        candidates: set[str] = set()
+        for variant in _deletions(token, limit):
+            candidates |= self._index.get(variant, set())
         best, best_d, tied = token, limit + 1, False
-        for size in range(len(token) - limit, len(token) + limit + 1):
-            for word in self._by_len.get(size, ()):
-                if len(word) < 5 or word[0] != token[0]:
-                    continue
-                d = edit_distance(token, word, limit)
-                if d < best_d:
-                    best, best_d, tied = word, d, False
-                elif d == best_d and word != best:
-                    tied = True
+        for word in sorted(candidates):
+            if word[0] != token[0]:
+                continue
+            d = edit_distance(token, word, limit)
+            if d < best_d:
+                best, best_d, tied = word, d, False
+            elif d == best_d and word != best:
+                tied = True
         # Two lexicon words equally near ("screaming": "streaking" or "speaking"): no way to tell which was meant.
         return token if tied else best
 
