@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--prune", type=float, default=0.02, help="drop features whose largest weight is below this")
+    parser.add_argument("--prune", type=float, default=0.1, help="drop features whose largest weight is below this")
     parser.add_argument("--out", default=str(MODEL_PATH))
     parser.add_argument(
         "--eval", nargs="*", default=[str(TRAINING_DIR / HOLDOUT)], help="labeled files to report on after training"

@@ -59,6 +59,55 @@ def test_emergencies_described_through_the_body_tell_the_patient_to_call_now(bod
     assert (decision.intent, decision.urgency, decision.path) == ("side_effect_concern", "emergency", "guard")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "since tuesday I sound nasal and water keeps coming out my nose when I drink",
+        "my neck feels weak and I see two of everything since the shots",
+        "both eyelids feel heavy as bricks and my voice went hoarse overnight",
+        "desde ayer hablo gangosa y las pastillas no me pasan, se me quedan atoradas",
+        "siento la cabeza pesada, no la puedo sostener, y veo dos de todo",
+    ],
+)
+def test_two_signs_of_toxin_spread_together_are_an_emergency(body):
+    assert_emergency(decide(body, "botox", 5))
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["my voice is a bit hoarse since the botox", "la voz me quedó ronca desde el botox"],
+)
+def test_one_sign_of_toxin_spread_alone_pages_without_a_911_text(body):
+    decision = decide(body, "botox", 5)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "urgent")
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("se me hinchó la boca y me pica todo el cuerpo", "lip_filler"),
+        ("face puffing up and I'm itchy everywhere", "hydrafacial"),
+        ("the filler spot is blotchy and way colder than the other side", "cheek_filler"),
+        ("mi mamá dice que se le está oscureciendo la vista después del relleno", "undereye_filler"),
+        ("my wife had a seizure about an hour after her peel", "chemical_peel"),
+    ],
+)
+def test_systemic_vascular_and_neurological_signs_in_new_words_are_emergencies(body, treatment):
+    assert_emergency(decide(body, treatment, 0))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "no double vision, no trouble swallowing, just a small headache",
+        "my brother had a fit about the bill lol",
+        "mi hijo no para de hablar de su viaje",
+    ],
+)
+def test_negated_signs_and_figures_of_speech_stay_off_the_emergency_line(body):
+    assert decide(body, "botox", 3).urgency != "emergency"
+
+
 # ------------------------------------------------------------------ routine side effects, not questions or pages
 
 

@@ -42,6 +42,9 @@ class Rule:
     all: tuple[str, ...] = ()
     any: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
+    min_any: int = 1
+    """How many of the `any` groups must hold: two signs of one family together ("hoarse" and "choking on
+    water") make an emergency that either alone does not."""
     min_days: int | None = None
     max_days: int | None = None
     """A rule for the first days only (a filler's occlusion); an unknown day count still applies."""
@@ -119,6 +122,7 @@ class RedFlags:
                 all=tuple(r.get("all", ())),
                 any=tuple(r.get("any", ())),
                 none=tuple(r.get("none", ())),
+                min_any=r.get("min_any", 1),
                 min_days=r.get("min_days"),
                 max_days=r.get("max_days"),
             )
@@ -229,7 +233,9 @@ class RedFlags:
                 continue
             if rule.max_days is not None and days is not None and days > rule.max_days:
                 continue
-            holds = all(has(g) for g in rule.all) and (not rule.any or any(has(g) for g in rule.any))
+            holds = all(has(g) for g in rule.all) and (
+                not rule.any or sum(1 for g in rule.any if has(g)) >= rule.min_any
+            )
             if holds and not any(has(g) for g in rule.none):
                 return Flag(rule.name, rule.family, rule.urgency)
         return None
