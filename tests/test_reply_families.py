@@ -566,3 +566,64 @@ def test_cataracts_a_laugh_over_coffee_a_cold_dinner_and_a_neighbour_page_nobody
 )
 def test_erasing_a_number_opts_out_and_a_request_for_now_a_laugh_or_a_relative_does_not(body, opts_out):
     assert (decide(body, outbound=None).intent == "opt_out") is opts_out
+
+
+# ------------------------------------------------------------------ a faint laughed off, a sign put down to life
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "my cousin keeled over, I mean fainted, when the nurse showed the needle haha she's ok",
+        "my husband passed out watching the birth video lmao he's fine now",
+        "mi tía se desmayó de la emoción en la graduación jajaja, ya está bien",
+        "I'm going to pass out from the fumes in this garage",
+        "I can't breathe in this corset, whose idea was a Victorian party",
+        "my nephew has a fever and a sore throat, I'm keeping him home and emailing his teacher",
+        "dad's at the hospital with chest pain, they're running tests, I'll keep you posted",
+        "my eyes are puffy and itchy, my seasonal allergies are brutal this week",
+        "my cheeks are flushed and hot after those hot wings 🔥",
+    ],
+)
+def test_a_laughed_off_faint_a_corset_a_sick_child_and_everyday_causes_page_nobody(body):
+    decision = decide(body, treatment=None, days=None, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("I fainted in the bathroom after my IV drip and I still feel weak", "iv_therapy"),
+        ("my mom passed out in the car after her filler, she's not really answering me", "lip_filler"),
+        ("me desmayé al llegar a casa después del botox", "botox"),
+        ("I feel like I'm going to pass out, the room is spinning", "kybella"),
+    ],
+)
+def test_a_faint_told_plainly_is_still_an_emergency(body, treatment):
+    assert_emergency(decide(body, treatment, days=0))
+
+
+@pytest.mark.parametrize(
+    "body, opts_out",
+    [
+        ("stop stop stop omg the finale was insane", False),
+        ("can you quit sending me chain messages about luck, it's creepy", False),
+        ("please don't unsubscribe me from your fun facts lol", False),
+        ("no more texting at the table, dinner is ready", False),
+        ("dejen de mandarme memes que estoy trabajando", False),
+        ("STOP STOP STOP I asked you already", True),
+        ("quit sending me texts, I'm not coming back", True),
+        ("dejen de mandarme mensajes por favor", True),
+    ],
+)
+def test_stopping_chain_letters_memes_or_phones_at_dinner_is_no_opt_out_and_stopping_texts_is(body, opts_out):
+    assert (decide(body, outbound=PROMO).intent == "opt_out") is opts_out
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["my son has a fever so we need to move Thursday's appointment", "mi esposo tiene fiebre, ¿puedo cambiar mi cita?"],
+)
+def test_someone_at_home_with_a_fever_is_a_reschedule_not_an_infection(body):
+    decision = decide(body, "lip_filler", days=10, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)

@@ -226,7 +226,7 @@ _OPT_OUT_PATTERNS = [
     # the formal register: "kindly cease contacting me", "please discontinue messaging this number"
     rf"\b(?:cease|discontinue|refrain from|desist from) (?:all |any )?(?:further |future |more )?(?:contacting|texting|messaging|sending|contact|communication|communications|{_MSG})\b",
     r"\b(?:cesen|suspendan|suspender|cancelen) (?:el envio de |los |sus |todos los )?(?:mensajes|textos|sms|promociones)\b",
-    r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? me\b",
+    r"\b(?:dont|do not|please dont|pls dont|never|stop to) (?:ever )?(?:text|message|msg|txt|contact|sms|send)(?:ing)? (?:me|this number|my number)\b",
     rf"\bno (?:more|further) {_MSG}\b",
     r"\b(?:take|remove|delete|drop|erase|scratch|get) me (?:off|out of|from)\b",
     r"\b(?:taking|removing|deleting|dropping|take|remove|delete|drop) (?:me|my (?:number|info|name|phone|contact)|this number)(?: \w+)? (?:off|out of|from) (?:your|the|this|ur|these|all)\b",
@@ -236,7 +236,8 @@ _OPT_OUT_PATTERNS = [
     r"\btake my (?:number|info|name) off\b",
     r"\bunsubscribe\b|\bunsub\b|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
     r"\bleave me alone\b|\blose my number\b",
-    r"\bi said stop\b|\bstop stop\b",
+    # "stop stop stop", never "stop stop stop I just saw the trailer": a repeated stop that goes on to something else
+    r"\bi said stop\b|\bstop stop\b(?! (?:stop )*(?:i just|i cant|im gonna|omg|oh my|wait|the|this (?:movie|show|song|episode|trailer|video|game))\b)",
     r"\bhow (?:do|can|would) i (?:get|be|get myself) (?:off|removed from|taken off) (?:of )?(?:this|your|the|ur|these) (?:list|texts?|messages?|mailing list)\b",
     rf"^(?:(?:please|pls|plz|ok|okay|just|seriously|omg|ugh|no|nope|yo) )*stop(?: {_POLITE})*$",
     rf"\b(?:i )?(?:dont|do not|no longer) (?:want|wish) (?:to (?:get|receive) )?(?:any|these|your|ur|the|more|any more|anymore)? ?(?:more )?{_MSG}\b",
@@ -289,7 +290,13 @@ _SOMETHING_ELSE = re.compile(
     r"\bopt(?:ing)? out of (?:the|my|a|an|our|that|his|her) (?!(?:\w+ )?(?:texts?|txts?|messages?|msgs?|sms|list|program|promos?|marketing|reminders?|all|these|this|everything|alerts?)\b)\w+"
     r"|\b(?:quit|stop) (?:texting|messaging)(?: me)? (?:and|&|n) (?:come|get|go|call|pick|open|look|answer|help|focus|drive|pay)\b"
     r"|\b(?:dont|do not|please dont|pls dont|plz dont) (?:text|message|msg|call|txt) (?:me )?(?:during|while|until|till|right now|today|tonight|this (?:morning|afternoon|evening|week))\b"
-    r"|\bstop sending (?:me |us )?(?:\w+ ){0,2}(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about)\b"
+    r"|\b(?:stop|quit) sending (?:me |us )?(?:\w+ ){0,2}(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about|chain (?:letters?|messages?|texts?)|forwards?|venmo|cashapp|cash app|zelle|paypal|articles?|recipes?|screenshots?|prayers?|politics)\b"
+    # a time or place, not a revocation: "no more texting during class, text me after 3"
+    r"|\b(?:no more|stop|quit|dont|do not) (?:texting|messaging|text|message|phones?)(?: me)? (?:during|while|in class|at work|at school|at the table|until|till|(?:before|after) (?:\d|noon|midnight|work|school|class|dinner|lunch|bedtime))\b"
+    # unsubscribing from something else, or from a life: "don't unsubscribe from my life"
+    r"|\b(?:dont|do not|never|cant|cannot) unsubscribe\b|\bunsubscrib\w* (?:me )?from (?:my|his|her|their|a|an|that|life|youtube|netflix|spotify|the (?!(?:\w+ )?(?:texts?|messages?|list|sms|promos?|marketing|reminders?|alerts?|program)\b)\w+)\b"
+    # Spanish: "deja de mandarme tiktoks"
+    r"|\b(?:deja|dejen|dejes) de (?:mandarme|enviarme|pasarme|mandar|enviar) (?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
 )
 # "omg stop 😂": a laugh, not a revocation, when nothing else in the text is about messages.
 _LAUGH = re.compile(
@@ -320,10 +327,12 @@ def spelled_patterns() -> list[str]:
 
 def says_not_an_opt_out(body: str) -> bool:
     """Whether the text uses opt-out words in a way that is not one ("don't stop sending the deals", "stop by",
-    "can't stop smiling", a joke): a model that reads an opt-out into it is overruled."""
+    "can't stop smiling", "stop sending me memes", a joke): a model that reads an opt-out into it is overruled."""
     folded = redflags.shipped().spelled(fold(body))
     text = re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]+", " ", folded)).strip()
-    return bool(_NOT_OPT_OUT.search(text) or _LAUGH.search(folded)) and not _free_text_opt_out(folded)
+    return bool(_NOT_OPT_OUT.search(text) or _SOMETHING_ELSE.search(text) or _LAUGH.search(folded)) and not (
+        _free_text_opt_out(folded)
+    )
 
 
 def _free_text_opt_out(folded: str) -> bool:
@@ -343,12 +352,15 @@ def _free_text_opt_out(folded: str) -> bool:
         return True
     text = re.sub(r"[^a-z0-9 ]+", " ", folded)
     text = re.sub(r"\s+", " ", text).strip()
-    if _SOMETHING_ELSE.search(text):
-        return False
+    # "stop sending me memes", "no more texting during class": those words ask for nothing; another phrase
+    # in the same text still can ("stop texting me at work. don't message this number again").
+    elsewhere = [m.span() for m in _SOMETHING_ELSE.finditer(text)]
     for pattern in _OPT_OUT:
-        match = pattern.search(text)
-        if match and not _NOT_OPT_OUT.search(text[max(0, match.start() - 6) : match.end() + 8]):
-            return True
+        for match in pattern.finditer(text):
+            if any(start < match.end() and match.start() < end for start, end in elsewhere):
+                continue
+            if not _NOT_OPT_OUT.search(text[max(0, match.start() - 6) : match.end() + 8]):
+                return True
     return False
 
 

@@ -400,8 +400,13 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
         if urgency == "urgent" and (guard is None or guard.urgency != "urgent") and confidence < URGENT_MODEL_MIN:
             # "ya no me duele nada": a reply the model barely reads as a symptom wakes no clinician.
             urgency = "routine"
-        if urgency == "urgent" and guard is None and not redflags.shipped().names_the_body(body):
-            # "is there an earlier slot tomorrow? I have a flight": no body part and no sign named, no page.
+        if (
+            urgency == "urgent"
+            and guard is None
+            and (not redflags.shipped().names_the_body(body) or redflags.shipped().blames_everyday_cause(body))
+        ):
+            # "is there an earlier slot tomorrow? I have a flight": no body part and no sign named, no page;
+            # nor for "my face is swollen from the wisdom teeth", a sign put down to everyday life.
             urgency = "routine"
         if guard is not None and guards.URGENCY_RANK[guard.urgency] > guards.URGENCY_RANK[urgency]:
             urgency = guard.urgency

@@ -103,6 +103,7 @@ class RedFlags:
         self.figures = _compile(data["figures"]["patterns"])
         self.question_openers = _compile(data["general_question"]["openers"])
         self.personal = _compile(data["general_question"]["personal"])
+        self.everyday_cause = _compile(data["everyday_cause"]["patterns"])
         self.hypothetical = _compile(data["general_question"]["hypothetical"])
         self.hearsay = _compile(data["general_question"]["hearsay"])
         not_now = data["not_now"]
@@ -205,6 +206,10 @@ class RedFlags:
     def names_the_body(self, body: str) -> bool:
         """Whether the text names any body part or sign at all (the "bodily" group, negated or not)."""
         return self.signs["bodily"].search(self.canonical(body) or fold(body)) is not None
+
+    def blames_everyday_cause(self, body: str) -> bool:
+        """Whether the text puts a sign down to everyday life: the wisdom teeth, spicy food, the gym, crying."""
+        return self.everyday_cause.search(self.canonical(body) or fold(body)) is not None
 
     def general_question(self, body: str, text: str) -> bool:
         """A question about risk that names no one: "can filler block a blood vessel?"."""
