@@ -627,3 +627,74 @@ def test_stopping_chain_letters_memes_or_phones_at_dinner_is_no_opt_out_and_stop
 def test_someone_at_home_with_a_fever_is_a_reschedule_not_an_infection(body):
     decision = decide(body, "lip_filler", days=10, outbound=None)
     assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+# ------------------------------------------------------------------ sepsis, meningitis, a curtain over the eye
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("fever of 104 and I keep shivering with chills, the filler spot is red and swollen", "cheek_filler"),
+        ("the cheek is full of pus, I have a fever and I'm so weak I can't get up", "cheek_filler"),
+        (
+            "tengo calentura, el grano del microneedling tiene pus y ando muy débil, casi no me puedo levantar",
+            "microneedling",
+        ),
+        ("tengo un dolor de cabeza insoportable y el cuello tieso desde la mañana", "botox"),
+        ("like a grey curtain coming down over my vision in the left eye since the nose filler", "nose_filler"),
+        ("no veo casi nada del ojo derecho desde que me pusieron el relleno", "tear_trough_filler"),
+        ("it keeps getting darker around the injection and it hurts more every hour", "lip_filler"),
+        ("my chest has been really tight and hurting since the drip", "iv_therapy"),
+        ("me salieron ronchas por todo el cuerpo y todo me da vueltas", "lip_filler"),
+    ],
+)
+def test_sepsis_meningitis_a_curtain_over_the_eye_and_rising_pain_are_emergencies(body, treatment):
+    assert_emergency(decide(body, treatment, days=1))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "lol I'm so out of breath from the stairs at the new office",
+        "ugh I can't breathe through my nose with this cold",
+        "se me cerró la garganta de tanto gritar en el concierto jaja",
+        "I fainted. not literally. they gave me the promotion!!",
+        "I was passed out after my double shift, sorry",
+        "I almost fainted at the sight of my water bill, $300?!",
+        "if I have to hear that song one more time I'm going to pass out",
+        "ya me dio la fiebre de los conciertos, compré boletos para todo",
+        "la neblina está tan densa que no veo ni el carro de enfrente",
+        "my grandma is at the hospital with trouble breathing so I need to cancel my facial tomorrow",
+        "mi esposo está en el hospital con dolor de pecho, ¿puedo cambiar mi cita?",
+        "my friend passed out after hers, is that a real thing? I'm getting mine next month",
+        "Mi prima se desmayó cuando le pusieron el botox, ¿eso es normal? Tengo cita el lunes",
+    ],
+)
+def test_a_run_a_cold_a_concert_a_bill_a_hospital_reschedule_and_a_friends_story_send_no_911_text(body):
+    decision = decide(body, "botox", days=None, outbound=None)
+    assert decision.urgency != "emergency", (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Stop! you got engaged?? send pics of the ring",
+        "hahaha leave me alone, I was tired ok",
+        "remove me from the book club email chain pls",
+        "ya no me mandes stickers jaja",
+    ],
+)
+def test_amazement_a_laughing_leave_me_alone_and_someone_elses_list_opt_no_one_out(body):
+    assert decide(body, outbound=None).intent != "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I stopped getting your texts, can you add me back?",
+        "ya no me llegan sus mensajes, ¿me pueden volver a agregar?",
+    ],
+)
+def test_asking_to_be_added_back_is_an_opt_in(body):
+    assert decide(body, outbound=None).intent == "opt_in"

@@ -297,6 +297,11 @@ _SOMETHING_ELSE = re.compile(
     r"|\b(?:dont|do not|never|cant|cannot) unsubscribe\b|\bunsubscrib\w* (?:me )?from (?:my|his|her|their|a|an|that|life|youtube|netflix|spotify|the (?!(?:\w+ )?(?:texts?|messages?|list|sms|promos?|marketing|reminders?|alerts?|program)\b)\w+)\b"
     # Spanish: "deja de mandarme tiktoks"
     r"|\b(?:deja|dejen|dejes) de (?:mandarme|enviarme|pasarme|mandar|enviar) (?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
+    r"|\b(?:ya )?no me (?:mandes|manden|envies|envien|pases|pasen) (?:mas )?(?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
+    # off a list that is not ours: "remove me from the carpool spreadsheet"
+    r"|\b(?:remove|take|drop|delete) me (?:off|from|out of) (?:the|my|our|this|that|your) (?:\w+ )?(?:spreadsheet|sheet|roster|rotation|schedule|carpool|team|league|invite|invitation|guest list|registry|sign ?up sheet|email chain|newsletter|book club|club|tournament|raffle|pool|potluck|lineup|fantasy league|office pool)\b"
+    # "leave me alone, I'm finishing the last chapter": leave me be for now
+    r"|\bleave me alone (?:\w+ ){0,2}(?:im|i am|i m) (?:in|finishing|reading|watching|busy|working|napping|sleeping|eating|studying|trying|on)\b"
 )
 # "omg stop 😂": a laugh, not a revocation, when nothing else in the text is about messages.
 _LAUGH = re.compile(
@@ -312,6 +317,13 @@ _STOP_SENTENCE = re.compile(
 )
 
 
+# "Stop. Is that Taylor Swift?? send pics", "stop!! you got the job?? CONGRATS": amazement, not a revocation.
+_AMAZED = re.compile(
+    r"\b(?:no way|congrats\w*|congratulations|omg|oh my god|shut up|is that|did you|you did not|you didnt|you got|"
+    r"send (?:me )?(?:pics|photos|a pic|a photo|proof)|tell me (?:more|everything)|no manches|no mames|felicidades)\b"
+)
+
+
 # "why do you keep texting me?? stop": an annoyed text that ends in a bare "stop" after its own sentence.
 _TRAILING_STOP = re.compile(r"[?!.,]\s*(?:just |please |pls |so |now )?stop(?: it| now| please| pls)?\W*$")
 
@@ -321,7 +333,7 @@ def spelled_patterns() -> list[str]:
     the phrases that only look like one."""
     return [
         *_OPT_OUT_PATTERNS,
-        *(p.pattern for p in (_NOT_OPT_OUT, _SOMETHING_ELSE, _LAUGH, _STOP_SENTENCE, _TRAILING_STOP)),
+        *(p.pattern for p in (_NOT_OPT_OUT, _SOMETHING_ELSE, _LAUGH, _STOP_SENTENCE, _TRAILING_STOP, _AMAZED)),
     ]
 
 
@@ -339,7 +351,7 @@ def _free_text_opt_out(folded: str) -> bool:
     if re.search(r"\b(?:jk|j k|just kidding|kidding|jaja jk|es broma)\b", folded):
         return False
     if _LAUGH.search(folded) and not re.search(
-        r"\b(?:stop|quit|remove|unsubscribe) (?:texting|messaging|sending|contacting)|\bleave me alone|\bremove me\b",
+        r"\b(?:stop|quit|remove|unsubscribe) (?:texting|messaging|sending|contacting)|\bremove me\b",
         folded,
     ):
         return False
@@ -348,7 +360,7 @@ def _free_text_opt_out(folded: str) -> bool:
     ):
         # "stop texting me during the movie 😂": a joke about when, not a revocation.
         return False
-    if _STOP_SENTENCE.search(folded) or _TRAILING_STOP.search(folded):
+    if (_STOP_SENTENCE.search(folded) or _TRAILING_STOP.search(folded)) and not _AMAZED.search(folded):
         return True
     text = re.sub(r"[^a-z0-9 ]+", " ", folded)
     text = re.sub(r"\s+", " ", text).strip()

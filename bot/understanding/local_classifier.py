@@ -334,6 +334,14 @@ def entities(body: str, context: dict) -> dict:
 
 _UNCHECKED = object()
 
+_ASKS_BACK_IN = (
+    r"\bresubscribe\b|\bre subscribe\b|\b(?:add|put|sign) me back\b|\bstart (?:sending|texting) (?:me )?(?:again|back)\b"
+    r"|\b(?:volver a|vuelvan a|pueden volver a) (?:agregar|anadir|suscribir|mandar|enviar)me\b|\bme (?:pueden |podrian )?volver a (?:agregar|anadir|suscribir)\b"
+    r"|\bagreg(?:uen|ame|enme)(?:me)? de nuevo\b"
+)
+"""Asking to be texted again ("add me back", "me pueden volver a agregar a los mensajes?"): an opt-in, whatever
+the model reads into "ya no me llegan sus recordatorios"."""
+
 
 def classify_local(body: str, context: dict, guard=_UNCHECKED):
     """Decide a reply's intent and urgency without any network call; `guard` is guards.check's answer
@@ -387,7 +395,7 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
         # best meaning.
         intent = ranked[1]
     confidence = probs[intent]
-    if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(r"\bresubscribe\b|\bre subscribe\b", fold(body)):
+    if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(_ASKS_BACK_IN, fold(body)):
         intent, confidence = "opt_in", max(confidence, 0.9)
     urgency = "none"
     if intent == "side_effect_concern":

@@ -106,6 +106,7 @@ class RedFlags:
         self.everyday_cause = _compile(data["everyday_cause"]["patterns"])
         self.hypothetical = _compile(data["general_question"]["hypothetical"])
         self.hearsay = _compile(data["general_question"]["hearsay"])
+        self.hearsay_questions = _compile(data["general_question"]["hearsay_questions"])
         not_now = data["not_now"]
         self.clause_split = re.compile(not_now["split"])
         self.resolved = _compile(not_now["resolved"])
@@ -216,7 +217,10 @@ class RedFlags:
         if "?" not in body:
             return False
         # "my coworker said it can", "asking for a friend": where the question came from names no one.
-        if self.question_openers.search(text) and not self.personal.search(self.hearsay.sub(" ", text)):
+        asked = self.question_openers.search(text) or (
+            self.hearsay.search(text) is not None and self.hearsay_questions.search(text) is not None
+        )
+        if asked and not self.personal.search(self.hearsay.sub(" ", text)):
             return True
         # "what should I do if I ever notice blurry vision? just so I know": asked ahead, of nothing happening.
         return bool(self.hypothetical.search(text)) and not self.present.search(fold(body))
