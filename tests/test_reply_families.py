@@ -612,6 +612,8 @@ def test_a_faint_told_plainly_is_still_an_emergency(body, treatment):
         ("no more texting at the table, dinner is ready", False),
         ("dejen de mandarme memes que estoy trabajando", False),
         ("STOP STOP STOP I asked you already", True),
+        ("STOP! did you not hear me the first time?", True),
+        ("STOP!!! omg why do you keep texting me", True),
         ("quit sending me texts, I'm not coming back", True),
         ("dejen de mandarme mensajes por favor", True),
     ],

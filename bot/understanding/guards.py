@@ -319,8 +319,9 @@ _STOP_SENTENCE = re.compile(
 
 # "Stop. Is that Taylor Swift?? send pics", "stop!! you got the job?? CONGRATS": amazement, not a revocation.
 _AMAZED = re.compile(
-    r"\b(?:no way|congrats\w*|congratulations|omg|oh my god|shut up|is that|did you|you did not|you didnt|you got|"
-    r"send (?:me )?(?:pics|photos|a pic|a photo|proof)|tell me (?:more|everything)|no manches|no mames|felicidades)\b"
+    r"\b(?:no way|congrats\w*|congratulations|you did not|you didnt|you got (?:the|a|an|in|engaged|married|promoted)|"
+    r"is that (?:\w+ ){1,3}(?:at|in|on|with)|send (?:me )?(?:pics|photos|a pic|a photo|proof)|tell me (?:more|everything)|"
+    r"no manches|no mames|felicidades)\b"
 )
 
 
