@@ -700,3 +700,83 @@ def test_amazement_a_laughing_leave_me_alone_and_someone_elses_list_opt_no_one_o
 )
 def test_asking_to_be_added_back_is_an_opt_in(body):
     assert decide(body, outbound=None).intent == "opt_in"
+
+
+# ------------------------------------------------------------------ round 11: buried signs, praise, puns
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("los dos párpados se me están cayendo y se me traban las palabras", "botox"),
+        ("my voice went weak and raspy and I have trouble getting words out", "dysport"),
+        ("se me hinchó la lengua y me silba el pecho cuando respiro", "lip_filler"),
+        ("my dad is repeating himself and doesn't know what day it is since his IV", "iv_therapy"),
+        ("se me nubló la vista de golpe, me pusieron relleno en el entrecejo", "glabella_filler"),
+        ("el cachete está morado con manchas como un encaje y me arde", "cheek_filler"),
+        ("tengo calentura de 39.6, escalofríos y pus en los hilos", "thread_lift"),
+    ],
+)
+def test_buried_spanish_and_run_on_signs_are_emergencies(body, treatment):
+    assert_emergency(decide(body, treatment, days=1))
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("salen rayitas rojas del labio hacia abajo y se siente caliente", "lip_filler"),
+        ("my eyelid is red and crusty with yellow goo after the lash lift", "lash_lift"),
+        ("después del láser la piel se abrió y está en carne viva", "laser"),
+        ("when I smile only the left side goes up since the tox", "botox"),
+    ],
+)
+def test_streaks_goo_raw_skin_and_a_one_sided_smile_page_without_a_911_text(body, treatment):
+    decision = decide(body, treatment, days=4)
+    assert decision.urgency == "urgent", (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "these lips are to die for, I literally can't breathe how good they look 😍",
+        "I slammed my thumb in the car door and the nail is going purple, throbbing but fine",
+        "my contacts dried out on the plane, I'm basically blind lol",
+        "this spreadsheet is 40 tabs, my eyes hurt",
+        "me salieron ronchas por el jabón nuevo pero ya se me quitaron",
+        "ate the hot cheetos challenge and now my lips are so swollen 😂",
+    ],
+)
+def test_praise_a_knock_dry_contacts_a_spreadsheet_and_a_rash_that_went_away_page_nobody(body):
+    decision = decide(body, treatment=None, days=None, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+def test_a_sign_that_went_away_and_came_back_is_still_an_emergency():
+    assert_emergency(decide("my lip turned white, it went away but now it's back and cold", "lip_filler", days=0))
+
+
+@pytest.mark.parametrize(
+    "body, opts_out",
+    [
+        ("mondays can unsubscribe themselves from my life", False),
+        ("UNSUBSCRIBE ME FROM YOUR DAD JOKES lol", False),
+        ("stop. just stop. that pun was criminal", False),
+        ("I want to cancel my subscription to that streaming app", False),
+        ("did you unsubscribe me? I stopped getting the reminders", False),
+        ("unsubscribe me from your texts", True),
+        ("please unsubscribe me from this", True),
+    ],
+)
+def test_unsubscribing_from_life_puns_and_streaming_is_no_opt_out(body, opts_out):
+    assert (decide(body, outbound=None).intent == "opt_out") is opts_out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "una pregunta, ¿el botox puede causar problemas para tragar? lo leí en internet y me dio miedo",
+        "random question but can botox spread to your eyes? I read about droopy lids",
+    ],
+)
+def test_a_risk_question_with_where_it_was_read_sends_no_911_text(body):
+    assert decide(body, "botox", days=None, outbound=None).urgency != "emergency"

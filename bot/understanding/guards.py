@@ -243,7 +243,8 @@ _OPT_OUT_PATTERNS = [
     rf"\b(?:i )?(?:dont|do not|no longer) (?:want|wish) (?:to (?:get|receive) )?(?:any|these|your|ur|the|more|any more|anymore)? ?(?:more )?{_MSG}\b",
     r"\bi dont want to (?:get|receive|hear from) (?:you|any|these|your|more)\b",
     r"\b(?:dont|do not) want (?:these|this|them|your texts|ur texts|any of this) ?(?:texts?|messages?)? (?:anymore|any more|no more)\b",
-    rf"\b(?:cancel|end) (?:my|the|these|your|all)? ?(?:subscription|{_MSG})\b",
+    # never "cancel my subscription" alone: a streaming service, or the practice's membership
+    rf"\b(?:cancel|end) (?:my|the|these|your|all)? ?(?:subscription to (?:these|your|the|this) )?{_MSG}\b",
     r"\bnot interested,? (?:stop|remove|dont)\b",
     # "no need to text me anymore", "I moved, no need to text me", "no need for more texts"; never "no need to
     # text me back", "I don't need the numbing cream" or "no longer need the 3pm".
@@ -294,12 +295,14 @@ _SOMETHING_ELSE = re.compile(
     # a time or place, not a revocation: "no more texting during class, text me after 3"
     r"|\b(?:no more|stop|quit|dont|do not) (?:texting|messaging|text|message|phones?)(?: me)? (?:during|while|in class|at work|at school|at the table|until|till|(?:before|after) (?:\d|noon|midnight|work|school|class|dinner|lunch|bedtime))\b"
     # unsubscribing from something else, or from a life: "don't unsubscribe from my life"
-    r"|\b(?:dont|do not|never|cant|cannot) unsubscribe\b|\bunsubscrib\w* (?:me )?from (?:my|his|her|their|a|an|that|life|youtube|netflix|spotify|the (?!(?:\w+ )?(?:texts?|messages?|list|sms|promos?|marketing|reminders?|alerts?|program)\b)\w+)\b"
+    r"|\b(?:dont|do not|never|cant|cannot) unsubscribe\b|\bunsubscrib\w* (?:me |itself |myself |yourself |themselves |himself |herself )?from (?!(?:(?:the|your|ur|these|this|all|all of|all your|all the|ya|yall) )?(?:\w+ )?(?:texts?|txts?|messages?|msgs?|list|lists|sms|promos?|promotions?|marketing|reminders?|alerts?|program|offers?|emails?|spa|clinic|practice|office|services?|company|business|account|number)\b|(?:this|these|you|u|it|everything|all|yall)\b)\w+"
     # Spanish: "deja de mandarme tiktoks"
     r"|\b(?:deja|dejen|dejes) de (?:mandarme|enviarme|pasarme|mandar|enviar) (?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
     r"|\b(?:ya )?no me (?:mandes|manden|envies|envien|pases|pasen) (?:mas )?(?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
     # off a list that is not ours: "remove me from the carpool spreadsheet"
     r"|\b(?:remove|take|drop|delete) me (?:off|from|out of) (?:the|my|our|this|that|your) (?:\w+ )?(?:spreadsheet|sheet|roster|rotation|schedule|carpool|team|league|invite|invitation|guest list|registry|sign ?up sheet|email chain|newsletter|book club|club|tournament|raffle|pool|potluck|lineup|fantasy league|office pool)\b"
+    # asking whether someone else unsubscribed them: "did you unsubscribe me from the HOA emails?"
+    r"|\b(?:did|have|has) (?:you|u|he|she|they|someone|somebody|anyone) (?:\w+ )?unsubscrib\w*\b"
     # "leave me alone, I'm finishing the last chapter": leave me be for now
     r"|\bleave me alone (?:\w+ ){0,2}(?:im|i am|i m) (?:in|finishing|reading|watching|busy|working|napping|sleeping|eating|studying|trying|on)\b"
 )
@@ -321,7 +324,7 @@ _STOP_SENTENCE = re.compile(
 _AMAZED = re.compile(
     r"\b(?:no way|congrats\w*|congratulations|you did not|you didnt|you got (?:the|a|an|in|engaged|married|promoted)|"
     r"is that (?:\w+ ){1,3}(?:at|in|on|with)|send (?:me )?(?:pics|photos|a pic|a photo|proof)|tell me (?:more|everything)|"
-    r"no manches|no mames|felicidades)\b"
+    r"no manches|no mames|felicidades|(?:that|this|your) (?:pun|joke|dad joke)s?)\b"
 )
 
 
