@@ -780,3 +780,8 @@ def test_unsubscribing_from_life_puns_and_streaming_is_no_opt_out(body, opts_out
 )
 def test_a_risk_question_with_where_it_was_read_sends_no_911_text(body):
     assert decide(body, "botox", days=None, outbound=None).urgency != "emergency"
+
+
+def test_feeling_hot_with_swelling_lips_and_no_breath_is_still_an_emergency():
+    # heat is a sign of anaphylaxis, not a hot room
+    assert_emergency(decide("tengo mucho calor, se me hinchan los labios y no puedo respirar", "lip_filler", days=0))
