@@ -95,12 +95,14 @@ class FuzzyLexicon:
         # Symmetric-delete index: every lexicon word under each string one (two, for words of seven letters
         # and more) deletions away. A typed word finds its candidates through its own deletions, so a lookup
         # costs a few dozen dictionary probes however large the lexicon grows.
-        self._index: dict[str, set[str]] = {}
-        for word in self.lexicon:
+        # Tuples, not sets: most variants lead to one word, and a tuple of one takes a fifth of a set's memory in
+        # every web and worker process.
+        self._index: dict[str, tuple[str, ...]] = {}
+        for word in sorted(self.lexicon):
             if len(word) < 5:
                 continue
             for variant in _deletions(word, 2 if len(word) >= 7 else 1):
-                self._index.setdefault(variant, set()).add(word)
+                self._index[variant] = self._index.get(variant, ()) + (word,)
         self.lookup = lru_cache(maxsize=20000)(self._lookup)
 
     def _lookup(self, token: str) -> str:
@@ -109,7 +111,7 @@ class FuzzyLexicon:
         limit = 2 if len(token) >= 9 else 1
         candidates: set[str] = set()
         for variant in _deletions(token, limit):
-            candidates |= self._index.get(variant, set())
+            candidates.update(self._index.get(variant, ()))
         best, best_d, tied = token, limit + 1, False
         for word in sorted(candidates):
             if word[0] != token[0]:
