@@ -785,3 +785,11 @@ def test_a_risk_question_with_where_it_was_read_sends_no_911_text(body):
 def test_feeling_hot_with_swelling_lips_and_no_breath_is_still_an_emergency():
     # heat is a sign of anaphylaxis, not a hot room
     assert_emergency(decide("tengo mucho calor, se me hinchan los labios y no puedo respirar", "lip_filler", days=0))
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["my throat is closing lol", "i fainted in the parking lot after my filler lol", "se me cierra la garganta jaja"],
+)
+def test_a_sign_told_with_a_laugh_still_pages_without_a_911_text(body):
+    assert decide(body, "lip_filler", days=0).urgency == "urgent"
