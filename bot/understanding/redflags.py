@@ -29,16 +29,6 @@ _UNREAD_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 _LETTERS = re.compile("[a-z]+")
 
-_ONLY_OVER = re.compile(
-    r"(?:(?:and|y|but|pero|though|aunque) )?(?:(?:it|they|its|theyre|it is|they are|that|all|everything|todo|ya) )*"
-    r"(?:(?:se |me |le |se me |se le )*(?:quito|quitaron|paso|pasaron|bajo|bajaron|fue|fueron|curo|curaron|desaparecio|desaparecieron)"
-    r"|(?:all )?(?:gone|went away|cleared up|cleared|went down|disappeared|faded))\b"
-    # not time going by: "ya pasó casi una semana"
-    r"(?! (?:casi |como |ya )?(?:un|una|dos|tres|cuatro|cinco|\d+|varios|varias|unos|unas) (?:dias?|semanas?|mes|meses|horas?)\b)"
-)
-"""A clause that only says the sign before it is over: "but it went away", "pero ya se me quitaron"."""
-_CAME_BACK = re.compile(r"\b(?:back|again|came back|returned|volvi\w*|regres\w*|otra vez|de nuevo|still|todavia|aun)\b")
-
 _LAUGHTER = {"😂", "🤣", "😆", "😅", "💀"}
 """Emoji that read as "lol": "I'm dying 😂" is a figure of speech."""
 
@@ -120,6 +110,8 @@ class RedFlags:
         not_now = data["not_now"]
         self.clause_split = re.compile(not_now["split"])
         self.resolved = _compile(not_now["resolved"])
+        self.only_over = re.compile(not_now["only_over"])
+        self.came_back = re.compile(not_now["came_back"])
         self.long_ago = _compile(not_now["long_ago"])
         self.elsewhere = _compile(not_now["elsewhere"])
         self.present = _compile(not_now["present"])
@@ -168,12 +160,11 @@ class RedFlags:
         ):
             return ""
         kept: list[str] = []
-        came_back = _CAME_BACK.search(folded) is not None
+        came_back = self.came_back.search(folded) is not None
         for clause in self.clause_split.split(folded):
             if self.resolved.search(clause):
-                # "me salieron ronchitas, pero ya se me quitaron": a clause that only says "it's gone" ends the
-                # sign told just before it, unless the text says a sign came back ("it went away but now it's back").
-                if kept and not came_back and _ONLY_OVER.match(clause.strip()):
+                # "me salieron ronchitas, pero ya se me quitaron" ([not_now] only_over, came_back)
+                if kept and not came_back and self.only_over.match(clause.strip()):
                     kept.pop()
                 continue
             if (self.long_ago.search(clause) or self.elsewhere.search(clause)) and not self.present.search(clause):
