@@ -793,3 +793,86 @@ def test_feeling_hot_with_swelling_lips_and_no_breath_is_still_an_emergency():
 )
 def test_a_sign_told_with_a_laugh_still_pages_without_a_911_text(body):
     assert decide(body, "lip_filler", days=0).urgency == "urgent"
+
+
+def assert_no_page(decision) -> None:
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # a stroke: two of a face numb on one side, a weak arm, strange speech
+        ("se me adormeció un lado de la cara y no puedo levantar el brazo izquierdo", "botox"),
+        ("half of my face went numb and my words are coming out slurred", "lip_filler"),
+        ("mi papá habla raro y dice que la mano derecha no la siente", "cheek_filler"),
+        # confusion told in words, fainting just now in Spanish
+        ("mi esposo está diciendo cosas sin sentido desde la tarde", "botox"),
+        ("acabo de desmayarme en el baño, me pusieron relleno hoy", "lip_filler"),
+        # colour with rising pain, a cold tip; swallowing told through drinking
+        ("tengo unas manchas moradas en la nariz y me duele más que en la mañana", "nose_filler"),
+        ("la punta de la nariz está helada y se ve pálida", "nose_filler"),
+        ("my voice got hoarse and I'm choking a little when I drink water", "botox"),
+        ("se me atora la comida y tengo la voz ronca desde el botox", "botox"),
+        ("me salieron ronchas en todo el cuerpo y me siento mareadisima", "lip_filler"),
+    ],
+)
+def test_a_stroke_spanish_confusion_cold_tip_and_swallowing_while_drinking_are_emergencies(body, treatment):
+    assert_emergency(decide(body, treatment, days=0))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "last night my lip had a bluish spot but this morning it's back to normal colour again, should I still worry?",
+        "ayer tenía la mejilla blanquita pero hoy amanecí normal y no me duele",
+        "anoche me costaba tragar pero hoy ya estoy normal, igual les comento",
+    ],
+)
+def test_a_red_flag_that_is_over_pages_without_a_911_text(body):
+    assert decide(body, "lip_filler", days=1).urgency == "urgent"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "my lip went white earlier, it went away but now it's white again",
+        "tenía el labio morado, se me quitó, pero ahora está morado otra vez",
+    ],
+)
+def test_a_red_flag_that_came_back_is_an_emergency(body):
+    assert_emergency(decide(body, "lip_filler", days=1))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "crashed on the couch at 8, passed out before dessert lol",
+        "she passed out the moment she hit the pillow, best nap ever",
+        "no puedo respirar de la risa con ese video 😂",
+        "that thriller had me so tense I couldn't breathe",
+        "i'm literally wheezing 😂 the dog stole the pizza",
+        "amanecí con fiebre y mocos, creo que es un resfriado",
+        "hives again after the shrimp tacos, took an antihistamine, all good",
+        "bit my lip eating chips and it's bleeding a bit",
+        "can't breathe through my nose since the cold started",
+    ],
+)
+def test_sleep_a_thriller_a_laugh_a_cold_and_a_food_allergy_page_nobody(body):
+    assert_no_page(decide(body, treatment=None, days=None, outbound=None))
+
+
+@pytest.mark.parametrize(
+    "body, opts_out",
+    [
+        ("stop adding me to these group chats, remove me already lol", False),
+        ("honestly remove me from the planet this week", False),
+        ("me quiero unsubscribe de la vida jaja", False),
+        ("lol take me out of your will then", False),
+        ("ya no me hables, adiós", True),
+        ("please remove me from your list", True),
+        ("remove me from these texts", True),
+    ],
+)
+def test_group_chats_the_planet_and_a_will_opt_no_one_out_and_dont_talk_to_me_does(body, opts_out):
+    assert (decide(body, outbound=None).intent == "opt_out") is opts_out

@@ -257,6 +257,8 @@ _OPT_OUT_PATTERNS = [
     r"\b(?:why|how come) (?:do |are )?(?:you|u|yall) (?:keep|still|always) (?:texting|messaging|sending)(?: \w+){0,6} stop\b",
     # Spanish (folded: no accents)
     r"\bno me (?:manden|mandes|mande|envien|envies|envie|escriban|escribas|escriba|contacten|contactes|textees|molesten|sigan mandando|sigan escribiendo)\b(?!.*\b(?:cita|citas)\b)",
+    # "bueno, pues ya no me hables. adiós"
+    r"\b(?:ya )?no me (?:hables|hablen|hable) (?:mas|nunca)\b|\bya no me (?:hables|hablen|hable)\b",
     r"\bya no (?:quiero|deseo|me interesa) (?:recibir|que me|mas|sus|tus|los|mensajes|textos)\b",
     r"\bno (?:quiero|deseo) (?:recibir|mas) ?(?:mas )?(?:mensajes|textos|promociones|sms)?\b",
     r"\b(?:dejen|deja|dejar) de (?:escribirme|mandarme|enviarme|contactarme|molestarme|textearme|mandar|enviar|escribir|molestar)\b",
@@ -300,7 +302,10 @@ _SOMETHING_ELSE = re.compile(
     r"|\b(?:deja|dejen|dejes) de (?:mandarme|enviarme|pasarme|mandar|enviar) (?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
     r"|\b(?:ya )?no me (?:mandes|manden|envies|envien|pases|pasen) (?:mas )?(?:\w+ ){0,1}(?:tiktoks?|memes?|videos?|fotos?|reels?|audios?|cadenas|stickers?|links?|enlaces|chistes)\b"
     # off a list that is not ours: "remove me from the carpool spreadsheet"
-    r"|\b(?:remove|take|drop|delete) me (?:off|from|out of) (?:the|my|our|this|that|your) (?:\w+ )?(?:spreadsheet|sheet|roster|rotation|schedule|carpool|team|league|invite|invitation|guest list|registry|sign ?up sheet|email chain|newsletter|book club|club|tournament|raffle|pool|potluck|lineup|fantasy league|office pool)\b"
+    r"|\b(?:remove|take|drop|delete) me (?:off|from|out of) (?:the|my|our|this|that|your|ur|these|those|his|her|their) (?:\w+ )?(?:spreadsheet|sheet|roster|rotation|schedule|carpool|team|league|invite|invitation|guest list|registry|sign ?up sheet|email chain|newsletter|book club|club|tournament|raffle|pool|potluck|lineup|fantasy league|office pool|earth|planet|world|universe|will|family|life|project|class|wedding|party)\b"
+    # a group chat someone keeps adding them to, or a life: "unsubscribe de la vida"
+    r"|\b(?:adding|added|add|adds) me (?:to|into) (?:\w+ ){0,3}(?:group ?chats?|gcs?|groups?|chats)\b(?: \w+){0,4}"
+    r"|\bunsubscrib\w* (?:de|from) (?:la |mi |this |my )?(?:vida|existencia|life|planeta|mundo|world|planet)\b"
     # asking whether someone else unsubscribed them: "did you unsubscribe me from the HOA emails?"
     r"|\b(?:did|have|has) (?:you|u|he|she|they|someone|somebody|anyone) (?:\w+ )?unsubscrib\w*\b"
     # "leave me alone, I'm finishing the last chapter": leave me be for now

@@ -112,6 +112,7 @@ class RedFlags:
         self.resolved = _compile(not_now["resolved"])
         self.only_over = re.compile(not_now["only_over"])
         self.came_back = re.compile(not_now["came_back"])
+        self.not_coming_back = re.compile(not_now["not_coming_back"])
         self.long_ago = _compile(not_now["long_ago"])
         self.elsewhere = _compile(not_now["elsewhere"])
         self.present = _compile(not_now["present"])
@@ -138,6 +139,7 @@ class RedFlags:
         # Pure functions of the text, remembered: a text is canonicalised and scanned once, not per family.
         self._canonical = lru_cache(maxsize=SCANS_KEPT)(self._canonical_of)
         self._scan = lru_cache(maxsize=SCANS_KEPT)(self._scan_of)
+        self._passed = lru_cache(maxsize=SCANS_KEPT)(self._passed_of)
         self._rules_for: dict[str, tuple[Rule, ...]] = {}
 
     def current(self, body: str) -> str:
@@ -148,29 +150,39 @@ class RedFlags:
         now. A friend's or a colleague's story ("my coworker fainted at the blood drive last week, she's fine
         now") is dropped whole unless something in it is about now.
         """
+        return self._clauses(body)[0]
+
+    def passed(self, body: str) -> str:
+        """The folded text of the clauses whose sign the text says is over ("anoche me costaba tragar, pero hoy
+        ya estoy normal"): a red flag there pages as urgent, without the 911 text (check)."""
+        return self._clauses(body)[1]
+
+    def _clauses(self, body: str) -> tuple[str, str]:
         folded = fold(body)
         over = bool(self.resolved.search(folded) or self.long_ago.search(folded) or self.elsewhere.search(folded))
         others = bool(self.others.search(folded))
         if not (over or others):
-            return folded
+            return folded, ""
         if (
             others
             and (over or self.recent_past.search(folded))
             and not self.present.search(self.recent_past.sub(" ", self.resolved.sub(" ", folded)))
         ):
-            return ""
+            return "", ""
         kept: list[str] = []
-        came_back = self.came_back.search(folded) is not None
+        ended: list[str] = []
+        # "normal colour again", "should I still worry?": no sign came back
+        came_back = self.came_back.search(self.not_coming_back.sub(" ", folded)) is not None
         for clause in self.clause_split.split(folded):
             if self.resolved.search(clause):
                 # "me salieron ronchitas, pero ya se me quitaron" ([not_now] only_over, came_back)
                 if kept and not came_back and self.only_over.match(clause.strip()):
-                    kept.pop()
+                    ended.append(kept.pop())
                 continue
             if (self.long_ago.search(clause) or self.elsewhere.search(clause)) and not self.present.search(clause):
                 continue
             kept.append(clause)
-        return " , ".join(kept)
+        return " , ".join(kept), " , ".join(ended)
 
     def canonical(self, body: str) -> str:
         """Folded words of the clauses about now, typos corrected; laughing emoji become "lol"."""
@@ -188,6 +200,9 @@ class RedFlags:
     def spelled(self, folded: str) -> str:
         """The folded text with each mistyped word put right, punctuation kept ("stop textiing me!")."""
         return _LETTERS.sub(lambda m: self.lexicon.lookup(m.group()), folded)
+
+    def _passed_of(self, body: str) -> str:
+        return " ".join(words(self.passed(self.spelled(fold(self.translated(body))))))
 
     def _canonical_of(self, body: str) -> str:
         # Typos are put right first, so that what tells a sign is over or elsewhere is read as well as the sign.
@@ -237,11 +252,23 @@ class RedFlags:
     def check(self, body: str, treatment_family: str, days: int | None = None, text: str | None = None) -> Flag | None:
         """The first rule that holds for this text after this treatment family, or None."""
         scan = self._scan(body, self.canonical(body) if text is None else text)
-        if scan.general:
-            return None
         rules = self._rules_for.get(treatment_family)
         if rules is None:
             rules = self._rules_for[treatment_family] = tuple(r for r in self.rules if r.applies_to(treatment_family))
+        flag = None if scan.general else self._first(scan, rules, days)
+        if flag is None:
+            # A red flag the text says is over ("my lip was dark last night, this morning it's normal again")
+            # still wants a clinician's eye today, but no 911 text.
+            passed = self._passed(body)
+            if passed:
+                earlier_scan = self._scan(body, passed)
+                earlier = None if earlier_scan.general else self._first(earlier_scan, rules, days)
+                if earlier is not None and earlier.urgency == "emergency":
+                    return Flag(earlier.rule, earlier.family, "urgent")
+        return flag
+
+    @staticmethod
+    def _first(scan: _Scan, rules: tuple[Rule, ...], days: int | None) -> Flag | None:
         has = scan.has
         for rule in rules:
             if rule.min_days is not None and (days is None or days < rule.min_days):
