@@ -876,3 +876,7 @@ def test_sleep_a_thriller_a_laugh_a_cold_and_a_food_allergy_page_nobody(body):
 )
 def test_group_chats_the_planet_and_a_will_opt_no_one_out_and_dont_talk_to_me_does(body, opts_out):
     assert (decide(body, outbound=None).intent == "opt_out") is opts_out
+
+
+def test_a_faint_that_is_over_and_laughed_off_pages_nobody():
+    assert_no_page(decide("I fainted this morning 😂 but it went away", "lip_filler", days=1))

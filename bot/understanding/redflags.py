@@ -202,7 +202,10 @@ class RedFlags:
         return _LETTERS.sub(lambda m: self.lexicon.lookup(m.group()), folded)
 
     def _passed_of(self, body: str) -> str:
-        return " ".join(words(self.passed(self.spelled(fold(self.translated(body))))))
+        text = " ".join(words(self.passed(self.spelled(fold(self.translated(body))))))
+        if text and set(emoji(body)) & _LAUGHTER:
+            text += " lol"
+        return text
 
     def _canonical_of(self, body: str) -> str:
         # Typos are put right first, so that what tells a sign is over or elsewhere is read as well as the sign.
