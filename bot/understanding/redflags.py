@@ -137,9 +137,8 @@ class RedFlags:
         if unknown:
             raise ValueError(f"red-flag rules name unknown sign groups: {sorted(unknown)}")
         # Pure functions of the text, remembered: a text is canonicalised and scanned once, not per family.
-        self._canonical = lru_cache(maxsize=SCANS_KEPT)(self._canonical_of)
+        self._read = lru_cache(maxsize=SCANS_KEPT)(self._read_of)
         self._scan = lru_cache(maxsize=SCANS_KEPT)(self._scan_of)
-        self._passed = lru_cache(maxsize=SCANS_KEPT)(self._passed_of)
         self._rules_for: dict[str, tuple[Rule, ...]] = {}
 
     def current(self, body: str) -> str:
@@ -186,7 +185,7 @@ class RedFlags:
 
     def canonical(self, body: str) -> str:
         """Folded words of the clauses about now, typos corrected; laughing emoji become "lol"."""
-        return self._canonical(body)
+        return self._read(body)[0]
 
     def translated(self, body: str) -> str:
         """The text with its Chinese or Korean sign phrases put into the lexicon's words ([translations])."""
@@ -201,18 +200,14 @@ class RedFlags:
         """The folded text with each mistyped word put right, punctuation kept ("stop textiing me!")."""
         return _LETTERS.sub(lambda m: self.lexicon.lookup(m.group()), folded)
 
-    def _passed_of(self, body: str) -> str:
-        text = " ".join(words(self.passed(self.spelled(fold(self.translated(body))))))
-        if text and set(emoji(body)) & _LAUGHTER:
-            text += " lol"
-        return text
-
-    def _canonical_of(self, body: str) -> str:
+    def _read_of(self, body: str) -> tuple[str, str]:
         # Typos are put right first, so that what tells a sign is over or elsewhere is read as well as the sign.
-        text = " ".join(words(self.current(self.spelled(fold(self.translated(body))))))
-        if set(emoji(body)) & _LAUGHTER:
-            text += " lol"
-        return text
+        # One reading gives both the clauses about now and those whose sign is over (passed).
+        now, over = self._clauses(self.spelled(fold(self.translated(body))))
+        laugh = " lol" if set(emoji(body)) & _LAUGHTER else ""
+        now = " ".join(words(now)) + laugh
+        over = " ".join(words(over))
+        return now, over + laugh if over else ""
 
     def _negated(self, text: str, start: int) -> bool:
         before = text[:start].split()[-3:]
@@ -262,7 +257,7 @@ class RedFlags:
         if flag is None:
             # A red flag the text says is over ("my lip was dark last night, this morning it's normal again")
             # still wants a clinician's eye today, but no 911 text.
-            passed = self._passed(body)
+            passed = self._read(body)[1]
             if passed:
                 earlier_scan = self._scan(body, passed)
                 earlier = None if earlier_scan.general else self._first(earlier_scan, rules, days)
