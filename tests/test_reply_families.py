@@ -872,6 +872,7 @@ def test_sleep_a_thriller_a_laugh_a_cold_and_a_food_allergy_page_nobody(body):
         ("ya no me hables, adiós", True),
         ("please remove me from your list", True),
         ("remove me from these texts", True),
+        ("stop adding me to your groups, remove me from your list", True),
     ],
 )
 def test_group_chats_the_planet_and_a_will_opt_no_one_out_and_dont_talk_to_me_does(body, opts_out):

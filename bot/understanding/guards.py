@@ -304,7 +304,7 @@ _SOMETHING_ELSE = re.compile(
     # off a list that is not ours: "remove me from the carpool spreadsheet"
     r"|\b(?:remove|take|drop|delete) me (?:off|from|out of) (?:the|my|our|this|that|your|ur|these|those|his|her|their) (?:\w+ )?(?:spreadsheet|sheet|roster|rotation|schedule|carpool|team|league|invite|invitation|guest list|registry|sign ?up sheet|email chain|newsletter|book club|club|tournament|raffle|pool|potluck|lineup|fantasy league|office pool|earth|planet|world|universe|will|family|life|project|class|wedding|party)\b"
     # a group chat someone keeps adding them to, or a life: "unsubscribe de la vida"
-    r"|\b(?:adding|added|add|adds) me (?:to|into) (?:\w+ ){0,3}(?:group ?chats?|gcs?|groups?|chats)\b(?: \w+){0,4}"
+    r"|\b(?:adding|added|add|adds) me (?:to|into) (?:\w+ ){0,3}(?:group ?chats?|gcs?|groups?|chats)\b(?:(?: \w+){0,3} (?:remove|take) me\b(?! (?:from|off|out)))?"
     r"|\bunsubscrib\w* (?:de|from) (?:la |mi |this |my )?(?:vida|existencia|life|planeta|mundo|world|planet)\b"
     # asking whether someone else unsubscribed them: "did you unsubscribe me from the HOA emails?"
     r"|\b(?:did|have|has) (?:you|u|he|she|they|someone|somebody|anyone) (?:\w+ )?unsubscrib\w*\b"
