@@ -151,12 +151,9 @@ class RedFlags:
         """
         return self._clauses(body)[0]
 
-    def passed(self, body: str) -> str:
-        """The folded text of the clauses whose sign the text says is over ("anoche me costaba tragar, pero hoy
-        ya estoy normal"): a red flag there pages as urgent, without the 911 text (check)."""
-        return self._clauses(body)[1]
-
     def _clauses(self, body: str) -> tuple[str, str]:
+        """The clauses about now, and those whose sign the text says is over ("anoche me costaba tragar, pero
+        hoy ya estoy normal"): a red flag in the second pages as urgent, without the 911 text (check)."""
         folded = fold(body)
         over = bool(self.resolved.search(folded) or self.long_ago.search(folded) or self.elsewhere.search(folded))
         others = bool(self.others.search(folded))
