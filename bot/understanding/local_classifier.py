@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from bot.understanding import guards, redflags
+from bot.understanding import guards, menu, redflags
 from bot.understanding.decision import Decision
 from bot.understanding.textnorm import emoji, fold, words
 
@@ -59,7 +59,7 @@ _OUTBOUND_KINDS = [
     ("reminder_code", r"reply c\b|responde c\b|reply r\b"),
     (
         "offer",
-        r"want (?:us|me) to (?:find|hold|book)|want to (?:grab|get on)|reply yes|what days work|ready for your|due for|openings|find you a (?:time|spot)|hold .* for you|te toca|quieres que te|agendar|refresh\?|time for",
+        r"want (?:us|me) to (?:find|hold|book)|want it\?|(?:does|would) (?:that|this|it) work|works? for you\?|te (?:funciona|sirve|parece)\b|want to (?:grab|get on)|reply yes|what days work|ready for your|due for|openings|find you a (?:time|spot)|hold .* for you|te toca|quieres que te|agendar|refresh\?|time for",
     ),
     ("referral", r"refer|recomienda"),
     ("promo", r"\b\d+% off|\$\d+ off|special|sale|promo|descuento|reply book|deal"),
@@ -214,6 +214,12 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
     """(intent, rationale, entities) for short replies that only make sense against the last text."""
     plain = _plain(body)
     only_emoji = not plain and bool(emoji(body))
+    picked = menu.choice(body, context.get("last_outbound"))
+    if picked is not None:
+        # "2" after "Reply 1 to book this week, 2 for a reminder next month" is a deferral, whatever it looks like
+        intent, key = picked
+        extra = {"slot_choice": int(key)} if intent == "rebook_request" and key.isdigit() and kind == "slots" else {}
+        return intent, f"picks option {key.upper()} of the last text", extra
     if guard is not None and guard.keyword == "YES":
         if kind in ("slots", "offer", "promo", "winback"):
             return "rebook_request", "YES answers an offer of times, not a re-subscribe", {}

@@ -1,0 +1,87 @@
+"""Short replies read against the menu in the practice's last text (bot.understanding.menu)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.understanding.local_classifier import classify_local
+from bot.understanding.menu import choice, options
+
+LATER = "Hi Lauren, ready for your next Dysport? Reply 1 to book this week, 2 for a reminder next month."
+LATER_ES = "Hola Tania, responde 1 para agendar esta semana, 2 para la próxima o 3 para recordarte el próximo mes."
+LIKING = "How are you liking the results? Reply 1 if you love them, 2 if you'd like to come in for a touch-up."
+TEAM = "Reply 1 to rebook, 2 to talk to our team, or HELP for help."
+TEAM_ES = "Responde 1 para agendar, 2 para hablar con alguien o 3 para pausar los recordatorios."
+VIP = "Want first dibs on VIP offers by text? Reply YES to join. Msg & data rates may apply."
+VIP_ES = "¿Quieres recibir ofertas VIP por mensaje? Responde SÍ para suscribirte."
+CONFIRM = "Reminder: your HydraFacial is tomorrow at 2:30pm. Reply C to confirm or R to reschedule."
+CONFIRM_ES = "Recordatorio: su sesión de láser es mañana a las 9am. Responda 1 para confirmar o 2 para cambiarla."
+AFTER = "We have openings Tue 10:30am (1), Wed 3:00pm (2) or Fri 11:00am (3). Reply 1, 2 or 3 to book."
+LETTERS = "Hi Omar, time for PRP session 2. Reply A for Mon 2pm or B for Tue 11am."
+CLUB = "Your referral means a lot! As a thank-you you're invited to our VIP club. Reply YES to join."
+
+
+@pytest.mark.parametrize(
+    "body, outbound, intent",
+    [
+        ("2", LATER, "defer"),
+        ("1", LATER, "rebook_request"),
+        ("3", LATER_ES, "defer"),
+        ("2 porfa", LATER_ES, "rebook_request"),
+        ("1", LIKING, "positive_feedback"),
+        ("the second one", LIKING, "rebook_request"),
+        ("2", TEAM, "ask_for_person"),
+        ("2", TEAM_ES, "ask_for_person"),
+        ("3", TEAM_ES, "defer"),
+        ("yes", VIP, "opt_in"),
+        ("Sí", VIP_ES, "opt_in"),
+        ("C", CONFIRM, "other"),
+        ("R", CONFIRM, "reschedule_or_cancel"),
+        ("1", CONFIRM_ES, "other"),
+        ("2", CONFIRM_ES, "reschedule_or_cancel"),
+        ("2 please", AFTER, "rebook_request"),
+        ("B", LETTERS, "rebook_request"),
+    ],
+)
+def test_a_pick_means_what_its_option_says(body, outbound, intent):
+    decision = classify_local(body, {"treatment": "botox", "days_since_visit": 90, "last_outbound": outbound})
+    assert decision.intent == intent, decision.rationale
+
+
+def test_times_written_before_their_numbers_belong_to_them():
+    offered = options(AFTER)
+    assert offered["1"].endswith("tue 10:30am") and offered["2"] == "wed 3:00pm" and offered["3"] == "fri 11:00am"
+
+
+@pytest.mark.parametrize(
+    "outbound",
+    [
+        "Hi Sofia, how are you feeling after your lip flip? Results settle in 1-2 weeks.",
+        "It's been about 3 months since your Botox, and 20% off ends on 5/31. Book at glow.co/b",
+        "Tu cita es el 2 de mayo a las 3pm.",
+        None,
+    ],
+)
+def test_numbers_that_are_not_choices_offer_nothing(outbound):
+    assert options(outbound) == {}
+    assert choice("2", outbound) is None
+
+
+def test_joining_a_club_is_not_subscribing_to_texts():
+    # "Reply YES to join" only subscribes when what is joined comes by text
+    assert choice("yes", CLUB) is None
+    assert classify_local("yes", {"treatment": "botox", "last_outbound": CLUB}).intent != "opt_in"
+
+
+def test_a_reply_that_says_more_than_a_key_is_read_as_a_whole():
+    assert choice("2 but my lip is still swollen", LATER) is None
+    decision = classify_local(
+        "2 but my lip is white and cold", {"treatment": "lip_filler", "days_since_visit": 0, "last_outbound": LATER}
+    )
+    assert decision.intent == "side_effect_concern" and decision.urgency == "emergency"
+
+
+def test_a_carrier_keyword_outranks_the_menu():
+    menu = "Reply 1 to book, 2 to cancel your appointment."
+    assert classify_local("CANCEL", {"treatment": "botox", "last_outbound": menu}).intent == "opt_out"
+    assert classify_local("2", {"treatment": "botox", "last_outbound": menu}).intent == "reschedule_or_cancel"
