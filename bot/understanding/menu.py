@@ -41,7 +41,7 @@ def options(last_outbound: str | None) -> dict[str, str]:
         if key not in _NOT_KEYS and key not in found:
             found[key] = _first_part(what)
         tail = text[match.end(1) :]
-        for also in _ALSO_KEY.finditer(tail[: _SENTENCE_END.search(tail + ".").start()]):
+        for also in _ALSO_KEY.finditer(_SENTENCE_END.split(tail, 1)[0]):
             if also.group(1) not in _NOT_KEYS and also.group(1) not in found:
                 found[also.group(1)] = _first_part(also.group(2))
     found.update(_numbered(text))
@@ -86,7 +86,7 @@ def _numbered(text: str) -> dict[str, str]:
         end = best[i + 1].start() if i + 1 < len(best) else len(text)
         what = text[hit.end() : end]
         if i + 1 == len(best):
-            what = _first_part(what[: _SENTENCE_END.search(what + ".").start()])
+            what = _first_part(_SENTENCE_END.split(what, 1)[0])
         what = re.sub(rf"^\s*(?:{_LINK}|or\b)?\s*", "", what)
         found[str(i + 1)] = _TRAILING_JOIN.sub("", what).strip(" ,")
     if not any(found[str(i)] for i in range(1, len(best))):
