@@ -881,3 +881,82 @@ def test_group_chats_the_planet_and_a_will_opt_no_one_out_and_dont_talk_to_me_do
 
 def test_a_faint_that_is_over_and_laughed_off_pages_nobody():
     assert_no_page(decide("I fainted this morning 😂 but it went away", "lip_filler", days=1))
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # blisters or a scab with dusky skin at a filler site: skin dying for want of blood
+        ("theres tiny white blisters on my lip now and the skin around them looks purplish", "lip_filler"),
+        ("me está saliendo una costra y la piel de alrededor se ve moradita", "lip_filler"),
+        # pale and cold together, a lace-like rash, at a place the lexicon did not name before
+        ("the side of my forehead is pale and cold since I got home", "filler"),
+        ("near my temple theres a lacy purple rash spreading", "filler"),
+        # hives with dizziness in Spain's words; breathing that is "costing" her; swallowing that is impossible
+        ("le han salido habones por el cuello y se marea", "laser"),
+        ("le salieron ronchas y le está costando respirar", "botox"),
+        ("my voice went weak and breathy and swallowing pills is impossible today", "botox"),
+        ("tengo dificultad pa respirar desde la mañana", "botox"),
+        # fainting told in the perfect tense; confusion told as not knowing the day
+        ("tengo fiebre alta y me he desmayado en la cocina", "threads"),
+        ("después del peeling está desorientada, no sabe ni qué día es", "chemical_peel"),
+    ],
+)
+def test_necrosis_cold_pale_skin_habones_and_spanish_breathing_are_emergencies(body, treatment):
+    assert_emergency(decide(body, treatment, days=1))
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        # a sign told with a time that is over, and the text says all is fine now
+        ("this morning for about 10 min my lip looked white, but its pink now and warm", "lip_filler"),
+        ("anoche se me atoró el agua dos veces pero hoy ya trago normal", "botox"),
+        ("water came out my nose once at breakfast, it only happened once and I've eaten fine since", "botox"),
+        # a red line running down from the cheek; one eye droopier than the other
+        ("tengo una línea roja que baja de la mejilla al cuello y está caliente", "microneedling"),
+        ("one eyelid is droopier than the other since monday", "botox"),
+    ],
+)
+def test_a_sign_now_over_a_red_line_and_one_droopy_lid_page_without_a_911_text(body, treatment):
+    decision = decide(body, treatment, days=3)
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "urgent"), decision.rationale
+
+
+def test_a_sign_told_as_over_that_is_still_there_stays_an_emergency():
+    assert_emergency(decide("last night my lip went white for 20 min, its pink now but still cold", "lip_filler", 1))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "flu season got me, fever and chills, staying in bed",
+        "mi hijo tiene gripa y fiebre, ya le di su jarabe",
+        "blew my nose all day and now it's raw and red lol",
+        "we all passed out at like 10pm after the lake, so old",
+        "me desmayé en el sillón después de la fiesta jaja",
+        "breaking out in hives just thinking about my exam",
+        "ok whoever sent that video to the group chat, I'm wheezing",
+        "my grandma's fingers get cold and purple every winter",
+    ],
+)
+def test_the_flu_a_blown_nose_a_night_out_a_deadline_and_winter_hands_page_nobody(body):
+    assert_no_page(decide(body, treatment=None, days=None, outbound=None))
+
+
+@pytest.mark.parametrize(
+    "body, opts_out",
+    [
+        ("stop stop stop I left the iron on, brb", False),
+        ("no more texts tonight, my phone is dying", False),
+        ("what is this? how do I stop getting these", True),
+        ("¿cómo dejo de recibir estos mensajes?", True),
+    ],
+)
+def test_an_iron_left_on_and_a_dying_phone_opt_no_one_out_and_how_do_i_stop_getting_these_does(body, opts_out):
+    assert (decide(body, outbound=None).intent == "opt_out") is opts_out
+
+
+def test_a_call_me_on_a_condition_asks_for_no_one():
+    assert decide("if you see my cat outside, call me", outbound=None).intent != "ask_for_person"
+    assert decide("can someone call me please", outbound=None).intent == "ask_for_person"

@@ -237,8 +237,9 @@ _OPT_OUT_PATTERNS = [
     r"\bunsubscribe\b|\bunsub\b|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
     r"\bleave me alone\b|\blose my number\b",
     # "stop stop stop", never "stop stop stop I just saw the trailer": a repeated stop that goes on to something else
-    r"\bi said stop\b|\bstop stop\b(?! (?:stop )*(?:i just|i cant|im gonna|omg|oh my|wait|the|this (?:movie|show|song|episode|trailer|video|game))\b)",
+    r"\bi said stop\b|\bstop stop\b(?! (?:stop )*(?:i just|i cant|im gonna|omg|oh my|wait|the|i forgot|i left|brb|hold on|hang on|nvm|this (?:movie|show|song|episode|trailer|video|game))\b)",
     r"\bhow (?:do|can|would) i (?:get|be|get myself) (?:off|removed from|taken off) (?:of )?(?:this|your|the|ur|these) (?:list|texts?|messages?|mailing list)\b",
+    r"\bhow (?:do|can|would) i (?:stop|quit) (?:getting|receiving) (?:these|this|your|ur|the|all these|all of these)\b|\bcomo (?:le hago para |hago para )?(?:dejo|dejar) de recibir (?:estos|sus|tus|los|este)\b",
     rf"^(?:(?:please|pls|plz|ok|okay|just|seriously|omg|ugh|no|nope|yo) )*stop(?: {_POLITE})*$",
     rf"\b(?:i )?(?:dont|do not|no longer) (?:want|wish) (?:to (?:get|receive) )?(?:any|these|your|ur|the|more|any more|anymore)? ?(?:more )?{_MSG}\b",
     r"\bi dont want to (?:get|receive|hear from) (?:you|any|these|your|more)\b",
@@ -296,6 +297,8 @@ _SOMETHING_ELSE = re.compile(
     r"|\b(?:stop|quit) sending (?:me |us )?(?:\w+ ){0,2}(?:tiktoks?|memes?|videos?|vids?|pics?|pictures?|photos?|reels?|gifs?|links?|songs?|spoilers?|selfies?|voice notes?|voice memos?|emails? about|chain (?:letters?|messages?|texts?)|forwards?|venmo|cashapp|cash app|zelle|paypal|articles?|recipes?|screenshots?|prayers?|politics)\b"
     # a time or place, not a revocation: "no more texting during class, text me after 3"
     r"|\b(?:no more|stop|quit|dont|do not) (?:texting|messaging|text|message|phones?)(?: me)? (?:during|while|in class|at work|at school|at the table|until|till|(?:before|after) (?:\d|noon|midnight|work|school|class|dinner|lunch|bedtime))\b"
+    # for tonight only: "no more texts tonight, phone at 2%"
+    r"|\bno more (?:texts?|texting|messages?|msgs?) (?:tonight|today|for now|for tonight|rn|right now|until)\b"
     # unsubscribing from something else, or from a life: "don't unsubscribe from my life"
     r"|\b(?:dont|do not|never|cant|cannot) unsubscribe\b|\bunsubscrib\w* (?:me |itself |myself |yourself |themselves |himself |herself )?from (?!(?:(?:the|your|ur|these|this|all|all of|all your|all the|ya|yall) )?(?:\w+ )?(?:texts?|txts?|messages?|msgs?|list|lists|sms|promos?|promotions?|marketing|reminders?|alerts?|program|offers?|emails?|spa|clinic|practice|office|services?|company|business|account|number)\b|(?:this|these|you|u|it|everything|all|yall)\b)\w+"
     # Spanish: "deja de mandarme tiktoks"
@@ -410,10 +413,14 @@ _ASK_FOR_PERSON = re.compile(
 )
 
 
+_CALL_IF = re.compile(r"\b(?:if|when|once|whenever|after|in case) (?:\w+ ){1,10}call me\b(?! (?:please|pls|now|asap|back))")
+
+
 def asks_for_person(folded: str) -> bool:
     """Wanting to talk to a human, or asking whether a machine is answering ("is this a bot?")."""
     text = re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]+", " ", folded)).strip()
-    return bool(_ASK_FOR_PERSON.search(text))
+    # "if you see a small orange hamster, call me": a call on a condition asks for no one now
+    return bool(_ASK_FOR_PERSON.search(text)) and not _CALL_IF.search(text)
 
 
 def canonical(body: str) -> str:

@@ -118,6 +118,9 @@ class RedFlags:
         self.present = _compile(not_now["present"])
         self.others = _compile(not_now["others"])
         self.recent_past = _compile(not_now["recent_past"])
+        self.over_now = _compile(not_now["over_now"])
+        self.earlier = _compile(not_now["earlier"])
+        self.still = re.compile(not_now["still"])
         self.rules = [
             Rule(
                 name=r["name"],
@@ -157,7 +160,9 @@ class RedFlags:
         folded = fold(body)
         over = bool(self.resolved.search(folded) or self.long_ago.search(folded) or self.elsewhere.search(folded))
         others = bool(self.others.search(folded))
-        if not (over or others):
+        fine_now = bool(self.over_now.search(folded) and self.earlier.search(folded))
+        fine_now = fine_now and not self.still.search(self.over_now.sub(" ", folded))
+        if not (over or others or fine_now):
             return folded, ""
         if (
             others
@@ -168,8 +173,13 @@ class RedFlags:
         kept: list[str] = []
         ended: list[str] = []
         # "normal colour again", "should I still worry?": no sign came back
-        came_back = self.came_back.search(self.not_coming_back.sub(" ", folded)) is not None
+        came_back = self.came_back.search(self.over_now.sub(" ", self.not_coming_back.sub(" ", folded))) is not None
         for clause in self.clause_split.split(folded):
+            if fine_now and self.over_now.search(clause):
+                # "last night my lip went pale and cold ... it's pink now": what came before is over
+                ended += kept
+                kept = []
+                continue
             if self.resolved.search(clause):
                 # "me salieron ronchitas, pero ya se me quitaron" ([not_now] only_over, came_back)
                 if kept and not came_back and self.only_over.match(clause.strip()):
