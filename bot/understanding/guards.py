@@ -413,7 +413,9 @@ _ASK_FOR_PERSON = re.compile(
 )
 
 
-_CALL_IF = re.compile(r"\b(?:if|when|once|whenever|after|in case) (?:\w+ ){1,10}call me\b(?! (?:please|pls|now|asap|back))")
+_CALL_IF = re.compile(
+    r"\b(?:if|when|once|whenever|after|in case) (?:\w+ ){1,10}call me\b(?! (?:please|pls|now|asap|back))"
+)
 
 
 def asks_for_person(folded: str) -> bool:
