@@ -85,3 +85,88 @@ def test_a_carrier_keyword_outranks_the_menu():
     menu = "Reply 1 to book, 2 to cancel your appointment."
     assert classify_local("CANCEL", {"treatment": "botox", "last_outbound": menu}).intent == "opt_out"
     assert classify_local("2", {"treatment": "botox", "last_outbound": menu}).intent == "reschedule_or_cancel"
+
+
+RATE = "Thanks for visiting Glow! How would you rate your visit, 1-5?"
+RATE_ES = "¡Gracias por tu visita! ¿Cómo calificarías tu experiencia del 1 al 10?"
+REFER = "So glad you love your lips! Want a $50 referral link to share with friends? Reply YES"
+SLOTS = "Your Botox refresh is due. We have Tue 3pm or Thu 11am open. Want one?"
+REVIEW = "Would you mind leaving us a quick Google review? glow.co/review"
+CHECKIN = "Hi Ana, checking in after yesterday's microneedling. How is your skin feeling?"
+CHECKIN_ES = "Hola Ana, ¿cómo te sientes después del peeling de ayer?"
+
+
+@pytest.mark.parametrize(
+    "body, outbound, intent",
+    [
+        ("5", RATE, "positive_feedback"),
+        ("4/5 thanks", RATE, "positive_feedback"),
+        ("1", RATE, "negative_feedback"),
+        ("10", RATE_ES, "positive_feedback"),
+        ("2", RATE_ES, "negative_feedback"),
+    ],
+)
+def test_a_score_to_a_rating_question_is_praise_or_a_complaint(body, outbound, intent):
+    decision = classify_local(body, {"treatment": "hydrafacial", "days_since_visit": 1, "last_outbound": outbound})
+    assert decision.intent == intent, decision.rationale
+    assert decision.urgency == ("routine" if intent == "negative_feedback" else "none")
+
+
+def test_a_middling_score_or_a_score_with_a_story_is_not_read_as_a_rating():
+    from bot.understanding.menu import rating
+
+    assert rating("3", RATE) is None
+    assert rating("6", RATE_ES) is None
+    assert rating("5 but my cheek is still swollen and hot", RATE) is None
+    assert rating("5", "Reply 1 to book, 2 for next month") is None
+
+
+def test_a_bare_yes_key_stands_for_the_question_before_it():
+    assert "referral" in options(REFER)["yes"]
+    decision = classify_local("yes!", {"treatment": "lip_filler", "days_since_visit": 14, "last_outbound": REFER})
+    assert decision.intent == "referral", decision.rationale
+
+
+@pytest.mark.parametrize(
+    "body, outbound, intent",
+    [
+        ("later", SLOTS, "defer"),
+        ("not right now thanks", SLOTS, "defer"),
+        ("luego te digo", SLOTS, "defer"),
+        ("no thanks", SLOTS, "defer"),
+        ("no gracias", SLOTS, "defer"),
+        ("no thanks", REVIEW, "other"),
+        ("todo bien 🙏", CHECKIN_ES, "positive_feedback"),
+        ("great so far", CHECKIN, "positive_feedback"),
+        ("👍🏽", CHECKIN, "positive_feedback"),
+    ],
+)
+def test_short_answers_to_offers_and_check_ins(body, outbound, intent):
+    decision = classify_local(body, {"treatment": "botox", "days_since_visit": 1, "last_outbound": outbound})
+    assert decision.intent == intent, decision.rationale
+
+
+def test_a_short_answer_with_a_symptom_is_not_a_glad_answer():
+    decision = classify_local(
+        "good but itchy", {"treatment": "chemical_peel", "days_since_visit": 1, "last_outbound": CHECKIN}
+    )
+    assert decision.intent == "side_effect_concern", decision.rationale
+
+
+@pytest.mark.parametrize(
+    "body, outbound",
+    [
+        ("bien pero me pica", CHECKIN_ES),
+        ("lil puffy still", "How are the under-eyes, Priya? Some puffiness is normal"),
+        ("todo bien pero algo hinchada", CHECKIN_ES),
+    ],
+)
+def test_a_glad_answer_with_a_sign_goes_to_staff_as_routine(body, outbound):
+    decision = classify_local(body, {"treatment": "filler", "days_since_visit": 2, "last_outbound": outbound})
+    assert (decision.intent, decision.urgency) == ("side_effect_concern", "routine"), decision.rationale
+
+
+def test_a_sign_that_is_denied_or_over_is_not_a_concern_rule():
+    for body in ("good, not even sore", "a little red yesterday but gone now"):
+        decision = classify_local(body, {"treatment": "chemical_peel", "days_since_visit": 2, "last_outbound": CHECKIN})
+        assert decision.rationale != "answers the check-in with a sign"

@@ -69,7 +69,9 @@ _OUTBOUND_KINDS = [
     ("results", r"how are your results|results settl|como van tus resultados|loving your"),
     (
         "checkin",
-        r"checking in|how are you feeling|how is your skin|como te sientes|como va tu piel|let us know how|swelling|any concerns",
+        r"checking in|how are you feeling|how is your skin|como te sientes|como va tu piel|let us know how|swelling|any concerns"
+        r"|\bhealing\b|\bhow(?: s| is| are) (?:the|your) (?:\w+ ){0,3}(?:area|skin|lips?|face|under ?eyes|eyes|cheeks|brows|jaw|chin|neck)\b"
+        r"|\bis (?:totally )?normal\b|how are you (?:doing|holding up)|\bcomo (?:sigue|va|van|vas) (?:tu|la|el|tus|los|las|con)\b|\bcomo estas\b|\bes normal\b",
     ),
     ("aftercare", r"aftercare|avoid|no facials|stay upright|cuidados|skip"),
 ]
@@ -206,6 +208,58 @@ _ACK_ONLY = re.compile(
 )
 
 
+_LATER = re.compile(
+    r"^(?:maybe |prob |probably |ok |hmm |eh )?(?:later|not (?:now|rn|right now|yet|today|this month)|pause|luego|despues|mas tarde"
+    r"|ahorita no|ahora no|todavia no|aun no|next month|el (?:proximo|otro) mes|luego (?:te|le|les) (?:digo|aviso|escribo)"
+    r"|luego lo (?:hago|veo)|another time|some other time|otro dia|en otro momento)(?: (?:thanks|thx|ty|gracias|lol|pls|porfa))*$"
+)
+_DECLINE = re.compile(
+    r"^(?:no|nah|nope|no thanks|no thank you|no thx|no ty|nah im good|im good|no gracias|no grax|paso|mejor no)(?: (?:thanks|thx|ty|gracias|lol))*$"
+)
+_GLAD = re.compile(
+    r"^(?:good|great|fine|all good|doing good|doing great|doing well|feeling good|feeling great|amazing|perfect|love it"
+    r"|bien|muy bien|todo bien|super bien|genial|perfecto|perfecta|excelente|divina|divino|encantada|encantado)"
+    r"(?: (?:thanks|thank you|thx|ty|gracias|so far|hasta ahora))*$"
+)
+_A_SIGN = (
+    r"(?:itch\w*|red|redness|swollen|swelling|sore|tender|bruis\w*|bumpy|bumps|peel\w*|dry|flak\w*|tight|burn\w*|sting\w*"
+    r"|puffy|lumpy|lumps?|numb|scab\w*|crust\w*|me pica|pica|comezon|picazon|roj[oa]|rojiz[oa]|hinchad[oa]|inflamad[oa]"
+    r"|adolorid[oa]|me duele|duele|moretones?|morad[oa]|reseca|ardor|arde|bolitas?|costras?|entumid[oa]|dormid[oa])"
+)
+_BUT_A_SIGN = re.compile(
+    r"\b(?:but|pero|just|only|except|aside from|a (?:little|bit|lil|tad)|bit|lil|kinda|kind of|slightly|somewhat|still|algo"
+    rf"|un poco|poquito|un poquito|medio|todavia|aun|nomas|solo) (?:\w+ ){{0,2}}{_A_SIGN}\b"
+    rf"|\b{_A_SIGN} (?:\w+ )?(?:still|todavia|aun)\b"
+)
+"""A glad answer with a sign in it ("good but itchy", "bien pero me pica"): the sign outranks the thanks."""
+_SIGN_GONE = re.compile(
+    r"\b(?:gone|went away|go away|going down|better now|is over|ya no|se (?:me )?(?:quito|fue|paso)|ya paso|normal)\b"
+)
+_NEGATOR = re.compile(r"\b(?:no|not|nor|nothing|never|zero|isnt|arent|wasnt|dont|nada|ni|sin|tampoco|nunca)\b")
+_GLAD_EMOJI = {
+    "👍",
+    "❤",
+    "❤️",
+    "🥰",
+    "😍",
+    "😊",
+    "🙏",
+    "💕",
+    "✨",
+    "👌",
+    "🙌",
+    "💖",
+    "💗",
+    "☺",
+    "😁",
+    "😀",
+    "🤩",
+    "💯",
+    "🔥",
+    "👏",
+}
+
+
 def _plain(body: str) -> str:
     return " ".join(words(body))
 
@@ -214,6 +268,9 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
     """(intent, rationale, entities) for short replies that only make sense against the last text."""
     plain = _plain(body)
     only_emoji = not plain and bool(emoji(body))
+    scored = menu.rating(body, context.get("last_outbound"))
+    if scored is not None:
+        return scored, "a score for the visit the last text asked to rate", {}
     picked = menu.choice(body, context.get("last_outbound"))
     if picked is not None:
         # "2" after "Reply 1 to book this week, 2 for a reminder next month" is a deferral, whatever it looks like
@@ -244,6 +301,26 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         _AFFIRM.match(plain) or (only_emoji and set(emoji(body)) & {"👍", "👌", "🙌", "✅", "🙏"})
     ):
         return "rebook_request", "accepts the offered time", {}
+    if _LATER.match(plain):
+        return "defer", "not now", {}
+    if _DECLINE.match(plain):
+        # "no thanks" to times or a booking offer puts the booking off; to a review or a club it only declines
+        if kind in ("slots", "offer", "promo", "winback"):
+            return "defer", "declines the booking offer for now", {}
+        return "other", "declines", {}
+    if (
+        kind in ("checkin", "results", "feedback", "aftercare")
+        and len(plain.split()) <= 10
+        and _BUT_A_SIGN.search(plain)
+        and not _SIGN_GONE.search(plain)
+        and not _NEGATOR.search(plain)
+    ):
+        return "side_effect_concern", "answers the check-in with a sign", {}
+    if kind in ("checkin", "results", "feedback") and (
+        _GLAD.match(plain)
+        or (only_emoji and {m for m in emoji(body) if not "\U0001f3fb" <= m <= "\U0001f3ff"} <= _GLAD_EMOJI)
+    ):
+        return "positive_feedback", "a glad answer to how they are doing", {}
     # A yes to a text that asked nothing ("our front desk will check and text you back") only acknowledges it:
     # never a booking wish.
     if kind in ("reminder", "reminder_code", "aftercare", "checkin", "none", "other") and (
@@ -386,7 +463,8 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     rule = _thread_rule(body, context, kind, guard)
     if rule is not None:
         intent, why, extra = rule
-        return done(intent, "none", 0.9, why, extra=extra)
+        urgency = {"side_effect_concern": "routine", "negative_feedback": "routine"}.get(intent, "none")
+        return done(intent, urgency, 0.9, why, extra=extra)
     if guard is not None and guard.keyword == "YES":
         return done("opt_in", "none", 0.9, "carrier keyword YES with no offer to answer", path="guard")
 

@@ -23,6 +23,7 @@ _LINK = r"(?:(?:to|for|if|and|para|si|y|por|o)\b|=|:|-)"
 _DIGIT = re.compile(r"(?<![\w:/$#.,-])(\(?)([1-9])(\)|\.(?!\d)|:(?!\d)|\s*=|\s*-(?!\d))?(?![\w:/%$]|-\d)")
 # A word key after a reply verb: "reply YES to join", "responde SI para agendar", "reply C to confirm".
 _WORD_KEY = re.compile(rf"\b{_REPLY_VERB}\s+(?:with\s+|con\s+)?[\"']?([a-z]{{1,8}})[\"']?\s+{_LINK}\s+([^.!?;]*)")
+_BARE_KEY = re.compile(rf"\b{_REPLY_VERB}\s+[\"']?(yes|si|y|1)[\"']?\s*(?=[.!?;]|$)")
 _ALSO_KEY = re.compile(rf"(?:,|\bor\b|\bo\b)\s+[\"']?([a-z])[\"']?\s+{_LINK}\s+([^,.!?;]*)")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 _TRAILING_JOIN = re.compile(r"(?:[\s,]+(?:or|o|and|y))?[\s,]*$")
@@ -45,6 +46,11 @@ def options(last_outbound: str | None) -> dict[str, str]:
             if also.group(1) not in _NOT_KEYS and also.group(1) not in found:
                 found[also.group(1)] = _first_part(also.group(2))
     found.update(_numbered(text))
+    for bare in _BARE_KEY.finditer(text):
+        key = bare.group(1)
+        if not found.get(key):
+            # "Want your referral link? Reply YES": the key stands for the question before it
+            found[key] = " ".join(_SENTENCE_END.split(text[: bare.start()])[-3:]).strip()
     return found
 
 
@@ -89,7 +95,7 @@ def _numbered(text: str) -> dict[str, str]:
             what = _first_part(_SENTENCE_END.split(what, 1)[0])
         what = re.sub(rf"^\s*(?:{_LINK}|or\b)?\s*", "", what)
         found[str(i + 1)] = _TRAILING_JOIN.sub("", what).strip(" ,")
-    if not any(found[str(i)] for i in range(1, len(best))):
+    if len(best) > 1 and not any(found[str(i)] for i in range(1, len(best))):
         # "reply 1, 2 or 3 to book": the numbers share the words after the last one
         return {key: found[str(len(best))] or "a time" for key in found}
     return found
@@ -124,13 +130,18 @@ _MEANINGS = [
         r"\bremind|\bcheck (?:back|in)|\blater\b|next month|not now|not yet|\bpause|\bsnooze|hold off|\bwait|recordar|mas adelante|\bdespues|proximo mes|\bluego|pausar|en otro momento",
     ),
     (
+        "positive_feedback",
+        r"\ball (?:is )?(?:well|good|fine)\b|\btodo (?:bien|esta bien|va bien)\b|\bdoing (?:well|great|good)\b",
+    ),
+    ("side_effect_concern", r"\bconcerns?\b|\bproblems?\b|\bissues?\b|\bmolestias?\b|\bsymptoms?\b|\bsintomas?\b"),
+    ("question", r"\bquestion|\bmore info|\binfo\b|\bdetails|\bprice|\bpricing|\bpregunta|informacion|\bprecio"),
+    (
         "ask_for_person",
         r"\bcall\b|\btalk\b|\bspeak|someone|\bperson\b|\bhuman|\bnurse|\bllamad|\bllamar|\bhablar|\balguien|\bpersona\b|enfermer",
     ),
     ("referral", r"\brefer|\bfriend|\binvite|\bamig|\breferid|\bcodigo\b"),
     ("opt_in", r"resubscri|volver a suscrib"),
     ("positive_feedback", r"\blove|\bhappy\b|\bgreat\b|\bamazing|\bencant|\bfeliz|content[oa]s?\b|\bperfect"),
-    ("question", r"\bquestion|\bmore info|\binfo\b|\bdetails|\bprice|\bpricing|\bpregunta|informacion|\bprecio"),
     (
         "rebook_request",
         r"(?:\b|re)book|\btimes?\b|\bslot|\bhorario|\bapartar|\bschedul|\bappointment|\btouch ?-?up|\brefresh|\bcome in|\bclaim|\bgrab|\bspot\b|\bagend|\bcita|\breserv|\bretoque|\bsemana\b|\bweek\b|\bproxima\b",
@@ -140,7 +151,9 @@ _MEANING_RX = [(intent, re.compile(rx)) for intent, rx in _MEANINGS]
 
 
 _JOIN = re.compile(r"\b(?:join|sign up|subscribe|suscrib\w*|unirte|inscrib\w*)\b")
-_BY_TEXT = re.compile(r"\b(?:by text|texts|text alerts|sms|por mensaje|mensajes de texto|por sms)\b")
+_BY_TEXT = re.compile(
+    r"\b(?:by text|texts|text (?:list|club|alerts?|offers?)|texting list|sms|por mensaje|mensajes de texto|por sms|lista de (?:mensajes|texto))\b"
+)
 
 
 def meaning(what: str, last_outbound: str = "") -> str | None:
@@ -202,6 +215,30 @@ _ORDINAL_KEYS = {
     "tercera": "3",
     "3rd": "3",
 }
+
+
+_RATE = re.compile(
+    r"\b(?:rate|rating|scale|how would you rate|califica\w*|calificacion|puntua\w*|del 1 al|de 1 a|stars?|estrellas)\b|\u2b50"
+)
+_SCALE = re.compile(r"\b[01] ?(?:-|to|a|al|\u2013) ?(5|10)\b")
+_SCORE = re.compile(r"^\W*(\d{1,2})(?: ?/ ?(?:5|10))?(?:\W|$)")
+
+
+def rating(body: str, last_outbound: str | None) -> str | None:
+    """Praise or a complaint for a score given to "Rate your visit 1-5": 4 or 5 (of 5) is praise, 1 or 2 a
+    complaint, a 3 is neither; "10" to a scale of 5 is praise too."""
+    text = fold(last_outbound or "")
+    scale = _SCALE.search(text)
+    score = _SCORE.match(fold(body))
+    # only a bare score ("5", "4/5 thanks", "10 stars"): "5 but my lip is still swollen" is read whole
+    if not (scale and score and _RATE.search(text)) or len(words(body)) > 3:
+        return None
+    top, given = int(scale.group(1)), int(score.group(1))
+    if given >= top * 0.8:
+        return "positive_feedback"
+    if given <= top * 0.4:
+        return "negative_feedback"
+    return None
 
 
 def choice(body: str, last_outbound: str | None) -> tuple[str, str] | None:
