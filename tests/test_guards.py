@@ -518,3 +518,49 @@ def test_round_five_words_that_sound_clinical_page_no_one(body, treatment):
 def test_lopsided_lips_after_a_neuromodulator_are_still_urgent(body):
     result = check(body, "botox", 5)
     assert result is not None and result.urgency == "urgent", result
+
+
+@pytest.mark.parametrize(
+    "body", ["Wrong number. Pls remove", "remove please", "remove me", "Quién es? No los conozco. remove"]
+)
+def test_a_bare_remove_ending_the_text_opts_out(body):
+    result = check(body)
+    assert result is not None and result.intent == "opt_out" and result.final
+
+
+@pytest.mark.parametrize(
+    "body", ["how do I remove the tape?", "I need to remove my makeup first", "can I remove the bandage tonight?"]
+)
+def test_removing_something_from_the_skin_is_not_an_opt_out(body):
+    result = check(body)
+    assert result is None or result.intent != "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "part of my vision is missing on the left",
+        "there's a blank spot in my vision since the filler",
+        "me falta un pedazo de la vista del ojo derecho",
+    ],
+)
+def test_a_piece_of_the_field_gone_after_filler_is_an_emergency(body):
+    result = check(body, "filler", 0)
+    assert result is not None and result.urgency == "emergency"
+
+
+def test_a_blind_spot_when_driving_is_not():
+    result = check("my car has a huge blind spot when driving, so scary", "filler", 0)
+    assert result is None or result.urgency != "emergency"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "the pain along my jaw is getting worse, it looks kinda dark",
+        "el dolor va a peor y se ve oscuro donde me pusieron",
+    ],
+)
+def test_dark_skin_with_rising_pain_after_filler_is_an_occlusion(body):
+    result = check(body, "filler", 1)
+    assert result is not None and result.urgency == "emergency"

@@ -338,6 +338,10 @@ _AMAZED = re.compile(
 
 # "why do you keep texting me?? stop": an annoyed text that ends in a bare "stop" after its own sentence.
 _TRAILING_STOP = re.compile(r"[?!.,]\s*(?:just |please |pls |so |now )?stop(?: it| now| please| pls)?\W*$")
+# "Wrong number. Pls remove", "remove please": a bare remove ending the text (or standing alone) asks off the list.
+_BARE_REMOVE = re.compile(
+    r"(?:^|[?!.,])\s*(?:please |pls |plz |just )?remove(?: me| my number| this number| us)?(?: please| pls| plz| thanks| thx| asap)?\W*$"
+)
 
 
 def spelled_patterns() -> list[str]:
@@ -372,7 +376,9 @@ def _free_text_opt_out(folded: str) -> bool:
     ):
         # "stop texting me during the movie 😂": a joke about when, not a revocation.
         return False
-    if (_STOP_SENTENCE.search(folded) or _TRAILING_STOP.search(folded)) and not _AMAZED.search(folded):
+    if (_STOP_SENTENCE.search(folded) or _TRAILING_STOP.search(folded) or _BARE_REMOVE.search(folded)) and not (
+        _AMAZED.search(folded)
+    ):
         return True
     text = re.sub(r"[^a-z0-9 ]+", " ", folded)
     text = re.sub(r"\s+", " ", text).strip()
