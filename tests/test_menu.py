@@ -170,3 +170,75 @@ def test_a_sign_that_is_denied_or_over_is_not_a_concern_rule():
     for body in ("good, not even sore", "a little red yesterday but gone now"):
         decision = classify_local(body, {"treatment": "chemical_peel", "days_since_visit": 2, "last_outbound": CHECKIN})
         assert decision.rationale != "answers the check-in with a sign"
+
+
+KEEP = "Would you like to keep getting our monthly specials? Reply NO to stop."
+KEEP_ES = "¿Te gustaría seguir recibiendo nuestras promociones por mensaje?"
+STILL_ES = "¿Sigues queriendo recibir nuestras promociones? Responde SÍ para seguir en la lista."
+NUMBER = "Hi, this is Glow Med Spa updating our records. Is this still the best number to reach Brianna?"
+SHARE = "Share the love! Refer a friend and you both get $50 off. Want your personal link?"
+REFER_YES = "Love your lips? Give a friend $50 off their first filler and get $50 yourself! Reply YES for your link."
+REFER_ES = "¡Gana $50 por cada amiga que refieras! Responde SÍ para tu enlace."
+DETAILS = "New! VI Peel now available. Want details?"
+SWALLOW = "Checking in after your Botox for neck bands. Any trouble swallowing?"
+SWALLOW_ES = "¿Cómo sigues después del Botox en el cuello? ¿Alguna dificultad para tragar?"
+COLOUR = "Checking in after cheek filler. Any pain, color change or coldness near the area? Text us right away."
+ONE_TIME = "Does Thursday at 4pm work for your Botox touch-up?"
+ONE_TIME_ES = "Hola Vale, ¿te reservo el sábado a las 12 para tu retoque?"
+
+
+def _read(body, outbound, treatment="botox", days=90):
+    return classify_local(body, {"last_outbound": outbound, "treatment": treatment, "days_since_visit": days})
+
+
+@pytest.mark.parametrize(
+    "body, outbound, intent",
+    [
+        ("no", KEEP, "opt_out"),
+        ("no thanks", KEEP, "opt_out"),
+        ("no gracias", KEEP_ES, "opt_out"),
+        ("no", STILL_ES, "opt_out"),
+        ("yes", KEEP, "other"),
+        ("no", NUMBER, "wrong_number"),
+        ("yes", NUMBER, "other"),
+        ("YES", REFER_YES, "referral"),
+        ("sure send it", SHARE, "referral"),
+        ("Si!!", REFER_ES, "referral"),
+        ("nah", REFER_YES, "other"),
+        ("no im good", SHARE, "other"),
+        ("yes", DETAILS, "question"),
+        ("yes please", ONE_TIME, "rebook_request"),
+        ("sí 👍", ONE_TIME_ES, "rebook_request"),
+    ],
+)
+def test_yes_and_no_mean_what_the_last_text_asked(body, outbound, intent):
+    assert _read(body, outbound).intent == intent
+
+
+def test_no_to_keep_getting_texts_is_an_opt_out_the_handler_honours():
+    decision = _read("no", KEEP)
+    assert decision.intent == "opt_out" and not decision.needs_confirmation
+
+
+@pytest.mark.parametrize(
+    "body, outbound, treatment",
+    [
+        ("a bit yes", SWALLOW, "botox"),
+        ("sí un poco", SWALLOW_ES, "botox"),
+        ("kinda grey?", COLOUR, "cheek filler"),
+    ],
+)
+def test_yes_to_a_check_ins_warning_sign_question_escalates(body, outbound, treatment):
+    decision = _read(body, outbound, treatment, 1)
+    assert decision.intent == "side_effect_concern" and decision.urgency == "emergency"
+
+
+def test_yes_to_a_list_of_warning_signs_pages_a_clinician():
+    decision = _read("yes", COLOUR, "cheek filler", 1)
+    assert decision.intent == "side_effect_concern" and decision.urgency == "urgent"
+
+
+@pytest.mark.parametrize("body", ["no", "nope all good", "no nada", "none at all"])
+def test_no_to_a_warning_sign_question_pages_no_one(body):
+    decision = _read(body, SWALLOW, "botox", 1)
+    assert decision.urgency in ("none", "routine")

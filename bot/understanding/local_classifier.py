@@ -53,13 +53,24 @@ its own (measured when it was trained). A clinical reply is never held back: it 
 _OUTBOUND_KINDS = [
     ("unsubscribed", r"unsubscribed|dado de baja|no longer receive|no recibiras"),
     (
+        "keep_list",
+        r"\bkeep (?:getting|receiving)\b|\bstay (?:subscribed|on (?:the|our) (?:list|texts))|\bstill want (?:to (?:get|receive)|our)"
+        r"|\bseguir (?:recibiendo|en la lista)\b|\bsigues? queriendo recibir\b|\bcontinuar recibiendo\b",
+    ),
+    (
+        "number_check",
+        r"\b(?:still )?the (?:best|right|correct) number\b|\bstill your number\b|\b(?:sigue siendo|es) (?:el|tu) (?:mejor |numero correcto)",
+    ),
+    (
         "slots",
         r"\b1\)|\b1\.|reply with (?:a|the) number|responde con el numero|openings?:|which works|cual te queda|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b.*\bor\b.*\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b",
     ),
     ("reminder_code", r"reply c\b|responde c\b|reply r\b"),
     (
         "offer",
-        r"want (?:us|me) to (?:find|hold|book)|want it\?|(?:does|would) (?:that|this|it) work|works? for you\?|te (?:funciona|sirve|parece)\b|want to (?:grab|get on)|reply yes|what days work|ready for your|due for|openings|find you a (?:time|spot)|hold .* for you|te toca|quieres que te|agendar|refresh\?|time for",
+        r"want (?:us|me) to (?:find|hold|book)|want it\?|(?:does|would) (?:that|this|it) work|works? for you\?|te (?:funciona|sirve|parece)\b|want to (?:grab|get on)|reply yes|what days work|ready for your|due for|openings|find you a (?:time|spot)|hold .* for you|te toca|quieres que te|agendar|refresh\?|time for"
+        r"|\bdoes (?:\w+ ){1,4}(?:at )?\d{1,2}(?::\d\d)?\s?(?:am|pm)? work\b|\b(?:would you like|want) to add\b|\bquieres (?:agregar|anadir)\b"
+        r"|\bte (?:reservo|agendo|apunto|aparto)\b|\bte agendamos\b",
     ),
     ("referral", r"refer|recomienda"),
     ("promo", r"\b\d+% off|\$\d+ off|special|sale|promo|descuento|reply book|deal"),
@@ -214,7 +225,7 @@ _LATER = re.compile(
     r"|luego lo (?:hago|veo)|another time|some other time|otro dia|en otro momento)(?: (?:thanks|thx|ty|gracias|lol|pls|porfa))*$"
 )
 _DECLINE = re.compile(
-    r"^(?:no|nah|nope|no thanks|no thank you|no thx|no ty|nah im good|im good|no gracias|no grax|paso|mejor no)(?: (?:thanks|thx|ty|gracias|lol))*$"
+    r"^(?:no|nah|nope|no thanks|no thank you|no thx|no ty|nah im good|no im good|im good|no gracias|no grax|paso|mejor no|ya no)(?: (?:thanks|thx|ty|gracias|lol))*$"
 )
 _GLAD = re.compile(
     r"^(?:good|great|fine|all good|doing good|doing great|doing well|feeling good|feeling great|amazing|perfect|love it"
@@ -260,6 +271,46 @@ _GLAD_EMOJI = {
 }
 
 
+_REFERRAL_ASK = re.compile(r"\brefer|\breferral|\bfriend\b|\bamig[oa]s?\b|\bshare the love\b|\brecomienda")
+_DETAILS_ASK = re.compile(r"\bwant (?:more )?(?:details|info)\b|\bquieres (?:mas )?(?:info|informacion|detalles)\b")
+_LEADS_WITH_YES = re.compile(
+    r"^(?:y|yes+|yeah|yea|yep|yup|sure|ok|okay|si|claro|dale|please|absolutely|definitely)\b(?: \w+){0,4}$"
+)
+_NOT_NOW = re.compile(r"\b(?:not|no|later|luego|despues|but|pero|maybe|quizas)\b")
+_TRIAGE_ASK = re.compile(r"\b(?:any|algun[oa]?|alguna|tienes|have you had|do you have)\b([^?.!]*)\?")
+_TRIAGE_SIGNS = re.compile(
+    r"\b(?:pain|color|colour|cold|coldness|white|pale|dusky|grey|gray|blanch\w*|vision|see|swallow\w*|breath\w*|fever|blister\w*"
+    r"|spread\w*|droop\w*|dolor|frio|blanc\w*|vista|tragar|respirar|fiebre|ampollas?)\b"
+)
+_DENIES = re.compile(r"\b(?:nope|nah|none|nothing|all good|fine|ninguna?|todo bien|negative)\b")
+_HEDGED_YES = re.compile(
+    r"^(?:(?:y|yes|yeah|yea|yep|si|a (?:bit|little|lil)|kinda|kind of|some|un poco|poquito|un poquito|algo|maybe|i think so|creo que si)"
+    r"(?: |$)){1,3}$"
+)
+
+
+def _triage_answer(plain: str, context: dict) -> str | None:
+    """The urgency of answering a check-in's "any trouble swallowing?" with "a bit yes" or "kinda grey?"."""
+    asked = _TRIAGE_ASK.search(fold(context.get("last_outbound") or ""))
+    if asked is None or not plain or len(plain.split()) > 6 or _NEGATOR.search(plain) or _DENIES.search(plain):
+        return None
+    clause = asked.group(1).strip()
+    if not _TRIAGE_SIGNS.search(clause):
+        return None
+    treatment, days = context.get("treatment"), context.get("days_since_visit")
+    if _HEDGED_YES.match(plain):
+        said = guards.check(clause, treatment, days)
+        if said is not None and said.intent == "side_effect_concern":
+            return said.urgency
+        return "urgent"  # "yes" to "any pain, colour change or coldness?": which one is for a clinician to ask
+    if guards.check(clause, treatment, days) is not None or guards.check(plain, treatment, days) is not None:
+        return None  # the question alone holds the sign, or the reply alone does and is read as it stands
+    said = guards.check(f"{clause} {plain}", treatment, days)
+    if said is not None and said.intent == "side_effect_concern":
+        return said.urgency
+    return None
+
+
 def _plain(body: str) -> str:
     return " ".join(words(body))
 
@@ -277,6 +328,32 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         intent, key = picked
         extra = {"slot_choice": int(key)} if intent == "rebook_request" and key.isdigit() and kind == "slots" else {}
         return intent, f"picks option {key.upper()} of the last text", extra
+    last = fold(context.get("last_outbound") or "")
+    if kind == "keep_list":
+        # "Want to keep getting our offers? Reply YES to stay subscribed" -> "no thanks": off the list
+        if _DECLINE.match(plain) or plain in ("no more", "no mas", "ya no quiero", "nope no more"):
+            return "opt_out", "declines to keep getting our texts", {}
+        if _AFFIRM.match(plain) or (guard is not None and guard.keyword == "YES"):
+            return "other", "stays on the list", {}
+    if kind == "number_check":
+        if _DECLINE.match(plain) or plain in ("wrong number", "nope wrong number"):
+            return "wrong_number", "says this is not that person's number", {}
+        if _AFFIRM.match(plain) or (guard is not None and guard.keyword == "YES"):
+            return "other", "confirms the number", {}
+    affirms = bool(_AFFIRM.match(plain) or (_LEADS_WITH_YES.match(plain) and not _NOT_NOW.search(plain)))
+    if guard is not None and guard.keyword == "YES":
+        affirms = True
+    if _REFERRAL_ASK.search(last) and kind not in ("slots", "checkin", "results", "feedback", "aftercare"):
+        if affirms:
+            return "referral", "takes up the referral offer", {}
+        if _DECLINE.match(plain):
+            return "other", "declines the referral offer", {}
+    if _DETAILS_ASK.search(last) and affirms:
+        return "question", "asks for the details offered", {}
+    if kind in ("checkin", "results", "aftercare", "other", "none"):
+        urgency = _triage_answer(plain, context)
+        if urgency is not None:
+            return "side_effect_concern", "answers the check-in's question about a warning sign", {"urgency": urgency}
     if guard is not None and guard.keyword == "YES":
         if kind in ("slots", "offer", "promo", "winback"):
             return "rebook_request", "YES answers an offer of times, not a re-subscribe", {}
@@ -463,7 +540,9 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     rule = _thread_rule(body, context, kind, guard)
     if rule is not None:
         intent, why, extra = rule
-        urgency = {"side_effect_concern": "routine", "negative_feedback": "routine"}.get(intent, "none")
+        urgency = extra.pop("urgency", None) or {"side_effect_concern": "routine", "negative_feedback": "routine"}.get(
+            intent, "none"
+        )
         return done(intent, urgency, 0.9, why, extra=extra)
     if guard is not None and guard.keyword == "YES":
         return done("opt_in", "none", 0.9, "carrier keyword YES with no offer to answer", path="guard")

@@ -114,7 +114,7 @@ _MEANINGS = [
     ("help", r"^(?:help|ayuda|info)$|\bfor help\b"),
     (
         "opt_out",
-        r"\bsalir\b|\bsair\b|nao receber|\bstop (?:all )?(?:texts|messages|msgs)|unsubscribe|opt(?:ing)? ?out|no more (?:texts|messages)|darte de baja|dejar de recibir|no recibir",
+        r"^(?:to )?stop$|^stop (?:getting|receiving)|\bsalir\b|\bsair\b|nao receber|\bstop (?:all )?(?:texts|messages|msgs)|unsubscribe|opt(?:ing)? ?out|no more (?:texts|messages)|darte de baja|dejar de recibir|no recibir",
     ),
     (
         "negative_feedback",
