@@ -960,3 +960,37 @@ def test_an_iron_left_on_and_a_dying_phone_opt_no_one_out_and_how_do_i_stop_gett
 def test_a_call_me_on_a_condition_asks_for_no_one():
     assert decide("if you see my cat outside, call me", outbound=None).intent != "ask_for_person"
     assert decide("can someone call me please", outbound=None).intent == "ask_for_person"
+
+
+# ------------------------------------------------------------------ hay fever, a kitchen burn, a cold sore with no treatment
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "allergies have been brutal today, sneezing and my eyes won't stop watering",
+        "burnt my finger on the stove making pancakes, it stings but whatever",
+        "me quemé la mano con el comal, nada grave",
+        "I think I have the flu, fever and aches, staying in bed",
+        "creo que tengo gripa, tengo fiebre desde ayer, hoy no voy al trabajo",
+        "ugh a cold sore popped up right before picture day",
+        "me salió un fuego en el labio, qué oso",
+    ],
+)
+def test_hay_fever_a_kitchen_burn_a_flu_and_a_cold_sore_outside_a_treatment_page_nobody(body):
+    decision = decide(body, treatment=None, days=None, outbound=None)
+    assert not pages(decision), (decision.intent, decision.urgency, decision.rationale)
+
+
+@pytest.mark.parametrize(
+    "body, treatment",
+    [
+        ("a cold sore came up on my lip two days after the filler", "lip_filler"),
+        ("tengo herpes en el labio desde el láser", "co2_laser"),
+        ("got a cold sore after my peel and it's spreading to my chin", None),
+        ("cold sore since my lip filler on friday, should I do something?", None),
+    ],
+)
+def test_a_cold_sore_after_a_treatment_that_sets_one_off_pages(body, treatment):
+    decision = decide(body, treatment=treatment, days=2, outbound=None)
+    assert decision.urgency == "urgent", (decision.intent, decision.urgency, decision.rationale)
