@@ -233,6 +233,29 @@ def test_yes_to_a_check_ins_warning_sign_question_escalates(body, outbound, trea
     assert decision.intent == "side_effect_concern" and decision.urgency == "emergency"
 
 
+DUSKY = "Checking in after your lip filler! Any grey or dusky skin near the area?"
+DUSKY_ES = "¿Cómo sigues después del relleno? ¿Alguna zona pálida o morada cerca de donde te inyectamos?"
+
+
+@pytest.mark.parametrize(
+    "body, outbound, expected",
+    [
+        ("kinda grey?", DUSKY, "emergency"),
+        ("a little dusky yes", DUSKY, "emergency"),
+        ("pain", COLOUR, "urgent"),
+        ("medio morada", DUSKY_ES, "emergency"),
+    ],
+)
+def test_a_reply_naming_a_sign_the_check_in_asked_about_pages_as_that_sign(body, outbound, expected):
+    decision = _read(body, outbound, "lip filler", 1)
+    assert decision.intent == "side_effect_concern" and decision.urgency == expected
+
+
+@pytest.mark.parametrize("body", ["nope", "no pain", "none of that"])
+def test_denying_the_signs_a_check_in_asked_about_pages_no_one(body):
+    assert _read(body, DUSKY, "lip filler", 1).urgency in ("none", "routine")
+
+
 def test_yes_to_a_list_of_warning_signs_pages_a_clinician():
     decision = _read("yes", COLOUR, "cheek filler", 1)
     assert decision.intent == "side_effect_concern" and decision.urgency == "urgent"

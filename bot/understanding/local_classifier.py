@@ -280,12 +280,55 @@ _NOT_NOW = re.compile(r"\b(?:not|no|later|luego|despues|but|pero|maybe|quizas)\b
 _TRIAGE_ASK = re.compile(r"\b(?:any|algun[oa]?|alguna|tienes|have you had|do you have)\b([^?.!]*)\?")
 _TRIAGE_SIGNS = re.compile(
     r"\b(?:pain|color|colour|cold|coldness|white|pale|dusky|grey|gray|blanch\w*|vision|see|swallow\w*|breath\w*|fever|blister\w*"
-    r"|spread\w*|droop\w*|dolor|frio|blanc\w*|vista|tragar|respirar|fiebre|ampollas?)\b"
+    r"|spread\w*|droop\w*|purple|blue|dark|mottled|dolor|frio|fria|blanc\w*|palid\w*|morad\w*|gris|oscur\w*|azul\w*"
+    r"|vista|tragar|respirar|fiebre|ampollas?)\b"
 )
 _DENIES = re.compile(r"\b(?:nope|nah|none|nothing|all good|fine|ninguna?|todo bien|negative)\b")
 _HEDGED_YES = re.compile(
     r"^(?:(?:y|yes|yeah|yea|yep|si|a (?:bit|little|lil)|kinda|kind of|some|un poco|poquito|un poquito|algo|maybe|i think so|creo que si)"
     r"(?: |$)){1,3}$"
+)
+
+_HEDGE_WORDS = frozenset(
+    [
+        "y",
+        "yes",
+        "yeah",
+        "yea",
+        "yep",
+        "si",
+        "a",
+        "bit",
+        "little",
+        "lil",
+        "kinda",
+        "kind",
+        "of",
+        "sort",
+        "sorta",
+        "some",
+        "un",
+        "poco",
+        "poquito",
+        "algo",
+        "maybe",
+        "i",
+        "think",
+        "so",
+        "creo",
+        "que",
+        "it",
+        "its",
+        "is",
+        "looks",
+        "bien",
+        "medio",
+        "like",
+        "more",
+        "mas",
+        "ahi",
+        "there",
+    ]
 )
 
 
@@ -303,6 +346,15 @@ def _triage_answer(plain: str, context: dict) -> str | None:
         if said is not None and said.intent == "side_effect_concern":
             return said.urgency
         return "urgent"  # "yes" to "any pain, colour change or coldness?": which one is for a clinician to ask
+    named = [w for w in plain.split() if w not in _HEDGE_WORDS]
+    asked_words = _plain(clause).split()
+    if named and all(w in asked_words for w in named):
+        # "kinda grey?" to "any grey or dusky skin?": the signs it names, read with the rest of the question
+        kept = " ".join(w for w in asked_words if w in named or not _TRIAGE_SIGNS.fullmatch(w))
+        said = guards.check(kept, treatment, days)
+        if said is not None and said.intent == "side_effect_concern":
+            return said.urgency
+        return "urgent"
     if guards.check(clause, treatment, days) is not None or guards.check(plain, treatment, days) is not None:
         return None  # the question alone holds the sign, or the reply alone does and is read as it stands
     said = guards.check(f"{clause} {plain}", treatment, days)
