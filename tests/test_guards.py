@@ -564,3 +564,13 @@ def test_a_blind_spot_when_driving_is_not():
 def test_dark_skin_with_rising_pain_after_filler_is_an_occlusion(body):
     result = check(body, "filler", 1)
     assert result is not None and result.urgency == "emergency"
+
+
+@pytest.mark.parametrize("body", ["arde muchísimo", "me quema demasiado la cara", "it burns like fire"])
+def test_burning_that_is_severe_after_a_peel_pages(body):
+    result = check(body, "chemical peel", 1)
+    assert result is not None and result.urgency == "urgent"
+
+
+def test_mild_stinging_after_a_peel_does_not():
+    assert check("quema un poco, normal supongo", "chemical peel", 1) is None

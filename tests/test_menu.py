@@ -265,3 +265,54 @@ def test_yes_to_a_list_of_warning_signs_pages_a_clinician():
 def test_no_to_a_warning_sign_question_pages_no_one(body):
     decision = _read(body, SWALLOW, "botox", 1)
     assert decision.urgency in ("none", "routine")
+
+
+REVIEW = "Thanks for coming in, Dana! Would you leave us a quick review? https://g.page/r/example/review"
+REVIEW_ES = "Hola Lu, ¿nos dejarías una reseña? https://g.page/r/example/review"
+GREETED = "Hi Jenna! Your laser package has 2 sessions left. Want to book one?"
+REMIND = "Reminder: your HydraFacial is tomorrow at 3pm. Reply C to confirm."
+REMIND_ES = "Recordatorio: tu cita de botox es el jueves a las 11am."
+PACKAGE = "Hi Lee, your microneedling package expires in 30 days. Want to schedule?"
+RATE_WORDS = "Please rate your visit 1 (poor) to 5 (excellent)."
+LIP_ES = "Hola Caro, ¿cómo sigue tu labio después del relleno? Un poco de hinchazón es normal."
+CHEEK = "Hi Ana, how are your cheeks feeling after yesterday's filler?"
+
+
+@pytest.mark.parametrize(
+    "body, outbound, intent",
+    [
+        ("done!", REVIEW, "positive_feedback"),
+        ("just did it 😊", REVIEW, "positive_feedback"),
+        ("⭐⭐⭐⭐⭐", REVIEW, "positive_feedback"),
+        ("listo", REVIEW_ES, "positive_feedback"),
+        ("ok", REVIEW, "other"),
+        ("no thanks", REVIEW, "other"),
+        ("not jenna", GREETED, "wrong_number"),
+        ("this is not jenna", GREETED, "wrong_number"),
+        ("not now", GREETED, "defer"),
+        ("can't make it sorry", REMIND, "reschedule_or_cancel"),
+        ("no voy a poder ir", REMIND_ES, "reschedule_or_cancel"),
+        ("swamped this month", PACKAGE, "defer"),
+        ("in january", PACKAGE, "defer"),
+        ("después de las fiestas", PACKAGE, "defer"),
+        ("five", RATE_WORDS, "positive_feedback"),
+        ("dos", RATE_WORDS, "negative_feedback"),
+    ],
+)
+def test_short_replies_to_a_review_a_greeting_a_reminder_an_offer_and_a_scale(body, outbound, intent):
+    assert _read(body, outbound).intent == intent
+
+
+@pytest.mark.parametrize(
+    "body, outbound, expected",
+    [
+        ("muy hinchado y morado 😰", LIP_ES, "emergency"),
+        ("kinda purple and cold", CHEEK, "emergency"),
+        ("a bit swollen", CHEEK, "routine"),
+        ("hinchada pero bien", LIP_ES, "routine"),
+        ("sore but fine", CHEEK, "routine"),
+    ],
+)
+def test_signs_in_a_short_reply_are_read_at_the_part_the_check_in_named(body, outbound, expected):
+    decision = _read(body, outbound, "lip filler", 1)
+    assert decision.intent == "side_effect_concern" and decision.urgency == expected

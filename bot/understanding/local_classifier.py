@@ -224,6 +224,32 @@ _LATER = re.compile(
     r"|ahorita no|ahora no|todavia no|aun no|next month|el (?:proximo|otro) mes|luego (?:te|le|les) (?:digo|aviso|escribo)"
     r"|luego lo (?:hago|veo)|another time|some other time|otro dia|en otro momento)(?: (?:thanks|thx|ty|gracias|lol|pls|porfa))*$"
 )
+_MONTHS = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|sept?|oct|nov|dec"
+    r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)"
+)
+_LATER_OFFER = re.compile(
+    rf"^(?:(?:im|i m|kinda|so|super|too|muy|bien|ando|estoy) )*(?:busy|swamped|slammed|ocupad[oa]|a full)(?: (?:rn|right now|now|this week|this month"
+    rf"|ahorita|ahora|esta semana|este mes|lol|sorry|perdon))*$"
+    rf"|^(?:maybe |quizas |tal vez |probably |prob )?(?:in|en|around|after|por|para|despues de) (?:early |late |mid |principios de |finales de |mediados de )?{_MONTHS}$"
+    r"|^(?:after|despues de) (?:the holidays|new year|las fiestas|navidad|ano nuevo|my trip|mi viaje)$"
+)
+_CANT_COME = re.compile(
+    r"^(?:(?:sorry|perdon|lo siento|ugh|oh no) )?(?:i )?(?:cant|can t|can not|cannot|wont be able to|won t be able to|wont make it|no puedo|no voy a poder"
+    r"|no podre|no alcanzo a|ya no puedo)(?: (?:make it|go|come|ir|llegar|asistir|ir manana|ir mañana|tomorrow|manana))*(?: \w+){0,2}$"
+)
+_REVIEW_ASK = re.compile(
+    r"\b(?:leave|write|post|drop|dejar\w*|dejes|escrib\w*|deja\w*)\b[^.?!]{0,30}\b(?:review|resena|opinion)\b|g\.page|\byelp\b"
+)
+_WILL_REVIEW = re.compile(
+    r"^(?:done|all done|did it|just did|just did it|posted|left (?:one|it|you one|a review)|will do|on it|sure thing|of course"
+    r"|happy to|absolutely|con gusto|listo|lista|hecho|ya|ya (?:esta|quedo|la deje|lo hice|la hice|la puse)|claro que si)"
+    r"(?: (?:thanks|thx|ty|gracias|already|now|lol|ya|you guys|girl))*$"
+)
+_NOT_NAME = re.compile(
+    r"^(?:(?:this is|im|i m|i am|its|it s) )?not (\w+)$|^(?:no soy|no es|this isnt|this isn t|isnt) (\w+)$"
+)
+_GREETED = re.compile(r"^\W*(?:hi|hey|hello|hola|buenas|bonjour|ola|dear|buenos dias)\W+(\w+)")
 _DECLINE = re.compile(
     r"^(?:no|nah|nope|no thanks|no thank you|no thx|no ty|nah im good|no im good|im good|no gracias|no grax|paso|mejor no|ya no)(?: (?:thanks|thx|ty|gracias|lol))*$"
 )
@@ -241,6 +267,7 @@ _BUT_A_SIGN = re.compile(
     r"\b(?:but|pero|just|only|except|aside from|a (?:little|bit|lil|tad)|bit|lil|kinda|kind of|slightly|somewhat|still|algo"
     rf"|un poco|poquito|un poquito|medio|todavia|aun|nomas|solo) (?:\w+ ){{0,2}}{_A_SIGN}\b"
     rf"|\b{_A_SIGN} (?:\w+ )?(?:still|todavia|aun)\b"
+    rf"|^(?:\w+ )?{_A_SIGN} (?:but|pero|y|and) (?:\w+ )?(?:fine|good|ok|okay|bien|happy|contenta|contento)\b"
 )
 """A glad answer with a sign in it ("good but itchy", "bien pero me pica"): the sign outranks the thanks."""
 _SIGN_GONE = re.compile(
@@ -363,6 +390,27 @@ def _triage_answer(plain: str, context: dict) -> str | None:
     return None
 
 
+_ASKED_PART = re.compile(
+    r"\b(?:lips?|labios?|cheeks?|mejillas?|pomulos?|nose|nariz|chin|barbilla|menton|jaw|jawline|mandibula|forehead|frente"
+    r"|temples?|sienes?|under ?eyes|ojeras|tear troughs?|nasolabial|skin|piel|face|cara|area|zona)\b"
+)
+
+
+def _sign_at_asked_part(plain: str, last: str, context: dict) -> str | None:
+    """The urgency of "muy hinchado y morado" answering "¿cómo sigue tu labio?": the reply's signs, read at the
+    part of the body the check-in named, when the reply alone names no part and no rule holds for it."""
+    part = _ASKED_PART.search(last)
+    if part is None or not plain or len(plain.split()) > 8 or _ASKED_PART.search(plain):
+        return None
+    treatment, days = context.get("treatment"), context.get("days_since_visit")
+    if guards.check(plain, treatment, days) is not None:
+        return None
+    said = guards.check(f"{part.group(0)} {plain}", treatment, days)
+    if said is not None and said.intent == "side_effect_concern":
+        return said.urgency
+    return None
+
+
 def _plain(body: str) -> str:
     return " ".join(words(body))
 
@@ -395,6 +443,25 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
     affirms = bool(_AFFIRM.match(plain) or (_LEADS_WITH_YES.match(plain) and not _NOT_NOW.search(plain)))
     if guard is not None and guard.keyword == "YES":
         affirms = True
+    greeted, not_name = _GREETED.match(last), _NOT_NAME.match(plain)
+    if greeted and not_name and greeted.group(1) in not_name.groups():
+        # "not stacy" to "Hi Stacy! ...": the text reached someone else
+        return "wrong_number", "says they are not the person the text greets", {}
+    if _REVIEW_ASK.search(last) and kind not in ("slots", "checkin", "offer"):
+        stars = only_emoji and set(emoji(body)) <= {
+            "\u2b50",
+            "\U0001f31f",
+            "\u2728",
+            "\u2764",
+            "\U0001f970",
+            "\U0001f60a",
+        }
+        if _WILL_REVIEW.match(plain) or stars:  # a bare "ok" only acknowledges it
+            return "positive_feedback", "agrees to leave the review asked for", {}
+    if kind in ("reminder", "reminder_code") and _CANT_COME.match(plain):
+        return "reschedule_or_cancel", "cannot come to the visit the reminder is about", {}
+    if kind in ("offer", "promo", "winback", "slots", "other") and _LATER_OFFER.match(plain):
+        return "defer", "not now: busy, or a month ahead", {}
     if _REFERRAL_ASK.search(last) and kind not in ("slots", "checkin", "results", "feedback", "aftercare"):
         if affirms:
             return "referral", "takes up the referral offer", {}
@@ -406,6 +473,13 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         urgency = _triage_answer(plain, context)
         if urgency is not None:
             return "side_effect_concern", "answers the check-in's question about a warning sign", {"urgency": urgency}
+        urgency = _sign_at_asked_part(plain, last, context)
+        if urgency is not None:
+            return (
+                "side_effect_concern",
+                "names a warning sign at the part the check-in asked about",
+                {"urgency": urgency},
+            )
     if guard is not None and guard.keyword == "YES":
         if kind in ("slots", "offer", "promo", "winback"):
             return "rebook_request", "YES answers an offer of times, not a re-subscribe", {}

@@ -220,8 +220,27 @@ _ORDINAL_KEYS = {
 _RATE = re.compile(
     r"\b(?:rate|rating|scale|how would you rate|califica\w*|calificacion|puntua\w*|del 1 al|de 1 a|stars?|estrellas)\b|\u2b50"
 )
-_SCALE = re.compile(r"\b[01] ?(?:-|to|a|al|\u2013) ?(5|10)\b")
+_SCALE = re.compile(r"\b[01] ?(?:\([^)]{1,20}\) ?)?(?:-|to|a|al|\u2013) ?(5|10)\b")
 _SCORE = re.compile(r"^\W*(\d{1,2})(?: ?/ ?(?:5|10))?(?:\W|$)")
+_SCORE_WORDS = {
+    w: n
+    for n, names in enumerate(
+        (
+            (),
+            ("one", "uno", "una"),
+            ("two", "dos"),
+            ("three", "tres"),
+            ("four", "cuatro"),
+            ("five", "cinco"),
+            ("six", "seis"),
+            ("seven", "siete"),
+            ("eight", "ocho"),
+            ("nine", "nueve"),
+            ("ten", "diez"),
+        )
+    )
+    for w in names
+}
 
 
 def rating(body: str, last_outbound: str | None) -> str | None:
@@ -230,10 +249,12 @@ def rating(body: str, last_outbound: str | None) -> str | None:
     text = fold(last_outbound or "")
     scale = _SCALE.search(text)
     score = _SCORE.match(fold(body))
-    # only a bare score ("5", "4/5 thanks", "10 stars"): "5 but my lip is still swollen" is read whole
-    if not (scale and score and _RATE.search(text)) or len(words(body)) > 3:
+    said = words(body)
+    spelled = _SCORE_WORDS.get(said[0]) if said else None
+    # only a bare score ("5", "4/5 thanks", "10 stars", "five"): "5 but my lip is still swollen" is read whole
+    if not (scale and (score or spelled) and _RATE.search(text)) or len(said) > 3:
         return None
-    top, given = int(scale.group(1)), int(score.group(1))
+    top, given = int(scale.group(1)), int(score.group(1)) if score else spelled
     if given >= top * 0.8:
         return "positive_feedback"
     if given <= top * 0.4:
