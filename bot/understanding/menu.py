@@ -250,11 +250,11 @@ def rating(body: str, last_outbound: str | None) -> str | None:
     scale = _SCALE.search(text)
     score = _SCORE.match(fold(body))
     said = words(body)
-    spelled = _SCORE_WORDS.get(said[0]) if said else None
+    given = int(score.group(1)) if score else _SCORE_WORDS.get(said[0]) if said else None
     # only a bare score ("5", "4/5 thanks", "10 stars", "five"): "5 but my lip is still swollen" is read whole
-    if not (scale and (score or spelled) and _RATE.search(text)) or len(said) > 3:
+    if scale is None or given is None or not _RATE.search(text) or len(said) > 3:
         return None
-    top, given = int(scale.group(1)), int(score.group(1)) if score else spelled
+    top = int(scale.group(1))
     if given >= top * 0.8:
         return "positive_feedback"
     if given <= top * 0.4:
