@@ -89,11 +89,12 @@ def _export(vec, fitted, temperature: float, prune: float) -> dict:
     for j, name in enumerate(names):
         column = coef[:, j]
         if abs(column).max() >= prune:
-            weights[str(name)] = [round(float(v), 3) for v in column]
+            weights[str(name)] = [int(round(float(v) * 1000)) for v in column]  # thousandths: `weight_unit`
     return {
         "classes": [str(c) for c in fitted.classes_],
         "bias": [round(float(b), 4) for b in bias],
         "weights": weights,
+        "weight_unit": 0.001,
         "scale": "sqrt",
         "temperature": round(temperature, 3),
     }
@@ -133,7 +134,7 @@ def build(rows: list[dict], c: float, seed: int, prune: float) -> dict:
     side = [(d, r["urgency"]) for d, r in zip(docs, rows) if r["intent"] == "side_effect_concern"]
     uvec, ufitted, utemp, _, _ = _fit([d for d, _ in side], [u for _, u in side], c, seed + 1)
     return {
-        "format": 2,
+        "format": 3,
         "trained_on": len(rows),
         "thresholds": _thresholds(probs, classes, labels),
         "models": {"intent": intent, "urgency": _export(uvec, ufitted, utemp, prune * 1.5)},

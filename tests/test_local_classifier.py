@@ -102,7 +102,7 @@ def test_spanish_and_entities():
 
 def test_shipped_model_is_small():
     # Speed is measured by `make bench` (key "classifier") and `aftercare eval`, not asserted here.
-    assert MODEL_PATH.stat().st_size <= 5 * 1024 * 1024
+    assert MODEL_PATH.stat().st_size <= 5_000_000
 
 
 def test_outbound_kind():

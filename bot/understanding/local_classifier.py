@@ -149,12 +149,21 @@ class LinearModel:
 
     With `scale` "sqrt" (models trained by scikit-learn) each distinct feature counts 1/sqrt(n), n the
     number of features of the reply, as in training; the weights already carry the calibration temperature.
+    Format 3 stores weights as whole multiples of `unit` (thousandths): a third smaller on disk than three
+    decimals written out, and small integers are shared objects in memory. They are summed as integers and
+    scaled once.
     """
 
     def __init__(
-        self, classes: list[str], bias: list[float], weights: dict[str, list[float]], scale: str | None = None
+        self,
+        classes: list[str],
+        bias: list[float],
+        weights: dict[str, list[float]] | dict[str, list[int]],
+        scale: str | None = None,
+        unit: float = 1.0,
     ):
         self.classes = classes
+        self.unit = unit
         self.bias = bias
         self.weights = weights
         self.scale = scale
@@ -166,10 +175,10 @@ class LinearModel:
         # Python loop over every class of every feature cost more than the rest of the classifier.
         get = self.weights.get
         if self.scale == "sqrt":
-            step = 1.0 / math.sqrt(len(feats) or 1)
+            step = self.unit / math.sqrt(len(feats) or 1)
             vectors = [w for w in map(get, dict.fromkeys(feats)) if w is not None]
         else:
-            step = 1.0
+            step = self.unit
             vectors = [w for w in map(get, feats) if w is not None]
         if vectors:
             scores = [b + step * total for b, total in zip(self.bias, map(sum, zip(*vectors)))]
@@ -186,7 +195,8 @@ def load_model(path: str | None = None) -> dict[str, LinearModel]:
     """The intent and urgency models, read once per process."""
     data = json.loads((Path(path) if path else MODEL_PATH).read_text(encoding="utf-8"))
     models = {
-        name: LinearModel(m["classes"], m["bias"], m["weights"], m.get("scale")) for name, m in data["models"].items()
+        name: LinearModel(m["classes"], m["bias"], m["weights"], m.get("scale"), m.get("weight_unit", 1.0))
+        for name, m in data["models"].items()
     }
     models["intent"].thresholds = {**THRESHOLDS, **(data.get("thresholds") or {})}
     return models
