@@ -994,3 +994,57 @@ def test_hay_fever_a_kitchen_burn_a_flu_and_a_cold_sore_outside_a_treatment_page
 def test_a_cold_sore_after_a_treatment_that_sets_one_off_pages(body, treatment):
     decision = decide(body, treatment=treatment, days=2, outbound=None)
     assert decision.urgency == "urgent", (decision.intent, decision.urgency, decision.rationale)
+
+
+# ------------------------------------------------------------------ not that person, a visit moved, a sign beside "all good"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "No me llamo Carmen, creo que se equivocaron de número",
+        "I'm not Brittany and I've never been to your spa, please check your records",
+        "no soy Patricia, nunca he ido a esa clínica",
+    ],
+)
+def test_denying_the_name_and_the_clinic_is_a_wrong_number(body):
+    assert decide(body, treatment=None, days=None, outbound=None).intent == "wrong_number"
+
+
+@pytest.mark.parametrize(
+    "body", ["no soy alérgica a nada, ¿puedo hacerme el peeling?", "I'm not sure, can I ask Dr. Lee?"]
+)
+def test_a_denial_that_names_no_one_is_not_a_wrong_number(body):
+    assert decide(body, treatment=None, days=None, outbound=None).intent != "wrong_number"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "¿me la pueden pasar para el jueves? me salió un viaje",
+        "¿puedo cambiar mi cita para la próxima semana?",
+        "can I push my appointment to next friday? work thing came up",
+    ],
+)
+def test_moving_a_booked_visit_is_a_reschedule(body):
+    assert decide(body, outbound=None).intent == "reschedule_or_cancel"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "bit of a headache today, otherwise fine!",
+        "un poco hinchada nada más, todo bien 😊",
+        "small bruise on my cheek but I'm fine, love it so far",
+    ],
+)
+def test_a_mild_sign_beside_all_good_reaches_staff_as_routine(body):
+    decision = decide(body, outbound=None)
+    assert decision.intent == "side_effect_concern" and decision.urgency == "routine"
+
+
+@pytest.mark.parametrize(
+    "body", ["todo bien, nada de moretones ni hinchazón 🥰", "no bruising at all, otherwise fine and I love it"]
+)
+def test_praise_that_denies_the_signs_stays_praise(body):
+    assert decide(body, outbound=None).intent == "positive_feedback"

@@ -280,6 +280,28 @@ _BUT_A_SIGN = re.compile(
     rf"|^(?:\w+ )?{_A_SIGN} (?:but|pero|y|and) (?:\w+ )?(?:fine|good|ok|okay|bien|happy|contenta|contento)\b"
 )
 """A glad answer with a sign in it ("good but itchy", "bien pero me pica"): the sign outranks the thanks."""
+_NAME_DENIED = re.compile(
+    r"\b(?:[Nn]o (?:me llamo|soy)|[Mm]i nombre no es|[Mm]y name (?:isn'?t|is not)|[Tt]his (?:isn'?t|is not)|I'?m not|I am not)"
+    r" [A-ZÁÉÍÓÚÑ][a-záéíóúñ]+\b"
+)
+_WRONG_CUE = re.compile(
+    r"\b(?:se equivoca\w*|equivocad[oa]s?|numero equivocado|wrong (?:number|person|contact)|nunca (?:he|e) ido"
+    r"|never been (?:to|in)|no conozco|don ?t know (?:you|any|this)|revisen|check your (?:records|list|data)|sus datos)\b"
+)
+_MOVE_VISIT = re.compile(
+    r"\b(?:cambiar|mover|pasar|recorrer|reagendar|reprogramar|cambiarme|moverme|pasarme)\w* (?:\w+ ){0,2}"
+    r"(?:la cita|mi cita|la del|la de las|para (?:el|la|otro|otra|la otra|el otro|la proxima|el proximo|manana|mas tarde))\b"
+    r"|\bme la (?:pueden|puedes|podrian|podras|podrias) (?:cambiar|mover|pasar|recorrer)\b"
+    r"|\b(?:move|push|change|switch|bump) (?:my |the |our )?(?:appt|appointment|visit|booking|tuesday|wednesday|thursday|friday"
+    r"|monday|saturday|one)\b(?: \w+){0,3} (?:to|til|until|back)\b"
+)
+_OTHERWISE_FINE = re.compile(
+    r"\b(?:otherwise|other than that|aside from that|besides that|apart from that)\b|\ball good otherwise\b"
+    r"|\b(?:nada mas|nomas|nada grave)\b|\btodo bien\b|\bbut (?:im |i m )?(?:fine|good|ok|okay)\b|\bpero bien\b"
+)
+_MILD_SIGN = re.compile(
+    rf"\b(?:{_A_SIGN[3:-1]}|flush\w*|headache|dolor de cabeza|moreton\w*|hinchad\w*|adolorid\w*|inflamad\w*)\b"
+)
 _SIGN_GONE = re.compile(
     r"\b(?:gone|went away|go away|going down|better now|is over|ya no|se (?:me )?(?:quito|fue|paso)|ya paso|normal)\b"
 )
@@ -683,6 +705,10 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     if guard is not None and guard.keyword == "YES":
         return done("opt_in", "none", 0.9, "carrier keyword YES with no offer to answer", path="guard")
 
+    plain = fold(body)
+    if _NAME_DENIED.search(body or "") and _WRONG_CUE.search(plain):
+        # "Yo no me llamo Ruth, se equivocaron", "no soy Beatriz y nunca he ido a su clínica"
+        return done("wrong_number", "none", 0.9, "says they are not the person texted, and never came")
     models = load_model()
     feats = features(body, context)
     probs = models["intent"].probabilities(feats)
@@ -694,6 +720,30 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
         # best meaning.
         intent = ranked[1]
     confidence = probs[intent]
+    if (
+        guard is None
+        and _MOVE_VISIT.search(plain)
+        and (
+            intent in ("rebook_request", "question", "other")
+            or (intent == "side_effect_concern" and not redflags.shipped().names_the_body(body))
+        )
+    ):
+        # "me la pueden mover para la otra semana?", "can I push my appt to friday": an existing visit moved
+        intent, confidence = "reschedule_or_cancel", max(confidence, 0.6)
+    if (
+        intent in ("positive_feedback", "other")
+        and context.get("treatment") not in (None, "", "none")
+        and len(plain.split()) <= 25
+        and _MILD_SIGN.search(plain)
+        and _OTHERWISE_FINE.search(plain)
+        and not _SIGN_GONE.search(plain)
+        and not re.search(
+            rf"\b(?:no|not|sin|zero|ni|nada|without|never|ningun\w*) (?:\w+ )?{_MILD_SIGN.pattern}", plain
+        )
+    ):
+        # "just a little flushed, otherwise fine", "un poquito de dolor de cabeza nada más, todo bien": the sign
+        # reaches staff as routine, whatever the thanks around it
+        intent, confidence = "side_effect_concern", max(confidence, 0.6)
     if re.search(r"\b(?:START|UNSTOP)\b", body or "") or re.search(_ASKS_BACK_IN, fold(body)):
         intent, confidence = "opt_in", max(confidence, 0.9)
     urgency = "none"
