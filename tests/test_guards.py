@@ -574,3 +574,13 @@ def test_burning_that_is_severe_after_a_peel_pages(body):
 
 def test_mild_stinging_after_a_peel_does_not():
     assert check("quema un poco, normal supongo", "chemical peel", 1) is None
+
+
+@pytest.mark.parametrize("body", ["me cuesta respira bien desde el relleno", "a mi mamá le cuesta respirarrr"])
+def test_breathing_hard_in_spanish_with_the_verb_cut_short_or_stretched(body):
+    result = check(body, "filler", 0)
+    assert result is not None and result.urgency == "emergency"
+
+
+def test_swallowing_a_story_is_no_sign():
+    assert check("no puedo tragarme esa excusa de mi jefe", "filler", 0) is None
