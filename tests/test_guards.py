@@ -584,3 +584,17 @@ def test_breathing_hard_in_spanish_with_the_verb_cut_short_or_stretched(body):
 
 def test_swallowing_a_story_is_no_sign():
     assert check("no puedo tragarme esa excusa de mi jefe", "filler", 0) is None
+
+
+@pytest.mark.parametrize("body", ["Unsubscribee me please", "unsubcribe me pls", "unsubscibe me"])
+def test_a_slip_in_unsubscribe_before_me_still_opts_out(body):
+    result = check(body)
+    assert result is not None and result.intent == "opt_out"
+
+
+@pytest.mark.parametrize(
+    "body", ["unsuspecting me walked right into it lol", "you unsubscribed me from the gym emails?"]
+)
+def test_words_like_unsubscribe_do_not(body):
+    result = check(body)
+    assert result is None or result.intent != "opt_out"

@@ -234,7 +234,8 @@ _OPT_OUT_PATTERNS = [
     # for someone else: "this is her husband, she passed away, please remove this number"
     r"\b(?:please |pls |kindly )?(?:remove|delete|erase) (?:this|her|his|their|my (?:wifes|husbands|moms|dads|daughters|sons)) (?:number|phone|contact)\b(?! from (?:the|my|this) (?:appointment|booking|reservation|form))",
     r"\btake my (?:number|info|name) off\b",
-    r"\bunsubscribe\b|\bunsub\b|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
+    # "unsubscribee me please", "unsubscibe me": a slip in the word, then "me"
+    r"\bunsubscribe\b|\bunsub\b|\bun[subcrie]{6,11}d? me\b(?! from)|\bopt(?:ing)? (?:me )?out\b|\boptout\b|\bopt me out\b",
     r"\bleave me alone\b|\blose my number\b",
     # "stop stop stop", never "stop stop stop I just saw the trailer": a repeated stop that goes on to something else
     r"\bi said stop\b|\bstop stop\b(?! (?:stop )*(?:i just|i cant|im gonna|omg|oh my|wait|the|i forgot|i left|brb|hold on|hang on|nvm|this (?:movie|show|song|episode|trailer|video|game))\b)",
