@@ -348,47 +348,10 @@ _HEDGED_YES = re.compile(
     r"(?: |$)){1,3}$"
 )
 
-_HEDGE_WORDS = frozenset(
-    [
-        "y",
-        "yes",
-        "yeah",
-        "yea",
-        "yep",
-        "si",
-        "a",
-        "bit",
-        "little",
-        "lil",
-        "kinda",
-        "kind",
-        "of",
-        "sort",
-        "sorta",
-        "some",
-        "un",
-        "poco",
-        "poquito",
-        "algo",
-        "maybe",
-        "i",
-        "think",
-        "so",
-        "creo",
-        "que",
-        "it",
-        "its",
-        "is",
-        "looks",
-        "bien",
-        "medio",
-        "like",
-        "more",
-        "mas",
-        "ahi",
-        "there",
-    ]
+_HEDGE_WORD = re.compile(
+    r"(?:y|yes|yeah|yea|yep|si|a|bit|little|lil|kinda|kind|of|sort|sorta|some|un|poco|poquito|algo|maybe|i|think|so|creo|que|it|its|is|looks|bien|medio|like|more|mas|ahi|there)"
 )
+"""Words that only hedge or confirm ("kinda", "a little", "yes", "un poco"), around the sign a reply names."""
 
 
 def _triage_answer(plain: str, context: dict) -> str | None:
@@ -405,7 +368,7 @@ def _triage_answer(plain: str, context: dict) -> str | None:
         if said is not None and said.intent == "side_effect_concern":
             return said.urgency
         return "urgent"  # "yes" to "any pain, colour change or coldness?": which one is for a clinician to ask
-    named = [w for w in plain.split() if w not in _HEDGE_WORDS]
+    named = [w for w in plain.split() if not _HEDGE_WORD.fullmatch(w)]
     asked_words = _plain(clause).split()
     if named and all(w in asked_words for w in named):
         # "kinda grey?" to "any grey or dusky skin?": the signs it names, read with the rest of the question
