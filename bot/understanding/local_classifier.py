@@ -259,6 +259,8 @@ _WILL_REVIEW = re.compile(
 _NOT_NAME = re.compile(
     r"^(?:(?:this is|im|i m|i am|its|it s) )?not (\w+)$|^(?:no soy|no es|this isnt|this isn t|isnt) (\w+)$"
 )
+_STAR_EMOJI = frozenset({"\u2b50", "\U0001f31f", "\u2728", "\u2764", "\U0001f970", "\U0001f60a"})
+"""Stars and hearts sent alone to a review request: the review given."""
 _GREETED = re.compile(r"^\W*(?:hi|hey|hello|hola|buenas|bonjour|ola|dear|buenos dias)\W+(\w+)")
 _DECLINE = re.compile(
     r"^(?:no|nah|nope|no thanks|no thank you|no thx|no ty|nah im good|no im good|im good|no gracias|no grax|paso|mejor no|ya no)(?: (?:thanks|thx|ty|gracias|lol))*$"
@@ -299,9 +301,10 @@ _OTHERWISE_FINE = re.compile(
     r"\b(?:otherwise|other than that|aside from that|besides that|apart from that)\b|\ball good otherwise\b"
     r"|\b(?:nada mas|nomas|nada grave)\b|\btodo bien\b|\bbut (?:im |i m )?(?:fine|good|ok|okay)\b|\bpero bien\b"
 )
-_MILD_SIGN = re.compile(
-    rf"\b(?:{_A_SIGN[3:-1]}|flush\w*|headache|dolor de cabeza|moreton\w*|hinchad\w*|adolorid\w*|inflamad\w*)\b"
-)
+_MILD_SIGN = rf"\b(?:{_A_SIGN}|flush\w*|headache|dolor de cabeza|moreton\w*|hinchad\w*|adolorid\w*|inflamad\w*)\b"
+_MILD_SIGN_RX = re.compile(_MILD_SIGN)
+_MILD_SIGN_DENIED = re.compile(rf"\b(?:no|not|sin|zero|ni|nada|without|never|ningun\w*) (?:\w+ )?{_MILD_SIGN}")
+"""A mild sign, and one denied ("nada de moretones"), for "a little flushed, otherwise fine"."""
 _SIGN_GONE = re.compile(
     r"\b(?:gone|went away|go away|going down|better now|is over|ya no|se (?:me )?(?:quito|fue|paso)|ya paso|normal)\b"
 )
@@ -391,16 +394,13 @@ _ASKED_PART = re.compile(
 )
 
 
-def _sign_at_asked_part(plain: str, last: str, context: dict) -> str | None:
+def _sign_at_asked_part(plain: str, last: str, context: dict, guard) -> str | None:
     """The urgency of "muy hinchado y morado" answering "¿cómo sigue tu labio?": the reply's signs, read at the
-    part of the body the check-in named, when the reply alone names no part and no rule holds for it."""
+    part of the body the check-in named, when the reply alone names no part and no rule held for it (`guard`)."""
     part = _ASKED_PART.search(last)
-    if part is None or not plain or len(plain.split()) > 8 or _ASKED_PART.search(plain):
+    if guard is not None or part is None or not plain or len(plain.split()) > 8 or _ASKED_PART.search(plain):
         return None
-    treatment, days = context.get("treatment"), context.get("days_since_visit")
-    if guards.check(plain, treatment, days) is not None:
-        return None
-    said = guards.check(f"{part.group(0)} {plain}", treatment, days)
+    said = guards.check(f"{part.group(0)} {plain}", context.get("treatment"), context.get("days_since_visit"))
     if said is not None and said.intent == "side_effect_concern":
         return said.urgency
     return None
@@ -443,14 +443,7 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         # "not stacy" to "Hi Stacy! ...": the text reached someone else
         return "wrong_number", "says they are not the person the text greets", {}
     if _REVIEW_ASK.search(last) and kind not in ("slots", "checkin", "offer"):
-        stars = only_emoji and set(emoji(body)) <= {
-            "\u2b50",
-            "\U0001f31f",
-            "\u2728",
-            "\u2764",
-            "\U0001f970",
-            "\U0001f60a",
-        }
+        stars = only_emoji and set(emoji(body)) <= _STAR_EMOJI
         if _WILL_REVIEW.match(plain) or stars:  # a bare "ok" only acknowledges it
             return "positive_feedback", "agrees to leave the review asked for", {}
     if kind in ("reminder", "reminder_code") and _CANT_COME.match(plain):
@@ -468,7 +461,7 @@ def _thread_rule(body: str, context: dict, kind: str, guard) -> tuple[str, str, 
         urgency = _triage_answer(plain, context)
         if urgency is not None:
             return "side_effect_concern", "answers the check-in's question about a warning sign", {"urgency": urgency}
-        urgency = _sign_at_asked_part(plain, last, context)
+        urgency = _sign_at_asked_part(plain, last, context, guard)
         if urgency is not None:
             return (
                 "side_effect_concern",
@@ -668,8 +661,8 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     if guard is not None and guard.keyword == "YES":
         return done("opt_in", "none", 0.9, "carrier keyword YES with no offer to answer", path="guard")
 
-    plain = fold(body)
-    if _NAME_DENIED.search(body or "") and _WRONG_CUE.search(plain):
+    folded = fold(body)
+    if _NAME_DENIED.search(body or "") and _WRONG_CUE.search(folded):
         # "Yo no me llamo Ruth, se equivocaron", "no soy Beatriz y nunca he ido a su clínica"
         return done("wrong_number", "none", 0.9, "says they are not the person texted, and never came")
     models = load_model()
@@ -685,7 +678,7 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     confidence = probs[intent]
     if (
         guard is None
-        and _MOVE_VISIT.search(plain)
+        and _MOVE_VISIT.search(folded)
         and (
             intent in ("rebook_request", "question", "other")
             or (intent == "side_effect_concern" and not redflags.shipped().names_the_body(body))
@@ -696,13 +689,11 @@ def classify_local(body: str, context: dict, guard=_UNCHECKED):
     if (
         intent in ("positive_feedback", "other")
         and context.get("treatment") not in (None, "", "none")
-        and len(plain.split()) <= 25
-        and _MILD_SIGN.search(plain)
-        and _OTHERWISE_FINE.search(plain)
-        and not _SIGN_GONE.search(plain)
-        and not re.search(
-            rf"\b(?:no|not|sin|zero|ni|nada|without|never|ningun\w*) (?:\w+ )?{_MILD_SIGN.pattern}", plain
-        )
+        and len(folded.split()) <= 25
+        and _MILD_SIGN_RX.search(folded)
+        and _OTHERWISE_FINE.search(folded)
+        and not _SIGN_GONE.search(folded)
+        and not _MILD_SIGN_DENIED.search(folded)
     ):
         # "just a little flushed, otherwise fine", "un poquito de dolor de cabeza nada más, todo bien": the sign
         # reaches staff as routine, whatever the thanks around it
